@@ -1,0 +1,118 @@
+"""Architecture facts read from a model's shipped config: layers, attention mix, cache bytes per token.
+
+Formulas follow the transformers implementations of Qwen2, Qwen3 and Qwen3.5 (Gated DeltaNet) caches.
+For Qwen3.5 only every `full_attention_interval`-th layer keeps a KV cache that grows with context; the
+linear-attention layers keep a fixed recurrent state (heads x key_dim x value_dim) and a causal-conv state
+(conv channels x kernel size) per sequence.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+from transformers import AutoConfig, PretrainedConfig
+
+from .catalogue import Model
+
+DTYPE_BYTES = {"float32": 4, "fp32": 4, "bfloat16": 2, "bf16": 2, "float16": 2, "fp16": 2, "int8": 1, "int4": 0.5}
+
+
+def dtype_bytes(dtype: str | torch.dtype) -> float:
+    name = str(dtype).removeprefix("torch.")
+    if name not in DTYPE_BYTES:
+        raise ValueError(f"unknown dtype {dtype!r}; use one of {sorted(DTYPE_BYTES)}")
+    return DTYPE_BYTES[name]
+
+
+@lru_cache(maxsize=None)
+def _load_config(path: Path) -> PretrainedConfig:
+    return AutoConfig.for_model(**json.loads(Path(path).read_text()))
+
+
+def text_config(model: Model, tiny: bool = False) -> PretrainedConfig:
+    """The language-model config (for multimodal Qwen3.5 checkpoints, their text_config).
+
+    tiny=True gives a few-layer, narrow copy of the same architecture (same layer-type pattern) for fast tests.
+    """
+    cfg = _load_config(model.config_path).get_text_config()
+    return shrink(cfg) if tiny else cfg
+
+
+def shrink(cfg: PretrainedConfig) -> PretrainedConfig:
+    """A tiny config of the same architecture: one period of the layer pattern, narrow widths, small vocab."""
+    small = cfg.__class__.from_dict(cfg.to_dict())
+    layer_types = getattr(cfg, "layer_types", None)
+    period = getattr(cfg, "full_attention_interval", None) or 1
+    small.num_hidden_layers = max(2, period)
+    if layer_types:
+        small.layer_types = list(layer_types[: small.num_hidden_layers])
+    small.hidden_size, small.intermediate_size, small.vocab_size = 64, 128, 512
+    small.num_attention_heads, small.num_key_value_heads, small.head_dim = 4, 2, 16
+    if hasattr(cfg, "linear_num_key_heads"):
+        small.linear_num_key_heads, small.linear_num_value_heads = 2, 2
+        small.linear_key_head_dim = small.linear_value_head_dim = 16
+    return small
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """What drives speed and memory, per model. Byte counts are per sequence, at the given cache dtype."""
+
+    layers: int
+    full_attention_layers: int
+    linear_attention_layers: int
+    hidden_size: int
+    intermediate_size: int
+    attention_heads: int
+    kv_heads: int
+    head_dim: int
+    vocab_size: int
+    tied_embeddings: bool
+    max_context: int
+    kv_cache_bytes_per_token: float
+    linear_state_bytes: float
+
+    @property
+    def attention_mix(self) -> str:
+        if not self.linear_attention_layers:
+            return f"{self.full_attention_layers} full attention"
+        return f"{self.linear_attention_layers} linear (Gated DeltaNet) + {self.full_attention_layers} full attention"
+
+    def as_dict(self) -> dict:
+        return asdict(self) | {"attention_mix": self.attention_mix}
+
+
+def describe(model: Model, cache_dtype: str = "bfloat16") -> Architecture:
+    cfg = text_config(model)
+    layer_types = list(getattr(cfg, "layer_types", None) or ["full_attention"] * cfg.num_hidden_layers)
+    full = sum(t == "full_attention" for t in layer_types)
+    linear = sum(t == "linear_attention" for t in layer_types)
+    head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
+    nbytes = dtype_bytes(cache_dtype)
+    kv_per_token = 2 * full * cfg.num_key_value_heads * head_dim * nbytes  # K and V, every full-attention layer
+    linear_state = 0.0
+    if linear:
+        key_dim = cfg.linear_num_key_heads * cfg.linear_key_head_dim
+        value_dim = cfg.linear_num_value_heads * cfg.linear_value_head_dim
+        recurrent = cfg.linear_num_value_heads * cfg.linear_key_head_dim * cfg.linear_value_head_dim
+        conv = (2 * key_dim + value_dim) * cfg.linear_conv_kernel_dim
+        linear_state = linear * (recurrent + conv) * nbytes
+    return Architecture(
+        layers=cfg.num_hidden_layers,
+        full_attention_layers=full,
+        linear_attention_layers=linear,
+        hidden_size=cfg.hidden_size,
+        intermediate_size=cfg.intermediate_size,
+        attention_heads=cfg.num_attention_heads,
+        kv_heads=cfg.num_key_value_heads,
+        head_dim=head_dim,
+        vocab_size=cfg.vocab_size,
+        tied_embeddings=bool(getattr(cfg, "tie_word_embeddings", False)),
+        max_context=cfg.max_position_embeddings,
+        kv_cache_bytes_per_token=kv_per_token,
+        linear_state_bytes=linear_state,
+    )

@@ -1,0 +1,163 @@
+"""Load a catalogue model in one of three modes.
+
+- hub: `from_pretrained(repo_id)` with accelerate's device_map (weights from the Hugging Face hub or its cache).
+- local: `from_pretrained(path)` of a checkpoint on disk.
+- synthetic: the shipped config with random weights, for architecture-only work (latency, memory). Built on
+  the meta device and materialised once, so no parameter is initialised twice. Never a source of quality numbers.
+
+Qwen3.5 checkpoints are multimodal; every mode loads the text model (Qwen3_5ForCausalLM), as
+AutoModelForCausalLM does for those checkpoints.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import torch
+from torch import nn
+from transformers import AutoModelForCausalLM, PreTrainedModel
+from transformers.utils.import_utils import is_causal_conv1d_available, is_flash_linear_attention_available
+
+from .architecture import text_config
+from .catalogue import Model
+from .errors import ModelLoadError
+
+Mode = Literal["hub", "local", "synthetic"]
+Checkpoint = Literal["base", "post_trained"]
+MODES = ("hub", "local", "synthetic")
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelLoadError(f"device {device!r} requested but CUDA is not available", "use device='cpu' or 'auto'")
+    return torch.device(device)
+
+
+def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
+    """'auto' is bf16 on a GPU and fp32 on the CPU (where bf16 matmuls are slow on most processors)."""
+    if dtype == "auto":
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    named = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}.get(dtype, dtype)
+    value = getattr(torch, named, None)
+    if not isinstance(value, torch.dtype):
+        raise ModelLoadError(f"unknown dtype {dtype!r}", "use auto, bfloat16, float16 or float32")
+    return value
+
+
+def repo_id(model: Model, checkpoint: Checkpoint = "post_trained") -> str:
+    """The repo of the wanted checkpoint, falling back to the other one when the catalogue has only one."""
+    return getattr(model.repos, checkpoint) or model.repos.base or model.repos.post_trained
+
+
+def linear_attention_kernels(model: PreTrainedModel) -> str:
+    """Which implementation runs linear-attention layers: 'none' (no such layers), 'fast' or 'torch-fallback'."""
+    if "linear_attention" not in (getattr(model.config, "layer_types", None) or []):
+        return "none"
+    fast = is_flash_linear_attention_available() and is_causal_conv1d_available()
+    return "fast" if fast else "torch-fallback"
+
+
+@dataclass
+class LoadedModel:
+    model: PreTrainedModel
+    catalogue_id: str
+    mode: Mode
+    source: str
+    device: torch.device
+    dtype: torch.dtype
+    load_seconds: float
+
+    @property
+    def kernel_path(self) -> dict:
+        return {
+            "attn_implementation": self.model.config._attn_implementation,
+            "linear_attention_kernels": linear_attention_kernels(self.model),
+        }
+
+    @property
+    def weights_label(self) -> str:
+        return "synthetic (random weights)" if self.mode == "synthetic" else f"real ({self.mode})"
+
+
+def build_synthetic(
+    model: Model, device: torch.device, dtype: torch.dtype, seed: int = 0, tiny: bool = False
+) -> PreTrainedModel:
+    """The architecture of `model` with random weights: meta-device build, one materialisation, cheap fill.
+
+    Linear and embedding weights are filled uniformly (values do not change latency or memory); every other
+    module (norms, rotary buffers, Gated DeltaNet's A_log and dt_bias) gets transformers' own initialisation
+    so the forward pass stays numerically sane. tiny=True builds a shrunken copy (see architecture.shrink).
+    """
+    with torch.device("meta"):
+        net = AutoModelForCausalLM.from_config(text_config(model, tiny=tiny), dtype=dtype)
+    net.to_empty(device=device)
+    generator = torch.Generator(device=device).manual_seed(seed)
+    with torch.no_grad():
+        for module in net.modules():
+            if isinstance(module, (nn.Linear, nn.Embedding)):
+                module.weight.uniform_(-0.02, 0.02, generator=generator)
+                if getattr(module, "bias", None) is not None:
+                    module.bias.zero_()
+            else:
+                net._init_weights(module)
+    net.tie_weights()
+    return net.eval()
+
+
+def load_model(
+    model: Model,
+    mode: Mode = "synthetic",
+    *,
+    path: str | Path | None = None,
+    checkpoint: Checkpoint = "post_trained",
+    device: str = "auto",
+    dtype: str = "auto",
+    tiny: bool = False,
+) -> LoadedModel:
+    """Load `model` in `mode`; `path` is required for mode='local'. Errors say how to fix them.
+
+    tiny=True (synthetic mode only) builds a shrunken copy of the architecture for tests and smoke runs.
+    """
+    if tiny and mode != "synthetic":
+        raise ModelLoadError("tiny=True only applies to mode='synthetic'", "drop tiny, or use mode='synthetic'")
+    if mode not in MODES:
+        raise ModelLoadError(f"unknown mode {mode!r}", f"use one of {', '.join(MODES)}")
+    dev = resolve_device(device)
+    torch_dtype = resolve_dtype(dtype, dev)
+    start = time.perf_counter()
+    if mode == "synthetic":
+        net = build_synthetic(model, dev, torch_dtype, tiny=tiny)
+        source = model.config_path.name + (" (tiny)" if tiny else "")
+    else:
+        if mode == "local":
+            if path is None or not Path(path).is_dir():
+                raise ModelLoadError(
+                    f"mode='local' needs the directory of a saved checkpoint; got {path!r}",
+                    "pass path=<folder with config.json and *.safetensors>, e.g. one written by save_pretrained",
+                )
+            source = str(path)
+        else:
+            source = repo_id(model, checkpoint)
+        net = _from_pretrained(source, dev, torch_dtype, model.id)
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    return LoadedModel(net, model.id, mode, source, dev, torch_dtype, time.perf_counter() - start)
+
+
+def _from_pretrained(source: str, device: torch.device, dtype: torch.dtype, model_id: str) -> PreTrainedModel:
+    device_map = "auto" if device.type == "cuda" else {"": str(device)}
+    try:
+        net = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, device_map=device_map)
+    except OSError as e:
+        raise ModelLoadError(
+            f"cannot load weights of {model_id} from {source!r}: {str(e).splitlines()[0]}",
+            f"download them first (`huggingface-cli download {source}` on a machine with internet, or set HF_HOME "
+            "to a cache that has them), pass mode='local' with a checkpoint folder, or use mode='synthetic' "
+            "for latency and memory work",
+        ) from None
+    return net.eval()
