@@ -8,6 +8,7 @@ linear-attention layers keep a fixed recurrent state (heads x key_dim x value_di
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -38,7 +39,7 @@ def text_config(model: Model, tiny: bool = False) -> PretrainedConfig:
 
     tiny=True gives a few-layer, narrow copy of the same architecture (same layer-type pattern) for fast tests.
     """
-    cfg = _load_config(model.config_path).get_text_config()
+    cfg = copy.deepcopy(_load_config(model.config_path).get_text_config())  # callers may mutate it
     return shrink(cfg) if tiny else cfg
 
 

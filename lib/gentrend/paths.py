@@ -13,3 +13,12 @@ SCORES_FILE = DATA_DIR / "published_scores.csv"
 CLAIMS_FILE = DATA_DIR / "claims.yaml"
 GPUS_FILE = DATA_DIR / "gpus.yaml"
 CACHE_DIR = REPORTS_DIR / "cache"
+
+
+def run_dir(output_dir: str | os.PathLike = "") -> Path:
+    """Where a notebook writes what it produces: the runner passes reports/<run-id>; interactively (empty)
+    it is reports/interactive. Sub-folders: results/ (measured rows), tables/ (CSV of every report table)."""
+    out = Path(output_dir) if output_dir else REPORTS_DIR / "interactive"
+    for sub in ("results", "tables"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    return out
