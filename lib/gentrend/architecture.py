@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import pandas as pd
 import torch
 from transformers import AutoConfig, PretrainedConfig
 
@@ -117,3 +118,28 @@ def describe(model: Model, cache_dtype: str = "bfloat16") -> Architecture:
         kv_cache_bytes_per_token=kv_per_token,
         linear_state_bytes=linear_state,
     )
+
+
+def architecture_table(models: list[Model], cache_dtype: str = "bfloat16") -> pd.DataFrame:
+    """One row per model: parameter counts (catalogue) and the config facts that drive speed and memory."""
+    rows = []
+    for m in models:
+        a = describe(m, cache_dtype)
+        rows.append(
+            {
+                "model": m.name,
+                "params_total": m.params.total,
+                "params_non_embedding": m.params.non_embedding,
+                "embedding_share": 1 - m.params.non_embedding / m.params.total,
+                "layers": a.layers,
+                "attention_mix": a.attention_mix,
+                "heads (q/kv)": f"{a.attention_heads}/{a.kv_heads}",
+                "head_dim": a.head_dim,
+                "tied_embeddings": a.tied_embeddings,
+                f"kv_cache_KiB_per_token ({cache_dtype})": a.kv_cache_bytes_per_token / 2**10,
+                f"linear_state_MiB_per_sequence ({cache_dtype})": a.linear_state_bytes / 2**20,
+                "context_length": m.context_length,
+                "config": m.config_path.name,
+            }
+        )
+    return pd.DataFrame(rows)

@@ -96,7 +96,7 @@ def build_synthetic(
     with torch.device("meta"):
         net = AutoModelForCausalLM.from_config(text_config(model, tiny=tiny), dtype=dtype)
     net.to_empty(device=device)
-    generator = torch.Generator(device=device).manual_seed(seed)
+    generator = None if device.type == "meta" else torch.Generator(device=device).manual_seed(seed)
     with torch.no_grad():
         for module in net.modules():
             if isinstance(module, (nn.Linear, nn.Embedding)):

@@ -19,4 +19,4 @@ def publish_table(df: pd.DataFrame, title: str, output_dir: str | Path = "", sou
     path = run_dir(output_dir) / "tables" / f"{table_slug(title)}.csv"
     df.to_csv(path, index=False)
     caption = f"{title}" + (f" — source: {source}" if source else "") + f" (CSV: tables/{path.name})"
-    return df.style.set_caption(caption).hide(axis="index").format(precision=2)
+    return df.style.set_caption(caption).hide(axis="index").format(precision=2, thousands=",")

@@ -42,7 +42,7 @@ def load_scores(path: Path | str | None = None, catalogue: Catalogue | None = No
     path = Path(path or paths.SCORES_FILE)
     if not path.exists():
         raise DataError(f"scores file not found: {path}", "restore data/published_scores.csv from the repository")
-    df = pd.read_csv(path, dtype={"generation": str})
+    df = pd.read_csv(path, dtype={"generation": str, "score": str}, keep_default_na=False)
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
         raise DataError(f"{path} lacks columns {missing}", f"the file needs the columns {REQUIRED_COLUMNS}")
@@ -71,3 +71,14 @@ def load_scores(path: Path | str | None = None, catalogue: Catalogue | None = No
     facts = catalogue.to_frame().set_index("model_id")[["params_total", "params_non_embedding", "release_date", "family"]]
     df = df.join(facts, on="model_id")
     return df
+
+
+def score_table(scores: pd.DataFrame, model_ids: list[str], track: str) -> pd.DataFrame:
+    """Benchmarks x models for one track, as printed (several sources for one cell are joined by ' / ')."""
+    rows = scores[scores["model_id"].isin(model_ids) & (scores["track"] == track)]
+    if rows.empty:
+        return pd.DataFrame()
+    fmt = rows.assign(value=rows["score"].map("{:g}".format))
+    table = fmt.pivot_table(index=["benchmark", "unit"], columns="size_label", values="value", aggfunc=" / ".join)
+    order = list(dict.fromkeys(rows.sort_values("params_total")["size_label"]))
+    return table.reindex(columns=order).fillna("").reset_index()

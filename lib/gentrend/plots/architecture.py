@@ -1,0 +1,28 @@
+"""Charts of architecture facts (parameter split, KV-cache cost per token)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from . import footnote
+
+
+def parameter_split(table: pd.DataFrame, title: str) -> plt.Figure:
+    """Stacked bars of embedding vs non-embedding parameters per model (from architecture_table)."""
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    embedding = (table["params_total"] - table["params_non_embedding"]) / 1e9
+    ax.bar(table["model"], table["params_non_embedding"] / 1e9, label="non-embedding")
+    ax.bar(table["model"], embedding, bottom=table["params_non_embedding"] / 1e9, label="embedding (+ untied head)")
+    ax.set(ylabel="parameters (billions)", title=title)
+    ax.legend()
+    return footnote(fig, "Source: official configs (data/configs), parameter counts verified by meta-device build; text model only.")
+
+
+def kv_cache_cost(table: pd.DataFrame, title: str) -> plt.Figure:
+    """KV-cache KiB per token per model (the column whose name starts with kv_cache_KiB_per_token)."""
+    column = next(c for c in table.columns if c.startswith("kv_cache_KiB_per_token"))
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    ax.bar(table["model"], table[column], color="#35b779")
+    ax.set(ylabel="KiB per token per sequence", title=title)
+    return footnote(fig, f"Computed from the configs: 2 (K,V) x full-attention layers x KV heads x head_dim x bytes; {column}.")

@@ -1,0 +1,45 @@
+"""Shared fixtures. Tests never reach the network: the hub is offline, plots render headless."""
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+import yaml  # noqa: E402
+
+from gentrend import paths  # noqa: E402
+from gentrend.catalogue import load_catalogue  # noqa: E402
+from gentrend.scores import load_scores  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def catalogue():
+    return load_catalogue()
+
+
+@pytest.fixture(scope="session")
+def scores(catalogue):
+    return load_scores(catalogue=catalogue)
+
+
+@pytest.fixture
+def catalogue_yaml(tmp_path):
+    """Write a (possibly edited) copy of data/models.yaml into tmp_path; config paths stay valid.
+
+    Usage: path = catalogue_yaml(lambda raw: raw["generations"][0]["models"][0].pop("license"))
+    """
+
+    def write(edit=lambda raw: None) -> Path:
+        raw = yaml.safe_load(paths.CATALOGUE_FILE.read_text())
+        for gen in raw["generations"]:
+            for model in gen["models"]:
+                model["config"] = str(paths.DATA_DIR / model["config"])
+        edit(raw)
+        path = tmp_path / "models.yaml"
+        path.write_text(yaml.safe_dump(raw, sort_keys=False))
+        return path
+
+    return write

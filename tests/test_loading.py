@@ -1,0 +1,84 @@
+import pytest
+import torch
+
+from gentrend.architecture import shrink, text_config
+from gentrend.errors import ModelLoadError
+from gentrend.loading import build_synthetic, load_model, repo_id, resolve_dtype
+
+
+@pytest.mark.parametrize("model_id", ["qwen2.5-0.5b", "qwen3-0.6b", "qwen3.5-0.8b"])
+def test_synthetic_build_is_the_shipped_architecture(catalogue, model_id):
+    """On the meta device the synthetic builder yields exactly the catalogue's parameter count."""
+    model = catalogue.get(model_id)
+    net = build_synthetic(model, torch.device("meta"), torch.float32)
+    assert sum(p.numel() for p in net.parameters()) == model.params.total
+
+
+def test_qwen35_loads_as_its_text_model(catalogue):
+    loaded = load_model(catalogue.get("qwen3.5-0.8b"), tiny=True)
+    assert type(loaded.model).__name__ == "Qwen3_5ForCausalLM"
+    assert loaded.weights_label == "synthetic (random weights)"
+    assert loaded.kernel_path["linear_attention_kernels"] in {"fast", "torch-fallback"}
+
+
+@pytest.mark.parametrize("model_id", ["qwen2.5-0.5b", "qwen3-0.6b", "qwen3.5-0.8b"])
+def test_tiny_synthetic_models_generate_finite_logits(catalogue, model_id):
+    loaded = load_model(catalogue.get(model_id), tiny=True)
+    assert loaded.device.type == "cpu" and loaded.dtype == torch.float32
+    logits = loaded.model(torch.randint(0, 500, (2, 12))).logits
+    assert logits.shape == (2, 12, 512) and torch.isfinite(logits).all()
+    hybrid = model_id.startswith("qwen3.5")
+    assert (loaded.kernel_path["linear_attention_kernels"] != "none") == hybrid
+
+
+def test_shrink_keeps_the_hybrid_layer_pattern(catalogue):
+    small = shrink(text_config(catalogue.get("qwen3.5-4b")))
+    assert small.layer_types == ["linear_attention"] * 3 + ["full_attention"]
+    assert text_config(catalogue.get("qwen3.5-4b")).num_hidden_layers == 32  # the cached config is untouched
+
+
+def test_hub_and_local_modes_load_a_saved_checkpoint(catalogue, tmp_path):
+    """The real from_pretrained path, on a tiny checkpoint saved here (repo id = a local folder)."""
+    saved = load_model(catalogue.get("qwen3-0.6b"), tiny=True).model
+    saved.save_pretrained(tmp_path / "ckpt")
+    entry = catalogue.get("qwen3-0.6b")
+    entry = entry.model_copy(update={"repos": entry.repos.model_copy(update={"post_trained": str(tmp_path / "ckpt")})})
+
+    for loaded in (load_model(entry, "hub"), load_model(entry, "local", path=tmp_path / "ckpt")):
+        assert loaded.mode in {"hub", "local"} and loaded.weights_label.startswith("real")
+        for (name, a), (_, b) in zip(saved.state_dict().items(), loaded.model.state_dict().items()):
+            assert torch.equal(a, b), name
+
+
+def test_hub_without_cached_weights_says_how_to_get_them(catalogue):
+    with pytest.raises(ModelLoadError, match="(?s)cannot load weights of qwen3-0.6b.*mode='synthetic'"):
+        load_model(catalogue.get("qwen3-0.6b"), "hub")
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"mode": "local"}, "needs the directory"),
+        ({"mode": "hub", "tiny": True}, "tiny=True only applies"),
+        ({"mode": "download"}, "unknown mode"),
+        ({"dtype": "float7"}, "unknown dtype"),
+    ],
+)
+def test_bad_arguments_fail_clearly(catalogue, kwargs, message):
+    with pytest.raises(ModelLoadError, match=message):
+        load_model(catalogue.get("qwen3-0.6b"), **kwargs)
+
+
+def test_cuda_request_without_cuda_is_an_error(catalogue):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ModelLoadError, match="CUDA is not available"):
+        load_model(catalogue.get("qwen3-0.6b"), device="cuda", tiny=True)
+
+
+def test_defaults_pick_dtype_by_device_and_repo_by_checkpoint(catalogue):
+    assert resolve_dtype("auto", torch.device("cuda")) == torch.bfloat16
+    assert resolve_dtype("auto", torch.device("cpu")) == torch.float32
+    assert resolve_dtype("bf16", torch.device("cpu")) == torch.bfloat16
+    assert repo_id(catalogue.get("qwen3-4b"), "base") == "Qwen/Qwen3-4B-Base"
+    assert repo_id(catalogue.get("qwen3.5-4b"), "base") == "Qwen/Qwen3.5-4B"  # no base checkpoint catalogued
