@@ -14,7 +14,19 @@ GENERATION_PALETTE = "viridis"
 
 
 def apply_theme() -> None:
-    """The suite's look, for notebooks and the rendered report (PNG, crisp enough for print)."""
+    """The suite's look, for notebooks and the rendered report (PNG, crisp enough for print).
+
+    In a Jupyter kernel it also selects the inline backend, so charts reach the notebook (and the report)
+    even where MPLBACKEND is set in the environment, as under cron or CI.
+    """
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:
+        shell = None
+    if shell is not None and getattr(shell, "kernel", None) is not None:
+        shell.run_line_magic("matplotlib", "inline")
     sns.set_theme(style="whitegrid", context="notebook")
     matplotlib.rcParams.update(
         {
