@@ -11,6 +11,7 @@ import html
 from pathlib import Path
 
 import nbformat
+from bs4 import BeautifulSoup
 from nbconvert import HTMLExporter
 
 from .errors import NotebookError
@@ -34,12 +35,32 @@ def notebook_to_html(notebook: Path, title: str = "gentrend trend report") -> st
     if errors:
         raise NotebookError(f"{notebook.name} holds an error output ({errors[0].ename})", "fix the failing cell and re-run")
     exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nb)
+    body = _with_contents(exporter.from_notebook_node(nb)[0])
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{html.escape(title)}</title>"
         f"<style>{STYLESHEET.read_text()}</style></head>\n<body>\n{body}\n</body></html>\n"
     )
+
+
+def _with_contents(body: str) -> str:
+    """Insert a linked table of contents (the h2 sections) after the first h1."""
+    soup = BeautifulSoup(body, "html.parser")
+    sections = [h for h in soup.find_all("h2") if h.get("id")]
+    title = soup.find("h1")
+    if not sections or title is None:
+        return body
+    nav = soup.new_tag("nav", attrs={"class": "contents"})
+    items = soup.new_tag("ol")
+    for h in sections:
+        link = soup.new_tag("a", href=f"#{h['id']}")
+        link.string = h.get_text().rstrip("¶").strip()
+        item = soup.new_tag("li")
+        item.append(link)
+        items.append(item)
+    nav.append(items)
+    title.insert_after(nav)
+    return str(soup)
 
 
 def render_report(notebook: Path, html_path: Path, pdf: Path | None = None) -> tuple[Path, Path | None]:

@@ -1,0 +1,66 @@
+import base64
+import io
+import re
+
+import matplotlib.pyplot as plt
+import nbformat
+import pytest
+from pypdf import PdfReader
+
+from gentrend.errors import NotebookError
+from gentrend.render import notebook_to_html, render_report
+
+
+def _png() -> str:
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([1, 2, 3], [1, 4, 9])
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def _executed(path, extra_outputs=()):
+    params = nbformat.v4.new_code_cell("secret_parameter = 1")
+    params.metadata["tags"] = ["parameters"]
+    chart = nbformat.v4.new_code_cell("make_chart()")
+    chart.outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text="UserWarning: noisy library\n"),
+        nbformat.v4.new_output("display_data", data={"image/png": _png(), "text/plain": "<Figure>"}),
+        nbformat.v4.new_output("display_data", data={"text/html": "<table><tr><th>model</th></tr><tr><td>Qwen3-4B</td></tr></table>"}),
+        *extra_outputs,
+    ]
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Trend report"),
+        params,
+        nbformat.v4.new_markdown_cell("## Capability density\nText about density."),
+        chart,
+        nbformat.v4.new_markdown_cell("## Speed and memory\nText about speed."),
+    ])
+    nbformat.write(nb, path)
+    return path
+
+
+def test_html_is_self_contained_without_inputs_or_noise(tmp_path):
+    page = notebook_to_html(_executed(tmp_path / "r.ipynb"))
+    assert "make_chart" not in page and "secret_parameter" not in page  # no code, no parameters
+    assert "noisy library" not in page  # stderr dropped
+    assert page.count('src="data:image/png;base64,') == 1
+    assert not re.search(r'<(script|link|img)[^>]+(src|href)="https?://', page)  # nothing fetched to view it
+    assert '<a href="#Capability-density">Capability density</a>' in page  # table of contents
+    assert "<td>Qwen3-4B</td>" in page
+
+
+def test_pdf_has_the_sections_tables_and_charts(tmp_path):
+    html, pdf = render_report(_executed(tmp_path / "r.ipynb"), tmp_path / "r.html", tmp_path / "r.pdf")
+    reader = PdfReader(pdf)
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert "Capability density" in text and "Speed and memory" in text and "Qwen3-4B" in text
+    assert sum(len(page.images) for page in reader.pages) == 1
+    assert html.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_a_notebook_with_an_error_output_is_not_rendered(tmp_path):
+    error = nbformat.v4.new_output("error", ename="ValueError", evalue="bad", traceback=[])
+    with pytest.raises(NotebookError, match="holds an error output \\(ValueError\\)"):
+        notebook_to_html(_executed(tmp_path / "r.ipynb", [error]))
