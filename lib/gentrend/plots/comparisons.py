@@ -1,0 +1,25 @@
+"""Charts of per-size comparisons: the score-delta heatmap per size class (input: gentrend.comparisons)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+from . import footnote
+from .density import source_note
+
+
+def delta_heatmap(matrix: pd.DataFrame, track: str, size: str = "total", baseline: str = "") -> plt.Figure:
+    """Benchmarks x (generation, size class) score deltas in points against the baseline generation
+    (input: gentrend.comparisons.delta_matrix). Empty cells: the pair was not scored on that benchmark."""
+    columns = [f"{g}\n{c}" for g, c in matrix.columns]
+    fig, ax = plt.subplots(figsize=(1.0 * len(columns) + 3.5, 0.28 * len(matrix) + 1.8))
+    limit = max(float(matrix.abs().max().max()), 1.0)
+    sns.heatmap(matrix.set_axis(columns, axis=1), ax=ax, cmap="RdBu", center=0, vmin=-limit, vmax=limit,
+                annot=True, fmt=".1f", annot_kws={"fontsize": 7}, cbar_kws={"label": "score delta (points)"})
+    ax.set(xlabel="generation / size class", ylabel="",
+           title=f"Score change against generation {baseline} of the same size class, {track} track")
+    ax.tick_params(labelsize=8)
+    fig.tight_layout()
+    return footnote(fig, source_note(track, size) + " Size classes are bins of parameter count (gentrend.comparisons.SIZE_CLASSES).")
