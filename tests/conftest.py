@@ -1,9 +1,12 @@
 """Shared fixtures. Tests never reach the network: the hub is offline, plots render headless."""
 
 import os
+import tempfile
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Reports, results and the profiling cache of test runs go to a scratch folder, never into reports/.
+os.environ["GENTREND_REPORTS"] = tempfile.mkdtemp(prefix="gentrend-test-reports-")
 
 from pathlib import Path  # noqa: E402
 

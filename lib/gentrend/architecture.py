@@ -2,8 +2,10 @@
 
 Formulas follow the transformers implementations of Qwen2, Qwen3 and Qwen3.5 (Gated DeltaNet) caches.
 For Qwen3.5 only every `full_attention_interval`-th layer keeps a KV cache that grows with context; the
-linear-attention layers keep a fixed recurrent state (heads x key_dim x value_dim) and a causal-conv state
-(conv channels x kernel size) per sequence.
+linear-attention layers keep a fixed recurrent state (value heads x key_head_dim x value_head_dim) and a
+causal-conv state (conv channels x kernel size) per sequence. The recurrent state is kept in float32 whatever
+the model dtype (transformers' torch_*_gated_delta_rule compute and return it in fp32, as do the
+flash-linear-attention kernels; the cache stores it as returned); the conv state is in the model dtype.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ class Architecture:
     max_context: int
     kv_cache_bytes_per_token: float
     linear_state_bytes: float
+    linear_conv_dim: int = 0  # Gated DeltaNet conv channels (2 x key_dim + value_dim); 0 without linear layers
 
     @property
     def attention_mix(self) -> str:
@@ -88,21 +91,26 @@ class Architecture:
         return asdict(self) | {"attention_mix": self.attention_mix}
 
 
-def describe(model: Model, cache_dtype: str = "bfloat16") -> Architecture:
-    cfg = text_config(model)
+RECURRENT_STATE_BYTES = 4  # Gated DeltaNet recurrent state: float32 in transformers 5.x (see module docstring)
+
+
+def describe(model: Model, cache_dtype: str = "bfloat16", tiny: bool = False) -> Architecture:
+    """Config facts of `model` (tiny=True: of its shrunken test copy, see `shrink`)."""
+    cfg = text_config(model, tiny=tiny)
     layer_types = list(getattr(cfg, "layer_types", None) or ["full_attention"] * cfg.num_hidden_layers)
     full = sum(t == "full_attention" for t in layer_types)
     linear = sum(t == "linear_attention" for t in layer_types)
     head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
     nbytes = dtype_bytes(cache_dtype)
     kv_per_token = 2 * full * cfg.num_key_value_heads * head_dim * nbytes  # K and V, every full-attention layer
-    linear_state = 0.0
+    linear_state, conv_dim = 0.0, 0
     if linear:
         key_dim = cfg.linear_num_key_heads * cfg.linear_key_head_dim
         value_dim = cfg.linear_num_value_heads * cfg.linear_value_head_dim
         recurrent = cfg.linear_num_value_heads * cfg.linear_key_head_dim * cfg.linear_value_head_dim
-        conv = (2 * key_dim + value_dim) * cfg.linear_conv_kernel_dim
-        linear_state = linear * (recurrent + conv) * nbytes
+        conv_dim = 2 * key_dim + value_dim
+        conv = conv_dim * cfg.linear_conv_kernel_dim
+        linear_state = linear * (recurrent * RECURRENT_STATE_BYTES + conv * nbytes)
     return Architecture(
         layers=cfg.num_hidden_layers,
         full_attention_layers=full,
@@ -117,6 +125,7 @@ def describe(model: Model, cache_dtype: str = "bfloat16") -> Architecture:
         max_context=cfg.max_position_embeddings,
         kv_cache_bytes_per_token=kv_per_token,
         linear_state_bytes=linear_state,
+        linear_conv_dim=conv_dim,
     )
 
 

@@ -60,17 +60,15 @@ def plan(
     catalogue: Catalogue,
     profile_models: list[str] | None = None,
     profile: dict | None = None,
-    analysis: dict | None = None,
 ) -> list[NotebookJob]:
     """The default run: everything from published data, plus profiling of `profile_models`
-    (default: the smallest model of each generation). `profile` and `analysis` are extra parameters
-    passed to the profiling and to the analysis notebooks."""
-    profile, analysis = profile or {}, analysis or {}
+    (default: the smallest model of each generation); `profile` holds extra profiling-notebook parameters."""
+    profile = profile or {}
     models = [catalogue.get(m) for m in profile_models] if profile_models is not None else catalogue.smallest_per_generation()
     jobs = [NotebookJob(GENERATION_NB, {"generation": g}, f"qwen{g}") for g in catalogue.generations]
-    jobs += [NotebookJob(DENSITY_NB, dict(analysis)), NotebookJob(PER_SIZE_NB, dict(analysis))]
+    jobs += [NotebookJob(DENSITY_NB), NotebookJob(PER_SIZE_NB)]
     jobs += [NotebookJob(PROFILE_NB, {"model": m.id, **profile}, m.id) for m in models]
-    jobs.append(NotebookJob(TREND_REPORT_NB, {"profiled_models": [m.id for m in models], **analysis}))
+    jobs.append(NotebookJob(TREND_REPORT_NB, {"profiled_models": [m.id for m in models]}))
     return jobs
 
 
@@ -114,7 +112,6 @@ def run_report(
     *,
     profile_models: list[str] | None = None,
     profile: dict | None = None,
-    analysis: dict | None = None,
     reports_dir: Path | None = None,
     pdf: bool = True,
     catalogue: Catalogue | None = None,
@@ -125,7 +122,7 @@ def run_report(
     catalogue = catalogue or load_catalogue()
     run_dir = Path(reports_dir or paths.REPORTS_DIR) / (run_id or new_run_id())
     run_dir.mkdir(parents=True, exist_ok=True)
-    jobs = plan(catalogue, profile_models, profile, analysis)
+    jobs = plan(catalogue, profile_models, profile)
     for job in jobs:  # fail fast on bad parameters, before hours of work
         check_parameters(paths.NOTEBOOKS_DIR / job.notebook, {**job.parameters, "output_dir": ""})
     executed = None

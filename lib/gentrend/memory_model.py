@@ -1,0 +1,229 @@
+"""Analytical memory model: how much accelerator (or CPU) memory a model needs, from its config alone.
+
+    total = weights + KV cache (grows with context) + linear-attention state (fixed per sequence)
+            + activations (peak of the prefill forward) [+ a fixed runtime overhead, only in `fits_table`]
+
+Units: bytes internally, GiB (2**30 bytes) in every table and chart. GPU memory sizes are named as vendors
+sell them ("an 8 GB card") but are treated as GiB: the VRAM of an "8 GB" card is 8 GiB (8 x 2**30 bytes).
+
+Weights. Text-model parameter count from the catalogue (the vision tower optionally added; the MTP head is
+never counted: transformers does not build it) times bytes per parameter. For 8-bit and 4-bit weights we
+model a GPTQ/AWQ-style checkpoint: every non-embedding parameter is quantized with one fp16 scale per group
+of 128 weights (int4 also one 4-bit zero point per group), while embeddings, the LM head and the vision
+tower stay in bf16. Norms and biases are counted as quantized too (they are < 0.1 % of the parameters).
+
+KV cache and linear-attention state: from `architecture.describe` (full-attention layers only for Qwen3.5;
+the Gated DeltaNet recurrent state is fp32 whatever the model dtype). The cache dtype is the weights dtype
+for fp32/bf16/fp16 and bf16 for quantized weights (the usual default).
+
+Activations (peak during prefill of `seq` tokens at batch `b`, only one layer's intermediates alive at a
+time, as in inference):
+    b x seq x (4 x hidden + 3 x intermediate + q/k/v width) x act_bytes          (residual, MLP gate/up/act, q/k/v)
+  + b x seq x 3 x conv_dim x 4 bytes          for Gated DeltaNet layers (fp32 copies of q/k/v in the kernels)
+  + b x heads x seq**2 x act_bytes x 2        only with attn_implementation="eager" (score matrix + softmax)
+  + 2 x b x vocab x 4 bytes                    (last-position logits in fp32 and the processed scores:
+                                                 generate() computes logits for the last position only)
+It is an estimate, validated against measurement (see profiling.results.memory_validation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+import pandas as pd
+import torch
+
+from .architecture import Architecture, describe, text_config
+from .catalogue import Catalogue, Model
+from .errors import GentrendError
+
+GIB = 2**30
+GROUP_SIZE = 128  # quantization group: one fp16 scale (and for int4 one 4-bit zero point) per 128 weights
+PRECISION_BITS = {"fp32": 32.0, "bf16": 16.0, "fp16": 16.0, "int8": 8.0 + 16 / GROUP_SIZE, "int4": 4.0 + 20 / GROUP_SIZE}
+_ALIASES = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16", "8bit": "int8", "4bit": "int4", "auto": "bf16"}
+DEFAULT_MEMORY_SIZES_GB = (8, 12, 16, 24, 48, 80)
+DEFAULT_OVERHEAD_GIB = 0.5  # CUDA context + allocator slack assumed by `fits_table` (not in `estimate`)
+
+
+def precision_name(precision: str | torch.dtype) -> str:
+    """Canonical precision name: fp32, bf16, fp16, int8 or int4 (accepts torch dtypes and 'bfloat16' etc.)."""
+    name = str(precision).removeprefix("torch.").lower()
+    name = _ALIASES.get(name, name)
+    if name not in PRECISION_BITS:
+        raise GentrendError(f"unknown precision {precision!r}", f"use one of {', '.join(PRECISION_BITS)}")
+    return name
+
+
+def _cache_dtype(precision: str) -> str:
+    return precision if precision in ("fp32", "bf16", "fp16") else "bf16"
+
+
+@lru_cache(maxsize=None)
+def _tiny_counts(model: Model) -> tuple[int, int]:
+    """(total, embedding) parameter counts of the shrunken test copy, counted on the meta device."""
+    from transformers import AutoModelForCausalLM
+
+    with torch.device("meta"):
+        net = AutoModelForCausalLM.from_config(text_config(model, tiny=True))
+    total = sum(p.numel() for p in net.parameters())  # parameters() yields tied weights once
+    return total, net.get_input_embeddings().weight.numel()
+
+
+def param_counts(model: Model, tiny: bool = False) -> tuple[int, int]:
+    """(text parameters, of which kept unquantized: embedding, plus the LM head when untied)."""
+    if tiny:
+        total, embedding = _tiny_counts(model)
+        arch = describe(model, tiny=True)
+        return total, embedding * (1 if arch.tied_embeddings else 2)
+    return model.params.total, model.params.total - model.params.non_embedding
+
+
+def weights_bytes(model: Model, precision: str = "bf16", include_vision: bool = False, tiny: bool = False) -> float:
+    """Bytes of the weights at `precision` (see the module docstring for the quantized-format simplification)."""
+    precision = precision_name(precision)
+    total, kept = param_counts(model, tiny)
+    if precision in ("int8", "int4"):
+        nbytes = kept * 2 + (total - kept) * PRECISION_BITS[precision] / 8
+    else:
+        nbytes = total * PRECISION_BITS[precision] / 8
+    if include_vision and model.params.vision and not tiny:
+        nbytes += model.params.vision * (4 if precision == "fp32" else 2)
+    return float(nbytes)
+
+
+def weights_read_per_token_bytes(model: Model, precision: str = "bf16", tiny: bool = False) -> float:
+    """Weight bytes a decode step reads: all of them, except an untied input embedding (one row per token)."""
+    nbytes = weights_bytes(model, precision, tiny=tiny)
+    arch = describe(model, tiny=tiny)
+    if not arch.tied_embeddings:
+        per_param = 2 if precision_name(precision) in ("int8", "int4") else PRECISION_BITS[precision_name(precision)] / 8
+        nbytes -= arch.vocab_size * arch.hidden_size * per_param
+    return nbytes
+
+
+def activation_bytes(arch: Architecture, batch: int, seq: int, precision: str = "bf16", attn_implementation: str = "sdpa") -> float:
+    """Peak activation bytes of a prefill forward (formula in the module docstring)."""
+    act = PRECISION_BITS[_cache_dtype(precision_name(precision))] / 8
+    qkv = (arch.attention_heads + 2 * arch.kv_heads) * arch.head_dim
+    nbytes = batch * seq * (4 * arch.hidden_size + 3 * arch.intermediate_size + qkv) * act
+    if arch.linear_attention_layers:
+        nbytes += batch * seq * 3 * arch.linear_conv_dim * 4
+    if attn_implementation == "eager":
+        nbytes += batch * arch.attention_heads * seq**2 * act * 2
+    return nbytes + 2 * batch * arch.vocab_size * 4
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Bytes needed to run `model` at `precision` with `batch` sequences of `context` tokens."""
+
+    model_id: str
+    precision: str
+    batch: int
+    context: int
+    weights_bytes: float
+    kv_cache_bytes: float
+    linear_state_bytes: float
+    activation_bytes: float
+
+    @property
+    def runtime_bytes(self) -> float:
+        return self.kv_cache_bytes + self.linear_state_bytes + self.activation_bytes
+
+    @property
+    def total_bytes(self) -> float:
+        return self.weights_bytes + self.runtime_bytes
+
+    def as_gib(self) -> dict:
+        return {
+            "model_id": self.model_id, "precision": self.precision, "batch": self.batch, "context": self.context,
+            "weights_gib": self.weights_bytes / GIB, "kv_cache_gib": self.kv_cache_bytes / GIB,
+            "linear_state_gib": self.linear_state_bytes / GIB, "activation_gib": self.activation_bytes / GIB,
+            "runtime_gib": self.runtime_bytes / GIB, "total_gib": self.total_bytes / GIB,
+        }
+
+    def as_dict(self) -> dict:
+        return asdict(self) | {"runtime_bytes": self.runtime_bytes, "total_bytes": self.total_bytes}
+
+
+def estimate(
+    model: Model,
+    precision: str = "bf16",
+    context: int = 4096,
+    batch: int = 1,
+    *,
+    prefill_tokens: int | None = None,
+    include_vision: bool = False,
+    attn_implementation: str = "sdpa",
+    tiny: bool = False,
+) -> MemoryEstimate:
+    """Memory for `batch` sequences holding `context` tokens of cache, after a prefill of `prefill_tokens`
+    (default: the whole context in one forward, the peak for generate())."""
+    precision = precision_name(precision)
+    if batch < 1 or context < 1:
+        raise GentrendError(f"batch ({batch}) and context ({context}) must be >= 1", "pass positive integers")
+    arch = describe(model, _cache_dtype(precision), tiny=tiny)
+    prefill = context if prefill_tokens is None else prefill_tokens
+    return MemoryEstimate(
+        model_id=model.id,
+        precision=precision,
+        batch=batch,
+        context=context,
+        weights_bytes=weights_bytes(model, precision, include_vision, tiny),
+        kv_cache_bytes=batch * context * arch.kv_cache_bytes_per_token,
+        linear_state_bytes=batch * arch.linear_state_bytes,
+        activation_bytes=activation_bytes(arch, batch, prefill, precision, attn_implementation),
+    )
+
+
+def context_grid(max_context: int, start: int = 32) -> list[int]:
+    """Powers of two from `start` up to and including `max_context`."""
+    grid, c = [], start
+    while c < max_context:
+        grid.append(c)
+        c *= 2
+    return grid + [max_context]
+
+
+def memory_curve(models: list[Model], precision: str = "bf16", batch: int = 1, contexts: list[int] | None = None, tiny: bool = False) -> pd.DataFrame:
+    """Memory vs context length, one row per (model, context), up to each model's stated maximum context.
+    GiB columns; generation and params_total for colouring and ordering."""
+    rows = []
+    for m in models:
+        grid = contexts or context_grid(m.context_length)
+        for c in grid:
+            e = estimate(m, precision, c, batch, tiny=tiny)
+            rows.append({"generation": m.generation, "params_total": m.params.total, **e.as_gib()})
+    return pd.DataFrame(rows)
+
+
+def fits_table(
+    catalogue: Catalogue | list[Model],
+    memory_sizes_gb: tuple[int, ...] | list[int] = DEFAULT_MEMORY_SIZES_GB,
+    precisions: tuple[str, ...] | list[str] = ("bf16", "int8", "int4"),
+    context: int = 4096,
+    batch: int = 1,
+    include_vision: bool = False,
+    overhead_gib: float = DEFAULT_OVERHEAD_GIB,
+) -> pd.DataFrame:
+    """Which model fits which GPU memory size: one row per (model, precision), the GiB needed at `context`
+    tokens (prefill of the whole context included) plus `overhead_gib`, and one yes/no column per size
+    ("8 GB" = 8 GiB of VRAM)."""
+    rows = []
+    for m in catalogue:
+        for p in precisions:
+            e = estimate(m, p, context, batch, include_vision=include_vision)
+            need = e.total_bytes / GIB + overhead_gib
+            row = {"model_id": m.id, "generation": m.generation, "precision": precision_name(p), "context": context,
+                   "weights_gib": e.weights_bytes / GIB, "needed_gib": need}
+            row |= {f"{size} GB": "yes" if need <= size else "no" for size in memory_sizes_gb}
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def fits(model: Model, memory_gb: float, precision: str = "bf16", context: int = 4096, batch: int = 1,
+         include_vision: bool = False, overhead_gib: float = DEFAULT_OVERHEAD_GIB) -> tuple[bool, float]:
+    """(fits?, GiB needed) for one model on one memory size, same rule as `fits_table`."""
+    need = estimate(model, precision, context, batch, include_vision=include_vision).total_bytes / GIB + overhead_gib
+    return need <= memory_gb, need

@@ -1,0 +1,173 @@
+"""Profiling charts: speed vs model size, memory vs context, measured vs roofline, latency vs batch size.
+
+Every function takes a DataFrame (the wide profiling table from gentrend.profiling.wide, or the memory
+curves / validation tables) and returns a Figure whose footnote states the device, the weights (synthetic!),
+the dtype, the kernel path (and any slow fallback) and the memory unit.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from ..memory_model import fits_table as fits_on_table  # noqa: F401  (the "fits on" table, a DataFrame)
+from . import footnote, generation_colors
+
+MEMORY_UNIT = "memory in GiB (2^30 bytes)"
+
+
+def provenance(w: pd.DataFrame) -> str:
+    """One line: where the measured numbers come from (device, weights, dtype, backend, kernel path)."""
+    if w.empty:
+        return "No measurements."
+    parts = []
+    for col, label in (("device_name", "device"), ("weights", "weights"), ("dtype", "dtype"), ("backend", "backend")):
+        if col in w:
+            values = sorted({str(v) for v in w[col].dropna()})
+            parts.append(f"{label}: {', '.join(values)}")
+    if "tiny" in w and w["tiny"].astype(bool).any():
+        parts.append("TINY shrunken architectures (smoke test, not the real models)")
+    if "weights" in w and (w["weights"] == "synthetic").any():
+        parts.append("synthetic = random weights: speed and memory only, no quality")
+    kernels = sorted({f"{a}" + ("" if k == "none" else f" + linear-attention {k}") for a, k in
+                      zip(w.get("attn_implementation", []), w.get("linear_attention_kernels", []))})
+    if kernels:
+        parts.append(f"kernel path: {'; '.join(kernels)}")
+    if "kernel_fallback" in w and w["kernel_fallback"].astype(bool).any():
+        fallback = sorted(w.loc[w["kernel_fallback"].astype(bool), "model"].unique())
+        parts.append(f"SLOW PYTORCH FALLBACK for linear attention ({', '.join(fallback)}): not representative of the fast kernels")
+    return "; ".join(parts) + f"; {MEMORY_UNIT}; median over runs, bars p10–p90."
+
+
+def _colors(w: pd.DataFrame) -> dict:
+    return generation_colors(list(dict.fromkeys(w["generation"].astype(str))))
+
+
+def _ok(w: pd.DataFrame) -> pd.DataFrame:
+    return w[w["status"] == "ok"] if "status" in w else w
+
+
+def _needs_measurements(chart):
+    """Charts of measured points show a one-line notice instead when there are none (e.g. a report run
+    without profiling, or the notebook opened before any profile was taken)."""
+
+    @functools.wraps(chart)
+    def draw(w: pd.DataFrame, title: str, *args, **kwargs) -> plt.Figure:
+        if _ok(w).empty:
+            fig, ax = plt.subplots(figsize=(8, 0.8))
+            ax.axis("off")
+            ax.text(0, 0.5, f"{title}: no measurements in this run (profile with notebooks/04_profile.ipynb "
+                    "or `gentrend report --models ...`).", va="center", fontsize=9)
+            return fig
+        return chart(w, title, *args, **kwargs)
+
+    return draw
+
+
+@_needs_measurements
+def speed_vs_size(w: pd.DataFrame, title: str, batch_size: int = 1, prompt_length: int | None = None) -> plt.Figure:
+    """Decode tokens/s and TTFT vs parameter count, one colour per generation, at one sweep point
+    (default: batch 1, the smallest prompt length every model has)."""
+    ok = _ok(w)
+    ok = ok[ok["batch_size"] == batch_size]
+    if prompt_length is None and not ok.empty:
+        prompt_length = int(ok.groupby("model_id")["prompt_length"].min().max())
+    ok = ok[ok["prompt_length"] == prompt_length]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    colors = _colors(w) if not w.empty else {}
+    for gen, g in ok.groupby(ok["generation"].astype(str), sort=False):
+        g = g.sort_values("params_total")
+        x = g["params_total"] / 1e9
+        for ax, col, scale in ((axes[0], "decode_tokens_per_s", 1), (axes[1], "ttft_s", 1000)):
+            y = g[col] * scale
+            err = np.vstack([y - g[f"{col}_p10"] * scale, g[f"{col}_p90"] * scale - y]).clip(min=0)
+            ax.errorbar(x, y, yerr=err, marker="o", capsize=3, color=colors[gen], label=f"generation {gen}")
+            for xi, yi, name in zip(x, y, g["model"]):
+                ax.annotate(name, (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    axes[0].set(xlabel="text parameters (billions)", ylabel="decode tokens/s (batch total)", title="Decode speed")
+    axes[1].set(xlabel="text parameters (billions)", ylabel="time to first token (ms)", title="Time to first token")
+    axes[0].legend()
+    fig.suptitle(f"{title} (batch {batch_size}, prompt {prompt_length} tokens)")
+    fig.tight_layout()
+    return footnote(fig, provenance(w))
+
+
+def memory_vs_context(curves: pd.DataFrame, title: str, measured: pd.DataFrame | None = None) -> plt.Figure:
+    """Analytical memory vs context length (lines, one per model, coloured by generation; from
+    memory_model.memory_curve) with measured points on top (from profiling.memory_validation)."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    colors = _colors(curves)
+    styles = ["-", "--", ":", "-."]
+    for gen, g in curves.groupby(curves["generation"].astype(str), sort=False):
+        for i, (model_id, m) in enumerate(g.sort_values("params_total").groupby("model_id", sort=False)):
+            ax.plot(m["context"], m["total_gib"], styles[i % 4], color=colors[gen], label=f"{model_id} ({m['precision'].iloc[0]})")
+    if measured is not None and not measured.empty:
+        for gen, g in measured.groupby(measured["generation"].astype(str)):
+            ax.scatter(g["context"], g["total_measured_gib"], marker="x", s=50, color=colors.get(gen, "k"), zorder=5,
+                       label=f"measured, generation {gen}")
+    ax.set_xscale("log", base=2)
+    ax.set(xlabel="context length (tokens, batch 1 unless stated)", ylabel="memory (GiB)", title=title)
+    ax.legend(fontsize=7, ncol=2)
+    note = ("Analytical model (gentrend.memory_model): weights + KV cache (full-attention layers only for Qwen3.5) + "
+            "fixed linear-attention state + prefill activations of the whole context; " + MEMORY_UNIT + ".")
+    if measured is not None and not measured.empty:
+        note += " Crosses: measured (" + ", ".join(sorted(measured["measured_as"].unique())) + ", device " + ", ".join(sorted(measured["device"].unique())) + ")."
+    return footnote(fig, note)
+
+
+@_needs_measurements
+def measured_vs_roofline(w: pd.DataFrame, title: str) -> plt.Figure:
+    """Measured decode tokens/s against the bandwidth roofline, every ok point; the diagonal is 100 %."""
+    ok = _ok(w).dropna(subset=["decode_tokens_per_s", "roofline_decode_tokens_per_s"])
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    colors = _colors(w) if not w.empty else {}
+    for gen, g in ok.groupby(ok["generation"].astype(str), sort=False):
+        ax.scatter(g["roofline_decode_tokens_per_s"], g["decode_tokens_per_s"], color=colors[gen], label=f"generation {gen}")
+        for _, r in g.iterrows():
+            ax.annotate(f"{r['model']} b{int(r['batch_size'])} p{int(r['prompt_length'])}: {100 * r['roofline_fraction']:.0f}%",
+                        (r["roofline_decode_tokens_per_s"], r["decode_tokens_per_s"]), textcoords="offset points", xytext=(3, 3), fontsize=6.5)
+    if not ok.empty:
+        lo = min(ok["decode_tokens_per_s"].min(), ok["roofline_decode_tokens_per_s"].min()) / 2
+        hi = max(ok["decode_tokens_per_s"].max(), ok["roofline_decode_tokens_per_s"].max()) * 2
+        ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="roofline (100 %)")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+    ax.set(xlabel="roofline decode tokens/s (bandwidth / bytes per step)", ylabel="measured decode tokens/s", title=title)
+    ax.legend(fontsize=8)
+    bw = ""
+    if "memory_bandwidth_gb_s" in ok and not ok.empty:
+        bw = f"Bandwidth used: {', '.join(f'{v:.1f}' for v in sorted(ok['memory_bandwidth_gb_s'].unique()))} GB/s. "
+    return footnote(fig, bw + provenance(w))
+
+
+@_needs_measurements
+def latency_vs_batch(w: pd.DataFrame, title: str) -> plt.Figure:
+    """TPOT and TTFT (ms) vs batch size, one line per (model, prompt length); OOM points are marked."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    ok = _ok(w)
+    colors = _colors(w) if not w.empty else {}
+    styles = ["-", "--", ":", "-."]
+    for (model, gen), g in ok.groupby(["model", ok["generation"].astype(str)], sort=False):
+        for i, (prompt, p) in enumerate(g.groupby("prompt_length")):
+            p = p.sort_values("batch_size")
+            for ax, col in ((axes[0], "tpot_s"), (axes[1], "ttft_s")):
+                y = p[col] * 1000
+                err = np.vstack([y - p[f"{col}_p10"] * 1000, p[f"{col}_p90"] * 1000 - y]).clip(min=0)
+                ax.errorbar(p["batch_size"], y, yerr=err, fmt=styles[i % 4], marker="o", capsize=3, color=colors[gen],
+                            label=f"{model}, prompt {int(prompt)}")
+    failed = w[w["status"] != "ok"] if "status" in w else w.iloc[0:0]
+    for _, r in failed.iterrows():
+        for ax in axes:
+            ax.axvline(r["batch_size"], color="red", lw=0.8, ls=":")
+            ax.annotate(r["status"].upper(), (r["batch_size"], ax.get_ylim()[1]), color="red", fontsize=7, va="top")
+    axes[0].set(xlabel="batch size", ylabel="time per output token (ms)", title="TPOT")
+    axes[1].set(xlabel="batch size", ylabel="time to first token (ms)", title="TTFT")
+    for ax in axes:
+        ax.set_xscale("log", base=2)
+    axes[0].legend(fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return footnote(fig, provenance(w))

@@ -1,0 +1,255 @@
+"""Measure one sweep point: time to first token, decode speed, end-to-end latency, memory, energy.
+
+Method (after optimum-benchmark): deterministic inputs (fixed-seed random token ids, attention mask of ones);
+`warmup` unrecorded generate() calls; then generate() repeated until both `min_runs` runs and `min_seconds`
+of measured time are reached; every run generates exactly `new_tokens` tokens (min_new_tokens =
+max_new_tokens, greedy). One run gives both latencies: a streamer stamps the clock when generate() hands
+over each token (first the prompt, then each generated token; on CUDA the hand-over copies the token to the
+host, which synchronises), so
+
+    TTFT = time from the call to the first generated token (the prefill forward + first token)
+    E2E  = time from the call until generate() returns (CUDA synchronised)
+    TPOT = (E2E - TTFT) / (new_tokens - 1);  decode tokens/s = batch / TPOT;  prefill tokens/s = batch x prompt / TTFT
+
+Memory. CPU: the process's peak resident set size over the point's runs, from the kernel's high-water mark
+(VmHWM in /proc/self/status, reset per point through /proc/self/clear_refs: exact and free); where that is
+not available, RSS sampled by a background thread every `memory_sample_interval_s`. Reported: the peak,
+and the peak minus the level before the point ("runtime"). CUDA: torch's
+max allocated and max reserved (peak stats reset per point), and device-level used memory from NVML, sampled
+the same way (it includes the CUDA context and any other process on the GPU). Energy: NVML's total-energy
+counter around the measured runs, divided by the tokens generated (prefill energy included), where supported.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+from typing import Callable
+
+import numpy as np
+import psutil
+import torch
+from transformers.generation.streamers import BaseStreamer
+
+from ..loading import LoadedModel
+from .settings import ProfileSettings
+
+GIB = 2**30
+
+
+class _TokenClock(BaseStreamer):
+    """Records perf_counter() at each put(): first the prompt, then one call per generated token."""
+
+    def __init__(self):
+        self.times: list[float] = []
+
+    def put(self, value):
+        self.times.append(time.perf_counter())
+
+    def end(self):
+        pass
+
+
+class PeakSampler:
+    """Samples `read()` every `interval` seconds in a daemon thread; `.peak` is the largest value seen."""
+
+    def __init__(self, read: Callable[[], float], interval: float = 0.002):
+        self.read, self.interval = read, interval
+        self.peak = read()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.read())
+            time.sleep(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.read())
+
+
+class KernelPeakRss:
+    """Peak RSS from the Linux high-water mark, reset on entry: no sampling thread, no overhead."""
+
+    def __enter__(self):
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # 5: reset the peak RSS to the current RSS
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+    @property
+    def peak(self) -> float:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return float(line.split()[1]) * 1024
+        raise OSError("no VmHWM in /proc/self/status")
+
+
+def kernel_peak_rss_available() -> bool:
+    try:
+        with KernelPeakRss() as tracker:
+            return tracker.peak > 0
+    except OSError:
+        return False
+
+
+def rss_bytes() -> float:
+    return float(psutil.Process().memory_info().rss)
+
+
+def _nvml_handle(device: torch.device):
+    """The NVML handle of a torch CUDA device (matched by UUID, so CUDA_VISIBLE_DEVICES is respected)."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        uuid = getattr(torch.cuda.get_device_properties(index), "uuid", None)
+        if uuid is not None:
+            try:
+                return pynvml.nvmlDeviceGetHandleByUUID(f"GPU-{uuid}")
+            except pynvml.NVMLError:
+                pass
+        return pynvml.nvmlDeviceGetHandleByIndex(index)
+    except Exception:
+        return None
+
+
+def _nvml_used(handle) -> float:
+    import pynvml
+
+    return float(pynvml.nvmlDeviceGetMemoryInfo(handle).used)
+
+
+def _nvml_energy_mj(handle) -> float | None:
+    try:
+        import pynvml
+
+        return float(pynvml.nvmlDeviceGetTotalEnergyConsumption(handle))
+    except Exception:  # not supported on this GPU (pre-Volta) or by the driver
+        return None
+
+
+def make_inputs(vocab_size: int, batch: int, prompt_length: int, seed: int, device: torch.device) -> dict:
+    """Deterministic prompt: random ids (fixed seed) from the vocabulary, no padding."""
+    generator = torch.Generator().manual_seed(seed + 1000 * batch + prompt_length)
+    ids = torch.randint(0, vocab_size, (batch, prompt_length), generator=generator).to(device)
+    return {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+
+
+def generate_kwargs(loaded: LoadedModel, settings: ProfileSettings) -> dict:
+    cfg = loaded.model.config
+    eos = getattr(cfg, "eos_token_id", None)
+    pad = getattr(cfg, "pad_token_id", None)
+    if pad is None:
+        pad = (eos[0] if isinstance(eos, list) else eos) or 0
+    kwargs = dict(
+        max_new_tokens=settings.new_tokens, min_new_tokens=settings.new_tokens, do_sample=False,
+        pad_token_id=pad, use_cache=True, temperature=None, top_p=None, top_k=None,
+    )
+    if settings.backend == "compiled":
+        from transformers import CompileConfig
+
+        compile_config = CompileConfig(fullgraph=False, dynamic=False, mode="reduce-overhead" if loaded.device.type == "cuda" else "default")
+        if loaded.device.type != "cuda":
+            compile_config._compile_all_devices = True  # transformers only auto-compiles on accelerators otherwise
+        kwargs |= dict(cache_implementation="static", compile_config=compile_config)
+    return kwargs
+
+
+def _sync(device: torch.device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def generate_once(loaded: LoadedModel, inputs: dict, kwargs: dict) -> tuple[float, float, int]:
+    """One timed generate(): (TTFT s, end-to-end s, tokens generated per sequence)."""
+    clock = _TokenClock()
+    _sync(loaded.device)
+    start = time.perf_counter()
+    with torch.inference_mode():
+        out = loaded.model.generate(**inputs, streamer=clock, **kwargs)
+    _sync(loaded.device)
+    end = time.perf_counter()
+    generated = out.shape[1] - inputs["input_ids"].shape[1]
+    return clock.times[1] - start, end - start, generated
+
+
+def summarize(values: list[float]) -> dict:
+    """Median with the p10-p90 spread (linear interpolation), and the count."""
+    arr = np.asarray(values, dtype=float)
+    return {"value": float(np.median(arr)), "p10": float(np.percentile(arr, 10)), "p90": float(np.percentile(arr, 90)), "n_runs": len(arr)}
+
+
+def free_memory(device: torch.device) -> None:
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+
+
+def measure_point(loaded: LoadedModel, settings: ProfileSettings, batch: int, prompt_length: int) -> dict:
+    """Measure one (batch, prompt length) point. Returns {metric: {value, p10, p90, n_runs, unit, note}}.
+    Raises torch.OutOfMemoryError (or the CPU allocator's RuntimeError) when the point does not fit."""
+    device, n = loaded.device, settings.new_tokens
+    inputs = make_inputs(loaded.model.config.vocab_size, batch, prompt_length, settings.seed, device)
+    kwargs = generate_kwargs(loaded, settings)
+    cuda = device.type == "cuda"
+    handle = _nvml_handle(device) if cuda else None
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(device)
+        before = float(torch.cuda.memory_allocated(device))
+        read = (lambda: _nvml_used(handle)) if handle is not None else (lambda: float("nan"))
+    else:
+        before = rss_bytes()
+        read = rss_bytes
+    kernel_peak = not cuda and kernel_peak_rss_available()
+    tracker = KernelPeakRss() if kernel_peak else PeakSampler(read, settings.memory_sample_interval_s)
+    ttft, e2e, tpot = [], [], []
+    with tracker as sampler:
+        for _ in range(settings.warmup):
+            generate_once(loaded, inputs, kwargs)
+        energy0 = _nvml_energy_mj(handle) if handle is not None else None
+        started = time.perf_counter()
+        while len(e2e) < settings.max_runs and (len(e2e) < settings.min_runs or time.perf_counter() - started < settings.min_seconds):
+            t_first, t_total, generated = generate_once(loaded, inputs, kwargs)
+            if generated != n:
+                raise RuntimeError(f"generate() produced {generated} tokens instead of {n}")
+            ttft.append(t_first)
+            e2e.append(t_total)
+            tpot.append((t_total - t_first) / (n - 1))
+        energy1 = _nvml_energy_mj(handle) if handle is not None else None
+
+    s = lambda values, unit, note="": summarize(values) | {"unit": unit, "note": note}  # noqa: E731
+    metrics = {
+        "ttft_s": s(ttft, "s", "prefill forward + first token"),
+        "prefill_tokens_per_s": s([batch * prompt_length / t for t in ttft], "tokens/s", "batch x prompt / TTFT"),
+        "tpot_s": s(tpot, "s", "(E2E - TTFT) / (new_tokens - 1)"),
+        "decode_tokens_per_s": s([batch / t for t in tpot], "tokens/s", "batch / TPOT, summed over the batch"),
+        "e2e_s": s(e2e, "s", f"{n} new tokens"),
+    }
+    single = lambda v, unit, note: {"value": v, "p10": v, "p90": v, "n_runs": len(e2e), "unit": unit, "note": note}  # noqa: E731
+    if cuda:
+        max_alloc = float(torch.cuda.max_memory_allocated(device))
+        metrics["peak_memory_gib"] = single(max_alloc / GIB, "GiB", "torch.cuda.max_memory_allocated")
+        metrics["runtime_memory_gib"] = single((max_alloc - before) / GIB, "GiB", "max allocated - allocated before the point (KV cache, state, activations)")
+        metrics["cuda_max_reserved_gib"] = single(torch.cuda.max_memory_reserved(device) / GIB, "GiB", "torch.cuda.max_memory_reserved")
+        if handle is not None:
+            metrics["nvml_used_peak_gib"] = single(sampler.peak / GIB, "GiB", "NVML device used (all processes, CUDA context), sampled peak")
+        if energy0 is not None and energy1 is not None:
+            joules = (energy1 - energy0) / 1000
+            metrics["energy_j_per_token"] = single(joules / (batch * n * len(e2e)), "J/token", "NVML total energy / generated tokens (prefill included)")
+    else:
+        how = "kernel VmHWM, reset per point" if kernel_peak else f"psutil, sampled every {settings.memory_sample_interval_s} s"
+        metrics["peak_memory_gib"] = single(sampler.peak / GIB, "GiB", f"process peak RSS during the point ({how})")
+        metrics["runtime_memory_gib"] = single((sampler.peak - before) / GIB, "GiB", "peak RSS - RSS before the point (KV cache, state, activations; allocator reuse can hide some)")
+    return metrics

@@ -1,0 +1,84 @@
+"""The analytical memory model against hand-computed facts from the official configs."""
+
+import pytest
+
+from gentrend.architecture import describe
+from gentrend.errors import GentrendError
+from gentrend.memory_model import (
+    GIB, PRECISION_BITS, estimate, fits, fits_table, memory_curve, precision_name, weights_bytes,
+)
+
+# 2 (K and V) x full-attention layers x KV heads x head_dim x 2 bytes (bf16), from data/configs:
+KV_BF16 = {
+    "qwen2.5-0.5b": 2 * 24 * 2 * 64 * 2,  # 24 layers, 2 KV heads, head_dim 896/14 = 64 -> 12,288
+    "qwen3-0.6b": 2 * 28 * 8 * 128 * 2,  # 28 layers, 8 KV heads, head_dim 128 -> 114,688
+    "qwen3.5-0.8b": 2 * 6 * 2 * 256 * 2,  # 6 of 24 layers are full attention, 2 KV heads, head_dim 256 -> 12,288
+}
+
+
+@pytest.mark.parametrize("model_id, expected", KV_BF16.items())
+def test_kv_cache_bytes_per_token(catalogue, model_id, expected):
+    assert describe(catalogue.get(model_id), "bfloat16").kv_cache_bytes_per_token == expected
+    assert describe(catalogue.get(model_id), "float32").kv_cache_bytes_per_token == 2 * expected
+
+
+def test_hand_computed_values_are_the_brief_numbers():
+    assert KV_BF16 == {"qwen2.5-0.5b": 12_288, "qwen3-0.6b": 114_688, "qwen3.5-0.8b": 12_288}
+
+
+def test_linear_attention_state_of_qwen35(catalogue):
+    # 18 Gated DeltaNet layers; recurrent state 16 value heads x 128 x 128 in fp32 (transformers keeps it fp32);
+    # conv state (2 x 16 x 128 + 16 x 128) channels x kernel 4 in the model dtype
+    recurrent = 16 * 128 * 128 * 4
+    conv_bf16 = (2 * 2048 + 2048) * 4 * 2
+    assert describe(catalogue.get("qwen3.5-0.8b"), "bfloat16").linear_state_bytes == 18 * (recurrent + conv_bf16)
+    assert describe(catalogue.get("qwen3-0.6b")).linear_state_bytes == 0
+
+
+def test_weights_from_parameter_counts(catalogue):
+    m = catalogue.get("qwen3-0.6b")
+    assert weights_bytes(m, "bf16") == 596_049_920 * 2
+    assert weights_bytes(m, "fp32") == 596_049_920 * 4
+    embedding = m.params.total - m.params.non_embedding  # kept in bf16 when quantized
+    assert weights_bytes(m, "int4") == pytest.approx(embedding * 2 + m.params.non_embedding * PRECISION_BITS["int4"] / 8)
+    assert weights_bytes(m, "int4") < weights_bytes(m, "int8") < weights_bytes(m, "bf16")
+    with_vision = catalogue.get("qwen3.5-4b")
+    assert weights_bytes(with_vision, "bf16", include_vision=True) - weights_bytes(with_vision, "bf16") == 333_514_240 * 2
+
+
+def test_estimate_components_scale_with_context_and_batch(catalogue):
+    m = catalogue.get("qwen3-0.6b")
+    a, b = estimate(m, "bf16", 1000, 1), estimate(m, "bf16", 2000, 2)
+    assert b.kv_cache_bytes == 4 * a.kv_cache_bytes == 4 * 1000 * 114_688
+    assert a.total_bytes == pytest.approx(a.weights_bytes + a.kv_cache_bytes + a.linear_state_bytes + a.activation_bytes)
+    hybrid = estimate(catalogue.get("qwen3.5-0.8b"), "bf16", 1000, 3)
+    assert hybrid.linear_state_bytes == 3 * describe(catalogue.get("qwen3.5-0.8b")).linear_state_bytes
+
+
+def test_memory_curve_reaches_each_models_max_context(catalogue):
+    models = catalogue.smallest_per_generation()
+    curve = memory_curve(models)
+    for m in models:
+        rows = curve[curve["model_id"] == m.id]
+        assert rows["context"].max() == m.context_length
+        assert rows["total_gib"].is_monotonic_increasing
+
+
+def test_fits_table_logic(catalogue):
+    table = fits_table(catalogue, context=4096)
+    assert set(table["precision"]) == {"bf16", "int8", "int4"}
+    assert {"8 GB", "12 GB", "16 GB", "24 GB", "48 GB", "80 GB"} <= set(table.columns)
+    nine = table[(table["model_id"] == "qwen3.5-9b") & (table["precision"] == "bf16")].iloc[0]
+    assert nine["weights_gib"] == pytest.approx(8_953_803_264 * 2 / GIB)  # 16.7 GiB
+    assert (nine["8 GB"], nine["16 GB"], nine["24 GB"]) == ("no", "no", "yes")
+    for _, row in table.iterrows():  # a model that fits a size fits every larger size
+        answers = [row[f"{s} GB"] for s in (8, 12, 16, 24, 48, 80)]
+        assert answers == sorted(answers)  # "no" < "yes"
+    ok, need = fits(catalogue.get("qwen3-0.6b"), 8, "bf16")
+    assert ok and need < 8
+
+
+def test_precision_names():
+    assert precision_name("bfloat16") == "bf16" and precision_name("torch.float32") == "fp32"
+    with pytest.raises(GentrendError, match="unknown precision"):
+        precision_name("int3")

@@ -1,0 +1,151 @@
+"""The profiler on the CPU with tiny architectures: end to end, OOM handling, errors, caching, settings."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from gentrend.catalogue import load_catalogue  # noqa: E402
+from gentrend.plots.profiling import latency_vs_batch, measured_vs_roofline, memory_vs_context, speed_vs_size  # noqa: E402
+from gentrend.memory_model import memory_curve  # noqa: E402
+from gentrend.profiling import (  # noqa: E402
+    ProfileSettings, ProfileSettingsError, defaults_for, is_oom, load_run_results, memory_validation, profile,
+    save_results, summary_table, wide,
+)
+from gentrend.profiling import measure  # noqa: E402
+
+FAST = dict(batch_sizes=(1, 2), prompt_lengths=(8,), new_tokens=4, warmup=0, min_runs=2, min_seconds=0.0, device="cpu")
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """Count measure_point calls; optionally fail at chosen (batch, prompt) points."""
+    real = measure.measure_point
+    state = {"calls": [], "fail": {}}
+
+    def wrapper(loaded, settings, batch, prompt):
+        state["calls"].append((batch, prompt))
+        if (batch, prompt) in state["fail"]:
+            raise state["fail"][(batch, prompt)]
+        return real(loaded, settings, batch, prompt)
+
+    monkeypatch.setattr(measure, "measure_point", wrapper)
+    return state
+
+
+def test_cpu_end_to_end(tmp_path, counted):
+    rows = profile("qwen3-0.6b", settings=ProfileSettings(**FAST), tiny=True, cache_dir=tmp_path, progress=False)
+    assert counted["calls"] == [(1, 8), (2, 8)]
+    assert not rows["from_cache"].any()
+    assert set(rows["weights"]) == {"synthetic"} and rows["tiny"].all()
+    for column in ("device", "device_name", "torch", "transformers", "cpu_model", "dtype", "attn_implementation",
+                   "linear_attention_kernels", "settings_json", "env_fingerprint", "measured_at"):
+        assert rows[column].notna().all(), column
+    points = wide(rows)
+    assert list(zip(points["batch_size"], points["prompt_length"])) == [(1, 8), (2, 8)]
+    assert (points["status"] == "ok").all()
+    assert (points["n_runs"] if "n_runs" in points else rows.loc[rows["metric"] == "e2e_s", "n_runs"]).ge(2).all()
+    assert (points["ttft_s"] < points["e2e_s"]).all()
+    assert (points["decode_tokens_per_s"] > 0).all() and (points["roofline_fraction"] > 0).all()
+    assert (points["peak_memory_gib"] > 0).all() and set(rows.loc[rows["metric"] == "peak_memory_gib", "unit"]) == {"GiB"}
+    model_metrics = set(rows.loc[rows["scope"] == "model", "metric"])
+    assert {"load_s", "weights_gib", "weights_measured_gib", "memory_bandwidth_gb_s", "process_baseline_gib"} <= model_metrics
+
+    # the run-folder round trip and the tables and charts built on it
+    save_results(rows, "qwen3-0.6b", tmp_path / "run")
+    gathered = load_run_results(tmp_path / "run")
+    assert len(gathered) == len(rows)
+    summary = summary_table(gathered)
+    assert summary.iloc[0]["points ok/oom/error"] == "2/0/0" and "(tiny)" in summary.iloc[0]["weights"]
+    validation = memory_validation(gathered)
+    assert len(validation) == 2 and (validation["total_predicted_gib"] > 0).all()
+    w = wide(gathered)
+    curve = memory_curve([load_catalogue().get("qwen3-0.6b")], "fp32", tiny=True)
+    for fig in (latency_vs_batch(w, "t"), speed_vs_size(w, "t"), measured_vs_roofline(w, "t"),
+                memory_vs_context(curve, "t", validation)):
+        assert "GiB" in fig.texts[-1].get_text()
+        matplotlib.pyplot.close(fig)
+
+
+def test_hybrid_model_records_its_kernel_path(tmp_path):
+    from transformers.utils.import_utils import is_causal_conv1d_available, is_flash_linear_attention_available
+
+    settings = ProfileSettings(**{**FAST, "batch_sizes": (1,)})
+    rows = profile("qwen3.5-0.8b", settings=settings, tiny=True, cache_dir=tmp_path, progress=False)
+    fast = is_flash_linear_attention_available() and is_causal_conv1d_available()
+    assert set(rows["linear_attention_kernels"]) == {"fast" if fast else "torch-fallback"}
+    assert rows["kernel_fallback"].all() == (not fast)
+    assert "FALLBACK" in summary_table(rows).iloc[0]["kernel path"] or fast
+
+
+def test_oom_point_is_recorded_and_the_sweep_goes_on(tmp_path, counted):
+    counted["fail"][(2, 8)] = torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 80.00 GiB")
+    settings = ProfileSettings(**{**FAST, "batch_sizes": (1, 2, 4)})
+    partial = tmp_path / "partial.csv"
+    rows = profile("qwen3-0.6b", settings=settings, tiny=True, cache_dir=tmp_path, progress=False, partial_path=partial)
+    assert counted["calls"] == [(1, 8), (2, 8), (4, 8)]  # the point after the OOM still ran
+    points = wide(rows).set_index("batch_size")
+    assert points.loc[1, "status"] == "ok" and points.loc[1, "decode_tokens_per_s"] > 0  # kept
+    assert points.loc[2, "status"] == "oom" and "OutOfMemoryError" in points.loc[2, "error"]
+    assert pd.isna(points.loc[2, "decode_tokens_per_s"])
+    assert points.loc[4, "status"] == "ok"
+    failed = rows[(rows["scope"] == "point") & (rows["batch_size"] == 2)]
+    assert list(failed["metric"]) == ["status"]  # one row for the failed point
+    assert set(pd.read_csv(partial)["batch_size"].dropna()) == {1, 2, 4}  # written point by point
+    assert summary_table(rows).iloc[0]["points ok/oom/error"] == "2/1/0"
+
+
+def test_other_failures_become_error_rows(tmp_path, counted):
+    counted["fail"][(1, 8)] = ValueError("something broke")
+    rows = profile("qwen3-0.6b", settings=ProfileSettings(**FAST), tiny=True, cache_dir=tmp_path, progress=False)
+    points = wide(rows).set_index("batch_size")
+    assert points.loc[1, "status"] == "error" and "something broke" in points.loc[1, "error"]
+    assert points.loc[2, "status"] == "ok"
+
+
+def test_cpu_allocator_failure_counts_as_oom():
+    assert is_oom(RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory"))
+    assert is_oom(torch.OutOfMemoryError("CUDA out of memory"))
+    assert not is_oom(RuntimeError("shape mismatch"))
+
+
+def test_results_are_cached_unless_forced(tmp_path, counted):
+    settings = ProfileSettings(**{**FAST, "batch_sizes": (1,)})
+    first = profile("qwen3-0.6b", settings=settings, tiny=True, cache_dir=tmp_path, progress=False)
+    assert len(counted["calls"]) == 1
+    again = profile("qwen3-0.6b", settings=settings, tiny=True, cache_dir=tmp_path, progress=False)
+    assert len(counted["calls"]) == 1 and again["from_cache"].all()
+    pd.testing.assert_frame_equal(first.drop(columns="from_cache"), again.drop(columns="from_cache"), check_dtype=False)
+    profile("qwen3-0.6b", settings=settings.replace(new_tokens=5), tiny=True, cache_dir=tmp_path, progress=False)
+    assert len(counted["calls"]) == 2  # other settings: measured
+    forced = profile("qwen3-0.6b", settings=settings, tiny=True, cache_dir=tmp_path, progress=False, force=True)
+    assert len(counted["calls"]) == 3 and not forced["from_cache"].any()
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(batch_sizes=(0, 1)), "batch_sizes"),
+    (dict(batch_sizes=(-2,)), "batch_sizes"),
+    (dict(prompt_lengths=()), "prompt_lengths"),
+    (dict(new_tokens=1), "new_tokens"),
+    (dict(backend="vllm"), "backend"),
+    (dict(dtype="int3"), "dtype"),
+    (dict(min_runs=5, max_runs=2), "repetition"),
+    (dict(device="tpu"), "device"),
+])
+def test_settings_validation(bad, match):
+    with pytest.raises(ProfileSettingsError, match=match):
+        ProfileSettings(**bad)
+
+
+def test_defaults_per_device():
+    cpu = defaults_for("cpu")
+    assert cpu.batch_sizes == (1, 2) and cpu.new_tokens == 16 and cpu.backend == "eager"
+    assert defaults_for("cuda").new_tokens > cpu.new_tokens
+    # empty notebook parameters keep the defaults, given ones override
+    assert defaults_for("cpu", batch_sizes=[], new_tokens=0, dtype="auto") == cpu
+    assert defaults_for("cpu", batch_sizes=[4], new_tokens=8).batch_sizes == (4,)
+    with pytest.raises(ProfileSettingsError):
+        defaults_for("cpu", backend="fast")

@@ -1,0 +1,55 @@
+"""Decode roofline and the GPU table."""
+
+import pytest
+
+from gentrend.errors import GentrendError
+from gentrend.roofline import (
+    bytes_per_decode_step, decode_roofline_tokens_per_s, gpu, gpu_for_device_name, load_gpus, measure_bandwidth,
+)
+
+
+def test_roofline_by_hand(catalogue):
+    m = catalogue.get("qwen3-0.6b")  # tied embeddings: every weight is read each step
+    step = 596_049_920 * 2 + 1024 * 114_688
+    assert bytes_per_decode_step(m, 1, 1024, "bf16") == step
+    assert decode_roofline_tokens_per_s(m, 717e9, 1, 1024, "bf16") == pytest.approx(717e9 / step)
+    # batch 4 reads the weights once and four caches
+    assert decode_roofline_tokens_per_s(m, 717e9, 4, 1024, "bf16") == pytest.approx(4 * 717e9 / (596_049_920 * 2 + 4 * 1024 * 114_688))
+
+
+def test_untied_input_embedding_is_not_read_per_step(catalogue):
+    m = catalogue.get("qwen2.5-7b")  # untied: vocab 152064 x hidden 3584 input embedding, one row per token
+    assert bytes_per_decode_step(m, 1, 1, "bf16") == pytest.approx((7_615_616_512 - 152_064 * 3_584) * 2 + 2 * 28 * 4 * 128 * 2)
+
+
+def test_hybrid_model_reads_fixed_state(catalogue):
+    m = catalogue.get("qwen3.5-0.8b")
+    short, long = bytes_per_decode_step(m, 1, 0), bytes_per_decode_step(m, 1, 1000)
+    assert long - short == 1000 * 12_288
+    assert short > 752_393_024 * 2  # weights + the Gated DeltaNet state
+
+
+def test_gpu_table():
+    gpus = load_gpus()
+    assert {"H100 SXM", "H100 PCIe", "H200", "A100 40GB", "A100 80GB", "L4", "L40S", "A10G", "RTX 3060", "RTX 3090",
+            "RTX 4080", "RTX 4090", "RTX 5090", "T4", "V100"} <= {g.name for g in gpus}
+    assert all(g.source and g.bandwidth_gb_s > 0 and g.memory_gib > 0 for g in gpus)
+    assert gpu("RTX 4080").bandwidth_gb_s == 717
+    assert gpu("NVIDIA GeForce RTX 4080").name == "RTX 4080"
+    assert gpu_for_device_name("NVIDIA H100 80GB HBM3").name == "H100 SXM"
+    assert gpu_for_device_name("NVIDIA H100 PCIe").name == "H100 PCIe"
+    assert gpu_for_device_name("Some Unknown Accelerator") is None
+
+
+def test_unknown_gpu_lists_known_ones():
+    with pytest.raises(GentrendError, match="RTX 4090"):
+        gpu("Voodoo 5")
+
+
+def test_bad_bandwidth(catalogue):
+    with pytest.raises(GentrendError):
+        decode_roofline_tokens_per_s(catalogue.get("qwen3-0.6b"), 0)
+
+
+def test_measure_bandwidth_on_cpu():
+    assert measure_bandwidth("cpu", size_mib=8, repeats=3) > 1e8  # any machine copies faster than 100 MB/s

@@ -1,0 +1,65 @@
+"""Speed, memory, context and architecture claim checks (claims C8-C13 of data/claims.yaml)."""
+
+import pandas as pd
+import pytest
+
+from gentrend.claim_checks import speed
+from gentrend.claims import ClaimContext, load_claims
+from gentrend.errors import GentrendError
+
+
+@pytest.fixture(scope="module")
+def ctx(catalogue):
+    return ClaimContext(scores=pd.DataFrame(), catalogue=catalogue)
+
+
+EXPECTED = {  # verdicts the memory model, the roofline and the configs give (see the evidence strings)
+    "C8": "partly supported",  # 9B and 4B at bf16 exceed the RTX 4080 roofline / memory; possible quantized
+    "C9": "partly supported",  # 4B + vision needs ~9.8 GiB at bf16; fits 8 GB at 8-bit and 4-bit
+    "C10": "partly supported",  # 9B needs ~18 GiB at bf16; 12 GB only at 8/4-bit
+    "C11": "partly supported",  # memory ratio ~0.46 consistent; accuracy part not testable
+    "C12": "partly supported",  # Qwen3.5 262K yes; Qwen2.5-7B and Qwen3-4B/8B are 128K, not 32K
+    "C13": "supported",  # no MoE fields; 3 Gated DeltaNet : 1 attention
+}
+
+
+@pytest.mark.parametrize("claim_id, expected", EXPECTED.items())
+def test_claims_c8_to_c13(ctx, claim_id, expected):
+    from gentrend.claims import CHECKS
+
+    claim = next(c for c in load_claims() if c["id"] == claim_id)
+    verdict = CHECKS[claim["check"]](ctx, **claim.get("args", {}))
+    assert verdict.verdict == expected, verdict.evidence
+    assert verdict.evidence and verdict.based_on
+
+
+def test_speed_above_roofline_at_every_precision_is_refuted(ctx):
+    v = speed.decode_speed_within_roofline(ctx, gpu="RTX 4080", claimed_tokens_per_s={"qwen3-0.6b": 5000})
+    assert v.verdict == "refuted" and "impossible at every precision" in v.evidence
+
+
+def test_speed_well_inside_roofline_is_possible_not_measured(ctx):
+    v = speed.decode_speed_within_roofline(ctx, gpu="H100 SXM", claimed_tokens_per_s={"qwen3-0.6b": 100})
+    assert v.verdict == "supported" and "not a measurement" in v.evidence
+
+
+def test_unknown_gpu(ctx):
+    with pytest.raises(GentrendError, match="RTX 4080"):
+        speed.decode_speed_within_roofline(ctx, gpu="GTX 9999", claimed_tokens_per_s={"qwen3-0.6b": 1})
+
+
+def test_fits_in_memory(ctx):
+    assert speed.fits_in_memory(ctx, model="qwen3-0.6b", memory_gb=8).verdict == "supported"
+    assert speed.fits_in_memory(ctx, model="qwen3.5-9b", memory_gb=8, precisions=["bf16"]).verdict == "refuted"
+    assert speed.fits_in_memory(ctx, model="qwen3.5-9b", memory_gb=80, precisions=["bf16"]).verdict == "supported"
+
+
+def test_quantized_ratio(ctx):
+    assert speed.quantized_memory_ratio(ctx, model="qwen3.5-9b", bits=4, claimed_ratio=0.5).verdict == "supported"
+    assert speed.quantized_memory_ratio(ctx, model="qwen3.5-9b", bits=4, claimed_ratio=0.25).verdict == "refuted"
+    assert speed.quantized_memory_ratio(ctx, model="qwen3.5-9b", bits=3, claimed_ratio=0.4).verdict == "not testable"
+
+
+def test_context_length(ctx):
+    assert speed.context_length(ctx, claimed={"3.5": 262144}).verdict == "supported"
+    assert speed.context_length(ctx, claimed={"3.5": 32768}).verdict == "refuted"  # the "one review says 32K"
