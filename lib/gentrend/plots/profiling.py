@@ -13,7 +13,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ..memory_model import fits_table as fits_on_table  # noqa: F401  (the "fits on" table, a DataFrame)
 from . import footnote, generation_colors
 
 MEMORY_UNIT = "memory in GiB (2^30 bytes)"
