@@ -119,27 +119,24 @@ def memory_vs_context(curves: pd.DataFrame, title: str, measured: pd.DataFrame |
 
 @_needs_measurements
 def measured_vs_roofline(w: pd.DataFrame, title: str) -> plt.Figure:
-    """Measured decode tokens/s against the bandwidth roofline, every ok point; the diagonal is 100 %."""
-    ok = _ok(w).dropna(subset=["decode_tokens_per_s", "roofline_decode_tokens_per_s"])
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    colors = _colors(w) if not w.empty else {}
-    for gen, g in ok.groupby(ok["generation"].astype(str), sort=False):
-        ax.scatter(g["roofline_decode_tokens_per_s"], g["decode_tokens_per_s"], color=colors[gen], label=f"generation {gen}")
-        for _, r in g.iterrows():
-            ax.annotate(f"{r['model']} b{int(r['batch_size'])} p{int(r['prompt_length'])}: {100 * r['roofline_fraction']:.0f}%",
-                        (r["roofline_decode_tokens_per_s"], r["decode_tokens_per_s"]), textcoords="offset points", xytext=(3, 3), fontsize=6.5)
-    if not ok.empty:
-        lo = min(ok["decode_tokens_per_s"].min(), ok["roofline_decode_tokens_per_s"].min()) / 2
-        hi = max(ok["decode_tokens_per_s"].max(), ok["roofline_decode_tokens_per_s"].max()) * 2
-        ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="roofline (100 %)")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-    ax.set(xlabel="roofline decode tokens/s (bandwidth / bytes per step)", ylabel="measured decode tokens/s", title=title)
-    ax.legend(fontsize=8)
-    bw = ""
-    if "memory_bandwidth_gb_s" in ok and not ok.empty:
-        bw = f"Bandwidth used: {', '.join(f'{v:.1f}' for v in sorted(ok['memory_bandwidth_gb_s'].unique()))} GB/s. "
-    return footnote(fig, bw + provenance(w))
+    """Share of the bandwidth roofline reached by measured decode, one bar per sweep point (p10–p90 as error
+    bars), grouped by model; the dashed line is 100 %."""
+    ok = _ok(w).dropna(subset=["decode_tokens_per_s", "roofline_decode_tokens_per_s"]).reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.28 * len(ok)))
+    colors = _colors(w)
+    labels = [f"{r.model}  batch {r.batch_size}, prompt {r.prompt_length}" for r in ok.itertuples()]
+    share = 100 * ok["roofline_fraction"]
+    err = np.vstack([share - 100 * ok["roofline_fraction_p10"], 100 * ok["roofline_fraction_p90"] - share]).clip(min=0)
+    ax.barh(labels, share, xerr=err, color=[colors[str(g)] for g in ok["generation"]], capsize=2)
+    for y, (pct, fast, roof) in enumerate(zip(share, ok["decode_tokens_per_s"], ok["roofline_decode_tokens_per_s"])):
+        ax.text(pct + 2, y, f"{pct:.0f} %  ({fast:.3g} of {roof:.3g} tok/s)", va="center", fontsize=7)
+    ax.axvline(100, color="k", ls="--", lw=1)
+    ax.invert_yaxis()
+    ax.set_xlim(0, max(110, float(share.max()) * 1.35))
+    ax.set(xlabel="measured decode speed, % of the roofline (bandwidth / bytes read per step)",
+           title=title)
+    bandwidths = ", ".join(f"{v:.1f}" for v in sorted(ok["memory_bandwidth_gb_s"].unique()))
+    return footnote(fig, f"Bandwidth used: {bandwidths} GB/s. " + provenance(w))
 
 
 @_needs_measurements
