@@ -89,6 +89,8 @@ def execute(job: NotebookJob, out_dir: Path, notebooks_dir: Path = paths.NOTEBOO
         papermill.execute_notebook(
             str(source), str(target), parameters=parameters, kernel_name="python3",
             cwd=str(notebooks_dir), progress_bar=False,
+            # the kernel's own start-up chatter (e.g. its TCP-transport notice) would drown the progress bar
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except PapermillExecutionError as e:
         raise NotebookError(

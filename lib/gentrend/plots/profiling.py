@@ -13,6 +13,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from ..catalogue import Catalogue
+from ..memory_model import memory_curve, precision_name
 from . import footnote, generation_colors
 
 MEMORY_UNIT = "memory in GiB (2^30 bytes)"
@@ -115,6 +117,18 @@ def memory_vs_context(curves: pd.DataFrame, title: str, measured: pd.DataFrame |
     if measured is not None and not measured.empty:
         note += " Crosses: measured (" + ", ".join(sorted(measured["measured_as"].unique())) + ", device " + ", ".join(sorted(measured["device"].unique())) + ")."
     return footnote(fig, note)
+
+
+@_needs_measurements
+def memory_against_measurement(w: pd.DataFrame, title: str, validation: pd.DataFrame, catalogue: Catalogue) -> plt.Figure:
+    """The analytical memory curves of the profiled models, at the dtype they were measured in (batch 1),
+    with the measured batch-1 points on them (from profiling.memory_validation)."""
+    runs = _ok(w)[["model_id", "dtype", "tiny"]].drop_duplicates()
+    curves = pd.concat(
+        [memory_curve([catalogue.get(r.model_id)], precision_name(r.dtype), tiny=bool(r.tiny)) for r in runs.itertuples()],
+        ignore_index=True,
+    )
+    return memory_vs_context(curves, title, validation[validation["batch_size"] == 1])
 
 
 @_needs_measurements
