@@ -1,6 +1,7 @@
 """Capability claim checks on the published scores (C1–C7 of data/claims.yaml) and on small fixtures."""
 
 import pytest
+import yaml
 
 from gentrend.claim_checks import capability
 from gentrend.claims import CHECKS, ClaimContext, load_claims
@@ -51,3 +52,15 @@ def test_c7_effective_size_below_three_billion(verdicts, ctx):
     assert lower_target.verdict == "supported"
     untestable = capability.small_model_effective_size(ctx, ["qwen3.5-2b"], "2.5", 3e9, ["thinking"])
     assert untestable.verdict == "not testable"
+
+
+def test_claims_file_with_unknown_check_or_bad_args_fails_on_load(tmp_path):
+    from gentrend.errors import DataError
+
+    base = {"id": "X1", "category": "capability", "text": "t", "source": "s"}
+    for claim, message in (({**base, "check": "no_such_check"}, "unknown check 'no_such_check'"),
+                           ({**base, "check": "not_in_data", "args": {"reasn": "typo"}}, "bad args for check 'not_in_data'")):
+        path = tmp_path / "claims.yaml"
+        path.write_text(yaml.safe_dump({"claims": [claim]}))
+        with pytest.raises(DataError, match=message):
+            load_claims(path)

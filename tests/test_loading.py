@@ -81,4 +81,8 @@ def test_defaults_pick_dtype_by_device_and_repo_by_checkpoint(catalogue):
     assert resolve_dtype("auto", torch.device("cpu")) == torch.float32
     assert resolve_dtype("bf16", torch.device("cpu")) == torch.bfloat16
     assert repo_id(catalogue.get("qwen3-4b"), "base") == "Qwen/Qwen3-4B-Base"
-    assert repo_id(catalogue.get("qwen3.5-4b"), "base") == "Qwen/Qwen3.5-4B"  # no base checkpoint catalogued
+    assert repo_id(catalogue.get("qwen3.5-4b")) == "Qwen/Qwen3.5-4B"
+    with pytest.raises(ModelLoadError, match="qwen3.5-4b has no base checkpoint"):
+        repo_id(catalogue.get("qwen3.5-4b"), "base")  # no Qwen3.5 base checkpoint is catalogued
+    with pytest.raises(ModelLoadError, match="unknown checkpoint 'instruct'"):
+        repo_id(catalogue.get("qwen3-4b"), "instruct")

@@ -39,6 +39,11 @@ def test_gpu_table():
     assert gpu_for_device_name("NVIDIA H100 80GB HBM3").name == "H100 SXM"
     assert gpu_for_device_name("NVIDIA H100 PCIe").name == "H100 PCIe"
     assert gpu_for_device_name("Some Unknown Accelerator") is None
+    # whole-word matches only: an L40S is not an L4, a GH200 not an H200, a 3060 Ti not a 3060
+    assert gpu_for_device_name("NVIDIA L40S").name == "L40S"
+    assert gpu_for_device_name("NVIDIA L4").name == "L4"
+    assert gpu_for_device_name("NVIDIA GH200 480GB") is None
+    assert gpu_for_device_name("NVIDIA GeForce RTX 3060 Ti") is None
 
 
 def test_unknown_gpu_lists_known_ones():

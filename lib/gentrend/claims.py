@@ -7,7 +7,8 @@ returns a Verdict; a claim whose check cannot run on the data at hand is 'not te
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import inspect
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Literal
 
@@ -35,7 +36,6 @@ class ClaimContext:
     scores: pd.DataFrame
     catalogue: Catalogue
     profiling: pd.DataFrame | None = None
-    extras: dict = field(default_factory=dict)
 
 
 CHECKS: dict[str, Callable[..., Verdict]] = {}
@@ -52,6 +52,9 @@ def check(name: str):
 
 
 def load_claims(path: Path | str | None = None) -> list[dict]:
+    """Read data/claims.yaml and check that each claim names a registered check with arguments it accepts."""
+    from . import claim_checks  # noqa: F401  (registers the checks)
+
     path = Path(path or paths.CLAIMS_FILE)
     if not path.exists():
         raise DataError(f"claims file not found: {path}", "restore data/claims.yaml from the repository")
@@ -60,19 +63,22 @@ def load_claims(path: Path | str | None = None) -> list[dict]:
         for key in ("id", "category", "text", "source", "check"):
             if key not in claim:
                 raise DataError(f"{path}: claim #{i + 1} has no {key!r}", "every claim needs id, category, text, source, check")
+        fn = CHECKS.get(claim["check"])
+        if fn is None:
+            raise DataError(f"{path}: claim {claim['id']}: unknown check {claim['check']!r}", f"use one of {sorted(CHECKS)}")
+        try:
+            inspect.signature(fn).bind(None, **claim.get("args", {}))
+        except TypeError as e:
+            raise DataError(f"{path}: claim {claim['id']}: bad args for check {claim['check']!r}: {e}",
+                            f"give the arguments of {claim['check']}{inspect.signature(fn)}") from None
     return claims
 
 
 def claims_ledger(ctx: ClaimContext, path: Path | str | None = None) -> pd.DataFrame:
     """One row per claim: id, category, claim, verdict, evidence, based_on, source."""
-    from . import claim_checks  # noqa: F401  (registers the checks)
-
     rows = []
     for claim in load_claims(path):
-        fn = CHECKS.get(claim["check"])
-        if fn is None:
-            raise DataError(f"claim {claim['id']}: unknown check {claim['check']!r}", f"use one of {sorted(CHECKS)}")
-        verdict = fn(ctx, **claim.get("args", {}))
+        verdict = CHECKS[claim["check"]](ctx, **claim.get("args", {}))
         rows.append(
             {
                 "id": claim["id"],

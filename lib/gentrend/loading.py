@@ -35,7 +35,14 @@ def resolve_device(device: str = "auto") -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ModelLoadError(f"device {device!r} requested but CUDA is not available", "use device='cpu' or 'auto'")
-    return torch.device(device)
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise ModelLoadError(f"unknown device {device!r}", "use auto, cpu, cuda or cuda:N") from None
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ModelLoadError(f"device {device!r} does not exist: {torch.cuda.device_count()} GPU(s) visible",
+                             f"use cuda:0 ... cuda:{torch.cuda.device_count() - 1}")
+    return dev
 
 
 def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
@@ -50,8 +57,15 @@ def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
 
 
 def repo_id(model: Model, checkpoint: Checkpoint = "post_trained") -> str:
-    """The repo of the wanted checkpoint, falling back to the other one when the catalogue has only one."""
-    return getattr(model.repos, checkpoint) or model.repos.base or model.repos.post_trained
+    """The HF repo of the wanted checkpoint of `model`; an error if the catalogue has none."""
+    if checkpoint not in ("base", "post_trained"):
+        raise ModelLoadError(f"unknown checkpoint {checkpoint!r}", "use 'base' or 'post_trained'")
+    repo = getattr(model.repos, checkpoint)
+    if repo is None:
+        other = "post_trained" if checkpoint == "base" else "base"
+        raise ModelLoadError(f"{model.id} has no {checkpoint} checkpoint in the catalogue",
+                             f"use checkpoint='{other}', or add repos.{checkpoint} to its entry in data/models.yaml")
+    return repo
 
 
 def linear_attention_kernels(model: PreTrainedModel) -> str:
@@ -150,7 +164,9 @@ def load_model(
 
 
 def _from_pretrained(source: str, device: torch.device, dtype: torch.dtype, model_id: str) -> PreTrainedModel:
-    device_map = "auto" if device.type == "cuda" else {"": str(device)}
+    # the whole model on the requested device: profiling must measure one device, and "auto" would spread it
+    # over every visible GPU (or offload to the CPU) without saying so
+    device_map = {"": device}
     try:
         net = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, device_map=device_map)
     except OSError as e:

@@ -12,6 +12,8 @@ known GPUs; otherwise (and for the CPU) `measure_bandwidth`, a copy test, counts
 
 from __future__ import annotations
 
+import re
+
 import statistics
 import time
 from dataclasses import dataclass
@@ -66,11 +68,12 @@ def gpu(name: str) -> GPU:
 
 
 def gpu_for_device_name(device_name: str) -> GPU | None:
-    """The table entry whose alias is the longest substring of a CUDA device name, or None."""
+    """The table entry with the longest alias found in a CUDA device name as whole words ("NVIDIA L40S" is
+    not an L4, "GH200" not an H200, an "RTX 3060 Ti" not an RTX 3060), or None."""
     best, best_len = None, 0
     for g in load_gpus():
         for alias in (g.name, *g.aliases):
-            if alias.lower() in device_name.lower() and len(alias) > best_len:
+            if re.search(rf"(?<![\w-]){re.escape(alias)}(?!\w| Ti\b| SUPER\b)", device_name, re.IGNORECASE) and len(alias) > best_len:
                 best, best_len = g, len(alias)
     return best
 

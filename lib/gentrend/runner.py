@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import papermill
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from papermill.exceptions import PapermillExecutionError
 from tqdm.auto import tqdm
 
 from . import paths
 from .catalogue import Catalogue, load_catalogue
+from .claims import load_claims
 from .errors import NotebookError
 
 GENERATION_NB = "01_generation.ipynb"
@@ -97,6 +99,12 @@ def execute(job: NotebookJob, out_dir: Path, notebooks_dir: Path = paths.NOTEBOO
             f"{job.output_name} failed in cell {e.exec_count} (cell index {e.cell_index}): {e.ename}: {e.evalue}",
             f"open the partially executed notebook {target} to see the full traceback",
         ) from None
+    except (DeadKernelError, CellTimeoutError) as e:
+        raise NotebookError(
+            f"{job.output_name}: the kernel died or hung ({type(e).__name__})",
+            "most often out of memory: profile fewer or smaller models, or smaller batch_sizes / prompt_lengths; "
+            f"the partially executed notebook is {target}",
+        ) from None
     return target
 
 
@@ -125,7 +133,8 @@ def run_report(
     run_dir = Path(reports_dir or paths.REPORTS_DIR) / (run_id or new_run_id())
     run_dir.mkdir(parents=True, exist_ok=True)
     jobs = plan(catalogue, profile_models, profile)
-    for job in jobs:  # fail fast on bad parameters, before hours of work
+    load_claims()  # fail fast on bad data or parameters, before hours of work
+    for job in jobs:
         check_parameters(paths.NOTEBOOKS_DIR / job.notebook, {**job.parameters, "output_dir": ""})
     executed = None
     with tqdm(jobs, desc="gentrend report", unit="notebook") as bar:

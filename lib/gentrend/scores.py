@@ -27,6 +27,8 @@ TRACKS = ("base", "non-thinking", "thinking")
 
 def benchmark_units(path: Path | None = None) -> dict[str, str]:
     path = Path(path or paths.DATA_DIR / "benchmarks.yaml")
+    if not path.exists():
+        raise DataError(f"benchmark units file not found: {path}", "restore data/benchmarks.yaml from the repository")
     return (yaml.safe_load(path.read_text()) or {}).get("units", {})
 
 

@@ -12,6 +12,7 @@ import torch
 from ..catalogue import Catalogue, load_catalogue
 from ..loading import Mode, load_model, repo_id, resolve_device, resolve_dtype
 from ..memory_model import precision_name
+from ..provenance import git_commit
 from ..roofline import decode_roofline_tokens_per_s, device_bandwidth
 from . import cache
 from .environment import environment, fingerprint
@@ -52,8 +53,9 @@ def profile(
     dtype = resolve_dtype(settings.dtype, device)
     env = environment(str(device))
     source = _source(model, mode, path, checkpoint, tiny)
+    # the code's commit is part of the key: a change to the measuring code re-measures instead of reusing
     key = cache.cache_key(model=model.id, mode=mode, source=source, tiny=tiny, dtype=str(dtype),
-                          settings=settings.as_dict(), env=fingerprint(env))
+                          settings=settings.as_dict(), env=fingerprint(env), code=git_commit().removesuffix("+dirty"))
     if not force:
         cached = cache.load_cached(model.id, key, cache_dir)
         if cached is not None:

@@ -44,7 +44,7 @@ POINT_METRIC_ORDER = [
 ]
 POINT_KEYS = ["model_id", "model", "generation", "params_total", "weights", "tiny", "backend", "dtype", "device",
               "device_name", "new_tokens", "batch_size", "prompt_length", "status", "error",
-              "attn_implementation", "linear_attention_kernels", "kernel_fallback"]
+              "attn_implementation", "linear_attention_kernels", "kernel_fallback", "measured_at"]
 
 
 TEXT_COLUMNS = ("model_id", "model", "generation", "weights", "weights_source", "mode", "backend", "dtype", "scope",
@@ -143,6 +143,7 @@ def summary_table(df: pd.DataFrame, batch_size: int | None = None, prompt_length
             "% of roofline": 100 * r["roofline_fraction"] if r is not None else np.nan,
             "load s": first.get("load_s", np.nan),
             "points ok/oom/error": "/".join(str((g["status"] == s).sum()) for s in ("ok", "oom", "error")),
+            "measured at (UTC)": first["measured_at"],
         })
     return pd.DataFrame(rows)
 
