@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
 
 import pandas as pd
 import yaml
@@ -18,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from . import paths
 from .errors import CatalogueError
 
-SizeConvention = Literal["total", "non_embedding"]
 
 
 class _Strict(BaseModel):
@@ -90,8 +88,6 @@ class Model(_Strict):
     def name(self) -> str:
         return f"{self.family}{self.generation}-{self.size_label}"
 
-    def size(self, convention: SizeConvention = "total") -> int:
-        return getattr(self.params, convention)
 
 
 class Catalogue:

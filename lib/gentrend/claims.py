@@ -41,6 +41,11 @@ class ClaimContext:
 CHECKS: dict[str, Callable[..., Verdict]] = {}
 
 
+def overall_verdict(passed: list[bool]) -> VerdictLabel:
+    """All parts of a claim hold: supported; none: refuted; some: partly supported."""
+    return "supported" if all(passed) else "refuted" if not any(passed) else "partly supported"
+
+
 def check(name: str):
     """Register a claim check under `name` (the `check:` field of data/claims.yaml)."""
 

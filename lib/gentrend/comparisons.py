@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .density import SIZE_COLUMNS, check_size_convention, generation_order, select_scores
+from .density import check_size_convention, generation_order, select_scores
 from .errors import DataError
 
 # (label, lower edge, upper edge) in billions of parameters; lower edge exclusive, upper inclusive.

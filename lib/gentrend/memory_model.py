@@ -28,7 +28,7 @@ It is an estimate, validated against measurement (see profiling.results.memory_v
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 
 import pandas as pd
@@ -143,8 +143,6 @@ class MemoryEstimate:
             "runtime_gib": self.runtime_bytes / GIB, "total_gib": self.total_bytes / GIB,
         }
 
-    def as_dict(self) -> dict:
-        return asdict(self) | {"runtime_bytes": self.runtime_bytes, "total_bytes": self.total_bytes}
 
 
 def estimate(

@@ -4,9 +4,8 @@ disagreement rule)."""
 
 from __future__ import annotations
 
-import pandas as pd
 
-from ..claims import ClaimContext, Verdict, check
+from ..claims import ClaimContext, Verdict, check, overall_verdict
 from ..comparisons import SIZE_CLASSES, size_class, size_class_scores
 from ..density import density_rows, model_density, params_label, select_scores
 
@@ -15,10 +14,6 @@ SCORES = "published scores (data/published_scores.csv)"
 
 def _name(ctx: ClaimContext, model_id: str) -> str:
     return ctx.catalogue.get(model_id).name
-
-
-def _overall(passed: list[bool]) -> str:
-    return "supported" if all(passed) else "refuted" if not any(passed) else "partly supported"
 
 
 @check("published_value")
@@ -82,7 +77,7 @@ def model_matches_larger(ctx: ClaimContext, pairs: list, track: str = "base", to
                      f"{effective}")
     if not passed:
         return Verdict("not testable", "; ".join(notes), SCORES)
-    return Verdict(_overall(passed), "; ".join(notes) + f" (comparable: within {tolerance:g} point)",
+    return Verdict(overall_verdict(passed), "; ".join(notes) + f" (comparable: within {tolerance:g} point)",
                    f"{SCORES}: {n_rows} {track} rows")
 
 
@@ -112,7 +107,7 @@ def consistent_improvement(ctx: ClaimContext, new: str, old: str, track: str = "
         notes.append(f"no shared {track} benchmarks in size classes {', '.join(untested)}")
     if not passed:
         return Verdict("not testable", "; ".join(notes), SCORES)
-    verdict = _overall(passed)
+    verdict = overall_verdict(passed)
     if verdict == "supported" and untested:
         verdict = "partly supported"
     return Verdict(verdict, "; ".join(notes), f"{SCORES}: {len(table)} {track} deltas of generation {new} vs {old}")
@@ -145,4 +140,4 @@ def small_model_effective_size(ctx: ClaimContext, models: list, reference: str, 
     evidence = f"effective size on the generation-{reference} curve vs {params_label(target_params)}: " + "; ".join(notes)
     if not passed:
         return Verdict("not testable", evidence, SCORES)
-    return Verdict(_overall(passed), evidence, f"{SCORES}: {n_rows} model-benchmark rows")
+    return Verdict(overall_verdict(passed), evidence, f"{SCORES}: {n_rows} model-benchmark rows")

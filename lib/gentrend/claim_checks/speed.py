@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 from ..architecture import describe
-from ..claims import ClaimContext, Verdict, check
+from ..claims import ClaimContext, Verdict, check, overall_verdict
 from ..memory_model import GIB, DEFAULT_OVERHEAD_GIB, estimate, fits, precision_name
 from ..roofline import decode_roofline_tokens_per_s
 from ..roofline import gpu as gpu_spec
@@ -16,10 +16,6 @@ from ..roofline import gpu as gpu_spec
 MODEL_BASIS = "analytical memory model (gentrend.memory_model) from catalogue parameter counts and configs"
 ROOFLINE_BASIS = "decode roofline (gentrend.roofline): bandwidth / (weights + cache bytes per step)"
 NEAR_PEAK = 0.85  # decode implementations rarely sustain more than ~85 % of peak bandwidth
-
-
-def _overall(passed: list[bool]) -> str:
-    return "supported" if all(passed) else "refuted" if not any(passed) else "partly supported"
 
 
 def _measured_note(ctx: ClaimContext, model_ids: list[str]) -> str:
@@ -101,7 +97,7 @@ def decode_speed_within_roofline(
             passed.append(bool(possible))
             partial |= dtype not in possible
         parts.append(text)
-    verdict = _overall(passed)
+    verdict = overall_verdict(passed)
     if verdict == "supported" and partial:
         verdict = "partly supported"
     evidence = (f"{card.name}: {card.bandwidth_gb_s:g} GB/s, {card.memory_gib:g} GiB ({card.source}); batch {batch}, "

@@ -130,7 +130,8 @@ def density_over_time(generations: pd.DataFrame, doubling: pd.DataFrame, order: 
     dates = ref_date + pd.to_timedelta(days, unit="D")
     fit = doubling.iloc[0]
     ax.plot(dates, 2 ** (fit["intercept_log2"] + fit["slope_per_month"] * days / DAYS_PER_MONTH), "-", color="0.3",
-            label=f"fit: doubling every {fit['doubling_months']:.1f} months (95% CI {fit['ci_low']:.1f}–{fit['ci_high']:.1f})")
+            label=f"fit: doubling every {fit['doubling_months']:.1f} months (95% CI {fit['ci_low']:.1f}–{fit['ci_high']:.1f})"
+                  + ("" if fit["bounded"] == "none" else f"; rests on bound values for {fit['bounded']}"))
     ax.plot(dates, 2 ** (days / DAYS_PER_MONTH / DENSING_LAW_DOUBLING_MONTHS), ":", color="tab:red",
             label=f"densing law: doubling every {DENSING_LAW_DOUBLING_MONTHS} months ({DENSING_LAW_SOURCE})")
     ax.set_yscale("log", base=2)

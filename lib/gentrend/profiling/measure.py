@@ -33,9 +33,9 @@ import torch
 from transformers.generation.streamers import BaseStreamer
 
 from ..loading import LoadedModel
+from ..memory_model import GIB
 from .settings import ProfileSettings
 
-GIB = 2**30
 
 
 class _TokenClock(BaseStreamer):
