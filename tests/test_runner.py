@@ -69,3 +69,11 @@ def test_latest_points_to_the_newest_run(tmp_path):
         (tmp_path / run).mkdir()
         point_latest(tmp_path / run)
     assert (tmp_path / "latest").resolve() == (tmp_path / "run-2").resolve()
+
+
+@pytest.mark.slow
+def test_a_kernel_that_dies_is_a_clear_error(tmp_path):
+    """E.g. a profiling kernel killed for memory: one message with the likely cause, no traceback."""
+    _notebook(tmp_path / "dies.ipynb", "import os; os._exit(1)")
+    with pytest.raises(NotebookError, match=r"(?s)dies-x.ipynb: the kernel died.*out of memory"):
+        execute(NotebookJob("dies.ipynb", {}, "x"), tmp_path / "run", notebooks_dir=tmp_path)
