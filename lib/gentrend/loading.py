@@ -123,6 +123,27 @@ def build_synthetic(
     return net.eval()
 
 
+def weights_source(
+    model: Model, mode: Mode, *, path: str | Path | None = None, checkpoint: Checkpoint = "post_trained", tiny: bool = False
+) -> str:
+    """Where `mode` takes the weights from: the config file (synthetic), the folder (local) or the repo id (hub).
+    Bad combinations fail here, before anything is loaded."""
+    if mode not in MODES:
+        raise ModelLoadError(f"unknown mode {mode!r}", f"use one of {', '.join(MODES)}")
+    if tiny and mode != "synthetic":
+        raise ModelLoadError("tiny=True only applies to mode='synthetic'", "drop tiny, or use mode='synthetic'")
+    if mode == "synthetic":
+        return model.config_path.name + (" (tiny)" if tiny else "")
+    if mode == "local":
+        if path is None or not Path(path).is_dir():
+            raise ModelLoadError(
+                f"mode='local' needs the directory of a saved checkpoint; got {path!r}",
+                "pass path=<folder with config.json and *.safetensors>, e.g. one written by save_pretrained",
+            )
+        return str(path)
+    return repo_id(model, checkpoint)
+
+
 def load_model(
     model: Model,
     mode: Mode = "synthetic",
@@ -137,26 +158,13 @@ def load_model(
 
     tiny=True (synthetic mode only) builds a shrunken copy of the architecture for tests and smoke runs.
     """
-    if tiny and mode != "synthetic":
-        raise ModelLoadError("tiny=True only applies to mode='synthetic'", "drop tiny, or use mode='synthetic'")
-    if mode not in MODES:
-        raise ModelLoadError(f"unknown mode {mode!r}", f"use one of {', '.join(MODES)}")
+    source = weights_source(model, mode, path=path, checkpoint=checkpoint, tiny=tiny)
     dev = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, dev)
     start = time.perf_counter()
     if mode == "synthetic":
         net = build_synthetic(model, dev, torch_dtype, tiny=tiny)
-        source = model.config_path.name + (" (tiny)" if tiny else "")
     else:
-        if mode == "local":
-            if path is None or not Path(path).is_dir():
-                raise ModelLoadError(
-                    f"mode='local' needs the directory of a saved checkpoint; got {path!r}",
-                    "pass path=<folder with config.json and *.safetensors>, e.g. one written by save_pretrained",
-                )
-            source = str(path)
-        else:
-            source = repo_id(model, checkpoint)
         net = _from_pretrained(source, dev, torch_dtype, model.id)
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)

@@ -10,22 +10,16 @@ import pandas as pd
 import torch
 
 from ..catalogue import Catalogue, load_catalogue
-from ..loading import Mode, load_model, repo_id, resolve_device, resolve_dtype
-from ..memory_model import precision_name
+from ..loading import Mode, load_model, resolve_device, resolve_dtype, weights_source
+from ..memory_model import GIB, precision_name
 from ..provenance import git_commit
 from ..roofline import decode_roofline_tokens_per_s, device_bandwidth
 from . import cache
 from .environment import environment, fingerprint
-from .measure import GIB, free_memory, rss_bytes
+from .measure import free_memory, rss_bytes
 from .results import POINT_METRIC_ORDER, SCHEMA_COLUMNS
 from .settings import ProfileSettings, defaults_for
 from .sweep import run_sweep
-
-
-def _source(model, mode: str, path, checkpoint: str, tiny: bool) -> str:
-    if mode == "synthetic":
-        return model.config_path.name + (" (tiny)" if tiny else "")
-    return str(path) if mode == "local" else repo_id(model, checkpoint)
 
 
 def profile(
@@ -52,7 +46,7 @@ def profile(
     device = resolve_device(settings.device)
     dtype = resolve_dtype(settings.dtype, device)
     env = environment(str(device))
-    source = _source(model, mode, path, checkpoint, tiny)
+    source = weights_source(model, mode, path=path, checkpoint=checkpoint, tiny=tiny)
     # the code's commit is part of the key: a change to the measuring code re-measures instead of reusing
     key = cache.cache_key(model=model.id, mode=mode, source=source, tiny=tiny, dtype=str(dtype),
                           settings=settings.as_dict(), env=fingerprint(env), code=git_commit().removesuffix("+dirty"))
