@@ -1,4 +1,5 @@
-# One command each: `make report` (install + full default report), `make test` (install + test suite),
+# One command each: `make report` (install + full default report), `make test` (install + the fast test suite,
+# about a minute), `make test-all` (install + every test, the end-to-end report included: what CI runs),
 # `make lab` (install + JupyterLab on the notebooks). The virtual environment is .venv/.
 PYTHON ?= python3
 VENV := .venv
@@ -10,13 +11,16 @@ $(STAMP): requirements.txt pyproject.toml
 	$(VENV)/bin/pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
-.PHONY: install report test lab
+.PHONY: install report test test-all lab
 install: $(STAMP)
 
 report: $(STAMP)
 	$(VENV)/bin/gentrend report
 
 test: $(STAMP)
+	$(VENV)/bin/pytest -m "not slow"
+
+test-all: $(STAMP)
 	$(VENV)/bin/pytest
 
 lab: $(STAMP)

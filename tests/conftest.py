@@ -19,6 +19,18 @@ from gentrend.scores import load_scores  # noqa: E402
 
 
 @pytest.fixture(scope="session")
+def report_run(tmp_path_factory):
+    """The main job end to end, once per test session: every notebook of the suite executes here (tiny profiled
+    architectures on a small CPU grid, so it takes about two minutes). Tests of the report, the notebooks and
+    the rendering read this run folder."""
+    from gentrend.runner import ReportRequest, run_report
+
+    request = ReportRequest(profile_models=("qwen2.5-0.5b", "qwen3.5-0.8b"), device="cpu", tiny=True,
+                            batch_sizes=(1, 2), prompt_lengths=(8,), new_tokens=4)
+    return run_report("e2e", request, reports_dir=tmp_path_factory.mktemp("reports"))
+
+
+@pytest.fixture(scope="session")
 def catalogue():
     return load_catalogue()
 
@@ -36,10 +48,10 @@ def catalogue_yaml(tmp_path):
     """
 
     def write(edit=lambda raw: None) -> Path:
-        raw = yaml.safe_load(paths.CATALOGUE_FILE.read_text())
+        raw = yaml.safe_load(paths.data_file("models.yaml").read_text())
         for gen in raw["generations"]:
             for model in gen["models"]:
-                model["config"] = str(paths.DATA_DIR / model["config"])
+                model["config"] = str(paths.data_dir() / model["config"])
         edit(raw)
         path = tmp_path / "models.yaml"
         path.write_text(yaml.safe_dump(raw, sort_keys=False))

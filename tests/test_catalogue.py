@@ -8,10 +8,10 @@ from gentrend.catalogue import load_catalogue
 from gentrend.errors import CatalogueError
 
 
-def test_catalogue_has_the_three_qwen_generations(catalogue):
-    assert catalogue.generations == ["2.5", "3", "3.5"]
+def test_catalogue_holds_the_qwen_generations_in_release_order(catalogue):
+    assert catalogue.generations[:3] == ["2.5", "3", "3.5"]
     assert [m.size_label for m in catalogue.in_generation("3.5")] == ["0.8B", "2B", "4B", "9B"]
-    assert [m.id for m in catalogue.smallest_per_generation()] == ["qwen2.5-0.5b", "qwen3-0.6b", "qwen3.5-0.8b"]
+    assert [m.id for m in catalogue.smallest_per_generation()][:3] == ["qwen2.5-0.5b", "qwen3-0.6b", "qwen3.5-0.8b"]
 
 
 @pytest.mark.parametrize("model_id", [f"qwen{s}" for s in ("2.5-0.5b", "2.5-7b", "3-0.6b", "3-8b", "3.5-0.8b", "3.5-9b")])
@@ -53,6 +53,9 @@ def test_unknown_generation(catalogue):
         (lambda raw: raw["generations"][1].update(release_date="soon"), r"generation Qwen 3:.*release_date"),
         (lambda raw: raw["generations"][0]["models"][3].update(config="configs/missing.json"), r"qwen2.5-7b.*config.*not found"),
         (lambda raw: raw["generations"][1]["models"][0].update(id="qwen2.5-0.5b"), r"'qwen2.5-0.5b' appears twice"),
+        (lambda raw: raw["generations"][1].update(release_date="2024-19-09"), r"generation Qwen 3:.*release_date.*month"),
+        (lambda raw: raw["generations"][2].update(generation="3"), r"generation Qwen 3 appears twice"),
+        (lambda raw: raw.update(generations=[]), r"has no 'generations' list"),
     ],
 )
 def test_malformed_entries_name_the_entry_and_field(catalogue_yaml, edit, expected):
@@ -60,12 +63,19 @@ def test_malformed_entries_name_the_entry_and_field(catalogue_yaml, edit, expect
         load_catalogue(catalogue_yaml(edit))
 
 
+def test_an_impossible_unquoted_date_is_named(catalogue_yaml):
+    path = catalogue_yaml()
+    path.write_text(path.read_text().replace("release_date: 2025-04-29", "release_date: 2025-19-29"))
+    with pytest.raises(CatalogueError, match=r"models.yaml \(model catalogue\) holds an invalid value: month must be in 1\.\.12"):
+        load_catalogue(path)
+
+
 def test_invalid_yaml_and_missing_file(tmp_path):
     bad = tmp_path / "models.yaml"
     bad.write_text("generations: [\n")
     with pytest.raises(CatalogueError, match="not valid YAML"):
         load_catalogue(bad)
-    with pytest.raises(CatalogueError, match="catalogue not found"):
+    with pytest.raises(CatalogueError, match="model catalogue not found"):
         load_catalogue(tmp_path / "nope.yaml")
 
 
@@ -78,7 +88,16 @@ def test_a_new_generation_is_one_entry(catalogue_yaml):
             model["repos"] = {"post_trained": model["repos"]["post_trained"].replace("3.5", "4")}
         raw["generations"].append(new)
 
+    before = load_catalogue(catalogue_yaml())
     catalogue = load_catalogue(catalogue_yaml(add))
-    assert catalogue.generations == ["2.5", "3", "3.5", "4"]
+    assert catalogue.generations == before.generations + ["4"]
     assert catalogue.get("Qwen/Qwen4-9B").name == "Qwen4-9B"
-    assert len(catalogue.to_frame()) == 16
+    assert len(catalogue.to_frame()) == len(before) + len(before.in_generation("3.5"))
+
+
+def test_a_config_that_is_not_json_is_named(catalogue_yaml, tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text("{ not json")
+    edit = lambda raw: raw["generations"][0]["models"][0].update(config=str(broken))  # noqa: E731
+    with pytest.raises(CatalogueError, match=r"qwen2.5-0.5b.*broken.json is not valid JSON"):
+        load_catalogue(catalogue_yaml(edit))

@@ -10,8 +10,9 @@ import pytest
 from fixtures.fourth_generation import load_with_fourth_generation
 
 from gentrend import density as d
-from gentrend.errors import DataError
+from gentrend.errors import GentrendError
 from gentrend.plots import density as charts
+from gentrend.selection import default_references, select_scores
 
 A, B, C = pd.Timestamp("2024-01-01"), pd.Timestamp("2025-01-01"), pd.Timestamp("2026-01-01")
 
@@ -83,7 +84,7 @@ def test_reference_needs_two_sizes_per_benchmark():
 
 def test_units_other_than_percent_and_foreign_checkpoints_are_dropped_with_reasons():
     scores = pd.DataFrame(reference() + [row("B", 1, "Elo", 1200, B, unit="elo"), row("B", 1, "X", 55, B, model_id=False)])
-    kept, dropped = d.select_scores(scores, "base")
+    kept, dropped = select_scores(scores, "base")
     assert set(kept["unit"]) == {"percent"} and kept["model_id"].notna().all()
     assert sorted(dropped["reason"]) == ["checkpoint not in the catalogue", "unit elo: only percent scores are compared"]
 
@@ -93,7 +94,7 @@ def test_disagreement_rule_prefers_the_source_covering_most_models_then_the_newe
     narrow = row("A", 2, "X", 62, source="https://narrow")
     newer = dict(row("B", 1, "X", 55, B), source_url="https://newer")
     older = dict(row("B", 1, "X", 58, B), source_url="https://wide")
-    kept, dropped = d.select_scores(pd.DataFrame(wide + [narrow, older, newer]), "base")
+    kept, dropped = select_scores(pd.DataFrame(wide + [narrow, older, newer]), "base")
     two_b = kept[kept["model_id"] == "mA-2B"]
     assert two_b["source_url"].tolist() == ["https://wide"] and two_b["score"].tolist() == [60]
     assert dropped["reason"].tolist() == ["disagreement rule: kept 60 from https://wide",
@@ -102,7 +103,7 @@ def test_disagreement_rule_prefers_the_source_covering_most_models_then_the_newe
 
 
 def test_real_disagreement_rule_keeps_the_one_pipeline_source_for_base_models(scores):
-    kept, dropped = d.select_scores(scores, "base")
+    kept, dropped = select_scores(scores, "base")
     assert not kept.duplicated(["model_id", "benchmark", "unit"]).any()
     assert set(kept.loc[kept["benchmark"] == "MBPP", "setting"]) == {"3-shot"}  # the Qwen3 TR pipeline
     assert set(kept.loc[kept["benchmark"] == "MBPP", "source_url"]) == {"https://arxiv.org/abs/2505.09388"}
@@ -110,17 +111,28 @@ def test_real_disagreement_rule_keeps_the_one_pipeline_source_for_base_models(sc
     assert len(kept) + len(dropped) == (scores["track"] == "base").sum()
 
 
+def test_default_reference_is_the_oldest_generation_with_two_sizes_on_the_track(scores, catalogue):
+    references = default_references(scores)
+    assert set(references) <= {"base", "non-thinking", "thinking"} and references
+    for track, reference in references.items():
+        kept = select_scores(scores, track).kept
+        older = kept[kept["release_date"] < kept.loc[kept["generation"] == reference, "release_date"].min()]
+        assert older.groupby("generation")["model_id"].nunique().lt(2).all()  # no older usable reference
+        assert kept.loc[kept["generation"] == reference, "model_id"].nunique() >= 2
+    assert references["thinking"] != catalogue.generations[0]  # Qwen2.5 has no thinking mode
+
+
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda s: d.select_scores(s, "reasoning"), r"unknown track 'reasoning'.*base, non-thinking, thinking"),
-        (lambda s: d.select_scores(s, "base", ["NoSuchBench"]), r"unknown benchmark\(s\) \['NoSuchBench'\].*MMLU"),
-        (lambda s: d.density_rows(d.select_scores(s, "thinking").kept, "2.5"), r"reference generation '2.5'.*use one of: 3, 3.5"),
-        (lambda s: d.density_rows(d.select_scores(s, "base").kept, "2.5", "embedding"), r"unknown size convention 'embedding'"),
+        (lambda s: select_scores(s, "reasoning"), r"unknown track 'reasoning'.*base, non-thinking, thinking"),
+        (lambda s: select_scores(s, "base", ["NoSuchBench"]), r"unknown benchmark\(s\) \['NoSuchBench'\].*MMLU"),
+        (lambda s: d.density_rows(select_scores(s, "thinking").kept, "2.5"), r"reference generation '2.5'.*use one of: 3, 3.5"),
+        (lambda s: d.density_rows(select_scores(s, "base").kept, "2.5", "embedding"), r"unknown size convention 'embedding'"),
     ],
 )
 def test_bad_parameters_name_the_value_and_the_valid_ones(scores, call, message):
-    with pytest.raises(DataError, match="(?s)" + message):
+    with pytest.raises(GentrendError, match="(?s)" + message):
         call(scores)
 
 
@@ -187,19 +199,13 @@ def test_generation_without_overlap_is_chained_and_says_so():
 
 
 def test_real_data_qwen3_base_is_denser_than_qwen25(scores):
-    selected = d.select_scores(scores, "base").kept
+    selected = select_scores(scores, "base").kept
     models = d.model_density(d.density_rows(selected, "2.5"), n_boot=300).set_index("model")
     assert models.loc["Qwen3-1.7B", "effective_params"] > 3e9  # "Qwen3-1.7B-Base ≈ Qwen2.5-3B-Base"
     assert models.loc["Qwen3-1.7B", "n_benchmarks"] == 15
     assert models.loc["Qwen3-8B", "bound"] == ">"  # beats Qwen2.5-7B everywhere: only a bound
     gens = d.generation_multipliers(selected, "2.5", n_boot=300).set_index("generation")
     assert gens.loc["3", "multiplier"] > 1.5 and gens.loc["3", "ci_low"] <= gens.loc["3", "multiplier"]
-
-
-def test_density_summary_is_one_call(scores):
-    summary = d.density_summary(scores, track="non-thinking", reference="2.5", n_boot=200)
-    assert {"Qwen3-1.7B", "Qwen3.5-2B"} <= set(summary["model"])
-    assert set(summary["track"]) == {"non-thinking"}
 
 
 # --- a fictitious fourth generation appears everywhere ------------------------------------------------
@@ -211,7 +217,7 @@ def texts(fig):
 
 def test_fourth_generation_appears_in_every_density_table_and_chart(catalogue_yaml, tmp_path):
     catalogue, scores = load_with_fourth_generation(catalogue_yaml, tmp_path)
-    selected = d.select_scores(scores, "base").kept
+    selected = select_scores(scores, "base").kept
     rows = d.density_rows(selected, "2.5")
     models = d.model_density(rows, n_boot=200)
     gens = d.generation_multipliers(selected, "2.5", n_boot=200)
@@ -219,7 +225,6 @@ def test_fourth_generation_appears_in_every_density_table_and_chart(catalogue_ya
     assert "4" in set(rows["generation"]) and "Qwen4-1.7B" in set(models["model"])
     assert gens["generation"].tolist() == ["2.5", "3", "4"]
     assert doubling["generations"].iloc[0] == "2.5 → 3 → 4"
-    assert "Qwen4-1.7B" in set(d.density_summary(scores, n_boot=200)["model"])
     assert len(d.reference_curves(selected, "4")) == 15 * 4  # the new generation can be the reference too
     for fig in (charts.score_vs_params(selected, "base", benchmarks=["MMLU", "GPQA"]), charts.effective_size_arrows(models),
                 charts.density_ratios(models), charts.density_over_time(gens, doubling)):

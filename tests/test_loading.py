@@ -3,7 +3,9 @@ import torch
 
 from gentrend.architecture import shrink, text_config
 from gentrend.errors import ModelLoadError
-from gentrend.loading import build_synthetic, load_model, repo_id, resolve_dtype
+from gentrend.errors import SettingError
+from gentrend.loading import build_synthetic, check_weights_reachable, load_model, repo_id
+from gentrend.vocab import resolve_precision, torch_dtype
 
 
 @pytest.mark.parametrize("model_id", ["qwen2.5-0.5b", "qwen3-0.6b", "qwen3.5-0.8b"])
@@ -53,6 +55,16 @@ def test_hub_and_local_modes_load_a_saved_checkpoint(catalogue, tmp_path):
 def test_hub_without_cached_weights_says_how_to_get_them(catalogue):
     with pytest.raises(ModelLoadError, match="(?s)cannot load weights of qwen3-0.6b.*mode='synthetic'"):
         load_model(catalogue.get("qwen3-0.6b"), "hub")
+    with pytest.raises(ModelLoadError, match="(?s)not in the local Hugging Face cache.*huggingface-cli download Qwen/Qwen3-0.6B"):
+        check_weights_reachable(catalogue.get("qwen3-0.6b"), "hub")
+
+
+def test_reachable_weights_pass_the_check(catalogue, tmp_path):
+    check_weights_reachable(catalogue.get("qwen3-0.6b"), "synthetic")
+    load_model(catalogue.get("qwen3-0.6b"), tiny=True).model.config.save_pretrained(tmp_path)
+    check_weights_reachable(catalogue.get("qwen3-0.6b"), "local", path=tmp_path)
+    with pytest.raises(ModelLoadError, match="has no config.json"):
+        check_weights_reachable(catalogue.get("qwen3-0.6b"), "local", path=tmp_path / "..")
 
 
 @pytest.mark.parametrize(
@@ -61,25 +73,26 @@ def test_hub_without_cached_weights_says_how_to_get_them(catalogue):
         ({"mode": "local"}, "needs the directory"),
         ({"mode": "hub", "tiny": True}, "tiny=True only applies"),
         ({"mode": "download"}, "unknown mode"),
-        ({"dtype": "float7"}, "unknown dtype"),
+        ({"dtype": "float7"}, "unknown precision 'float7'"),
+        ({"dtype": "int8"}, "int8 weights is not supported yet"),
     ],
 )
 def test_bad_arguments_fail_clearly(catalogue, kwargs, message):
-    with pytest.raises(ModelLoadError, match=message):
+    with pytest.raises((ModelLoadError, SettingError), match=message):
         load_model(catalogue.get("qwen3-0.6b"), **kwargs)
 
 
 def test_cuda_request_without_cuda_is_an_error(catalogue):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    with pytest.raises(ModelLoadError, match="CUDA is not available"):
+    with pytest.raises(SettingError, match="CUDA is not available"):
         load_model(catalogue.get("qwen3-0.6b"), device="cuda", tiny=True)
 
 
 def test_defaults_pick_dtype_by_device_and_repo_by_checkpoint(catalogue):
-    assert resolve_dtype("auto", torch.device("cuda")) == torch.bfloat16
-    assert resolve_dtype("auto", torch.device("cpu")) == torch.float32
-    assert resolve_dtype("bf16", torch.device("cpu")) == torch.bfloat16
+    assert torch_dtype(resolve_precision("auto", "cuda")) == torch.bfloat16
+    assert torch_dtype(resolve_precision("auto", "cpu")) == torch.float32
+    assert torch_dtype(resolve_precision("bfloat16", "cpu")) == torch.bfloat16
     assert repo_id(catalogue.get("qwen3-4b"), "base") == "Qwen/Qwen3-4B-Base"
     assert repo_id(catalogue.get("qwen3.5-4b")) == "Qwen/Qwen3.5-4B"
     with pytest.raises(ModelLoadError, match="qwen3.5-4b has no base checkpoint"):

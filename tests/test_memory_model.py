@@ -4,9 +4,8 @@ import pytest
 
 from gentrend.architecture import describe
 from gentrend.errors import GentrendError
-from gentrend.memory_model import (
-    GIB, PRECISION_BITS, estimate, fits, fits_table, memory_curve, precision_name, weights_bytes,
-)
+from gentrend.memory_model import GIB, estimate, fits, fits_table, memory_curve, stored_bits, weights_bytes
+from gentrend.vocab import precision_name
 
 # 2 (K and V) x full-attention layers x KV heads x head_dim x 2 bytes (bf16), from data/configs:
 KV_BF16 = {
@@ -18,12 +17,8 @@ KV_BF16 = {
 
 @pytest.mark.parametrize("model_id, expected", KV_BF16.items())
 def test_kv_cache_bytes_per_token(catalogue, model_id, expected):
-    assert describe(catalogue.get(model_id), "bfloat16").kv_cache_bytes_per_token == expected
-    assert describe(catalogue.get(model_id), "float32").kv_cache_bytes_per_token == 2 * expected
-
-
-def test_hand_computed_values_are_the_brief_numbers():
-    assert KV_BF16 == {"qwen2.5-0.5b": 12_288, "qwen3-0.6b": 114_688, "qwen3.5-0.8b": 12_288}
+    assert describe(catalogue.get(model_id), "bf16").kv_cache_bytes_per_token == expected
+    assert describe(catalogue.get(model_id), "fp32").kv_cache_bytes_per_token == 2 * expected
 
 
 def test_linear_attention_state_of_qwen35(catalogue):
@@ -31,7 +26,7 @@ def test_linear_attention_state_of_qwen35(catalogue):
     # conv state (2 x 16 x 128 + 16 x 128) channels x kernel 4 in the model dtype
     recurrent = 16 * 128 * 128 * 4
     conv_bf16 = (2 * 2048 + 2048) * 4 * 2
-    assert describe(catalogue.get("qwen3.5-0.8b"), "bfloat16").linear_state_bytes == 18 * (recurrent + conv_bf16)
+    assert describe(catalogue.get("qwen3.5-0.8b"), "bf16").linear_state_bytes == 18 * (recurrent + conv_bf16)
     assert describe(catalogue.get("qwen3-0.6b")).linear_state_bytes == 0
 
 
@@ -40,7 +35,9 @@ def test_weights_from_parameter_counts(catalogue):
     assert weights_bytes(m, "bf16") == 596_049_920 * 2
     assert weights_bytes(m, "fp32") == 596_049_920 * 4
     embedding = m.params.total - m.params.non_embedding  # kept in bf16 when quantized
-    assert weights_bytes(m, "int4") == pytest.approx(embedding * 2 + m.params.non_embedding * PRECISION_BITS["int4"] / 8)
+    int4_bits = 4 + (16 + 4) / 128  # 4-bit weights + an fp16 scale and a 4-bit zero point per group of 128
+    assert stored_bits("int4") == int4_bits
+    assert weights_bytes(m, "int4") == pytest.approx(embedding * 2 + m.params.non_embedding * int4_bits / 8)
     assert weights_bytes(m, "int4") < weights_bytes(m, "int8") < weights_bytes(m, "bf16")
     with_vision = catalogue.get("qwen3.5-4b")
     assert weights_bytes(with_vision, "bf16", include_vision=True) - weights_bytes(with_vision, "bf16") == 333_514_240 * 2
@@ -80,5 +77,7 @@ def test_fits_table_logic(catalogue):
 
 def test_precision_names():
     assert precision_name("bfloat16") == "bf16" and precision_name("torch.float32") == "fp32"
-    with pytest.raises(GentrendError, match="unknown precision"):
+    with pytest.raises(GentrendError, match="unknown precision 'int3'"):
         precision_name("int3")
+    with pytest.raises(GentrendError, match="unknown precision 'auto'"):
+        estimate(None, "auto")  # "auto" needs a device: the memory model never guesses it

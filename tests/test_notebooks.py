@@ -1,4 +1,4 @@
-"""Every notebook in notebooks/ (found by glob): committed clean, thin, and runnable under papermill."""
+"""Every notebook in notebooks/ (found by glob): committed clean, thin, and executed by the report run."""
 
 import ast
 
@@ -6,13 +6,9 @@ import nbformat
 import pytest
 
 from gentrend import paths
-from gentrend.runner import NotebookJob, declared_parameters, execute
+from gentrend.runner import declared_parameters
 
 NOTEBOOKS = sorted(paths.NOTEBOOKS_DIR.glob("*.ipynb"))
-
-
-def test_notebooks_exist():
-    assert len(NOTEBOOKS) >= 5
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
@@ -28,19 +24,32 @@ def test_committed_without_outputs_and_thin(notebook):
         ast.literal_eval(node.value)
         assigned |= {t.id for t in getattr(node, "targets", [getattr(node, "target", None)])}
     # papermill skips lines it cannot parse (e.g. a comment holding '='): every parameter must be visible to it
-    assert set(declared_parameters(notebook)) == assigned
+    assert set(declared_parameters(notebook)) == assigned and "output_dir" in assigned
     for cell in code:  # logic lives in gentrend, not in notebooks
-        tree = ast.parse("\n".join(l for l in cell.source.splitlines() if not l.lstrip().startswith(("%", "!"))))
+        tree = ast.parse("\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))))
         assert not [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Lambda))], cell.source
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), "open with a title"
 
 
+def test_the_trend_report_only_reads_and_lays_out():
+    """No analysis in the report notebook: it imports the layout module and the catalogue, nothing that computes."""
+    report = nbformat.read(paths.NOTEBOOKS_DIR / "08_trend_report.ipynb", as_version=4)
+    imported = set()
+    for cell in report.cells:
+        if cell.cell_type == "code":
+            for node in ast.walk(ast.parse(cell.source)):
+                if isinstance(node, ast.ImportFrom):
+                    imported |= {f"{node.module}.{a.name}" for a in node.names}
+    assert imported == {"gentrend.layout", "gentrend.catalogue.load_catalogue"}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
-def test_runs_with_its_defaults_in_small_mode(notebook, tmp_path):
-    """Defaults, except tiny architectures where the notebook profiles models (CPU, seconds)."""
-    parameters = {"tiny": True} if "tiny" in declared_parameters(notebook) else {}
-    executed = nbformat.read(execute(NotebookJob(notebook.name, parameters), tmp_path), as_version=4)
-    outputs = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs]
-    assert not [o for o in outputs if o.output_type == "error"]
-    assert any("image/png" in o.get("data", {}) for o in outputs), "every notebook shows at least one chart"
+def test_executed_in_the_report_run_without_errors(notebook, report_run):
+    """Each notebook ran (once or once per generation / track / model) in the session's report run."""
+    executed = sorted((report_run / "notebooks").glob(f"{notebook.stem}*.ipynb"))
+    assert executed and not [p for p in executed if p.name.endswith(".partial.ipynb")]
+    for path in executed:
+        outputs = [o for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code" for o in c.outputs]
+        assert not [o for o in outputs if o.output_type == "error"], path.name
+        assert outputs, f"{path.name} shows nothing"

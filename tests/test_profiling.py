@@ -9,6 +9,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from gentrend.catalogue import load_catalogue  # noqa: E402
+from gentrend.errors import SettingError  # noqa: E402
 from gentrend.plots.profiling import latency_vs_batch, measured_vs_roofline, memory_vs_context, speed_vs_size  # noqa: E402
 from gentrend.memory_model import memory_curve  # noqa: E402
 from gentrend.profiling import (  # noqa: E402
@@ -131,12 +132,12 @@ def test_results_are_cached_unless_forced(tmp_path, counted):
     (dict(prompt_lengths=()), "prompt_lengths"),
     (dict(new_tokens=1), "new_tokens"),
     (dict(backend="vllm"), "backend"),
-    (dict(dtype="int3"), "dtype"),
+    (dict(dtype="int3"), "unknown precision 'int3'"),
     (dict(min_runs=5, max_runs=2), "repetition"),
     (dict(device="tpu"), "device"),
 ])
 def test_settings_validation(bad, match):
-    with pytest.raises(ProfileSettingsError, match=match):
+    with pytest.raises(SettingError, match=match):
         ProfileSettings(**bad)
 
 
@@ -147,7 +148,7 @@ def test_defaults_per_device():
     # empty notebook parameters keep the defaults, given ones override
     assert defaults_for("cpu", batch_sizes=[], new_tokens=0, dtype="auto") == cpu
     assert defaults_for("cpu", batch_sizes=[4], new_tokens=8).batch_sizes == (4,)
-    with pytest.raises(ProfileSettingsError):
+    with pytest.raises(ProfileSettingsError, match="unknown backend 'fast'"):
         defaults_for("cpu", backend="fast")
 
 

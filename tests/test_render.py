@@ -64,3 +64,35 @@ def test_a_notebook_with_an_error_output_is_not_rendered(tmp_path):
     error = nbformat.v4.new_output("error", ename="ValueError", evalue="bad", traceback=[])
     with pytest.raises(NotebookError, match="holds an error output \\(ValueError\\)"):
         notebook_to_html(_executed(tmp_path / "r.ipynb", [error]))
+
+
+PAYLOADS = ['<script>alert(1)</script>', '<img src=x onerror=alert(1)>', '<a href="javascript:alert(1)">x</a>',
+            '<link rel="attachment" href="file:///etc/passwd">', '<iframe src="https://example.org"></iframe>']
+
+
+def test_markup_in_outputs_is_sanitised_and_the_page_sealed(tmp_path):
+    """Even HTML that reached an output unescaped is made inert before the page is written."""
+    raw = nbformat.v4.new_output("display_data", data={"text/html": "<p>" + "".join(PAYLOADS) + "</p>"})
+    page = notebook_to_html(_executed(tmp_path / "r.ipynb", [raw]))
+    body = page.split("<body>", 1)[1]
+    assert not re.search(r"<script|onerror=|javascript:|<link|<iframe|file://|https://example", body, re.I)
+
+
+def test_seal_refuses_what_the_sanitiser_should_have_removed():
+    from gentrend.render import RenderError, seal
+
+    for body in ('<p onclick="x()">a</p>', '<img src="https://example.org/x.png">', "<script>1</script>"):
+        with pytest.raises(RenderError):
+            seal(body)
+    assert seal('<img src="data:image/png;base64,AAAA" alt="a"><a href="#s">s</a>')
+
+
+def test_pdf_fetches_nothing_but_embedded_data(tmp_path):
+    from gentrend.render import html_to_pdf
+
+    page = ('<html><body><p>x</p><img src="file:///etc/hostname"><link rel="attachment" href="file:///etc/passwd">'
+            '<img src="https://example.org/a.png"></body></html>')
+    refused = html_to_pdf(page, tmp_path / "r.pdf")
+    assert set(refused) >= {"file:///etc/hostname", "https://example.org/a.png"}
+    reader = PdfReader(tmp_path / "r.pdf")
+    assert not reader.attachments and not any(page.images for page in reader.pages)

@@ -1,15 +1,16 @@
-"""The main job end to end (tiny profiled architectures so it takes a minute), and the CLI's error path."""
+"""The main job end to end (the session's report run), and the CLI's checks before work."""
 
 import hashlib
 import re
+import time
 
 import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 from pypdf import PdfReader
 
+from gentrend.claims import load_claims
 from gentrend.cli import main
-from gentrend.runner import run_report
 
 SECTIONS = ("Models", "Capability density", "Per-size comparisons", "Speed and memory", "Claims ledger", "Sources")
 
@@ -19,44 +20,52 @@ def _squash(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    reports = tmp_path_factory.mktemp("reports")
-    return run_report("e2e", profile_models=["qwen2.5-0.5b", "qwen3.5-0.8b"], profile={"tiny": True}, reports_dir=reports)
+def soup(report_run):
+    return BeautifulSoup((report_run / "trend_report.html").read_text(), "html.parser")
 
 
 @pytest.mark.slow
-def test_run_folder_holds_report_notebooks_tables_and_results(run):
-    assert (run.parent / "latest").resolve() == run.resolve()
-    executed = sorted(p.name for p in (run / "notebooks").glob("*.ipynb"))
-    assert executed == sorted(
-        ["01_generation-qwen2.5.ipynb", "01_generation-qwen3.ipynb", "01_generation-qwen3.5.ipynb",
-         "02_density.ipynb", "03_per_size.ipynb", "04_profile-qwen2.5-0.5b.ipynb", "04_profile-qwen3.5-0.8b.ipynb",
-         "05_trend_report.ipynb"]
-    )
-    assert {"profile_qwen2.5-0.5b.csv", "profile_qwen3.5-0.8b.csv"} <= {p.name for p in (run / "results").iterdir()}
-    ledger = pd.read_csv(run / "tables" / "claims_ledger.csv")
-    assert list(ledger["id"]) == [f"C{i}" for i in range(1, 14)]
+def test_run_folder_holds_report_notebooks_tables_and_results(report_run):
+    assert (report_run.parent / "latest").resolve() == report_run.resolve()
+    assert {"profile_qwen2.5-0.5b.csv", "profile_qwen3.5-0.8b.csv"} <= {p.name for p in (report_run / "results").iterdir()}
+    assert not list((report_run / "results" / "partial").glob("*.csv"))  # finished sweeps leave no partial file
+    ledger = pd.read_csv(report_run / "tables" / "claims_ledger.csv")
+    assert list(ledger["id"]) == [c["id"] for c in load_claims()]
     assert set(ledger["verdict"]) <= {"supported", "partly supported", "refuted", "not testable"}
 
 
 @pytest.mark.slow
-def test_html_report_has_every_section_with_charts_and_tables_as_csv(run):
-    soup = BeautifulSoup((run / "trend_report.html").read_text(), "html.parser")
-    headings = [h.get_text().rstrip("¶") for h in soup.find_all("h2")]
-    assert all(s in headings for s in SECTIONS), headings
-    assert len(soup.select('img[src^="data:image/png;base64,"]')) >= 12
-    captions = [c.get_text() for c in soup.find_all("caption")]
-    assert len(captions) >= 15
-    for caption in captions:  # every table shown is also a CSV, named in its caption
-        csv = re.search(r"CSV: (tables/[\w.-]+\.csv)", caption).group(1)
-        assert (run / csv).exists(), caption
-    assert "synthetic" in soup.get_text()  # profiled with synthetic weights, and it says so
+def test_no_table_is_written_twice_or_under_two_names(report_run):
+    digests = [hashlib.sha256(p.read_bytes()).hexdigest() for p in (report_run / "tables").glob("*.csv")]
+    assert len(digests) == len(set(digests))
 
 
 @pytest.mark.slow
-def test_pdf_has_every_chart_and_table_of_the_html(run):
-    soup = BeautifulSoup((run / "trend_report.html").read_text(), "html.parser")
-    reader = PdfReader(run / "trend_report.pdf")
+def test_html_report_has_every_section_with_charts_and_tables_as_csv(report_run, soup):
+    headings = [h.get_text().rstrip("¶") for h in soup.find_all("h2")]
+    assert all(s in headings for s in SECTIONS), headings
+    images = soup.select('img[src^="data:image/png;base64,"]')
+    per_model = [p for p in (report_run / "figures").glob("*.png") if p.name.startswith("profile_")]
+    assert len(images) == len(list((report_run / "figures").glob("*.png"))) - len(per_model)  # all but 04's own
+    assert all(img["alt"] and "No description" not in img["alt"] for img in images)
+    assert not soup.select("p.missing")  # the full run produced every artefact the report lays out
+    captions = [c.get_text() for c in soup.find_all("caption")]
+    for caption in captions:  # every table shown is also a CSV, named in its caption
+        csv = re.search(r"CSV: (tables/[\w.-]+\.csv)", caption).group(1)
+        assert (report_run / csv).exists(), caption
+
+
+@pytest.mark.slow
+def test_speed_numbers_say_they_come_from_synthetic_tiny_models(report_run, soup):
+    summary = pd.read_csv(report_run / "tables" / "profile_summary.csv")
+    assert set(summary["weights"]) == {"synthetic (tiny)"}
+    speed = soup.find("h2", id="Speed-and-memory").find_next("table")
+    assert "synthetic (tiny)" in speed.get_text()
+
+
+@pytest.mark.slow
+def test_pdf_has_every_chart_and_table_of_the_html(report_run, soup):
+    reader = PdfReader(report_run / "trend_report.pdf")
     text = _squash("".join(page.extract_text() for page in reader.pages))
     # WeasyPrint shares one resource dictionary between pages: count distinct images, not references.
     embedded = {hashlib.sha1(image.data).hexdigest() for page in reader.pages for image in page.images}
@@ -68,12 +77,22 @@ def test_pdf_has_every_chart_and_table_of_the_html(run):
 
 
 def test_cli_prints_one_clear_error_for_bad_input(capsys):
-    assert main(["report", "--models", "qwen3-5b"]) == 2
+    assert main(["report", "--models", "qwen3-5b", "--device", "cpu"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("gentrend: error: unknown model 'qwen3-5b'") and "How to fix: use one of:" in err
+    assert err.startswith("gentrend: error: unknown model 'qwen3-5b'") and err.count("How to fix: use one of:") == 1
     assert "Traceback" not in err
 
 
-def test_cli_check_validates_the_data(capsys):
+def test_a_bad_value_fails_in_seconds_with_one_message(capsys):
+    start = time.perf_counter()
+    assert main(["report", "--dtype", "fp8", "--tiny"]) == 2
+    assert time.perf_counter() - start < 5
+    err = capsys.readouterr().err
+    assert err.count("unknown precision 'fp8'") == 1 and err.count("How to fix") == 1
+
+
+def test_cli_check_validates_the_data(capsys, catalogue, scores):
     assert main(["check"]) == 0
-    assert capsys.readouterr().out.startswith("ok: 12 models, 1172 published scores, 13 claims")
+    out = capsys.readouterr().out
+    assert out.startswith(f"ok: {len(catalogue)} models in {len(catalogue.generations)} generations, "
+                          f"{len(scores)} published scores, {len(load_claims())} claims")

@@ -52,7 +52,7 @@ def test_unknown_gpu_lists_known_ones():
 
 
 def test_bad_bandwidth(catalogue):
-    with pytest.raises(GentrendError):
+    with pytest.raises(GentrendError, match="bandwidth must be positive, got 0"):
         decode_roofline_tokens_per_s(catalogue.get("qwen3-0.6b"), 0)
 
 

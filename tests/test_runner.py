@@ -1,17 +1,15 @@
+"""The runner's plan (which notebooks, with which parameters), its checks before work, and notebook execution."""
+
 import nbformat
 import pytest
 
-from gentrend.errors import NotebookError
+from gentrend import paths
+from gentrend.errors import GentrendError, NotebookError, RunLockedError, SettingError
 from gentrend.runner import (
-    GENERATION_NB,
-    PROFILE_NB,
-    TREND_REPORT_NB,
-    NotebookJob,
-    check_parameters,
-    execute,
-    plan,
-    point_latest,
+    DENSITY_NB, GENERATION_NB, PER_SIZE_NB, PROFILE_NB, TREND_REPORT_NB, NotebookJob, ReportRequest, check_parameters,
+    check_run_id, execute, new_run_id, plan, point_latest, reports_lock,
 )
+from gentrend.selection import default_references
 
 
 def _notebook(path, *cells):
@@ -24,27 +22,59 @@ def _notebook(path, *cells):
     return path
 
 
-def test_default_plan_covers_every_generation_and_profiles_the_smallest_models(catalogue):
-    jobs = plan(catalogue)
-    assert [j.parameters for j in jobs if j.notebook == GENERATION_NB] == [{"generation": g} for g in ("2.5", "3", "3.5")]
-    assert [j.parameters["model"] for j in jobs if j.notebook == PROFILE_NB] == ["qwen2.5-0.5b", "qwen3-0.6b", "qwen3.5-0.8b"]
-    assert jobs[-1].notebook == TREND_REPORT_NB
-    assert jobs[-1].parameters["profiled_models"] == ["qwen2.5-0.5b", "qwen3-0.6b", "qwen3.5-0.8b"]
+CPU = ReportRequest(device="cpu", tiny=True)
+
+
+def test_default_plan_covers_every_generation_and_track_and_profiles_the_smallest_models(catalogue, scores):
+    jobs = plan(catalogue, scores, CPU)
+    assert [j.parameters for j in jobs if j.notebook == GENERATION_NB] == [{"generation": g} for g in catalogue.generations]
+    tracks = {track: {"track": track, "reference_generation": ref} for track, ref in default_references(scores).items()}
+    for notebook in (DENSITY_NB, PER_SIZE_NB):  # once per track, each against the track's reference
+        assert [j.parameters for j in jobs if j.notebook == notebook] == list(tracks.values())
+    smallest = [m.id for m in catalogue.smallest_per_generation()]
+    assert [j.parameters["model"] for j in jobs if j.notebook == PROFILE_NB] == smallest
+    assert jobs[-1].notebook == TREND_REPORT_NB and jobs[-1].parameters == {}
     assert len({j.output_name for j in jobs}) == len(jobs)  # no executed notebook overwrites another
 
 
-def test_plan_passes_profile_settings_and_rejects_unknown_models(catalogue):
-    jobs = plan(catalogue, ["qwen3-4b"], profile={"tiny": True})
-    assert [j.parameters for j in jobs if j.notebook == PROFILE_NB] == [{"model": "qwen3-4b", "tiny": True}]
-    with pytest.raises(Exception, match="unknown model 'qwen3-5b'"):
-        plan(catalogue, ["qwen3-5b"])
+def test_every_notebook_of_the_suite_is_planned(catalogue, scores):
+    planned = {j.notebook for j in plan(catalogue, scores, CPU)}
+    assert planned == {p.name for p in paths.NOTEBOOKS_DIR.glob("*.ipynb")}
 
 
-def test_every_planned_parameter_is_declared_by_its_notebook(catalogue):
-    from gentrend import paths
+def test_device_precision_and_grid_are_resolved_once_and_passed_down(catalogue, scores):
+    request = ReportRequest(profile_models=("qwen3-4b",), device="cpu", batch_sizes=(1, 4), new_tokens=8, tiny=True)
+    (job,) = [j for j in plan(catalogue, scores, request) if j.notebook == PROFILE_NB]
+    assert job.parameters["device"] == "cpu" and job.parameters["dtype"] == "fp32"  # "auto" resolved for the CPU
+    assert job.parameters["batch_sizes"] == [1, 4] and job.parameters["new_tokens"] == 8
+    assert job.parameters["backend"] == "eager" and job.parameters["tiny"] is True
 
-    for job in plan(catalogue, profile={"tiny": True, "force": True, "device": "cpu"}):
-        check_parameters(paths.NOTEBOOKS_DIR / job.notebook, {**job.parameters, "output_dir": ""})
+
+@pytest.mark.parametrize("request_kwargs, message", [
+    ({"profile_models": ("qwen3-5b",)}, "unknown model 'qwen3-5b'"),
+    ({"batch_sizes": (0,)}, "batch_sizes must be positive integers"),
+    ({"new_tokens": 1}, "new_tokens must be an integer >= 2"),
+    ({"device": "cuda:7"}, "cuda:7"),
+    ({"device": "tpu"}, "unknown device 'tpu'"),
+])
+def test_bad_requests_fail_in_the_plan_before_any_notebook(catalogue, scores, request_kwargs, message):
+    with pytest.raises(GentrendError, match=message):
+        plan(catalogue, scores, ReportRequest(**{"device": "cpu", "tiny": True, **request_kwargs}))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"dtype": "fp8"}, "unknown precision 'fp8'"),
+    ({"mode": "download"}, "unknown weights mode 'download'"),
+    ({"backend": "vllm"}, "unknown backend 'vllm'"),
+])
+def test_typos_fail_when_the_request_is_made(kwargs, message):
+    with pytest.raises(SettingError, match=message):
+        ReportRequest(**kwargs)
+
+
+def test_hub_weights_that_cannot_be_reached_fail_in_the_plan(catalogue, scores):
+    with pytest.raises(GentrendError, match="(?s)qwen3-0.6b.*not in the local Hugging Face cache"):
+        plan(catalogue, scores, ReportRequest(profile_models=("qwen3-0.6b",), mode="hub", device="cpu"))
 
 
 def test_unknown_parameter_is_an_error_listing_the_declared_ones(tmp_path):
@@ -53,15 +83,45 @@ def test_unknown_parameter_is_an_error_listing_the_declared_ones(tmp_path):
         check_parameters(nb, {"treshold": 2})
 
 
+@pytest.mark.parametrize("run_id", ["latest", "cache", "index", "../escape", "a/b", "..", ".hidden", "x" * 101, ""])
+def test_run_ids_that_would_escape_or_shadow_are_refused(run_id):
+    with pytest.raises(SettingError, match="invalid run id"):
+        check_run_id(run_id)
+
+
+def test_default_run_ids_differ_within_one_second():
+    ids = {new_run_id() for _ in range(50)}
+    assert len(ids) == 50 and all(check_run_id(i) for i in ids)
+
+
+def test_second_run_on_one_reports_folder_stops_with_its_own_exit_code(tmp_path):
+    with reports_lock(tmp_path):
+        with pytest.raises(RunLockedError, match="another gentrend run holds the lock") as err:
+            with reports_lock(tmp_path):
+                pass
+    assert err.value.exit_code == 3
+    with reports_lock(tmp_path):  # released: the next run goes ahead
+        pass
+
+
 @pytest.mark.slow
 def test_failing_notebook_names_notebook_and_cell_and_keeps_the_partial_output(tmp_path):
     _notebook(tmp_path / "broken.ipynb", "print('first cell ran')", "1 / 0")
-    with pytest.raises(NotebookError, match=r"(?s)broken-x.ipynb failed in cell 4 .*ZeroDivisionError.*partially executed"):
+    with pytest.raises(NotebookError, match=r"(?s)broken-x.ipynb failed in cell 4 .*ZeroDivisionError.*partial"):
         execute(NotebookJob("broken.ipynb", {"threshold": 3}, "x"), tmp_path / "run", notebooks_dir=tmp_path)
-    partial = nbformat.read(tmp_path / "run" / "notebooks" / "broken-x.ipynb", as_version=4)
+    assert not (tmp_path / "run" / "notebooks" / "broken-x.ipynb").exists()  # never under its final name
+    partial = nbformat.read(tmp_path / "run" / "notebooks" / "broken-x.partial.ipynb", as_version=4)
     ran = next(c for c in partial.cells if c.source == "print('first cell ran')")
     assert ran.outputs[0]["text"] == "first cell ran\n"
     assert any(c.source.startswith("# Parameters\nthreshold = 3") for c in partial.cells)  # papermill's injected cell
+
+
+@pytest.mark.slow
+def test_an_error_raised_in_a_notebook_is_reported_with_its_fix_once(tmp_path):
+    _notebook(tmp_path / "raises.ipynb", "from gentrend.vocab import precision_name\nprecision_name('fp8')")
+    with pytest.raises(NotebookError) as err:
+        execute(NotebookJob("raises.ipynb", {}, "x"), tmp_path / "run", notebooks_dir=tmp_path)
+    assert str(err.value).count("How to fix") == 1 and "use auto or one of" in str(err.value)
 
 
 def test_latest_points_to_the_newest_run(tmp_path):

@@ -17,19 +17,10 @@ from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
-import torch
 from transformers import AutoConfig, PretrainedConfig
 
 from .catalogue import Model
-
-DTYPE_BYTES = {"float32": 4, "fp32": 4, "bfloat16": 2, "bf16": 2, "float16": 2, "fp16": 2, "int8": 1, "int4": 0.5}
-
-
-def dtype_bytes(dtype: str | torch.dtype) -> float:
-    name = str(dtype).removeprefix("torch.")
-    if name not in DTYPE_BYTES:
-        raise ValueError(f"unknown dtype {dtype!r}; use one of {sorted(DTYPE_BYTES)}")
-    return DTYPE_BYTES[name]
+from .vocab import bytes_per_param
 
 
 @lru_cache(maxsize=None)
@@ -94,14 +85,14 @@ class Architecture:
 RECURRENT_STATE_BYTES = 4  # Gated DeltaNet recurrent state: float32 in transformers 5.x (see module docstring)
 
 
-def describe(model: Model, cache_dtype: str = "bfloat16", tiny: bool = False) -> Architecture:
+def describe(model: Model, cache_dtype: str = "bf16", tiny: bool = False) -> Architecture:
     """Config facts of `model` (tiny=True: of its shrunken test copy, see `shrink`)."""
     cfg = text_config(model, tiny=tiny)
     layer_types = list(getattr(cfg, "layer_types", None) or ["full_attention"] * cfg.num_hidden_layers)
     full = sum(t == "full_attention" for t in layer_types)
     linear = sum(t == "linear_attention" for t in layer_types)
     head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
-    nbytes = dtype_bytes(cache_dtype)
+    nbytes = bytes_per_param(cache_dtype)
     kv_per_token = 2 * full * cfg.num_key_value_heads * head_dim * nbytes  # K and V, every full-attention layer
     linear_state, conv_dim = 0.0, 0
     if linear:
@@ -129,7 +120,7 @@ def describe(model: Model, cache_dtype: str = "bfloat16", tiny: bool = False) ->
     )
 
 
-def architecture_table(models: list[Model], cache_dtype: str = "bfloat16") -> pd.DataFrame:
+def architecture_table(models: list[Model], cache_dtype: str = "bf16") -> pd.DataFrame:
     """One row per model: parameter counts (catalogue) and the config facts that drive speed and memory."""
     rows = []
     for m in models:

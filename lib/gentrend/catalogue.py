@@ -7,16 +7,17 @@ with the list of known ones.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from . import paths
-from .errors import CatalogueError
-
+from .errors import CatalogueError, DataError
+from .files import read_yaml
+from .vocab import model_label
 
 
 class _Strict(BaseModel):
@@ -86,8 +87,7 @@ class Model(_Strict):
 
     @property
     def name(self) -> str:
-        return f"{self.family}{self.generation}-{self.size_label}"
-
+        return model_label(self.family, self.generation, self.size_label)
 
 
 class Catalogue:
@@ -169,19 +169,30 @@ def _field_errors(err: ValidationError) -> str:
     return "; ".join(f"field {'.'.join(map(str, e['loc'])) or '(entry)'}: {e['msg']}" for e in err.errors())
 
 
+def _check_config(config_path: Path, where: str) -> None:
+    """The model's config must exist and be a JSON object (the architecture is read from it)."""
+    if not config_path.is_file():
+        raise CatalogueError(f"{where}: file not found: {config_path}",
+                             "put the model's config.json under data/configs/ and point 'config' at it")
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CatalogueError(f"{where}: {config_path} is not valid JSON: {e}", "restore the official config.json") from None
+    if not isinstance(config, dict) or "model_type" not in config:
+        raise CatalogueError(f"{where}: {config_path} has no model_type", "restore the official config.json")
+
+
 def load_catalogue(path: Path | str | None = None) -> Catalogue:
     """Read and validate the catalogue. Errors name the generation, the model and the field."""
-    path = Path(path or paths.CATALOGUE_FILE)
-    if not path.exists():
-        raise CatalogueError(f"catalogue not found: {path}", "run from a checkout of gentrend or set GENTREND_DATA")
+    path = Path(path or paths.data_file("models.yaml"))
     try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise CatalogueError(f"{path} is not valid YAML: {e}", "fix the YAML syntax at the position shown") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("generations"), list):
+        raw = read_yaml(path, "model catalogue")
+    except DataError as e:
+        raise CatalogueError(e.problem, e.fix) from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("generations"), list) or not raw["generations"]:
         raise CatalogueError(f"{path} has no 'generations' list", "start the file with 'generations:' (see data/models.yaml)")
 
-    models = []
+    models, labels = [], set()
     for i, gen_raw in enumerate(raw["generations"]):
         label = f"generation #{i + 1}"
         if isinstance(gen_raw, dict):
@@ -199,13 +210,12 @@ def load_catalogue(path: Path | str | None = None) -> Catalogue:
             gen = Generation.model_validate(gen_raw)
         except ValidationError as e:
             raise CatalogueError(f"{path}: {label}: {_field_errors(e)}", "correct that field of the generation") from None
+        if (gen.family, gen.generation) in labels:
+            raise CatalogueError(f"{path}: {label} appears twice", "give each generation of a family its own label")
+        labels.add((gen.family, gen.generation))
         for entry in gen.models:
             config_path = (path.parent / entry.config).resolve()
-            if not config_path.exists():
-                raise CatalogueError(
-                    f"{path}: {label}, model {entry.id!r}: field config: file not found: {config_path}",
-                    "put the model's config.json under data/configs/ and point 'config' at it",
-                )
+            _check_config(config_path, f"{path}: {label}, model {entry.id!r}: field config")
             models.append(
                 Model(
                     id=entry.id,

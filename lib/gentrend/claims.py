@@ -1,98 +1,84 @@
 """The claims ledger: each public claim in data/claims.yaml gets a verdict and the evidence behind it.
 
-A claim names a registered check and its arguments. Checks are plain functions registered with @check;
-capability checks live with the density analysis, speed and memory checks with the profiler. A check
-returns a Verdict; a claim whose check cannot run on the data at hand is 'not testable', with the reason.
+A claim names a registered check (gentrend.claim_checks) and its arguments. `load_claims` validates the whole
+file before any analysis runs: required fields, unique ids, a known check, and every argument against the
+check's typed signature (models, generations, tracks, GPUs and precisions resolved against the catalogue
+and the vocabulary), so a typo fails in seconds with the claim and argument named.
 """
 
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
+import typing
 from pathlib import Path
-from typing import Callable, Literal
 
 import pandas as pd
-import yaml
+from pydantic import TypeAdapter, ValidationError
 
 from . import paths
-from .catalogue import Catalogue
-from .errors import DataError
+from .catalogue import Catalogue, load_catalogue
+from .claim_checks import CHECKS, ClaimContext
+from .errors import DataError, GentrendError
+from .files import read_yaml
 
-VerdictLabel = Literal["supported", "partly supported", "refuted", "not testable"]
-
-
-@dataclass(frozen=True)
-class Verdict:
-    verdict: VerdictLabel
-    evidence: str
-    based_on: str = ""  # the rows or measurements behind it (e.g. "published scores: 15 base benchmarks")
+REQUIRED = ("id", "category", "text", "source", "check")
 
 
-@dataclass
-class ClaimContext:
-    """What checks may look at: published scores, the catalogue, and measured profiling rows if any."""
-
-    scores: pd.DataFrame
-    catalogue: Catalogue
-    profiling: pd.DataFrame | None = None
-
-
-CHECKS: dict[str, Callable[..., Verdict]] = {}
-
-
-def overall_verdict(passed: list[bool]) -> VerdictLabel:
-    """All parts of a claim hold: supported; none: refuted; some: partly supported."""
-    return "supported" if all(passed) else "refuted" if not any(passed) else "partly supported"
-
-
-def check(name: str):
-    """Register a claim check under `name` (the `check:` field of data/claims.yaml)."""
-
-    def register(fn: Callable[..., Verdict]):
-        CHECKS[name] = fn
-        return fn
-
-    return register
-
-
-def load_claims(path: Path | str | None = None) -> list[dict]:
-    """Read data/claims.yaml and check that each claim names a registered check with arguments it accepts."""
-    from . import claim_checks  # noqa: F401  (registers the checks)
-
-    path = Path(path or paths.CLAIMS_FILE)
-    if not path.exists():
-        raise DataError(f"claims file not found: {path}", "restore data/claims.yaml from the repository")
-    claims = (yaml.safe_load(path.read_text()) or {}).get("claims", [])
-    for i, claim in enumerate(claims):
-        for key in ("id", "category", "text", "source", "check"):
-            if key not in claim:
-                raise DataError(f"{path}: claim #{i + 1} has no {key!r}", "every claim needs id, category, text, source, check")
-        fn = CHECKS.get(claim["check"])
-        if fn is None:
-            raise DataError(f"{path}: claim {claim['id']}: unknown check {claim['check']!r}", f"use one of {sorted(CHECKS)}")
+def _check_args(path: Path, claim: dict, catalogue: Catalogue) -> None:
+    fn = CHECKS[claim["check"]]
+    args = claim.get("args") or {}
+    if not isinstance(args, dict):
+        raise DataError(f"{path}: claim {claim['id']}: args must be a mapping, got {type(args).__name__}",
+                        "write args as {name: value, ...}")
+    signature = inspect.signature(fn)
+    try:
+        signature.bind(None, **args)
+    except TypeError as e:
+        raise DataError(f"{path}: claim {claim['id']}: bad args for check {claim['check']!r}: {e}",
+                        f"give the arguments of {claim['check']}{signature}") from None
+    hints = typing.get_type_hints(fn, include_extras=True)
+    for name, value in args.items():
         try:
-            inspect.signature(fn).bind(None, **claim.get("args", {}))
-        except TypeError as e:
-            raise DataError(f"{path}: claim {claim['id']}: bad args for check {claim['check']!r}: {e}",
-                            f"give the arguments of {claim['check']}{inspect.signature(fn)}") from None
-    return claims
+            TypeAdapter(hints[name]).validate_python(value, context={"catalogue": catalogue})
+        except ValidationError as e:
+            first = e.errors()[0]
+            raise DataError(f"{path}: claim {claim['id']}: argument {name}={value!r}: {first['msg']}",
+                            f"correct argument {name} of check {claim['check']!r}") from None
+        except GentrendError as e:  # an unknown model / generation / GPU, raised by a validator
+            raise DataError(f"{path}: claim {claim['id']}: argument {name}: {e.problem}", e.fix) from None
+
+
+def load_claims(path: Path | str | None = None, catalogue: Catalogue | None = None) -> list[dict]:
+    """Read and validate data/claims.yaml (see the module docstring). Errors name the file, claim and field."""
+    path = Path(path or paths.data_file("claims.yaml"))
+    raw = read_yaml(path, "claims file")
+    if not isinstance(raw, dict) or not isinstance(raw.get("claims"), list) or not raw["claims"]:
+        raise DataError(f"{path} has no 'claims' list", "start the file with 'claims:' followed by a list of claims")
+    catalogue = catalogue or load_catalogue()
+    seen = set()
+    for i, claim in enumerate(raw["claims"]):
+        if not isinstance(claim, dict):
+            raise DataError(f"{path}: claim #{i + 1} is not a mapping", f"give each claim the fields {', '.join(REQUIRED)}")
+        missing = [key for key in REQUIRED if not claim.get(key)]
+        if missing:
+            raise DataError(f"{path}: claim #{i + 1} ({claim.get('id', 'no id')}) has no {', '.join(missing)}",
+                            f"every claim needs {', '.join(REQUIRED)}")
+        if claim["id"] in seen:
+            raise DataError(f"{path}: claim id {claim['id']!r} appears twice", "give each claim a unique id")
+        seen.add(claim["id"])
+        if claim["check"] not in CHECKS:
+            raise DataError(f"{path}: claim {claim['id']}: unknown check {claim['check']!r}",
+                            f"use one of: {', '.join(sorted(CHECKS))}")
+        _check_args(path, claim, catalogue)
+    return raw["claims"]
 
 
 def claims_ledger(ctx: ClaimContext, path: Path | str | None = None) -> pd.DataFrame:
     """One row per claim: id, category, claim, verdict, evidence, based_on, source."""
     rows = []
-    for claim in load_claims(path):
+    for claim in load_claims(path, ctx.catalogue):
         verdict = CHECKS[claim["check"]](ctx, **claim.get("args", {}))
-        rows.append(
-            {
-                "id": claim["id"],
-                "category": claim["category"],
-                "claim": claim["text"],
-                "verdict": verdict.verdict,
-                "evidence": verdict.evidence,
-                "based_on": verdict.based_on,
-                "source": claim["source"],
-            }
-        )
+        rows.append({"id": claim["id"], "category": claim["category"], "claim": claim["text"],
+                     "verdict": verdict.verdict, "evidence": verdict.evidence, "based_on": verdict.based_on,
+                     "source": claim["source"]})
     return pd.DataFrame(rows)

@@ -1,5 +1,8 @@
 """Command line: `gentrend report` runs the suite; `gentrend models` lists the catalogue; `gentrend check`
-validates the data files. Errors a user can meet are printed as one message with the fix, exit code 2."""
+validates the data files. Errors a user can meet are printed as one message with the fix.
+
+Exit codes: 0 ok; 2 bad input or environment (the message says what and how to fix it); 3 another run holds
+the reports folder; 130 interrupted (finished notebooks are kept)."""
 
 from __future__ import annotations
 
@@ -11,20 +14,16 @@ from .errors import GentrendError
 
 
 def _report(args) -> None:
-    from .runner import run_report
+    from .runner import ReportRequest, run_report
 
-    profile = {k: v for k, v in {"device": args.device, "dtype": args.dtype, "mode": args.mode}.items() if v}
-    if args.tiny:
-        profile["tiny"] = True
-    if args.force:
-        profile["force"] = True
-    start = time.perf_counter()
-    run_dir = run_report(
-        args.run_id,
-        profile_models=[] if args.no_profile else args.models,
-        profile=profile,
-        pdf=not args.no_pdf,
+    request = ReportRequest(
+        profile_models=() if args.no_profile else (tuple(args.models) if args.models else None),
+        mode=args.mode, device=args.device, dtype=args.dtype, backend=args.backend or "",
+        batch_sizes=tuple(args.batch_sizes or ()), prompt_lengths=tuple(args.prompt_lengths or ()),
+        new_tokens=args.new_tokens or 0, tiny=args.tiny, force=args.force,
     )
+    start = time.perf_counter()
+    run_dir = run_report(args.run_id, request, pdf=not args.no_pdf)
     print(f"report written in {time.perf_counter() - start:.0f} s:")
     for name in ("trend_report.html", "trend_report.pdf"):
         if (run_dir / name).exists():
@@ -39,35 +38,57 @@ def _models(args) -> None:
     print(frame[["model_id", "generation", "size_label", "params_total", "release_date", "license"]].to_string(index=False))
 
 
-def _check(args) -> None:
+def check_data() -> str:
+    """Validate every data file (catalogue and configs, scores, benchmark units, claims, GPU table); one line."""
     from .catalogue import load_catalogue
     from .claims import load_claims
+    from .roofline import load_gpus
     from .scores import load_scores
 
     catalogue = load_catalogue()
     scores = load_scores(catalogue=catalogue)
-    claims = load_claims()
-    print(f"ok: {len(catalogue)} models, {len(scores)} published scores, {len(claims)} claims")
+    claims = load_claims(catalogue=catalogue)
+    gpus = load_gpus()
+    return (f"ok: {len(catalogue)} models in {len(catalogue.generations)} generations, {len(scores)} published scores, "
+            f"{len(claims)} claims, {len(gpus)} GPUs")
+
+
+def _check(args) -> None:
+    print(check_data())
+
+
+def _positive_ints(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.replace(",", " ").split()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected whole numbers, got {text!r}") from None
+    if not values or any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"expected positive whole numbers, got {text!r}")
+    return values
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gentrend", description=__doc__)
+    parser = argparse.ArgumentParser(prog="gentrend", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
     report = sub.add_parser("report", help="execute the notebooks and render reports/<run-id>/trend_report.{html,pdf}")
-    report.add_argument("--run-id", help="name of the run folder (default: a timestamp)")
+    report.add_argument("--run-id", help="name of the run folder (default: a timestamp with a random suffix)")
     report.add_argument("--models", nargs="+", metavar="ID", help="models to profile (default: smallest of each generation)")
     report.add_argument("--no-profile", action="store_true", help="published-data analyses only")
-    report.add_argument("--mode", choices=["synthetic", "hub"], help="weights for profiling (default: synthetic)")
-    report.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: auto)")
-    report.add_argument("--dtype", help="auto, bfloat16, float16, float32 (default: auto)")
+    report.add_argument("--mode", default="synthetic", help="weights for profiling: synthetic or hub (default: synthetic)")
+    report.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: auto)")
+    report.add_argument("--dtype", default="auto", help="auto, bf16, fp16, fp32 (default: auto = bf16 on a GPU, fp32 on the CPU)")
+    report.add_argument("--backend", help="profiling backend: eager or compiled (default: the device's)")
+    report.add_argument("--batch-sizes", type=_positive_ints, metavar="N,N", help="batch sizes to sweep, e.g. 1,4,16")
+    report.add_argument("--prompt-lengths", type=_positive_ints, metavar="N,N", help="prompt lengths to sweep, e.g. 128,1024")
+    report.add_argument("--new-tokens", type=int, help="tokens generated per run (>= 2)")
     report.add_argument("--tiny", action="store_true", help="profile shrunken architectures (smoke test, seconds)")
     report.add_argument("--force", action="store_true", help="re-measure even where cached results exist")
     report.add_argument("--no-pdf", action="store_true", help="skip the PDF")
     report.set_defaults(func=_report)
 
     sub.add_parser("models", help="list the model catalogue").set_defaults(func=_models)
-    sub.add_parser("check", help="validate data/ (catalogue, scores, claims)").set_defaults(func=_check)
+    sub.add_parser("check", help="validate data/ (catalogue, configs, scores, claims, GPUs)").set_defaults(func=_check)
     return parser
 
 
@@ -77,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         args.func(args)
     except GentrendError as e:
         print(f"gentrend: error: {e}", file=sys.stderr)
-        return 2
+        return e.exit_code
     except KeyboardInterrupt:
         print("gentrend: interrupted; finished notebooks are kept in the run folder", file=sys.stderr)
         return 130

@@ -1,7 +1,7 @@
 """Per-size comparisons across generations: size classes, score deltas, and the smallest new model that
 matches the largest old one.
 
-Input is the `kept` frame of `gentrend.density.select_scores` (one track, percent units, one row per model and
+Input is the `kept` frame of `gentrend.selection.select_scores` (one track, percent units, one row per model and
 benchmark after the disagreement rule). Size classes are bins of parameter count (SIZE_CLASSES, edges in
 billions); a model's class follows the chosen size convention. Deltas are score points against a baseline
 generation (default: the oldest on the track).
@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .density import check_size_convention, generation_order, select_scores
 from .errors import DataError
+from .selection import generation_order
+from .vocab import model_labels, size_column
 
 # (label, lower edge, upper edge) in billions of parameters; lower edge exclusive, upper inclusive.
 SIZE_CLASSES = (("0.5–0.8B", 0.1, 1.0), ("1.5–2B", 1.0, 2.5), ("3–4B", 2.5, 5.0), ("7–9B", 5.0, 20.0))
@@ -34,13 +35,13 @@ def size_class_scores(selected: pd.DataFrame, size: str = "total", baseline: str
     generation, model, params, score, baseline_generation, baseline_model, baseline_score, delta. A class
     holding two models of one generation keeps the larger.
     """
-    column = check_size_convention(size)
+    column = size_column(size)
     gens = generation_order(selected)
     baseline = str(baseline or gens[0])
     if baseline not in gens:
         raise DataError(f"baseline generation {baseline!r} has no scores on this track", f"use one of: {', '.join(gens)}")
     rows = selected.assign(size_class=size_class(selected[column]), params=selected[column].astype(float),
-                           model=selected["family"] + selected["generation"] + "-" + selected["size_label"])
+                           model=model_labels(selected))
     rows = rows.dropna(subset=["size_class"]).sort_values("params")
     rows = rows.drop_duplicates(["size_class", "benchmark", "generation"], keep="last")
     base = rows.loc[rows["generation"] == baseline, ["size_class", "benchmark", "model", "score"]]
@@ -73,14 +74,13 @@ def newest_matching_oldest_largest(selected: pd.DataFrame, size: str = "total", 
     smallest matching model has smallest_match True. Columns: model, params, versus, versus_params,
     n_benchmarks, median_delta, share_at_least_equal, matches, smallest_match, benchmarks.
     """
-    column = check_size_convention(size)
+    column = size_column(size)
     gens = generation_order(selected)
     newest, oldest = str(newest or gens[-1]), str(oldest or gens[0])
     for g in (newest, oldest):
         if g not in gens:
             raise DataError(f"generation {g!r} has no scores on this track", f"use one of: {', '.join(gens)}")
-    rows = selected.assign(model=selected["family"] + selected["generation"] + "-" + selected["size_label"],
-                           params=selected[column].astype(float))
+    rows = selected.assign(model=model_labels(selected), params=selected[column].astype(float))
     old = rows[rows["generation"] == oldest]
     largest = old[old["params"] == old["params"].max()]
     out = []
@@ -105,12 +105,10 @@ def newest_matching_oldest_largest(selected: pd.DataFrame, size: str = "total", 
                 "share_at_least_equal", "matches", "smallest_match", "benchmarks"]]
 
 
-def per_size_summary(scores: pd.DataFrame, track: str = "non-thinking", size: str = "total",
-                     benchmarks: list[str] | tuple = (), baseline: str | None = None) -> pd.DataFrame:
-    """One line for the trend report: per size class and newer generation, the median score delta against
-    the baseline generation's model of that class (benchmarks both have) and how many benchmarks improved."""
-    class_scores = size_class_scores(select_scores(scores, track, benchmarks).kept, size, baseline)
+def per_size_summary(class_scores: pd.DataFrame) -> pd.DataFrame:
+    """Per size class and newer generation (input: `size_class_scores`): the median score delta against the
+    baseline generation's model of that class over the benchmarks both have, and how many improved."""
     newer = class_scores[(class_scores["generation"] != class_scores["baseline_generation"]) & class_scores["delta"].notna()]
     grouped = newer.groupby(["size_class", "generation", "model", "baseline_model"], sort=False)
     summary = grouped["delta"].agg(n_benchmarks="size", median_delta="median", n_improved=lambda d: int((d > 0).sum()))
-    return summary.reset_index().assign(track=track, size_convention=size)
+    return summary.reset_index()

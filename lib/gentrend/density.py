@@ -17,84 +17,26 @@ Method, per track (base / non-thinking / thinking; never mixed) and per benchmar
 5. Over time: log2(multiplier) against months since the reference release, least squares; doubling time =
    1 / slope, with the interval from the same bootstrap draws. Compare DENSING_LAW_DOUBLING_MONTHS.
 
-Which rows are compared (`select_scores`): one track; catalogue models only; percent units only (10-point
-scales, Elo and percentiles are listed as dropped). Disagreement rule, where one model has several rows for
-one benchmark (two sources, or two settings): keep the row from the source that scored the most catalogue
-models on that benchmark and track (one pipeline for the whole comparison, e.g. the Qwen3 report re-scored
-Qwen2.5 and Qwen3 base models together); ties go to the newer source (the latest release it scores), then
-to the row printed first. Every dropped row is returned with its reason.
+Which rows are compared: `gentrend.selection.select_scores` (one track, percent units, the disagreement rule).
 """
 
 from __future__ import annotations
 
 import warnings
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import isotonic_regression
 
 from .errors import DataError
-from .scores import TRACKS
+from .selection import generation_order
+from .vocab import model_labels, size_column
 
 DENSING_LAW_DOUBLING_MONTHS = 3.3  # Xiao et al., "Densing Law of LLMs", arXiv 2412.04315 (arXiv version)
 DENSING_LAW_SOURCE = "Xiao et al., arXiv 2412.04315"
 N_BOOT = 2000
 LEVEL = 0.95
 DAYS_PER_MONTH = 365.25 / 12
-SIZE_COLUMNS = {"total": "params_total", "non_embedding": "params_non_embedding"}
-SIZE_CONVENTIONS = {"total": "text-only total parameters", "non_embedding": "non-embedding parameters"}
-UNITS = ("percent",)
-
-
-# --- which rows are compared ------------------------------------------------------------------------------
-
-
-class Selection(NamedTuple):
-    kept: pd.DataFrame  # one row per (model, benchmark, unit) on the track
-    dropped: pd.DataFrame  # every other row of the track, with a `reason` column
-
-
-def check_size_convention(size: str) -> str:
-    if size not in SIZE_COLUMNS:
-        raise DataError(f"unknown size convention {size!r}", f"use one of: {', '.join(SIZE_COLUMNS)}")
-    return SIZE_COLUMNS[size]
-
-
-def check_track(track: str) -> str:
-    if track not in TRACKS:
-        raise DataError(f"unknown track {track!r}", f"use one of: {', '.join(TRACKS)}")
-    return track
-
-
-def select_scores(scores: pd.DataFrame, track: str, benchmarks: list[str] | tuple = (),
-                  units: tuple[str, ...] = UNITS) -> Selection:
-    """The rows one comparison uses (see the module docstring for the rule) and the rows it drops, with why."""
-    rows = scores[scores["track"] == check_track(track)]
-    unknown = sorted(set(benchmarks) - set(rows["benchmark"]))
-    if unknown:
-        raise DataError(f"unknown benchmark(s) {unknown} on track {track}",
-                        f"use some of: {', '.join(sorted(set(rows['benchmark'])))}")
-    if benchmarks:
-        rows = rows[rows["benchmark"].isin(benchmarks)]
-    reason = pd.Series("", index=rows.index, dtype=object)
-    reason[~rows["unit"].isin(units)] = "unit " + rows["unit"] + ": only " + "/".join(units) + " scores are compared"
-    reason[rows["model_id"].isna()] = "checkpoint not in the catalogue"
-    candidates = rows[reason == ""]
-    catalogued = scores[scores["model_id"].notna()]
-    source_date = catalogued.groupby("source_url")["release_date"].max()
-    coverage = candidates.groupby(["benchmark", "source_url"])["model_id"].transform("nunique")
-    ranked = candidates.assign(_coverage=coverage, _date=candidates["source_url"].map(source_date),
-                               _order=np.arange(len(candidates)))
-    ranked = ranked.sort_values(["_coverage", "_date", "_order"], ascending=[False, False, True])
-    winner = ranked.groupby(["model_id", "benchmark", "unit"]).head(1)
-    key = ["model_id", "benchmark", "unit"]
-    losers = candidates.index.difference(winner.index)
-    kept_of = candidates.loc[losers, key].merge(winner[key + ["score", "source_url"]], on=key, how="left")
-    reason[losers] = [f"disagreement rule: kept {s:g} from {u}" for s, u in zip(kept_of["score"], kept_of["source_url"])]
-    kept = rows.loc[winner.index].sort_index()
-    dropped = rows[reason != ""].assign(reason=reason[reason != ""])
-    return Selection(kept, dropped)
 
 
 def params_label(params: float) -> str:
@@ -136,16 +78,6 @@ def invert_curve(curve: pd.DataFrame, scores) -> tuple[np.ndarray, np.ndarray]:
     return 10 ** np.where(bound == ">", x[-1], np.where(bound == "<", x[0], logx)), bound
 
 
-def _model_names(rows: pd.DataFrame) -> pd.Series:
-    return rows["family"] + rows["generation"] + "-" + rows["size_label"]
-
-
-def generation_order(selected: pd.DataFrame) -> list[str]:
-    """Generations present in the scores, oldest first (by release date)."""
-    firsts = selected.groupby("generation")["release_date"].min().sort_values()
-    return list(firsts.index)
-
-
 def _check_reference(selected: pd.DataFrame, reference: str) -> None:
     present = generation_order(selected)
     if str(reference) not in present:
@@ -158,13 +90,13 @@ def _check_reference(selected: pd.DataFrame, reference: str) -> None:
 
 def reference_curves(selected: pd.DataFrame, reference: str, size: str = "total") -> pd.DataFrame:
     """The reference generation's monotone curve per benchmark (benchmarks with >= 2 reference sizes)."""
-    check_size_convention(size)
+    column = size_column(size)
     _check_reference(selected, reference)
     ref = selected[selected["generation"] == str(reference)]
     parts = []
     for benchmark, group in ref.groupby("benchmark", sort=True):
         if group["model_id"].nunique() >= 2:
-            curve = monotone_curve(group[SIZE_COLUMNS[size]], group["score"])
+            curve = monotone_curve(group[column], group["score"])
             parts.append(curve.assign(benchmark=benchmark, params=10 ** curve["log10_params"]))
     columns = ["benchmark", "params", "log10_params", "score", "fitted"]
     return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
@@ -187,8 +119,8 @@ def density_rows(selected: pd.DataFrame, reference: str, size: str = "total") ->
         effective, bound = invert_curve(curves[curves["benchmark"] == benchmark], group["score"])
         parts.append(group.assign(effective_params=effective, bound=bound))
     out = pd.concat(parts)
-    out["model"] = _model_names(out)
-    out["params"] = out[SIZE_COLUMNS[size]].astype(float)
+    out["model"] = model_labels(out)
+    out["params"] = out[size_column(size)].astype(float)
     out["density"] = out["effective_params"] / out["params"]
     out["effective_label"] = [bound_label(v, b) for v, b in zip(out["effective_params"], out["bound"])]
     out["density_label"] = [ratio_label(v, b) for v, b in zip(out["density"], out["bound"])]
@@ -360,12 +292,3 @@ def doubling_time(selected: pd.DataFrame, reference: str, size: str = "total", n
         "track": ", ".join(sorted(set(selected["track"]))), "size_convention": size,
         "published_months": DENSING_LAW_DOUBLING_MONTHS, "published_source": DENSING_LAW_SOURCE,
     }])
-
-
-def density_summary(scores: pd.DataFrame, track: str = "base", reference: str = "2.5", size: str = "total",
-                    benchmarks: list[str] | tuple = (), n_boot: int = N_BOOT, seed: int = 0) -> pd.DataFrame:
-    """One line for the trend report: per model, median density vs the reference with its interval."""
-    selected = select_scores(scores, track, benchmarks).kept
-    summary = model_density(density_rows(selected, reference, size), n_boot, seed)
-    return summary[["model", "generation", "params", "effective_label", "density", "ci_low", "ci_high", "density_label",
-                    "n_benchmarks", "n_above", "n_below", "reference", "track", "size_convention"]]

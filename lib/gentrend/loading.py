@@ -23,37 +23,13 @@ from transformers.utils.import_utils import is_causal_conv1d_available, is_flash
 
 from .architecture import text_config
 from .catalogue import Model
+from .devices import resolve_device
 from .errors import ModelLoadError
+from .vocab import QUANTIZED_PRECISIONS, WEIGHT_MODES, resolve_precision, torch_dtype
 
 Mode = Literal["hub", "local", "synthetic"]
 Checkpoint = Literal["base", "post_trained"]
-MODES = ("hub", "local", "synthetic")
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ModelLoadError(f"device {device!r} requested but CUDA is not available", "use device='cpu' or 'auto'")
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise ModelLoadError(f"unknown device {device!r}", "use auto, cpu, cuda or cuda:N") from None
-    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise ModelLoadError(f"device {device!r} does not exist: {torch.cuda.device_count()} GPU(s) visible",
-                             f"use cuda:0 ... cuda:{torch.cuda.device_count() - 1}")
-    return dev
-
-
-def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
-    """'auto' is bf16 on a GPU and fp32 on the CPU (where bf16 matmuls are slow on most processors)."""
-    if dtype == "auto":
-        return torch.bfloat16 if device.type == "cuda" else torch.float32
-    named = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}.get(dtype, dtype)
-    value = getattr(torch, named, None)
-    if not isinstance(value, torch.dtype):
-        raise ModelLoadError(f"unknown dtype {dtype!r}", "use auto, bfloat16, float16 or float32")
-    return value
+MODES = WEIGHT_MODES
 
 
 def repo_id(model: Model, checkpoint: Checkpoint = "post_trained") -> str:
@@ -144,6 +120,33 @@ def weights_source(
     return repo_id(model, checkpoint)
 
 
+def check_weights_reachable(model: Model, mode: Mode, *, path: str | Path | None = None,
+                            checkpoint: Checkpoint = "post_trained") -> None:
+    """Fail before any work when `mode`'s weights cannot be had: a local folder without config.json, or a hub
+    repo that is neither in the local cache nor downloadable (offline, or no access)."""
+    source = weights_source(model, mode, path=path, checkpoint=checkpoint)
+    if mode == "synthetic":
+        return
+    if mode == "local":
+        if not (Path(source) / "config.json").is_file():
+            raise ModelLoadError(f"{source} has no config.json", "pass the folder written by save_pretrained (config.json + *.safetensors)")
+        return
+    from huggingface_hub import hf_hub_download, try_to_load_from_cache
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    if isinstance(try_to_load_from_cache(source, "config.json"), str):
+        return
+    try:
+        hf_hub_download(source, "config.json")
+    except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as e:
+        raise ModelLoadError(
+            f"weights of {model.id} ({source}) are not in the local Hugging Face cache and cannot be downloaded: "
+            f"{str(e).splitlines()[0]}",
+            f"download them first (`huggingface-cli download {source}` on a machine with internet, or set HF_HOME "
+            "to a cache that has them), or use --mode synthetic for latency and memory work",
+        ) from None
+
+
 def load_model(
     model: Model,
     mode: Mode = "synthetic",
@@ -154,21 +157,26 @@ def load_model(
     dtype: str = "auto",
     tiny: bool = False,
 ) -> LoadedModel:
-    """Load `model` in `mode`; `path` is required for mode='local'. Errors say how to fix them.
+    """Load `model` in `mode`; `path` is required for mode='local'. Errors say how to fix them. `dtype` is a
+    precision name (gentrend.vocab; "auto": bf16 on a GPU, fp32 on the CPU).
 
     tiny=True (synthetic mode only) builds a shrunken copy of the architecture for tests and smoke runs.
     """
     source = weights_source(model, mode, path=path, checkpoint=checkpoint, tiny=tiny)
     dev = resolve_device(device)
-    torch_dtype = resolve_dtype(dtype, dev)
+    precision = resolve_precision(dtype, dev.type)
+    if precision in QUANTIZED_PRECISIONS:
+        raise ModelLoadError(f"loading {model.id} with {precision} weights is not supported yet",
+                             "use a floating-point dtype (auto, bf16, fp16, fp32)")
+    dtype = torch_dtype(precision)
     start = time.perf_counter()
     if mode == "synthetic":
-        net = build_synthetic(model, dev, torch_dtype, tiny=tiny)
+        net = build_synthetic(model, dev, dtype, tiny=tiny)
     else:
-        net = _from_pretrained(source, dev, torch_dtype, model.id)
+        net = _from_pretrained(source, dev, dtype, model.id)
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
-    return LoadedModel(net, model.id, mode, source, dev, torch_dtype, time.perf_counter() - start)
+    return LoadedModel(net, model.id, mode, source, dev, dtype, time.perf_counter() - start)
 
 
 def _from_pretrained(source: str, device: torch.device, dtype: torch.dtype, model_id: str) -> PreTrainedModel:

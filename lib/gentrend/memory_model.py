@@ -37,26 +37,19 @@ import torch
 from .architecture import Architecture, describe, text_config
 from .catalogue import Catalogue, Model
 from .errors import GentrendError
+from .vocab import BITS_PER_PARAM, QUANTIZED_PRECISIONS, compute_precision, precision_name
 
 GIB = 2**30
 GROUP_SIZE = 128  # quantization group: one fp16 scale (and for int4 one 4-bit zero point) per 128 weights
-PRECISION_BITS = {"fp32": 32.0, "bf16": 16.0, "fp16": 16.0, "int8": 8.0 + 16 / GROUP_SIZE, "int4": 4.0 + 20 / GROUP_SIZE}
-_ALIASES = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16", "8bit": "int8", "4bit": "int4", "auto": "bf16"}
+GROUP_OVERHEAD_BITS = {"int8": 16, "int4": 20}  # per group: fp16 scale (+ 4-bit zero point for int4)
 DEFAULT_MEMORY_SIZES_GB = (8, 12, 16, 24, 48, 80)
 DEFAULT_OVERHEAD_GIB = 0.5  # CUDA context + allocator slack assumed by `fits_table` (not in `estimate`)
 
 
-def precision_name(precision: str | torch.dtype) -> str:
-    """Canonical precision name: fp32, bf16, fp16, int8 or int4 (accepts torch dtypes and 'bfloat16' etc.)."""
-    name = str(precision).removeprefix("torch.").lower()
-    name = _ALIASES.get(name, name)
-    if name not in PRECISION_BITS:
-        raise GentrendError(f"unknown precision {precision!r}", f"use one of {', '.join(PRECISION_BITS)}")
-    return name
-
-
-def _cache_dtype(precision: str) -> str:
-    return precision if precision in ("fp32", "bf16", "fp16") else "bf16"
+def stored_bits(precision: str) -> float:
+    """Bits stored per parameter in the modelled checkpoint format, group scales included."""
+    name = precision_name(precision)
+    return BITS_PER_PARAM[name] + GROUP_OVERHEAD_BITS.get(name, 0) / GROUP_SIZE
 
 
 @lru_cache(maxsize=None)
@@ -83,10 +76,10 @@ def weights_bytes(model: Model, precision: str = "bf16", include_vision: bool = 
     """Bytes of the weights at `precision` (see the module docstring for the quantized-format simplification)."""
     precision = precision_name(precision)
     total, kept = param_counts(model, tiny)
-    if precision in ("int8", "int4"):
-        nbytes = kept * 2 + (total - kept) * PRECISION_BITS[precision] / 8
+    if precision in QUANTIZED_PRECISIONS:
+        nbytes = kept * 2 + (total - kept) * stored_bits(precision) / 8
     else:
-        nbytes = total * PRECISION_BITS[precision] / 8
+        nbytes = total * stored_bits(precision) / 8
     if include_vision and model.params.vision and not tiny:
         nbytes += model.params.vision * (4 if precision == "fp32" else 2)
     return float(nbytes)
@@ -97,14 +90,14 @@ def weights_read_per_token_bytes(model: Model, precision: str = "bf16", tiny: bo
     nbytes = weights_bytes(model, precision, tiny=tiny)
     arch = describe(model, tiny=tiny)
     if not arch.tied_embeddings:
-        per_param = 2 if precision_name(precision) in ("int8", "int4") else PRECISION_BITS[precision_name(precision)] / 8
+        per_param = stored_bits(compute_precision(precision)) / 8
         nbytes -= arch.vocab_size * arch.hidden_size * per_param
     return nbytes
 
 
 def activation_bytes(arch: Architecture, batch: int, seq: int, precision: str = "bf16", attn_implementation: str = "sdpa") -> float:
     """Peak activation bytes of a prefill forward (formula in the module docstring)."""
-    act = PRECISION_BITS[_cache_dtype(precision_name(precision))] / 8
+    act = stored_bits(compute_precision(precision)) / 8
     qkv = (arch.attention_heads + 2 * arch.kv_heads) * arch.head_dim
     nbytes = batch * seq * (4 * arch.hidden_size + 3 * arch.intermediate_size + qkv) * act
     if arch.linear_attention_layers:
@@ -161,7 +154,7 @@ def estimate(
     precision = precision_name(precision)
     if batch < 1 or context < 1:
         raise GentrendError(f"batch ({batch}) and context ({context}) must be >= 1", "pass positive integers")
-    arch = describe(model, _cache_dtype(precision), tiny=tiny)
+    arch = describe(model, compute_precision(precision), tiny=tiny)
     prefill = context if prefill_tokens is None else prefill_tokens
     return MemoryEstimate(
         model_id=model.id,

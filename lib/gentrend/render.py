@@ -1,23 +1,68 @@
 """Render an executed trend-report notebook to a self-contained HTML page and a PDF.
 
-HTML: nbconvert's `basic` template (cells only, no scripts), inputs and prompts hidden, stderr streams
-dropped, charts embedded as base64 PNG, and one inline stylesheet: nothing is fetched to view it.
-PDF: the same HTML laid out by WeasyPrint, so the PDF has every chart and table the HTML has.
+HTML: nbconvert's `basic` template (cells only), inputs and prompts hidden, stderr streams dropped, charts
+embedded as base64 PNG, one inline stylesheet. The body is then sanitised with an allowlist (bleach): only
+document tags survive, images only as embedded PNG data, links only within the page. Values from data are
+already escaped where they are published (gentrend.publish); the sanitiser is the second wall, and `seal`
+refuses to write a page that still holds a script, an event handler or a reference to anything outside it.
+
+PDF: the same HTML laid out by WeasyPrint with a URL fetcher that refuses every scheme but `data:`, so the
+PDF is made from the page alone (no file from the rendering machine, nothing from the network).
 """
 
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
+import bleach
 import nbformat
 from bs4 import BeautifulSoup
 from nbconvert import HTMLExporter
 
 from .errors import NotebookError
+from .files import atomic_path, write_text
 
 STYLESHEET = Path(__file__).parent / "templates" / "report.css"
 HIDDEN_CELL_TAGS = {"parameters", "injected-parameters", "remove"}
+
+ALLOWED_TAGS = {"a", "abbr", "b", "blockquote", "br", "caption", "code", "div", "em", "figcaption", "figure", "h1",
+                "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "main", "nav", "ol", "p", "pre", "section",
+                "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul"}
+ALLOWED_ATTRIBUTES = {"*": ["class", "id", "title"], "a": ["href"], "img": ["src", "alt"], "th": ["colspan", "rowspan"],
+                      "td": ["colspan", "rowspan"]}
+EMBEDDED_PNG = re.compile(r"^data:image/png;base64,[A-Za-z0-9+/=\s]+$")
+UNSAFE = re.compile(r"<\s*(script|iframe|object|embed|link|meta|base|form|svg|math)\b|\son\w+\s*=|javascript:", re.I)
+
+
+class RenderError(NotebookError):
+    """The report cannot be rendered safely or at all."""
+
+
+def _allowed_attribute(tag: str, name: str, value: str) -> bool:
+    if tag == "img" and name == "src":
+        return bool(EMBEDDED_PNG.match(value))
+    if tag == "a" and name == "href":
+        return value.startswith("#")
+    return name in ALLOWED_ATTRIBUTES.get(tag, []) or name in ALLOWED_ATTRIBUTES["*"]
+
+
+def sanitize(body: str) -> str:
+    """Keep only document markup: allowlisted tags and attributes, embedded PNGs, in-page links."""
+    return bleach.clean(body, tags=ALLOWED_TAGS, attributes=_allowed_attribute, protocols={"data"}, strip=True,
+                        strip_comments=True)
+
+
+def seal(body: str) -> str:
+    """`body` unchanged if it is self-contained and inert; a RenderError naming what was found otherwise."""
+    found = UNSAFE.search(body)
+    if found:
+        raise RenderError(f"the rendered report still holds unsafe markup ({found.group(0)!r})", "report this as a bug")
+    for attr in re.finditer(r'\s(?:src|href)\s*=\s*"([^"]*)"', body):
+        if not (attr.group(1).startswith("#") or EMBEDDED_PNG.match(attr.group(1))):
+            raise RenderError(f"the rendered report refers to {attr.group(1)[:80]!r}", "report this as a bug")
+    return body
 
 
 def _report_cells(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -33,9 +78,9 @@ def notebook_to_html(notebook: Path, title: str = "gentrend trend report") -> st
     nb = _report_cells(nbformat.read(str(notebook), as_version=4))
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     if errors:
-        raise NotebookError(f"{notebook.name} holds an error output ({errors[0].ename})", "fix the failing cell and re-run")
+        raise RenderError(f"{notebook.name} holds an error output ({errors[0].ename})", "fix the failing cell and re-run")
     exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body = _with_contents(exporter.from_notebook_node(nb)[0])
+    body = seal(_with_contents(sanitize(exporter.from_notebook_node(nb)[0])))
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{html.escape(title)}</title>"
@@ -63,12 +108,37 @@ def _with_contents(body: str) -> str:
     return str(soup)
 
 
-def render_report(notebook: Path, html_path: Path, pdf: Path | None = None) -> tuple[Path, Path | None]:
-    """Write the HTML (and the PDF when `pdf` is a path). Returns both paths."""
-    page = notebook_to_html(Path(notebook))
-    html_path.write_text(page, encoding="utf-8")
-    if pdf is not None:
-        from weasyprint import HTML
+class SealedFetcher:
+    """WeasyPrint URL fetcher that serves `data:` URLs only and remembers every other URL it refused."""
 
-        HTML(string=page, base_url=str(html_path.parent)).write_pdf(str(pdf))
+    def __init__(self):
+        from weasyprint.urls import URLFetcher
+
+        self._fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=False)
+        self._fail_on_errors = False
+        self.refused: list[str] = []
+
+    def __call__(self, url: str):
+        if not url.startswith("data:"):
+            self.refused.append(url)
+            raise ValueError(f"refused: {url[:80]}")
+        return self._fetcher(url)
+
+
+def html_to_pdf(page: str, pdf: Path) -> list[str]:
+    """Lay `page` out as a PDF (written atomically). Returns the URLs the sealed fetcher refused."""
+    from weasyprint import HTML
+
+    fetcher = SealedFetcher()
+    with atomic_path(pdf) as tmp:
+        HTML(string=page, base_url="about:blank", url_fetcher=fetcher).write_pdf(str(tmp))
+    return fetcher.refused
+
+
+def render_report(notebook: Path, html_path: Path, pdf: Path | None = None) -> tuple[Path, Path | None]:
+    """Write the HTML (and the PDF when `pdf` is a path), each under its final name only when complete."""
+    page = notebook_to_html(Path(notebook))
+    write_text(html_path, page)
+    if pdf is not None:
+        html_to_pdf(page, pdf)
     return html_path, pdf

@@ -21,13 +21,14 @@ from functools import lru_cache
 from pathlib import Path
 
 import torch
-import yaml
 
 from . import paths
 from .architecture import describe
 from .catalogue import Model
 from .errors import DataError, GentrendError
-from .memory_model import _cache_dtype, precision_name, weights_read_per_token_bytes
+from .files import read_yaml
+from .memory_model import weights_read_per_token_bytes
+from .vocab import compute_precision, precision_name
 
 
 @dataclass(frozen=True)
@@ -43,16 +44,28 @@ class GPU:
         return self.bandwidth_gb_s * 1e9
 
 
-@lru_cache(maxsize=4)
 def load_gpus(path: Path | str | None = None) -> tuple[GPU, ...]:
-    path = Path(path or paths.GPUS_FILE)
-    if not path.exists():
-        raise DataError(f"GPU table not found: {path}", "restore data/gpus.yaml from the repository")
-    try:
-        raw = yaml.safe_load(path.read_text())["gpus"]
-        return tuple(GPU(g["name"], float(g["bandwidth_gb_s"]), float(g["memory_gib"]), tuple(g.get("aliases", [])), g["source"]) for g in raw)
-    except (KeyError, TypeError, ValueError) as e:
-        raise DataError(f"{path} is malformed: {e!r}", "every GPU needs name, bandwidth_gb_s, memory_gib, source") from None
+    """The GPU table (data/gpus.yaml), validated: every entry needs name, bandwidth_gb_s, memory_gib, source."""
+    return _load_gpus(Path(path or paths.data_file("gpus.yaml")).resolve())
+
+
+@lru_cache(maxsize=4)
+def _load_gpus(path: Path) -> tuple[GPU, ...]:
+    raw = read_yaml(path, "GPU table")
+    entries = raw.get("gpus") if isinstance(raw, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise DataError(f"{path} has no 'gpus' list", "start the file with 'gpus:' followed by one entry per GPU")
+    gpus = []
+    for i, g in enumerate(entries):
+        try:
+            gpus.append(GPU(str(g["name"]), float(g["bandwidth_gb_s"]), float(g["memory_gib"]),
+                            tuple(map(str, g.get("aliases", []))), str(g["source"])))
+        except (KeyError, TypeError, ValueError) as e:
+            raise DataError(f"{path}: GPU #{i + 1} ({g.get('name', '?') if isinstance(g, dict) else g!r}) is malformed: {e!r}",
+                            "every GPU needs name, bandwidth_gb_s, memory_gib, source") from None
+        if gpus[-1].bandwidth_gb_s <= 0 or gpus[-1].memory_gib <= 0:
+            raise DataError(f"{path}: GPU {gpus[-1].name}: bandwidth and memory must be positive", "use the datasheet figures")
+    return tuple(gpus)
 
 
 def gpu(name: str) -> GPU:
@@ -81,7 +94,7 @@ def gpu_for_device_name(device_name: str) -> GPU | None:
 def bytes_per_decode_step(model: Model, batch: int = 1, context: int = 1024, dtype: str = "bf16", tiny: bool = False) -> float:
     """Bytes one decode step reads: weights + every sequence's KV cache at `context` tokens + its fixed state."""
     precision = precision_name(dtype)
-    arch = describe(model, _cache_dtype(precision), tiny=tiny)
+    arch = describe(model, compute_precision(precision), tiny=tiny)
     cache = batch * (context * arch.kv_cache_bytes_per_token + arch.linear_state_bytes)
     return weights_read_per_token_bytes(model, precision, tiny=tiny) + cache
 

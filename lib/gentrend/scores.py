@@ -2,8 +2,9 @@
 
 One row per (model, variant, benchmark, setting, source) as printed; the provenance columns source_url and
 source_detail are kept on every row. Derived columns:
-- track: the comparison track. base; non-thinking (Qwen2.5 instruct counts as non-thinking); thinking.
-- unit: percent unless data/benchmarks.yaml says otherwise.
+- track: the comparison track (gentrend.vocab.TRACK_OF_VARIANT): base; non-thinking (Qwen2.5 instruct counts
+  as non-thinking); thinking.
+- unit: percent unless data/benchmarks.yaml says otherwise; every score must lie in its unit's range.
 - flag: DISAGREES / DIFFERENT-SETTING where the curated data marks a conflict between sources, else empty.
 - model_id, params_total, params_non_embedding, release_date from the catalogue; model_id is empty for
   checkpoints that are not catalogue entries (e.g. Qwen3-4B-Instruct-2507), which analyses leave out.
@@ -13,23 +14,32 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
-import yaml
 
 from . import paths
 from .catalogue import Catalogue, load_catalogue
 from .errors import CatalogueError, DataError
+from .files import read_csv, read_yaml
+from .vocab import TRACK_OF_VARIANT
 
 REQUIRED_COLUMNS = ["model", "generation", "size_label", "variant", "benchmark", "setting", "score", "source_url", "source_detail"]
-TRACK_OF_VARIANT = {"base": "base", "instruct": "non-thinking", "non-thinking": "non-thinking", "thinking": "thinking"}
-TRACKS = ("base", "non-thinking", "thinking")
+# The range a score of each unit must lie in (inclusive); anything else is a typo in the data.
+UNIT_RANGES = {"percent": (0, 100), "points_10": (0, 10), "percentile": (0, 100), "elo": (0, 5000)}
 
 
 def benchmark_units(path: Path | None = None) -> dict[str, str]:
-    path = Path(path or paths.DATA_DIR / "benchmarks.yaml")
-    if not path.exists():
-        raise DataError(f"benchmark units file not found: {path}", "restore data/benchmarks.yaml from the repository")
-    return (yaml.safe_load(path.read_text()) or {}).get("units", {})
+    """Benchmark → unit for the benchmarks that are not percentages (data/benchmarks.yaml `units`)."""
+    path = Path(path or paths.data_file("benchmarks.yaml"))
+    raw = read_yaml(path, "benchmark units")
+    units = raw.get("units") if isinstance(raw, dict) else None
+    if not isinstance(units, dict):
+        raise DataError(f"{path} has no 'units' mapping", "start the file with 'units:' followed by benchmark: unit lines")
+    known = set(UNIT_RANGES) | {"points_10_or_percent"}
+    bad = {b: u for b, u in units.items() if u not in known}
+    if bad:
+        raise DataError(f"{path}: unknown unit(s) {bad}", f"use one of: {', '.join(sorted(known))}")
+    return units
 
 
 def _unit(benchmark: str, score: float, units: dict[str, str]) -> str:
@@ -39,15 +49,27 @@ def _unit(benchmark: str, score: float, units: dict[str, str]) -> str:
     return unit
 
 
+def _check_ranges(df: pd.DataFrame, path: Path) -> None:
+    low = df["unit"].map(lambda u: UNIT_RANGES[u][0])
+    high = df["unit"].map(lambda u: UNIT_RANGES[u][1])
+    bad = ~np.isfinite(df["score"]) | (df["score"] < low) | (df["score"] > high)
+    if bad.any():
+        row = int(bad.idxmax())
+        r = df.loc[row]
+        raise DataError(f"{path} row {row + 2}: {r['model']} {r['benchmark']} score {r['score']:g} is outside the "
+                        f"{r['unit']} range {UNIT_RANGES[r['unit']][0]}–{UNIT_RANGES[r['unit']][1]}",
+                        "write the score as printed in the source (percentages as 0–100)")
+
+
 def load_scores(path: Path | str | None = None, catalogue: Catalogue | None = None) -> pd.DataFrame:
     """Read, check and enrich the published scores. Bad files fail with a message naming the row and column."""
-    path = Path(path or paths.SCORES_FILE)
-    if not path.exists():
-        raise DataError(f"scores file not found: {path}", "restore data/published_scores.csv from the repository")
-    df = pd.read_csv(path, dtype={"generation": str, "score": str}, keep_default_na=False)
+    path = Path(path or paths.data_file("published_scores.csv"))
+    df = read_csv(path, "published scores", dtype={"generation": str, "score": str}, keep_default_na=False)
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
         raise DataError(f"{path} lacks columns {missing}", f"the file needs the columns {REQUIRED_COLUMNS}")
+    if df.empty:
+        raise DataError(f"{path} has a header but no scores", "restore the file from the repository")
     score = pd.to_numeric(df["score"], errors="coerce")
     if score.isna().any():
         row = int(score.isna().idxmax())
@@ -61,6 +83,7 @@ def load_scores(path: Path | str | None = None, catalogue: Catalogue | None = No
     df["score"] = score
     df["track"] = df["variant"].map(TRACK_OF_VARIANT)
     df["unit"] = [_unit(b, s, units) for b, s in zip(df["benchmark"], df["score"])]
+    _check_ranges(df, path)
     df["flag"] = df["source_detail"].str.extract(r"FLAG-([A-Z-]+)", expand=False).fillna("")
 
     def model_id(repo: str):

@@ -4,10 +4,10 @@ disagreement rule)."""
 
 from __future__ import annotations
 
-
-from ..claims import ClaimContext, Verdict, check, overall_verdict
+from .base import ClaimContext, GenerationLabel, ModelId, Track, Verdict, check, overall_verdict
 from ..comparisons import SIZE_CLASSES, size_class, size_class_scores
-from ..density import density_rows, model_density, params_label, select_scores
+from ..density import density_rows, model_density, params_label
+from ..selection import select_scores
 
 SCORES = "published scores (data/published_scores.csv)"
 
@@ -17,7 +17,8 @@ def _name(ctx: ClaimContext, model_id: str) -> str:
 
 
 @check("published_value")
-def published_value(ctx: ClaimContext, model: str, values: dict, outside_catalogue: str = "", tolerance: float = 0.05) -> Verdict:
+def published_value(ctx: ClaimContext, model: ModelId, values: dict[str, float], outside_catalogue: str = "",
+                    tolerance: float = 0.05) -> Verdict:
     """Each claimed value equals a published score of the model (any track); a comparison with a model outside
     the catalogue cannot be tested and makes the verdict at best 'partly supported'."""
     rows = ctx.scores[ctx.scores["model_id"] == model]
@@ -54,7 +55,8 @@ def not_in_data(ctx: ClaimContext, reason: str) -> Verdict:
 
 
 @check("model_matches_larger")
-def model_matches_larger(ctx: ClaimContext, pairs: list, track: str = "base", tolerance: float = 1.0) -> Verdict:
+def model_matches_larger(ctx: ClaimContext, pairs: list[tuple[ModelId, ModelId]], track: Track = "base",
+                         tolerance: float = 1.0) -> Verdict:
     """Each (smaller, larger) pair: the smaller model's median score difference over the shared benchmarks is
     at least -tolerance points; its effective size on the larger model's generation curve is reported too."""
     selected = select_scores(ctx.scores, track).kept
@@ -82,7 +84,7 @@ def model_matches_larger(ctx: ClaimContext, pairs: list, track: str = "base", to
 
 
 @check("consistent_improvement")
-def consistent_improvement(ctx: ClaimContext, new: str, old: str, track: str = "non-thinking") -> Verdict:
+def consistent_improvement(ctx: ClaimContext, new: GenerationLabel, old: GenerationLabel, track: Track = "non-thinking") -> Verdict:
     """In every size class where both generations have a model, the new one improves (median delta > 0 and
     most benchmarks up). Classes without shared benchmarks on the track leave the claim partly untested."""
     selected = select_scores(ctx.scores, track).kept
@@ -114,8 +116,8 @@ def consistent_improvement(ctx: ClaimContext, new: str, old: str, track: str = "
 
 
 @check("small_model_effective_size")
-def small_model_effective_size(ctx: ClaimContext, models: list, reference: str, target_params: float,
-                               tracks: list | tuple = ("non-thinking", "thinking")) -> Verdict:
+def small_model_effective_size(ctx: ClaimContext, models: list[ModelId], reference: GenerationLabel, target_params: float,
+                               tracks: list[Track] | tuple[Track, ...] = ("non-thinking", "thinking")) -> Verdict:
     """At least one of `models` has a median effective size >= target_params on the reference generation's
     curve, on each track that has the data (bounds decide only when they are on the right side)."""
     passed, notes, n_rows, target_params = [], [], 0, float(target_params)

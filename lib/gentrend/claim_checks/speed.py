@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 
 from ..architecture import describe
-from ..claims import ClaimContext, Verdict, check, overall_verdict
-from ..memory_model import GIB, DEFAULT_OVERHEAD_GIB, estimate, fits, precision_name
+from .base import (ClaimContext, CpuClaim, GenerationLabel, GpuName, ModelId, Precision, Verdict, check,
+                   overall_verdict)
+from ..memory_model import DEFAULT_OVERHEAD_GIB, GIB, estimate, fits
+from ..vocab import precision_name
 from ..roofline import decode_roofline_tokens_per_s
 from ..roofline import gpu as gpu_spec
 
@@ -38,14 +40,14 @@ def _measured_note(ctx: ClaimContext, model_ids: list[str]) -> str:
 @check("decode_speed_within_roofline")
 def decode_speed_within_roofline(
     ctx: ClaimContext,
-    gpu: str,
-    claimed_tokens_per_s: dict,
-    dtype: str = "bf16",
+    gpu: GpuName,
+    claimed_tokens_per_s: dict[ModelId, float],
+    dtype: Precision = "bf16",
     context: int = 1024,
     batch: int = 1,
-    fallback_precisions: list | None = None,
+    fallback_precisions: list[Precision] | None = None,
     memory_gb: float | None = None,
-    cpu_claim: dict | None = None,
+    cpu_claim: CpuClaim | None = None,
 ) -> Verdict:
     """Each claimed single-stream tok/s against the roofline of `gpu` at `dtype` (and, where it exceeds it or
     the model does not fit the card at `dtype`, at the lower `fallback_precisions`). Above the roofline at
@@ -109,14 +111,14 @@ def decode_speed_within_roofline(
 @check("fits_in_memory")
 def fits_in_memory(
     ctx: ClaimContext,
-    model: str,
+    model: ModelId,
     memory_gb: float,
-    precisions: list | None = None,
+    precisions: list[Precision] | None = None,
     context: int = 4096,
     batch: int = 1,
     include_vision: bool = False,
-    also_gb: list | None = None,
-    dtype: str | None = None,
+    also_gb: list[float] | None = None,
+    dtype: Precision | None = None,
 ) -> Verdict:
     """Does `model` fit `memory_gb` (GiB of VRAM) at the first of `precisions` (the claim's), or only at a lower
     one? supported / partly supported (only quantized) / refuted (at none). `also_gb`: further sizes reported."""
@@ -140,7 +142,7 @@ def fits_in_memory(
 
 @check("quantized_memory_ratio")
 def quantized_memory_ratio(
-    ctx: ClaimContext, model: str, bits: int, claimed_ratio: float, tolerance: float = 0.1, context: int = 4096,
+    ctx: ClaimContext, model: ModelId, bits: int, claimed_ratio: float, tolerance: float = 0.1, context: int = 4096,
     accuracy_claim: str = "",
 ) -> Verdict:
     """Memory at `bits`-bit weights / memory at bf16 vs the claimed ratio (within `tolerance`). An accuracy
@@ -164,7 +166,7 @@ def quantized_memory_ratio(
 
 
 @check("context_length")
-def context_length(ctx: ClaimContext, claimed: dict, max_params: float | None = None) -> Verdict:
+def context_length(ctx: ClaimContext, claimed: dict[GenerationLabel, int], max_params: float | None = None) -> Verdict:
     """Stated context length (catalogue) of every model of each generation vs the claimed length; the
     config's max_position_embeddings is reported beside it. `max_params` limits to "small" models."""
     parts, passed = [], []
@@ -189,7 +191,7 @@ def context_length(ctx: ClaimContext, claimed: dict, max_params: float | None = 
 
 
 @check("dense_hybrid_layout")
-def dense_hybrid_layout(ctx: ClaimContext, generation: str) -> Verdict:
+def dense_hybrid_layout(ctx: ClaimContext, generation: GenerationLabel) -> Verdict:
     """Dense = no mixture-of-experts fields in the config (every parameter used for every token); hybrid = both
     linear-attention (Gated DeltaNet) and full-attention layers in layer_types."""
     parts, dense_all, hybrid_all = [], True, True

@@ -1,16 +1,17 @@
 """Charts: one theme, one colour per generation; each chart function takes a DataFrame and returns a Figure.
 
-Every chart carries a footnote saying where its numbers come from (use `footnote`).
+Every chart carries a footnote saying where its numbers come from, and alt text saying what it shows (use
+`footnote`).
 """
 
 from __future__ import annotations
 
 import matplotlib
-
 import matplotlib.pyplot as plt
 import seaborn as sns
 
-GENERATION_PALETTE = "viridis"
+from ..publish import describe
+from ..vocab import generation_colors
 
 
 def apply_theme() -> None:
@@ -40,13 +41,18 @@ def apply_theme() -> None:
     )
 
 
-def generation_colors(generations: list[str]) -> dict[str, tuple]:
-    """A stable colour per generation, in catalogue order."""
-    colors = sns.color_palette(GENERATION_PALETTE, n_colors=max(len(generations), 3))
-    return {g: colors[i] for i, g in enumerate(generations)}
+def colors(present=()) -> dict[str, tuple]:
+    """Generation colours in catalogue order, so every chart gives a generation the same colour whatever
+    subset it shows; generations in `present` but not in the catalogue (fixtures) come after it."""
+    from ..catalogue import load_catalogue
+
+    order = list(load_catalogue().generations)
+    order += [g for g in dict.fromkeys(map(str, present)) if g not in order]
+    return generation_colors(order)
 
 
-def footnote(fig: plt.Figure, text: str) -> plt.Figure:
-    """Stamp the data source / conventions under the chart."""
+def footnote(fig: plt.Figure, text: str, alt: str) -> plt.Figure:
+    """Stamp the data source / conventions under the chart, and give it its alt text (what it shows, in words,
+    for readers who cannot see it: the report publishes it with the image)."""
     fig.text(0.01, -0.01, text, ha="left", va="top", fontsize=7.5, color="0.35", wrap=True)
-    return fig
+    return describe(fig, alt)

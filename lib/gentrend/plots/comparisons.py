@@ -22,4 +22,8 @@ def delta_heatmap(matrix: pd.DataFrame, track: str, size: str = "total", baselin
            title=f"Score change against generation {baseline} of the same size class, {track} track")
     ax.tick_params(labelsize=8)
     fig.tight_layout()
-    return footnote(fig, source_note(track, size) + " Size classes are bins of parameter count (gentrend.comparisons.SIZE_CLASSES).")
+    cells = matrix.stack(list(range(matrix.columns.nlevels))).dropna()
+    alt = (f"Heatmap of score changes in points against generation {baseline}, {track} track, {len(matrix)} benchmarks x "
+           f"{len(columns)} generation/size-class columns; changes range from {cells.min():+.1f} to {cells.max():+.1f} "
+           f"points, median {cells.median():+.1f}.") if not cells.empty else f"Empty heatmap: no score changes on the {track} track."
+    return footnote(fig, source_note(track, size) + " Size classes are bins of parameter count (gentrend.comparisons.SIZE_CLASSES).", alt)

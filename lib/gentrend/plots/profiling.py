@@ -14,8 +14,10 @@ import numpy as np
 import pandas as pd
 
 from ..catalogue import Catalogue
-from ..memory_model import memory_curve, precision_name
-from . import footnote, generation_colors
+from ..memory_model import memory_curve
+from ..vocab import precision_name
+from ..publish import describe
+from . import colors, footnote
 
 MEMORY_UNIT = "memory in GiB (2^30 bytes)"
 
@@ -43,10 +45,6 @@ def provenance(w: pd.DataFrame) -> str:
     return "; ".join(parts) + f"; {MEMORY_UNIT}; median over runs, bars p10–p90."
 
 
-def _colors(w: pd.DataFrame) -> dict:
-    return generation_colors(list(dict.fromkeys(w["generation"].astype(str))))
-
-
 def _ok(w: pd.DataFrame) -> pd.DataFrame:
     return w[w["status"] == "ok"] if "status" in w else w
 
@@ -60,9 +58,10 @@ def _needs_measurements(chart):
         if _ok(w).empty:
             fig, ax = plt.subplots(figsize=(8, 0.8))
             ax.axis("off")
-            ax.text(0, 0.5, f"{title}: no measurements in this run (profile with notebooks/04_profile.ipynb "
-                    "or `gentrend report --models ...`).", va="center", fontsize=9)
-            return fig
+            notice = (f"{title}: no measurements in this run (profile with notebooks/04_profile.ipynb "
+                      "or `gentrend report --models ...`).")
+            ax.text(0, 0.5, notice, va="center", fontsize=9)
+            return describe(fig, notice)
         return chart(w, title, *args, **kwargs)
 
     return draw
@@ -78,14 +77,14 @@ def speed_vs_size(w: pd.DataFrame, title: str, batch_size: int = 1, prompt_lengt
         prompt_length = int(ok.groupby("model_id")["prompt_length"].min().max())
     ok = ok[ok["prompt_length"] == prompt_length]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    colors = _colors(w) if not w.empty else {}
+    palette = colors(w["generation"])
     for gen, g in ok.groupby(ok["generation"].astype(str), sort=False):
         g = g.sort_values("params_total")
         x = g["params_total"] / 1e9
         for ax, col, scale in ((axes[0], "decode_tokens_per_s", 1), (axes[1], "ttft_s", 1000)):
             y = g[col] * scale
             err = np.vstack([y - g[f"{col}_p10"] * scale, g[f"{col}_p90"] * scale - y]).clip(min=0)
-            ax.errorbar(x, y, yerr=err, marker="o", capsize=3, color=colors[gen], label=f"generation {gen}")
+            ax.errorbar(x, y, yerr=err, marker="o", capsize=3, color=palette[gen], label=f"generation {gen}")
             for xi, yi, name in zip(x, y, g["model"]):
                 ax.annotate(name, (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=7)
     axes[0].set(xlabel="text parameters (billions)", ylabel="decode tokens/s (batch total)", title="Decode speed")
@@ -93,21 +92,24 @@ def speed_vs_size(w: pd.DataFrame, title: str, batch_size: int = 1, prompt_lengt
     axes[0].legend()
     fig.suptitle(f"{title} (batch {batch_size}, prompt {prompt_length} tokens)")
     fig.tight_layout()
-    return footnote(fig, provenance(w))
+    alt = (f"Two scatter plots against parameter count at batch {batch_size}, prompt {prompt_length}: decode speed and "
+           "time to first token. " + "; ".join(f"{r.model} {r.decode_tokens_per_s:.3g} tok/s, TTFT {1000 * r.ttft_s:.3g} ms"
+                                               for r in ok.sort_values("params_total").itertuples()))
+    return footnote(fig, provenance(w), alt)
 
 
 def memory_vs_context(curves: pd.DataFrame, title: str, measured: pd.DataFrame | None = None) -> plt.Figure:
     """Analytical memory vs context length (lines, one per model, coloured by generation; from
     memory_model.memory_curve) with measured points on top (from profiling.memory_validation)."""
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    colors = _colors(curves)
+    palette = colors(curves["generation"])
     styles = ["-", "--", ":", "-."]
     for gen, g in curves.groupby(curves["generation"].astype(str), sort=False):
         for i, (model_id, m) in enumerate(g.sort_values("params_total").groupby("model_id", sort=False)):
-            ax.plot(m["context"], m["total_gib"], styles[i % 4], color=colors[gen], label=f"{model_id} ({m['precision'].iloc[0]})")
+            ax.plot(m["context"], m["total_gib"], styles[i % 4], color=palette[gen], label=f"{model_id} ({m['precision'].iloc[0]})")
     if measured is not None and not measured.empty:
         for gen, g in measured.groupby(measured["generation"].astype(str)):
-            ax.scatter(g["context"], g["total_measured_gib"], marker="x", s=50, color=colors.get(gen, "k"), zorder=5,
+            ax.scatter(g["context"], g["total_measured_gib"], marker="x", s=50, color=palette.get(gen, "k"), zorder=5,
                        label=f"measured, generation {gen}")
     ax.set_xscale("log", base=2)
     ax.set(xlabel="context length (tokens, batch 1 unless stated)", ylabel="memory (GiB)", title=title)
@@ -116,7 +118,11 @@ def memory_vs_context(curves: pd.DataFrame, title: str, measured: pd.DataFrame |
             "fixed linear-attention state + prefill activations of the whole context; " + MEMORY_UNIT + ".")
     if measured is not None and not measured.empty:
         note += " Crosses: measured (" + ", ".join(sorted(measured["measured_as"].unique())) + ", device " + ", ".join(sorted(measured["device"].unique())) + ")."
-    return footnote(fig, note)
+    longest = curves.loc[curves.groupby("model_id")["context"].idxmax()]
+    alt = (f"Line chart, {title}: memory in GiB against context length (log scale) per model; at the longest context "
+           + "; ".join(f"{r.model_id} {r.total_gib:.1f} GiB at {r.context:,} tokens" for r in longest.itertuples())
+           + ("" if measured is None or measured.empty else f"; {len(measured)} measured points as crosses") + ".")
+    return footnote(fig, note, alt)
 
 
 @_needs_measurements
@@ -137,11 +143,11 @@ def measured_vs_roofline(w: pd.DataFrame, title: str) -> plt.Figure:
     bars), grouped by model; the dashed line is 100 %."""
     ok = _ok(w).dropna(subset=["decode_tokens_per_s", "roofline_decode_tokens_per_s"]).reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(8, 0.9 + 0.28 * len(ok)))
-    colors = _colors(w)
+    palette = colors(w["generation"])
     labels = [f"{r.model}  batch {r.batch_size}, prompt {r.prompt_length}" for r in ok.itertuples()]
     share = 100 * ok["roofline_fraction"]
     err = np.vstack([share - 100 * ok["roofline_fraction_p10"], 100 * ok["roofline_fraction_p90"] - share]).clip(min=0)
-    ax.barh(labels, share, xerr=err, color=[colors[str(g)] for g in ok["generation"]], capsize=2)
+    ax.barh(labels, share, xerr=err, color=[palette[str(g)] for g in ok["generation"]], capsize=2)
     for y, (pct, fast, roof) in enumerate(zip(share, ok["decode_tokens_per_s"], ok["roofline_decode_tokens_per_s"])):
         ax.text(pct + 2, y, f"{pct:.0f} %  ({fast:.3g} of {roof:.3g} tok/s)", va="center", fontsize=7)
     ax.axvline(100, color="k", ls="--", lw=1)
@@ -150,7 +156,9 @@ def measured_vs_roofline(w: pd.DataFrame, title: str) -> plt.Figure:
     ax.set(xlabel="measured decode speed, % of the roofline (bandwidth / bytes read per step)",
            title=title)
     bandwidths = ", ".join(f"{v:.1f}" for v in sorted(ok["memory_bandwidth_gb_s"].unique()))
-    return footnote(fig, f"Bandwidth used: {bandwidths} GB/s. " + provenance(w))
+    alt = f"Horizontal bars, {title}: share of the bandwidth roofline per point: " + "; ".join(
+        f"{label} {pct:.0f} %" for label, pct in zip(labels, share))
+    return footnote(fig, f"Bandwidth used: {bandwidths} GB/s. " + provenance(w), alt)
 
 
 @_needs_measurements
@@ -158,7 +166,7 @@ def latency_vs_batch(w: pd.DataFrame, title: str) -> plt.Figure:
     """TPOT and TTFT (ms) vs batch size, one line per (model, prompt length); OOM points are marked."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     ok = _ok(w)
-    colors = _colors(w) if not w.empty else {}
+    palette = colors(w["generation"])
     styles = ["-", "--", ":", "-."]
     for (model, gen), g in ok.groupby(["model", ok["generation"].astype(str)], sort=False):
         for i, (prompt, p) in enumerate(g.groupby("prompt_length")):
@@ -166,7 +174,7 @@ def latency_vs_batch(w: pd.DataFrame, title: str) -> plt.Figure:
             for ax, col in ((axes[0], "tpot_s"), (axes[1], "ttft_s")):
                 y = p[col] * 1000
                 err = np.vstack([y - p[f"{col}_p10"] * 1000, p[f"{col}_p90"] * 1000 - y]).clip(min=0)
-                ax.errorbar(p["batch_size"], y, yerr=err, fmt=styles[i % 4], marker="o", capsize=3, color=colors[gen],
+                ax.errorbar(p["batch_size"], y, yerr=err, fmt=styles[i % 4], marker="o", capsize=3, color=palette[gen],
                             label=f"{model}, prompt {int(prompt)}")
     failed = w[w["status"] != "ok"] if "status" in w else w.iloc[0:0]
     for _, r in failed.iterrows():
@@ -180,4 +188,7 @@ def latency_vs_batch(w: pd.DataFrame, title: str) -> plt.Figure:
     axes[0].legend(fontsize=7)
     fig.suptitle(title)
     fig.tight_layout()
-    return footnote(fig, provenance(w))
+    alt = (f"Two line charts, {title}: time per output token and time to first token (ms) against batch size, one line "
+           f"per model and prompt length ({ok['model'].nunique()} models, {len(ok)} points)"
+           + (f"; {len(failed)} failed point(s) marked" if len(failed) else "") + ".")
+    return footnote(fig, provenance(w), alt)

@@ -1,6 +1,6 @@
 """Result cache: a rerun with the same model, weights, settings and environment reuses the stored rows.
 
-Files: gentrend.paths.CACHE_DIR / "profiling" / "<model>-<key>.csv"; the key hashes the model id, the
+Files: gentrend.paths.cache_dir() / "profiling" / "<model>-<key>.csv"; the key hashes the model id, the
 loading mode and source, tiny, the settings, the environment fingerprint and the results schema version.
 """
 
@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import pandas as pd
 
 from .. import paths
+from ..errors import DataError
+from ..files import write_csv
 
 SCHEMA_VERSION = 1
 
@@ -24,7 +25,7 @@ def cache_key(**parts) -> str:
 
 
 def cache_path(model_id: str, key: str, cache_dir: Path | str | None = None) -> Path:
-    return Path(cache_dir or paths.CACHE_DIR) / "profiling" / f"{model_id}-{key}.csv"
+    return Path(cache_dir or paths.cache_dir()) / "profiling" / f"{model_id}-{key}.csv"
 
 
 def load_cached(model_id: str, key: str, cache_dir: Path | str | None = None) -> pd.DataFrame | None:
@@ -35,15 +36,10 @@ def load_cached(model_id: str, key: str, cache_dir: Path | str | None = None) ->
         from .results import read_rows
 
         return read_rows(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError):
+    except (DataError, OSError):
         return None  # a damaged cache file is re-measured, not trusted
 
 
 def save_cached(rows: pd.DataFrame, model_id: str, key: str, cache_dir: Path | str | None = None) -> Path:
-    """Write atomically (temp file + rename) so a killed run never leaves a half-written cache entry."""
-    path = cache_path(model_id, key, cache_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    rows.to_csv(tmp, index=False)
-    os.replace(tmp, path)
-    return path
+    """Write atomically (gentrend.files) so a killed run never leaves a half-written cache entry."""
+    return write_csv(rows, cache_path(model_id, key, cache_dir))

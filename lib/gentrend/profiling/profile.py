@@ -10,12 +10,14 @@ import pandas as pd
 import torch
 
 from ..catalogue import Catalogue, load_catalogue
-from ..loading import Mode, load_model, resolve_device, resolve_dtype, weights_source
-from ..memory_model import GIB, precision_name
-from ..provenance import git_commit
+from ..devices import resolve_device
+from ..files import write_csv
+from ..loading import Mode, load_model, weights_source
+from ..memory_model import GIB
+from ..vocab import resolve_precision
+from ..environment import environment, fingerprint, git_commit
 from ..roofline import decode_roofline_tokens_per_s, device_bandwidth
 from . import cache
-from .environment import environment, fingerprint
 from .measure import free_memory, rss_bytes
 from .results import POINT_METRIC_ORDER, SCHEMA_COLUMNS
 from .settings import ProfileSettings, defaults_for
@@ -44,11 +46,11 @@ def profile(
     model = catalogue.get(model_id)
     settings = settings or defaults_for("auto")
     device = resolve_device(settings.device)
-    dtype = resolve_dtype(settings.dtype, device)
+    precision = resolve_precision(settings.dtype, device.type)
     env = environment(str(device))
     source = weights_source(model, mode, path=path, checkpoint=checkpoint, tiny=tiny)
     # the code's commit is part of the key: a change to the measuring code re-measures instead of reusing
-    key = cache.cache_key(model=model.id, mode=mode, source=source, tiny=tiny, dtype=str(dtype),
+    key = cache.cache_key(model=model.id, mode=mode, source=source, tiny=tiny, dtype=precision,
                           settings=settings.as_dict(), env=fingerprint(env), code=git_commit().removesuffix("+dirty"))
     if not force:
         cached = cache.load_cached(model.id, key, cache_dir)
@@ -57,7 +59,7 @@ def profile(
 
     rss0 = rss_bytes()
     cuda0 = torch.cuda.memory_allocated(device) if device.type == "cuda" else 0
-    loaded = load_model(model, mode, path=path, checkpoint=checkpoint, device=settings.device, dtype=settings.dtype, tiny=tiny)
+    loaded = load_model(model, mode, path=path, checkpoint=checkpoint, device=str(device), dtype=precision, tiny=tiny)
     weights_measured = (torch.cuda.memory_allocated(device) - cuda0) if device.type == "cuda" else rss_bytes() - rss0
     tensor_bytes = sum(t.numel() * t.element_size() for t in loaded.model.parameters()) + sum(
         b.numel() * b.element_size() for b in loaded.model.buffers()
@@ -67,7 +69,7 @@ def profile(
     base = {
         "model_id": model.id, "model": model.name, "generation": model.generation, "params_total": model.params.total,
         "weights": "synthetic" if mode == "synthetic" else "real", "weights_source": loaded.source, "mode": mode,
-        "tiny": tiny, "backend": settings.backend, "dtype": str(dtype).removeprefix("torch."),
+        "tiny": tiny, "backend": settings.backend, "dtype": precision,
         "new_tokens": settings.new_tokens, "attn_implementation": kernel["attn_implementation"],
         "linear_attention_kernels": kernel["linear_attention_kernels"],
         "kernel_fallback": kernel["linear_attention_kernels"] == "torch-fallback",
@@ -98,7 +100,7 @@ def profile(
         metrics = dict(record["metrics"])
         # decode reads the cache at an average context of prompt + new_tokens / 2
         context = record["prompt_length"] + settings.new_tokens // 2
-        roof = decode_roofline_tokens_per_s(model, bandwidth, record["batch_size"], context, precision_name(dtype), tiny=tiny)
+        roof = decode_roofline_tokens_per_s(model, bandwidth, record["batch_size"], context, precision, tiny=tiny)
         decode = metrics["decode_tokens_per_s"]
         metrics["roofline_decode_tokens_per_s"] = {"value": roof, "p10": roof, "p90": roof, "n_runs": 1, "unit": "tokens/s",
                                                    "note": f"bandwidth {bandwidth / 1e9:.1f} GB/s ({bandwidth_source})"}
@@ -110,7 +112,7 @@ def profile(
     def on_point(record: dict) -> None:
         rows.extend(point_rows(record))
         if partial_path:
-            _frame(rows).to_csv(partial_path, index=False)
+            write_csv(_frame(rows), partial_path)
 
     try:
         run_sweep(loaded, settings, on_point=on_point, progress=progress)

@@ -28,8 +28,9 @@ import pandas as pd
 
 from .. import paths
 from ..catalogue import Catalogue, load_catalogue
-from ..errors import DataError
-from ..memory_model import GIB, estimate, precision_name
+from ..files import read_csv, write_csv
+from ..memory_model import GIB, estimate
+from ..vocab import precision_name
 
 SCHEMA_COLUMNS = [
     "model_id", "model", "generation", "params_total", "weights", "weights_source", "mode", "tiny",
@@ -55,7 +56,7 @@ TEXT_COLUMNS = ("model_id", "model", "generation", "weights", "weights_source", 
 
 def read_rows(path: str | Path) -> pd.DataFrame:
     """Read a results CSV back with the schema's types (generation "3" stays text, empty errors are "")."""
-    df = pd.read_csv(path, dtype={c: str for c in TEXT_COLUMNS}, keep_default_na=True)
+    df = read_csv(path, "profiling results", dtype={c: str for c in TEXT_COLUMNS}, keep_default_na=True)
     for c in ("error", "note", "driver", "cuda"):
         if c in df:
             df[c] = df[c].fillna("")
@@ -66,24 +67,27 @@ def results_path(model_id: str, output_dir: str | Path = "") -> Path:
     return paths.run_dir(output_dir) / "results" / f"profile_{model_id}.csv"
 
 
+def partial_results_path(model_id: str, output_dir: str | Path = "") -> Path:
+    """Where the rows of an unfinished sweep go, point by point: results/partial/, never read as a profile."""
+    return paths.run_dir(output_dir) / "results" / "partial" / f"profile_{model_id}.csv"
+
+
 def save_results(rows: pd.DataFrame, model_id: str, output_dir: str | Path = "") -> Path:
-    """Write one model's rows to <run>/results/profile_<model>.csv (what the trend report gathers)."""
-    path = results_path(model_id, output_dir)
-    rows.to_csv(path, index=False)
+    """Write one model's finished profile to <run>/results/profile_<model>.csv (atomically) and drop its
+    partial file."""
+    path = write_csv(rows, results_path(model_id, output_dir))
+    partial_results_path(model_id, output_dir).unlink(missing_ok=True)
     return path
 
 
-def load_run_results(output_dir: str | Path = "") -> pd.DataFrame:
-    """Every profile_*.csv of a run folder, concatenated (empty DataFrame with the schema if none)."""
-    files = sorted((paths.run_dir(output_dir) / "results").glob("profile_*.csv"))
-    if not files:
+def load_run_results(output_dir: str | Path = "", model_ids: list[str] | tuple = ()) -> pd.DataFrame:
+    """The finished profiles of a run folder, concatenated: of `model_ids` (every profile_*.csv when empty);
+    an empty frame with the schema if there are none."""
+    folder = paths.run_dir(output_dir) / "results"
+    files = [results_path(m, output_dir) for m in model_ids] if model_ids else sorted(folder.glob("profile_*.csv"))
+    frames = [read_rows(f) for f in files if f.exists()]
+    if not frames:
         return pd.DataFrame(columns=SCHEMA_COLUMNS)
-    frames = []
-    for f in files:
-        try:
-            frames.append(read_rows(f))
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-            raise DataError(f"cannot read profiling results {f}: {e}", "delete the file and rerun its profiling notebook") from None
     return pd.concat(frames, ignore_index=True)
 
 

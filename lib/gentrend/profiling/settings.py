@@ -7,14 +7,13 @@ import json
 from dataclasses import dataclass
 from typing import Literal
 
-from ..errors import GentrendError
+from ..errors import SettingError
+from ..vocab import BACKENDS, precision_name
 
 Backend = Literal["eager", "compiled"]
-BACKENDS = ("eager", "compiled")
-DTYPES = ("auto", "float32", "fp32", "bfloat16", "bf16", "float16", "fp16")
 
 
-class ProfileSettingsError(GentrendError):
+class ProfileSettingsError(SettingError):
     """Profiling settings that cannot be measured (bad sizes, unknown backend or dtype)."""
 
 
@@ -25,8 +24,8 @@ class ProfileSettings:
     both `min_runs` runs and `min_seconds` of measured time (capped at `max_runs`).
 
     backend: "eager" (transformers generate with a dynamic cache) or "compiled" (static cache +
-    torch.compile through generate's compile_config). dtype/device as in gentrend.loading ("auto": bf16 on a
-    GPU, fp32 on the CPU). Inputs are random token ids from `seed` (no tokenizer), attention mask of ones."""
+    torch.compile through generate's compile_config). dtype: a precision name of gentrend.vocab ("auto": bf16
+    on a GPU, fp32 on the CPU); device as in gentrend.devices. Inputs are random token ids from `seed` (no tokenizer), attention mask of ones."""
 
     batch_sizes: tuple[int, ...] = (1, 2)
     prompt_lengths: tuple[int, ...] = (32, 128)
@@ -64,9 +63,9 @@ class ProfileSettings:
             )
         if self.backend not in BACKENDS:
             raise ProfileSettingsError(f"unknown backend {self.backend!r}", f"use one of: {', '.join(BACKENDS)}")
-        if self.dtype not in DTYPES:
-            raise ProfileSettingsError(f"unknown dtype {self.dtype!r}", f"use one of: {', '.join(DTYPES)}")
-        if not (self.device == "auto" or self.device == "cpu" or self.device.startswith("cuda")):
+        if self.dtype != "auto":
+            object.__setattr__(self, "dtype", precision_name(self.dtype))
+        if not isinstance(self.device, str) or not (self.device in ("auto", "cpu") or self.device.startswith("cuda")):
             raise ProfileSettingsError(f"unknown device {self.device!r}", "use auto, cpu, cuda or cuda:N")
 
     @property
@@ -97,14 +96,15 @@ COMPILED_WARMUP = 3
 
 
 def defaults_for(device: str = "auto", **overrides) -> ProfileSettings:
-    """Defaults for a device ("auto" resolves to cuda when available). Overrides that are None, "", or empty /
+    """Defaults for a device kind ("auto" resolves to cuda when available; "cuda" plans a GPU grid even on a
+    machine without one, the runner checks the device exists). Overrides that are None, "", or empty /
     zero for batch_sizes, prompt_lengths, new_tokens keep the default, so a notebook passes its parameters
     through unchanged (batch_sizes=[] -> device default)."""
-    from ..loading import resolve_device
+    from ..devices import resolve_device
 
-    kind = resolve_device(device).type if device == "auto" else ("cuda" if device.startswith("cuda") else device)
+    kind = resolve_device(device).type if device == "auto" else device.split(":")[0]
     if kind not in _DEFAULTS:
-        raise ProfileSettingsError(f"no defaults for device {device!r}", "use auto, cpu, cuda or cuda:N")
+        raise ProfileSettingsError(f"unknown device {device!r}", "use auto, cpu, cuda or cuda:N")
     given = {k: v for k, v in overrides.items() if not (v is None or v == "" or (k in _EMPTY_IS_DEFAULT and not v))}
     defaults = dict(_DEFAULTS[kind])
     if given.get("backend") == "compiled":

@@ -1,0 +1,133 @@
+"""Read a run's artefacts (gentrend.publish) and lay them out: what the trend report notebook calls.
+
+The report never analyses: every table, chart and sentence with a number was produced by an earlier notebook
+of the same run and is shown here from its file. A missing artefact is shown as a one-line notice naming the
+notebook that produces it, so a partial run still renders honestly. Section functions return the display
+objects of one report section, in order.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from IPython.display import HTML, Markdown
+
+from .files import read_csv
+from .paths import run_dir
+from .publish import INDEX_DIR, caption_of, escape, figure_html, producer_name, table_html
+from .vocab import TRACKS, generation_label
+
+
+class RunArtefacts:
+    """Every artefact index of one run folder, by producer and key."""
+
+    def __init__(self, output_dir: str | Path = ""):
+        self.run = run_dir(output_dir)
+        self.index: dict[str, dict] = {}
+        for path in sorted((self.run / INDEX_DIR).glob("*.json")):
+            data = json.loads(path.read_text())
+            self.index[data["producer"]] = data["items"]
+
+    def item(self, producer: str, key: str) -> dict | None:
+        return self.index.get(producer, {}).get(key)
+
+    def has(self, producer: str, key: str) -> bool:
+        return self.item(producer, key) is not None
+
+    def frame(self, producer: str, key: str) -> pd.DataFrame | None:
+        """A published table read back (text columns stay text), or None."""
+        item = self.item(producer, key)
+        if item is None or item["kind"] != "table":
+            return None
+        return read_csv(self.run / item["file"], f"table {item['title']}", dtype={"generation": str, "reference": str},
+                        keep_default_na=False, na_values=[""])
+
+    def table(self, producer: str, key: str) -> HTML:
+        item = self.item(producer, key)
+        if item is None:
+            return missing(producer, key)
+        return table_html(self.frame(producer, key), caption_of(item["title"], item["source"], item["file"]))
+
+    def figure(self, producer: str, key: str) -> HTML:
+        item = self.item(producer, key)
+        if item is None:
+            return missing(producer, key)
+        return figure_html((self.run / item["file"]).read_bytes(), item["alt"])
+
+    def text(self, producer: str, key: str) -> Markdown | HTML:
+        item = self.item(producer, key)
+        if item is None:
+            return missing(producer, key)
+        return Markdown(item["markdown"])
+
+
+def missing(producer: str, key: str) -> HTML:
+    """The notice shown where an artefact was not produced in this run."""
+    role = producer.split("-")[0]
+    return HTML(f'<p class="missing">Not produced in this run: {escape(key.replace("_", " "))} of '
+                f"{escape(producer)} (run the {escape(role)} notebook, or <code>gentrend report</code>).</p>")
+
+
+def heading(text: str, level: int = 3) -> Markdown:
+    return Markdown(f"{'#' * level} {escape(text)}")
+
+
+# --- report sections -----------------------------------------------------------------------------------------
+
+
+def run_section(run: RunArtefacts) -> list:
+    return [run.table("run", "environment")]
+
+
+def models_section(run: RunArtefacts, catalogue) -> list:
+    """The catalogue table, then each generation's architecture and parameter charts."""
+    shown = [run.table("run", "models")]
+    for generation in catalogue.generations:
+        name = generation_label(catalogue.in_generation(generation)[0].family, generation)
+        producer = producer_name("generation", name)
+        shown += [heading(name), run.table(producer, "architecture"), run.figure(producer, "parameter_split"),
+                  run.figure(producer, "kv_cache")]
+    return shown
+
+
+def _tracks(run: RunArtefacts, role: str, key: str) -> list[tuple[str, str]]:
+    """(track, producer) of the tracks `role` produced `key` for, in vocabulary order."""
+    return [(t, producer_name(role, t)) for t in TRACKS if run.has(producer_name(role, t), key)]
+
+
+def density_section(run: RunArtefacts) -> list:
+    shown = []
+    for track, producer in _tracks(run, "density", "per_model"):
+        reference = run.frame(producer, "per_model")["reference"].iloc[0] if not run.frame(producer, "per_model").empty else "?"
+        shown += [heading(f"{track} track, against generation {reference}"), run.text(producer, "reading"),
+                  run.table(producer, "per_model"), run.figure(producer, "effective_size"),
+                  run.figure(producer, "density_ratios"), run.table(producer, "multipliers"),
+                  run.table(producer, "doubling_time"), run.figure(producer, "over_time"),
+                  run.figure(producer, "score_vs_params")]
+    return shown or [missing(producer_name("density", TRACKS[0]), "per_model")]
+
+
+def per_size_section(run: RunArtefacts) -> list:
+    shown = []
+    for track, producer in _tracks(run, "per-size", "summary"):
+        shown += [heading(f"{track} track"), run.text(producer, "reading"), run.table(producer, "summary"),
+                  run.figure(producer, "delta_heatmap"), run.table(producer, "newest_vs_largest")]
+    return shown or [missing(producer_name("per-size", TRACKS[0]), "summary")]
+
+
+def speed_memory_section(run: RunArtefacts) -> list:
+    producer = "speed-memory"
+    return [run.table(producer, "summary"), run.figure(producer, "speed_vs_size"), run.figure(producer, "roofline"),
+            run.figure(producer, "latency_vs_batch"), heading("Memory: model against measurement, and what fits where"),
+            run.table(producer, "memory_validation"), run.figure(producer, "memory_measured"),
+            run.figure(producer, "memory_curves"), run.table(producer, "fits")]
+
+
+def claims_section(run: RunArtefacts) -> list:
+    return [run.text("claims", "reading"), run.table("claims", "ledger")]
+
+
+def sources_section(run: RunArtefacts) -> list:
+    return [run.table("run", "sources")]

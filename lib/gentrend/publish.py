@@ -1,0 +1,143 @@
+"""What a notebook publishes into its run folder, and how it is shown: tables, charts and prose built from data.
+
+One notebook run = one *producer* (e.g. "density-base"). Each artefact it publishes has a stable key, is
+written atomically, and is listed in the producer's index <run>/artefacts/<producer>.json, which is what the
+trend report reads (gentrend.layout): the report lays artefacts out, it never recomputes them.
+
+    out = Publisher(output_dir, "density", track)
+    out.table(frame, "per_model", f"Density per model, {track}", source="published scores")  # tables/<slug>.csv
+    out.figure(fig, "ratios")                                                                  # figures/<slug>.png
+    out.text("reading", markdown)                                                              # prose with numbers
+
+Rules: a table file another producer of the same run wrote is never overwritten (PublishError); every value
+that came from data is HTML-escaped where it is shown (cells, headers, captions, prose), so markup in the data
+is displayed as text and never runs.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import re
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import HTML, Markdown
+
+from .errors import GentrendError
+from .files import write_bytes, write_csv, write_json
+from .paths import run_dir
+
+INDEX_DIR = "artefacts"
+FIGURE_DPI = 150
+
+
+class PublishError(GentrendError):
+    """An artefact would overwrite another producer's, or is malformed."""
+
+
+def slug(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")
+
+
+def producer_name(name: str, label: str = "") -> str:
+    """The producer id of a notebook role and its label: ('density', 'non-thinking') → 'density-non-thinking'."""
+    return slug(f"{name} {label}").replace("_", "-")
+
+
+def escape(value) -> str:
+    """Text from data, safe to put in HTML or Markdown (markup shows as text)."""
+    return html.escape(str(value), quote=True)
+
+
+def _whole_numbers_as_int(column: pd.Series) -> pd.Series:
+    """Show parameter counts as 1,720,574,976, not 1,720,574,976.00 (float columns from joins and CSV)."""
+    if pd.api.types.is_float_dtype(column) and column.notna().any():
+        values = column.dropna()
+        if np.isfinite(values).all() and (values == values.round()).all() and values.abs().max() >= 1000:
+            return column.astype("Int64")
+    return column
+
+
+def table_html(frame: pd.DataFrame, caption: str) -> HTML:
+    """A table as escaped HTML: cells, column names and caption all escaped; numbers with 2 decimals."""
+    shown = frame.apply(_whole_numbers_as_int)
+    styler = (shown.style.hide(axis="index").format(precision=2, thousands=",", na_rep="", escape="html")
+              .format_index(escape="html", axis=1).set_caption(escape(caption)))
+    return HTML(styler.to_html())
+
+
+def figure_html(png: bytes, alt: str, caption: str = "") -> HTML:
+    """A chart as an <img> with real alt text (and a caption), the PNG embedded: nothing is fetched."""
+    data = base64.b64encode(png).decode()
+    img = f'<img src="data:image/png;base64,{data}" alt="{escape(alt)}">'
+    return HTML(f'<figure class="chart">{img}' + (f"<figcaption>{escape(caption)}</figcaption>" if caption else "") + "</figure>")
+
+
+def caption_of(title: str, source: str, file: str) -> str:
+    return title + (f" — source: {source}" if source else "") + f" (CSV: {file})"
+
+
+def describe(fig: plt.Figure, alt: str) -> plt.Figure:
+    """Attach the alt text a chart is published with (chart functions call this)."""
+    fig.set_label(alt)
+    return fig
+
+
+class Publisher:
+    """The artefacts of one producer in one run folder (see the module docstring)."""
+
+    def __init__(self, output_dir: str | Path = "", name: str = "", label: str = ""):
+        if not name:
+            raise PublishError("a publisher needs a name", "pass the notebook's role, e.g. Publisher(output_dir, 'density', track)")
+        self.run = run_dir(output_dir)
+        self.producer = producer_name(name, label)
+        self.index_path = self.run / INDEX_DIR / f"{self.producer}.json"
+        self.items: dict[str, dict] = {}
+        write_json(self.index_path, {"producer": self.producer, "items": self.items})  # a rerun starts afresh
+
+    def _owner(self, relative: str) -> str | None:
+        """The other producer of this run that already published `relative`, if any."""
+        for index in (self.run / INDEX_DIR).glob("*.json"):
+            if index == self.index_path:
+                continue
+            items = json.loads(index.read_text()).get("items", {})
+            if any(item.get("file") == relative for item in items.values()):
+                return index.stem
+        return None
+
+    def _record(self, key: str, item: dict) -> None:
+        owner = self._owner(item["file"]) if "file" in item else None
+        if owner:
+            raise PublishError(f"{self.producer}: {item['file']} was already published by {owner} in this run",
+                               "give the table or chart a title that names what differs (track, generation, model)")
+        self.items[key] = item
+        write_json(self.index_path, {"producer": self.producer, "items": self.items})
+
+    def table(self, frame: pd.DataFrame, key: str, title: str, source: str = "") -> HTML:
+        """Write tables/<slug of title>.csv and return the captioned, escaped table."""
+        relative = f"tables/{slug(title)}.csv"
+        self._record(key, {"kind": "table", "title": title, "source": source, "file": relative})
+        write_csv(frame, self.run / relative)
+        return table_html(frame, caption_of(title, source, relative))
+
+    def figure(self, fig: plt.Figure, key: str, title: str = "") -> HTML:
+        """Write figures/<slug>.png (the chart's alt text is its label, see `describe`) and return it as HTML."""
+        title = title or (fig._suptitle.get_text() if fig._suptitle else "") or fig.axes[0].get_title() or key
+        alt = fig.get_label() or title
+        relative = f"figures/{slug(self.producer + ' ' + key)}.png"
+        self._record(key, {"kind": "figure", "title": title, "alt": alt, "file": relative})
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=FIGURE_DPI, bbox_inches="tight")
+        plt.close(fig)
+        write_bytes(self.run / relative, buffer.getvalue())
+        return figure_html(buffer.getvalue(), alt)
+
+    def text(self, key: str, markdown: str) -> Markdown:
+        """Prose that quotes numbers of this run (built by gentrend from the data, values escaped)."""
+        self._record(key, {"kind": "text", "markdown": markdown})
+        return Markdown(markdown)

@@ -1,0 +1,73 @@
+"""Publishing artefacts into a run folder and laying them out: escaping, ownership, atomic files."""
+
+import errno
+import json
+import os
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+
+from gentrend.files import OutputError, read_csv, write_text
+from gentrend.layout import RunArtefacts
+from gentrend.plots import footnote
+from gentrend.publish import Publisher, PublishError
+
+PAYLOAD = '<script>alert(1)</script><img src=x onerror=alert(1)>'
+
+
+def test_values_headers_and_captions_from_data_are_escaped(tmp_path):
+    frame = pd.DataFrame({PAYLOAD: [PAYLOAD], "n": [1_720_574_976.0]})
+    shown = Publisher(tmp_path, "t").table(frame, "k", f"Title {PAYLOAD}", source=PAYLOAD).data
+    assert "<script" not in shown and "<img" not in shown and "&lt;script&gt;" in shown
+    assert "1,720,574,976" in shown  # whole numbers are shown as whole numbers
+    assert read_csv(tmp_path / "tables" / "title_script_alert_1_script_img_src_x_onerror_alert_1.csv", "t").iloc[0, 0] == PAYLOAD
+
+
+def test_a_table_another_producer_wrote_is_never_overwritten(tmp_path):
+    Publisher(tmp_path, "density", "base").table(pd.DataFrame({"a": [1]}), "k", "Density per model")
+    with pytest.raises(PublishError, match="tables/density_per_model.csv was already published by density-base"):
+        Publisher(tmp_path, "density", "thinking").table(pd.DataFrame({"a": [2]}), "k", "Density per model")
+    assert read_csv(tmp_path / "tables" / "density_per_model.csv", "t")["a"].tolist() == [1]
+    again = Publisher(tmp_path, "density", "base")  # the same producer running again may rewrite its own table
+    again.table(pd.DataFrame({"a": [3]}), "k", "Density per model")
+    assert read_csv(tmp_path / "tables" / "density_per_model.csv", "t")["a"].tolist() == [3]
+
+
+def test_figures_keep_their_alt_text_and_texts_their_markdown(tmp_path):
+    fig, ax = plt.subplots()
+    ax.plot([1, 2], [3, 4])
+    out = Publisher(tmp_path, "density", "base")
+    shown = out.figure(footnote(fig, "source", f"Line chart of {PAYLOAD}"), "chart").data
+    assert 'alt="Line chart of &lt;script&gt;' in shown and "<script" not in shown
+    out.text("reading", "- one finding")
+    run = RunArtefacts(tmp_path)
+    assert run.figure("density-base", "chart").data == shown
+    assert run.text("density-base", "reading").data == "- one finding"
+    index = json.loads((tmp_path / "artefacts" / "density-base.json").read_text())
+    assert index["items"]["chart"]["file"] == "figures/density_base_chart.png"
+
+
+def test_layout_reads_tables_back_and_names_what_is_missing(tmp_path):
+    Publisher(tmp_path, "per-size", "base").table(pd.DataFrame({"generation": ["3"], "x": [1.5]}), "summary", "S")
+    run = RunArtefacts(tmp_path)
+    assert run.frame("per-size-base", "summary")["generation"].tolist() == ["3"]  # generation labels stay text
+    notice = run.table("per-size-thinking", "summary").data
+    assert "Not produced in this run" in notice and "per-size-thinking" in notice
+
+
+def test_writes_are_atomic_and_failures_are_one_clear_error(tmp_path, monkeypatch):
+    write_text(tmp_path / "a.txt", "complete")
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]  # no temporary file left behind
+    with pytest.raises(OutputError, match=r"cannot write .*a.txt/b.txt: .*a.txt is a file, not a folder"):
+        write_text(tmp_path / "a.txt" / "b.txt", "x")  # (running as root, a read-only folder would not stop us)
+
+    def full_disk(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    with pytest.raises(OutputError, match="No space left on device") as err:
+        write_text(tmp_path / "a.txt", "new content")
+    assert "gentrend clean" in err.value.fix
+    assert (tmp_path / "a.txt").read_text() == "complete"  # the old file is intact
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]  # and the half-written one is gone
