@@ -18,16 +18,26 @@ from gentrend.catalogue import load_catalogue  # noqa: E402
 from gentrend.scores import load_scores  # noqa: E402
 
 
+def _e2e_request():
+    from gentrend.runner import ReportRequest
+
+    return ReportRequest(profile_models=("qwen2.5-0.5b", "qwen3.5-0.8b"), device="cpu", tiny=True,
+                         batch_sizes=(1, 2), prompt_lengths=(8,), new_tokens=4)
+
+
+E2E_REQUEST = _e2e_request()
+
+
 @pytest.fixture(scope="session")
 def report_run(tmp_path_factory):
     """The main job end to end, once per test session: every notebook of the suite executes here (tiny profiled
     architectures on a small CPU grid, so it takes about two minutes). Tests of the report, the notebooks and
     the rendering read this run folder."""
-    from gentrend.runner import ReportRequest, run_report
+    from gentrend.runner import run_report
 
-    request = ReportRequest(profile_models=("qwen2.5-0.5b", "qwen3.5-0.8b"), device="cpu", tiny=True,
-                            batch_sizes=(1, 2), prompt_lengths=(8,), new_tokens=4)
-    return run_report("e2e", request, reports_dir=tmp_path_factory.mktemp("reports"))
+    result = run_report("e2e", E2E_REQUEST, reports_dir=tmp_path_factory.mktemp("reports"))
+    assert result.status == "complete", result.failures
+    return result.run_dir
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,8 @@
 
 import hashlib
 import re
+import shutil
+import subprocess
 import time
 
 import pandas as pd
@@ -9,8 +11,13 @@ import pytest
 from bs4 import BeautifulSoup
 from pypdf import PdfReader
 
+from conftest import E2E_REQUEST
+
+from gentrend import paths
 from gentrend.claims import load_claims
 from gentrend.cli import main
+from gentrend.manifest import Manifest
+from gentrend.runner import run_report
 
 SECTIONS = ("Models", "Capability density", "Per-size comparisons", "Speed and memory", "Claims ledger", "Sources")
 
@@ -66,7 +73,8 @@ def test_speed_numbers_say_they_come_from_synthetic_tiny_models(report_run, soup
 @pytest.mark.slow
 def test_pdf_has_every_chart_and_table_of_the_html(report_run, soup):
     reader = PdfReader(report_run / "trend_report.pdf")
-    text = _squash("".join(page.extract_text() for page in reader.pages))
+    text = _squash(subprocess.run(["pdftotext", str(report_run / "trend_report.pdf"), "-"], capture_output=True, text=True,
+                                  check=True).stdout)
     # WeasyPrint shares one resource dictionary between pages: count distinct images, not references.
     embedded = {hashlib.sha1(image.data).hexdigest() for page in reader.pages for image in page.images}
     assert len(embedded) == len({img["src"] for img in soup.find_all("img")})
@@ -96,3 +104,39 @@ def test_cli_check_validates_the_data(capsys, catalogue, scores):
     out = capsys.readouterr().out
     assert out.startswith(f"ok: {len(catalogue)} models in {len(catalogue.generations)} generations, "
                           f"{len(scores)} published scores, {len(load_claims())} claims")
+
+
+@pytest.mark.slow
+def test_an_unchanged_second_run_reuses_everything_in_seconds(report_run):
+    start = time.perf_counter()
+    again = run_report("e2e-again", E2E_REQUEST, reports_dir=report_run.parent)
+    seconds = time.perf_counter() - start
+    assert again.status == "complete" and again.executed == 0 and again.reused > 0
+    assert seconds < 30, f"an unchanged run took {seconds:.0f} s"
+    jobs = Manifest.load(again.run_dir).data["jobs"]
+    assert {j["reused_from"] for j in jobs} == {"e2e"}
+    assert (again.run_dir / "trend_report.pdf").read_bytes() == (report_run / "trend_report.pdf").read_bytes()
+    assert (report_run.parent / "latest").resolve() == again.run_dir.resolve()
+    index = (report_run.parent / "index.html").read_text()
+    assert index.index("e2e-again") < index.index('"e2e/trend_report.html"')  # newest first
+
+
+@pytest.mark.slow
+def test_a_changed_input_reruns_only_what_depends_on_it_and_says_what_changed(report_run, tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    shutil.copytree(paths.data_dir(), data)
+    claims = (data / "claims.yaml").read_text()
+    assert "check: dense_hybrid_layout\n    args: {generation: \"3.5\"}" in claims
+    (data / "claims.yaml").write_text(claims.replace("args: {generation: \"3.5\"}", "args: {generation: \"2.5\"}"))
+    monkeypatch.setenv("GENTREND_DATA", str(data))
+    result = run_report("e2e-changed", E2E_REQUEST, reports_dir=report_run.parent)
+    assert result.status == "complete"
+    status = {j["name"]: j["status"] for j in Manifest.load(result.run_dir).data["jobs"]}
+    assert status["07_claims.ipynb"] == "executed" and status["08_trend_report.ipynb"] == "executed"
+    assert {s for n, s in status.items() if n.startswith(("01_", "02_", "03_", "04_", "05_"))} == {"reused"}
+    (table,) = (result.run_dir / "tables").glob("changed_since_run_*.csv")
+    changes = pd.read_csv(table)
+    flipped = changes[changes["kind"] == "verdict flipped"]
+    assert flipped["item"].str.startswith("C13").any()
+    soup = BeautifulSoup((result.run_dir / "trend_report.html").read_text(), "html.parser")
+    assert "verdict flipped" in soup.get_text()

@@ -1,8 +1,10 @@
 """Command line: `gentrend report` runs the suite; `gentrend models` lists the catalogue; `gentrend check`
 validates the data files. Errors a user can meet are printed as one message with the fix.
 
-Exit codes: 0 ok; 2 bad input or environment (the message says what and how to fix it); 3 another run holds
-the reports folder; 130 interrupted (finished notebooks are kept)."""
+Exit codes: 0 complete; 2 bad input or environment (the message says what and how to fix it, nothing ran);
+3 another run holds the reports folder; 4 partial (the report was rendered, but a notebook failed: its
+sections say "not produced", the failures are printed and logged); 5 failed (no report); 130 interrupted
+(finished notebooks are kept)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import time
 from .errors import GentrendError
 
 
-def _report(args) -> None:
+def _report(args) -> int:
     from .runner import ReportRequest, run_report
 
     request = ReportRequest(
@@ -23,12 +25,17 @@ def _report(args) -> None:
         new_tokens=args.new_tokens or 0, tiny=args.tiny, force=args.force,
     )
     start = time.perf_counter()
-    run_dir = run_report(args.run_id, request, pdf=not args.no_pdf)
-    print(f"report written in {time.perf_counter() - start:.0f} s:")
+    result = run_report(args.run_id, request, pdf=not args.no_pdf)
+    run_dir = result.run_dir
+    print(f"run {run_dir.name} {result.status} in {time.perf_counter() - start:.0f} s "
+          f"({result.executed} steps done, {result.reused} reused from an earlier run):")
     for name in ("trend_report.html", "trend_report.pdf"):
         if (run_dir / name).exists():
             print(f"  {run_dir / name}")
-    print(f"  tables: {run_dir / 'tables'}   executed notebooks: {run_dir / 'notebooks'}")
+    print(f"  log: {run_dir / 'run.log'}   manifest: {run_dir / 'manifest.json'}   all runs: {run_dir.parent / 'index.html'}")
+    for failure in result.failures:
+        print(f"gentrend: failed: {failure}", file=sys.stderr)
+    return result.exit_code
 
 
 def _models(args) -> None:
@@ -95,14 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        args.func(args)
+        code = args.func(args) or 0
     except GentrendError as e:
         print(f"gentrend: error: {e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("gentrend: interrupted; finished notebooks are kept in the run folder", file=sys.stderr)
         return 130
-    return 0
+    return code
 
 
 if __name__ == "__main__":

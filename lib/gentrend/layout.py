@@ -44,11 +44,12 @@ class RunArtefacts:
         return read_csv(self.run / item["file"], f"table {item['title']}", dtype={"generation": str, "reference": str},
                         keep_default_na=False, na_values=[""])
 
-    def table(self, producer: str, key: str) -> HTML:
+    def table(self, producer: str, key: str, badges: tuple[str, ...] = ()) -> HTML:
+        """A published table; `badges`: columns whose values are shown as labelled badges (e.g. verdicts)."""
         item = self.item(producer, key)
         if item is None:
             return missing(producer, key)
-        return table_html(self.frame(producer, key), caption_of(item["title"], item["source"], item["file"]))
+        return table_html(self.frame(producer, key), caption_of(item["title"], item["source"], item["file"]), badges)
 
     def figure(self, producer: str, key: str) -> HTML:
         item = self.item(producer, key)
@@ -77,8 +78,33 @@ def heading(text: str, level: int = 3) -> Markdown:
 # --- report sections -----------------------------------------------------------------------------------------
 
 
+def summary_section(run: RunArtefacts) -> list:
+    """The headline findings (gentrend.summary), each linked to its section, and what the speed numbers are."""
+    from .summary import findings, markdown
+
+    return [Markdown(markdown(findings(run)))]
+
+
 def run_section(run: RunArtefacts) -> list:
     return [run.table("run", "environment")]
+
+
+def changes_section(run: RunArtefacts) -> list:
+    shown = [run.text("changes", "reading")]
+    if run.has("changes", "changes"):
+        shown.append(run.table("changes", "changes"))
+    return shown
+
+
+def appendix_section(run: RunArtefacts, catalogue) -> list:
+    """The published scores as printed, per generation and track (tables of the generation notebooks)."""
+    shown = []
+    for generation in catalogue.generations:
+        name = generation_label(catalogue.in_generation(generation)[0].family, generation)
+        producer = producer_name("generation", name)
+        tracks = [t for t in TRACKS if run.has(producer, f"scores_{t}")]
+        shown += [heading(name)] + [run.table(producer, f"scores_{t}") for t in tracks]
+    return shown
 
 
 def models_section(run: RunArtefacts, catalogue) -> list:
@@ -126,7 +152,7 @@ def speed_memory_section(run: RunArtefacts) -> list:
 
 
 def claims_section(run: RunArtefacts) -> list:
-    return [run.text("claims", "reading"), run.table("claims", "ledger")]
+    return [run.text("claims", "reading"), run.table("claims", "ledger", badges=("verdict",))]
 
 
 def sources_section(run: RunArtefacts) -> list:

@@ -17,6 +17,7 @@ is displayed as text and never runs.
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import io
 import json
@@ -63,12 +64,37 @@ def _whole_numbers_as_int(column: pd.Series) -> pd.Series:
     return column
 
 
-def table_html(frame: pd.DataFrame, caption: str) -> HTML:
-    """A table as escaped HTML: cells, column names and caption all escaped; numbers with 2 decimals."""
-    shown = frame.apply(_whole_numbers_as_int)
-    styler = (shown.style.hide(axis="index").format(precision=2, thousands=",", na_rep="", escape="html")
-              .format_index(escape="html", axis=1).set_caption(escape(caption)))
-    return HTML(styler.to_html())
+WIDE_COLUMNS = 8  # tables with more columns are set in a smaller type
+PRINT_COLUMNS = 11  # the PDF shows at most this many columns of a table (its caption says so; the CSV has all)
+
+
+def _breakable(name) -> str:
+    """A column name that may wrap after '_' (a zero-width space), never inside a word."""
+    return str(name).replace("_", "_\u200b")
+
+
+def table_html(frame: pd.DataFrame, caption: str, badges: tuple[str, ...] = ()) -> HTML:
+    """A table as escaped HTML: cells, column names and caption all escaped; numbers with 2 decimals.
+    Columns in `badges` get a class per value (e.g. `badge verdict-partly-supported`) for coloured badges;
+    cells without a space (a number, a model name) get class `token`, which never wraps. Columns beyond PRINT_COLUMNS are left out of the PDF (class screen-only), which the caption says."""
+    shown = frame.apply(_whole_numbers_as_int).rename(columns=_breakable)
+    spaced = shown.astype(str).apply(lambda c: c.str.contains(r"\s")).to_numpy(dtype=bool)
+    classes = pd.DataFrame(np.where(spaced, "", "token"), index=shown.index, columns=shown.columns, dtype=object)
+    for column in map(_breakable, badges):
+        classes[column] = "badge " + slug(column) + "-" + shown[column].astype(str).map(slug).str.replace("_", "-")
+    for column in shown.columns[PRINT_COLUMNS:]:
+        classes[column] = "screen-only"
+    styler = (shown.style.set_uuid(hashlib.sha1(caption.encode()).hexdigest()[:8]).hide(axis="index")
+              .format(precision=2, thousands=",", na_rep="", escape="html").format_index(escape="html", axis=1)
+              .set_caption(escape(caption)).set_td_classes(classes)
+              .set_table_attributes(f'class="{"wide" if len(frame.columns) > WIDE_COLUMNS else "narrow"}"'))
+    page = styler.to_html()
+    for position in range(PRINT_COLUMNS, len(shown.columns)):  # their headers too
+        page = page.replace(f'class="col_heading level0 col{position}"', f'class="col_heading level0 col{position} screen-only"')
+    if len(shown.columns) > PRINT_COLUMNS:
+        note = f'<span class="print-only"> [first {PRINT_COLUMNS} of {len(shown.columns)} columns; all in the CSV]</span>'
+        page = page.replace("</caption>", note + "</caption>", 1)
+    return HTML(page)
 
 
 def figure_html(png: bytes, alt: str, caption: str = "") -> HTML:

@@ -89,11 +89,11 @@ def notebook_to_html(notebook: Path, title: str = "gentrend trend report") -> st
 
 
 def _with_contents(body: str) -> str:
-    """Insert a linked table of contents (the h2 sections) after the first h1."""
+    """Insert a linked table of contents (the h2 sections) after the first section (the summary), so the first
+    page holds the title, the findings and the contents."""
     soup = BeautifulSoup(body, "html.parser")
     sections = [h for h in soup.find_all("h2") if h.get("id")]
-    title = soup.find("h1")
-    if not sections or title is None:
+    if len(sections) < 2:
         return body
     nav = soup.new_tag("nav", attrs={"class": "contents"})
     items = soup.new_tag("ol")
@@ -104,7 +104,8 @@ def _with_contents(body: str) -> str:
         item.append(link)
         items.append(item)
     nav.append(items)
-    title.insert_after(nav)
+    anchor = sections[1].find_parent(class_="cell") or sections[1]
+    anchor.insert_before(nav)
     return str(soup)
 
 

@@ -18,10 +18,14 @@ notebook, cell and error named, and its partial copy is kept as <name>.partial.i
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
+import html
+import logging
 import os
 import re
 import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +35,8 @@ from tqdm.auto import tqdm
 from . import paths
 from .catalogue import Catalogue, Model, load_catalogue
 from .errors import GentrendError, NotebookError, RunLockedError, SettingError
+from .incremental import link_files, produced, reusable, snapshot, upstream
+from .manifest import Manifest, code_digest, digest, file_digest
 from .vocab import BACKENDS, precision_name, resolve_precision
 
 GENERATION_NB = "01_generation.ipynb"
@@ -42,6 +48,14 @@ CLAIMS_NB = "07_claims.ipynb"
 TREND_REPORT_NB = "08_trend_report.ipynb"
 
 REPORT_MODES = ("synthetic", "hub")
+PUBLISHED = ("artefacts/*.json", "tables/*.csv", "figures/*.png")  # what the trend report lays out
+SCORES_DATA = ("models.yaml", "configs/*", "published_scores.csv", "benchmarks.yaml")  # what 01-03 read
+MACHINE_DATA = ("models.yaml", "configs/*", "gpus.yaml")  # what profiling and the memory model read
+CHANGE_READS = ("tables/models.csv", "inputs/published_scores.csv", "results/profile_*.csv", "tables/claims_ledger.csv")
+INPUT_FILES = ("models.yaml", "published_scores.csv", "benchmarks.yaml", "claims.yaml", "gpus.yaml")
+LIBRARY_VERSIONS = ("torch", "transformers", "accelerate", "pandas", "numpy", "scipy", "matplotlib", "seaborn",
+                    "papermill", "nbconvert", "weasyprint", "bleach")
+EXIT_PARTIAL, EXIT_FAILED = 4, 5
 RESERVED_RUN_IDS = {"latest", "cache", "index", "interactive"}
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
@@ -51,6 +65,9 @@ class NotebookJob:
     notebook: str
     parameters: dict = field(default_factory=dict)
     label: str = ""
+    reads: tuple[str, ...] = ()  # files of the run (glob patterns) the notebook reads from earlier notebooks
+    data: tuple[str, ...] = ("*", "configs/*")  # files of the data folder (glob patterns) it depends on
+    measures: bool = False  # its results depend on the machine (profiling)
 
     @property
     def output_name(self) -> str:
@@ -133,14 +150,16 @@ def plan(catalogue: Catalogue, scores, request: ReportRequest = ReportRequest())
         for m in models:
             check_weights_reachable(m, request.mode)
     references = default_references(scores)
-    jobs = [NotebookJob(GENERATION_NB, {"generation": g}, f"qwen{g}") for g in catalogue.generations]
+    jobs = [NotebookJob(GENERATION_NB, {"generation": g}, f"qwen{g}", data=SCORES_DATA) for g in catalogue.generations]
     for nb in (DENSITY_NB, PER_SIZE_NB):
-        jobs += [NotebookJob(nb, {"track": track, "reference_generation": ref}, track) for track, ref in references.items()]
-    jobs += [NotebookJob(PROFILE_NB, {"model": m.id, **profile}, m.id) for m in models]
+        jobs += [NotebookJob(nb, {"track": track, "reference_generation": ref}, track, data=SCORES_DATA)
+                 for track, ref in references.items()]
+    jobs += [NotebookJob(PROFILE_NB, {"model": m.id, **profile}, m.id, data=MACHINE_DATA, measures=True) for m in models]
     profiled = [m.id for m in models]
-    jobs += [NotebookJob(SPEED_MEMORY_NB, {"profiled_models": profiled}),
-             NotebookJob(CLAIMS_NB, {"profiled_models": profiled}),
-             NotebookJob(TREND_REPORT_NB)]
+    results = tuple(f"results/profile_{m}.csv" for m in profiled)
+    jobs += [NotebookJob(SPEED_MEMORY_NB, {"profiled_models": profiled}, reads=results, data=MACHINE_DATA),
+             NotebookJob(CLAIMS_NB, {"profiled_models": profiled}, reads=results),
+             NotebookJob(TREND_REPORT_NB, reads=PUBLISHED)]
     for job in jobs:
         check_parameters(paths.NOTEBOOKS_DIR / job.notebook, {**job.parameters, "output_dir": ""})
     return jobs
@@ -249,18 +268,114 @@ def _kernel_environment():
 
 
 def publish_inputs(run_dir: Path, catalogue: Catalogue, scores) -> None:
-    """What went into the run, published by the runner itself: the environment, the models and the sources."""
+    """What went into the run, published by the runner itself: the environment, the models, the sources, and a
+    copy of the data files under inputs/ (what "changed since" compares)."""
+    import shutil
+
     from .environment import run_metadata
     from .publish import Publisher
 
     out = Publisher(run_dir, "run")
-    out.table(run_metadata(run_dir.name), "environment", "Run", source="this run")
+    out.table(run_metadata(run_dir.name), "environment", "Run", source="the run that produced this content")
     models = catalogue.to_frame()[["model", "generation", "release_date", "params_total", "params_non_embedding",
                                    "params_vision", "context_length", "license"]]
     out.table(models.assign(release_date=models["release_date"].dt.date), "models", "Models",
               source="data/models.yaml, official configs and model cards")
     sources = scores.groupby("source_url").agg(rows=("score", "size"), models=("model", "nunique")).reset_index()
     out.table(sources, "sources", "Sources of published scores", source="data/published_scores.csv")
+    for name in INPUT_FILES:
+        (run_dir / "inputs").mkdir(exist_ok=True)
+        shutil.copy2(paths.data_file(name), run_dir / "inputs" / name)
+
+
+def publish_changes(run_dir: Path, base: Manifest | None) -> None:
+    """The "changed since" section: this run against the newest earlier run whose content differs
+    (gentrend.history.baseline), so an unchanged rerun repeats the same section and can reuse the report."""
+    from .history import changes, changes_reading
+    from .publish import Publisher
+
+    out = Publisher(run_dir, "changes")
+    if base is None:
+        out.text("reading", "- No earlier complete run in this reports folder differs from this one: nothing to compare with.")
+        return
+    table = changes(run_dir, base.run_dir)
+    out.text("reading", changes_reading(table, base.run_dir.name))
+    out.table(table, "changes", f"Changed since run {base.run_dir.name}", source="this run and that earlier run")
+
+
+@dataclass
+class RunResult:
+    """How a run ended: its folder, status (complete / partial / failed), exit code and the failures."""
+
+    run_dir: Path
+    status: str
+    exit_code: int
+    failures: list[str]
+    executed: int
+    reused: int
+
+
+class _Run:
+    """One run in progress: its steps, each reused from an earlier run when its key is unchanged, else done."""
+
+    def __init__(self, run_dir: Path, manifest: Manifest, sources: list[Manifest], base_key: str, log: logging.Logger):
+        self.run_dir, self.manifest, self.sources, self.base_key, self.log = run_dir, manifest, sources, base_key, log
+        self.failures: list[str] = []
+
+    def step(self, name: str, key_parts: dict, action, reads: tuple[str, ...] = ()) -> str:
+        """Reuse or do one step; returns its status (reused / executed / failed). Failures are recorded, not raised."""
+        key = digest(self.base_key, key_parts, upstream(self.run_dir, reads))
+        found = reusable(name, key, self.sources)
+        start = time.perf_counter()
+        entry = {"name": name, "key": key}
+        if found:
+            source, old = found
+            link_files(list(old["files"]), source.run_dir, self.run_dir)
+            entry |= {"status": "reused", "reused_from": old.get("reused_from") or source.run_dir.name, "files": old["files"],
+                      "seconds": round(time.perf_counter() - start, 2)}
+            self.log.info("reused %s from run %s", name, entry["reused_from"])
+        else:
+            before = snapshot(self.run_dir)
+            try:
+                action()
+                status = "executed"
+            except GentrendError as e:
+                status = self._failed(entry, str(e))
+            except Exception as e:  # noqa: BLE001 - a bug in one step must not lose the rest of the run
+                self.log.exception("internal error in %s", name)
+                status = self._failed(entry, f"{name}: internal error {type(e).__name__}: {e} (traceback in run.log)")
+            files = produced(before, snapshot(self.run_dir))
+            entry |= {"status": status, "files": {f: file_digest(self.run_dir / f) for f in files},
+                      "seconds": round(time.perf_counter() - start, 2)}
+            if status == "executed":
+                self.log.info("executed %s in %.1f s", name, entry["seconds"])
+        self.manifest.record_job(entry)
+        return entry["status"]
+
+    def _failed(self, entry: dict, message: str) -> str:
+        entry["error"] = message
+        self.failures.append(message)
+        self.log.error("FAILED %s", message)
+        return "failed"
+
+
+def _run_logger(run_dir: Path) -> logging.Logger:
+    log = logging.getLogger(f"gentrend.run.{run_dir.name}")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    handler = logging.FileHandler(run_dir / "run.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.handlers = [handler]
+    return log
+
+
+def _set_aside(run_dir: Path) -> Path | None:
+    """A run id used before: its folder is moved aside (and reused from), so nothing stale stays in the new one."""
+    if not run_dir.exists():
+        return None
+    aside = run_dir.with_name(f".{run_dir.name}.previous-{secrets.token_hex(3)}")
+    os.replace(run_dir, aside)
+    return aside
 
 
 def run_report(
@@ -269,27 +384,77 @@ def run_report(
     *,
     reports_dir: Path | None = None,
     pdf: bool = True,
-) -> Path:
-    """Validate, execute the plan into <reports>/<run-id>/, render trend_report.html (+ .pdf), point latest."""
+) -> RunResult:
+    """Validate; execute (or reuse) every step into <reports>/<run-id>/; render trend_report.html (+ .pdf);
+    write the manifest, the log and reports/index.html; point `latest` at the run if it is complete."""
     run_id = check_run_id(run_id) if run_id else new_run_id()
+    import shutil
+
     from .claims import load_claims
+    from .environment import environment, fingerprint, library_versions
+    from .history import baseline, previous_complete, write_index
     from .render import render_report
     from .scores import load_scores
+    from .summary import findings
 
     catalogue = load_catalogue()
     scores = load_scores(catalogue=catalogue)
     load_claims(catalogue=catalogue)
     jobs = plan(catalogue, scores, request)
     reports = Path(reports_dir or paths.reports_dir())
+    started = time.perf_counter()
     with reports_lock(reports), _kernel_environment():
         run_dir = reports / run_id
-        run_dir.mkdir(parents=True, exist_ok=True)
-        publish_inputs(run_dir, catalogue, scores)
-        executed = None
-        with tqdm(jobs, desc="gentrend report", unit="notebook") as bar:
-            for job in bar:
-                bar.set_postfix_str(job.output_name)
-                executed = execute(job, run_dir)
-        render_report(executed, run_dir / "trend_report.html", pdf=run_dir / "trend_report.pdf" if pdf else None)
-        point_latest(run_dir)
-    return run_dir
+        aside = _set_aside(run_dir)
+        run_dir.mkdir(parents=True)
+        previous = previous_complete(reports, exclude=run_id)
+        sources = [] if request.force else [m for m in (Manifest.load(aside) if aside else None, previous) if m]
+        inputs = {"code": code_digest(), "data": upstream(paths.data_dir(), ("**/*",)),
+                  "libraries": library_versions(LIBRARY_VERSIONS), "machine": fingerprint(environment("cpu"))}
+        manifest = Manifest.start(run_dir, {"pdf": pdf, **dataclasses.asdict(request)}, inputs)
+        log = _run_logger(run_dir)
+        log.info("run %s: %d notebooks; reuse from %s", run_id, len(jobs), [m.run_dir.name for m in sources] or "none")
+        run = _Run(run_dir, manifest, sources, digest(inputs["code"], inputs["libraries"]), log)
+        try:
+            run.step("run inputs", {"machine": inputs["machine"], "data": inputs["data"]},
+                     lambda: publish_inputs(run_dir, catalogue, scores))
+            with tqdm(total=len(jobs), desc="gentrend report", unit="notebook") as bar:
+                for job in jobs:
+                    bar.set_postfix_str(job.output_name)
+                    machine = fingerprint(environment(job.parameters["device"])) if job.measures else ""
+                    if job.notebook == TREND_REPORT_NB:  # "changed since" is laid out by the report: before it
+                        base = baseline(reports, run_dir, CHANGE_READS)
+                        run.step("changes", {"baseline": upstream(base.run_dir, CHANGE_READS) if base else {}},
+                                 lambda: publish_changes(run_dir, base), reads=CHANGE_READS)
+                    key = {"notebook": file_digest(paths.NOTEBOOKS_DIR / job.notebook), "parameters": job.parameters,
+                           "machine": machine, "data": upstream(paths.data_dir(), job.data)}
+                    run.step(job.output_name, key, lambda job=job: execute(job, run_dir), reads=job.reads)
+                    bar.update()
+            report_nb = run_dir / "notebooks" / jobs[-1].output_name
+            if report_nb.exists():
+                targets = (run_dir / "trend_report.html", run_dir / "trend_report.pdf" if pdf else None)
+                run.step("render", {"pdf": pdf}, lambda: render_report(report_nb, *targets),
+                         reads=(f"notebooks/{report_nb.name}",))
+            complete = (run_dir / "trend_report.html").exists() and not run.failures
+            status = "complete" if complete else "partial" if (run_dir / "trend_report.html").exists() else "failed"
+            exit_code = {"complete": 0, "partial": EXIT_PARTIAL, "failed": EXIT_FAILED}[status]
+            from .layout import RunArtefacts
+
+            headlines = [html.unescape(f.text) for f in findings(RunArtefacts(run_dir))]
+            manifest.finish(status, exit_code, seconds=round(time.perf_counter() - started, 1), headlines=headlines,
+                            failures=run.failures)
+            log.info("run %s %s (exit code %d)", run_id, status, exit_code)
+        except KeyboardInterrupt:
+            manifest.finish("interrupted", 130, seconds=round(time.perf_counter() - started, 1), failures=run.failures)
+            log.info("run %s interrupted", run_id)
+            raise
+        finally:
+            for handler in log.handlers:
+                handler.close()
+            if aside:
+                shutil.rmtree(aside, ignore_errors=True)
+            write_index(reports)
+        if status == "complete":
+            point_latest(run_dir)
+    reused = sum(j["status"] == "reused" for j in manifest.data["jobs"])
+    return RunResult(run_dir, status, exit_code, run.failures, len(manifest.data["jobs"]) - reused, reused)
