@@ -137,3 +137,29 @@ def test_a_kernel_that_dies_is_a_clear_error(tmp_path):
     _notebook(tmp_path / "dies.ipynb", "import os; os._exit(1)")
     with pytest.raises(NotebookError, match=r"(?s)dies-x.ipynb: the kernel died.*out of memory"):
         execute(NotebookJob("dies.ipynb", {}, "x"), tmp_path / "run", notebooks_dir=tmp_path)
+
+
+@pytest.mark.slow
+def test_a_different_catalogue_runs_through_the_same_code(tmp_path, monkeypatch):
+    """A fourth generation, added as data only, is planned, analysed and laid out by the unchanged code."""
+    from fixtures.fourth_generation import fourth_generation_data
+
+    from gentrend.catalogue import load_catalogue
+    from gentrend.layout import RunArtefacts
+    from gentrend.scores import load_scores
+
+    monkeypatch.setenv("GENTREND_DATA", str(fourth_generation_data(tmp_path)))
+    catalogue = load_catalogue()
+    jobs = plan(catalogue, load_scores(catalogue=catalogue), ReportRequest(profile_models=(), device="cpu"))
+    assert "4" in [j.parameters.get("generation") for j in jobs]
+    wanted = {"01_generation-qwen4.ipynb", "02_density-base.ipynb", "03_per_size-base.ipynb", "08_trend_report.ipynb"}
+    run = tmp_path / "run"
+    with monkeypatch.context() as env:
+        for key, value in paths.environment().items():
+            env.setenv(key, value)
+        for job in (j for j in jobs if j.output_name in wanted):
+            execute(job, run)
+    artefacts = RunArtefacts(run)
+    assert "Qwen4-1.7B" in set(artefacts.frame("density-base", "per_model")["model"])
+    assert "4" in set(artefacts.frame("per-size-base", "summary")["generation"])
+    assert artefacts.has("generation-qwen4", "architecture")

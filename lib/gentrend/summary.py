@@ -13,7 +13,6 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from .layout import RunArtefacts
 from .publish import escape, producer_name
 from .vocab import TRACKS
 
@@ -23,7 +22,7 @@ class Finding(NamedTuple):
     section: str  # id of the report section it comes from
 
 
-def _density(run: RunArtefacts) -> Finding | None:
+def _density(run) -> Finding | None:
     parts = []
     for track in TRACKS:
         table = run.frame(producer_name("density", track), "multipliers")
@@ -42,7 +41,7 @@ def _density(run: RunArtefacts) -> Finding | None:
                    + "; ".join(parts) + ".", "Capability-density")
 
 
-def _per_size(run: RunArtefacts) -> Finding | None:
+def _per_size(run) -> Finding | None:
     frames = []
     for track in TRACKS:
         table = run.frame(producer_name("per-size", track), "summary")
@@ -57,7 +56,7 @@ def _per_size(run: RunArtefacts) -> Finding | None:
     return Finding(f"Largest per-size change: {describe(best)}; smallest: {describe(worst)}.", "Per-size-comparisons")
 
 
-def _fits(run: RunArtefacts) -> Finding | None:
+def _fits(run) -> Finding | None:
     table = run.frame("speed-memory", "fits")
     if table is None or table.empty:
         return None
@@ -76,7 +75,7 @@ def _fits(run: RunArtefacts) -> Finding | None:
                    "Speed-and-memory")
 
 
-def _speed(run: RunArtefacts) -> Finding | None:
+def _speed(run) -> Finding | None:
     table = run.frame("speed-memory", "summary")
     if table is None or table.empty:
         return None
@@ -90,7 +89,7 @@ def _speed(run: RunArtefacts) -> Finding | None:
                    "Speed-and-memory")
 
 
-def _claims(run: RunArtefacts) -> Finding | None:
+def _claims(run) -> Finding | None:
     ledger = run.frame("claims", "ledger")
     if ledger is None or ledger.empty:
         return None
@@ -99,8 +98,8 @@ def _claims(run: RunArtefacts) -> Finding | None:
                    + ", ".join(f"{n} {escape(v)}" for v, n in counts.items()) + ".", "Claims-ledger")
 
 
-def findings(run: RunArtefacts) -> list[Finding]:
-    """The headline findings of a run folder (see the module docstring), in report order."""
+def findings(run) -> list[Finding]:
+    """The headline findings of a run folder (a gentrend.layout.RunArtefacts; see the module docstring)."""
     return [f for f in (_density(run), _per_size(run), _fits(run), _speed(run), _claims(run)) if f is not None]
 
 
