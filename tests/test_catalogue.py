@@ -54,7 +54,9 @@ def test_unknown_generation(catalogue):
         (lambda raw: raw["generations"][0]["models"][3].update(config="configs/missing.json"), r"qwen2.5-7b.*config.*not found"),
         (lambda raw: raw["generations"][1]["models"][0].update(id="qwen2.5-0.5b"), r"'qwen2.5-0.5b' appears twice"),
         (lambda raw: raw["generations"][1].update(release_date="2024-19-09"), r"generation Qwen 3:.*release_date.*month"),
-        (lambda raw: raw["generations"][2].update(generation="3"), r"generation Qwen 3 appears twice"),
+        (lambda raw: raw["generations"][2].update(generation="3"), r"generation Qwen 3: generation label '3' is used twice"),
+        (lambda raw: raw["generations"][2].update(family="Llama", generation="3"), r"label '3' is used twice.*first by generation Qwen 3"),
+        (lambda raw: raw["generations"][0]["models"][1].update(size_label="0.5B"), r"Qwen 2.5: size_label '0.5B' appears twice"),
         (lambda raw: raw.update(generations=[]), r"has no 'generations' list"),
     ],
 )

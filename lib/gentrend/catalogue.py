@@ -192,7 +192,7 @@ def load_catalogue(path: Path | str | None = None) -> Catalogue:
     if not isinstance(raw, dict) or not isinstance(raw.get("generations"), list) or not raw["generations"]:
         raise CatalogueError(f"{path} has no 'generations' list", "start the file with 'generations:' (see data/models.yaml)")
 
-    models, labels = [], set()
+    models, labels = [], {}
     for i, gen_raw in enumerate(raw["generations"]):
         label = f"generation #{i + 1}"
         if isinstance(gen_raw, dict):
@@ -210,9 +210,16 @@ def load_catalogue(path: Path | str | None = None) -> Catalogue:
             gen = Generation.model_validate(gen_raw)
         except ValidationError as e:
             raise CatalogueError(f"{path}: {label}: {_field_errors(e)}", "correct that field of the generation") from None
-        if (gen.family, gen.generation) in labels:
-            raise CatalogueError(f"{path}: {label} appears twice", "give each generation of a family its own label")
-        labels.add((gen.family, gen.generation))
+        if gen.generation in labels:
+            raise CatalogueError(f"{path}: {label}: generation label {gen.generation!r} is used twice (analyses, tables "
+                                 f"and claims name a generation by its label alone; first by {labels[gen.generation]})",
+                                 "give each generation its own label")
+        labels[gen.generation] = label
+        sizes = [entry.size_label for entry in gen.models]
+        if len(set(sizes)) < len(sizes):
+            twice = next(s for s in sizes if sizes.count(s) > 1)
+            raise CatalogueError(f"{path}: {label}: size_label {twice!r} appears twice, so two models would share one "
+                                 "name in every table", "give each model of a generation its own size_label")
         for entry in gen.models:
             config_path = (path.parent / entry.config).resolve()
             _check_config(config_path, f"{path}: {label}, model {entry.id!r}: field config")

@@ -63,6 +63,10 @@ def load_claims(path: Path | str | None = None, catalogue: Catalogue | None = No
         if missing:
             raise DataError(f"{path}: claim #{i + 1} ({claim.get('id', 'no id')}) has no {', '.join(missing)}",
                             f"every claim needs {', '.join(REQUIRED)}")
+        not_text = [key for key in REQUIRED if not isinstance(claim[key], str)]
+        if not_text:
+            raise DataError(f"{path}: claim #{i + 1}: {', '.join(not_text)} must be text, got {claim[not_text[0]]!r}",
+                            "write the value as one line of text (quote it if it looks like a list or a number)")
         if claim["id"] in seen:
             raise DataError(f"{path}: claim id {claim['id']!r} appears twice", "give each claim a unique id")
         seen.add(claim["id"])

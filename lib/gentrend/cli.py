@@ -1,5 +1,6 @@
 """Command line: `gentrend report` runs the suite; `gentrend models` lists the catalogue; `gentrend check`
-validates the data files. Errors a user can meet are printed as one message with the fix.
+validates the data files; `gentrend clean` removes old runs and cache entries. Errors a user can meet (bad
+input, a folder that cannot be written, a full disk) are printed as one message with the fix, never a traceback.
 
 Exit codes: 0 complete; 2 bad input or environment (the message says what and how to fix it, nothing ran);
 3 another run holds the reports folder; 4 partial (the report was rendered, but a notebook failed: its
@@ -13,6 +14,7 @@ import sys
 import time
 
 from .errors import GentrendError
+from .files import output_error
 
 
 def _report(args) -> int:
@@ -54,14 +56,28 @@ def check_data() -> str:
 
     catalogue = load_catalogue()
     scores = load_scores(catalogue=catalogue)
+    gpus = load_gpus()  # before the claims, whose GPU arguments it resolves
     claims = load_claims(catalogue=catalogue)
-    gpus = load_gpus()
     return (f"ok: {len(catalogue)} models in {len(catalogue.generations)} generations, {len(scores)} published scores, "
             f"{len(claims)} claims, {len(gpus)} GPUs")
 
 
 def _check(args) -> None:
     print(check_data())
+
+
+def _clean(args) -> None:
+    from .housekeeping import age_text, clean, parse_age, size_text
+
+    older_than = parse_age(args.older_than) if args.older_than is not None else None
+    doomed, protected = clean(older_than, args.keep, dry_run=args.dry_run)
+    for item in doomed:
+        print(f"{'would remove' if args.dry_run else 'removed'} {item.kind:5} {item.path}  "
+              f"({size_text(item.size)}, last written {age_text(item.age_s)} ago)")
+    for path, why in protected.items():
+        print(f"kept        run   {path}  ({why})")
+    total = size_text(sum(item.size for item in doomed))
+    print(f"{len(doomed)} item(s), {total}" + (" would be freed (dry run: nothing removed)" if args.dry_run else " freed"))
 
 
 def _positive_ints(text: str) -> list[int]:
@@ -96,6 +112,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("models", help="list the model catalogue").set_defaults(func=_models)
     sub.add_parser("check", help="validate data/ (catalogue, configs, scores, claims, GPUs)").set_defaults(func=_check)
+
+    clean = sub.add_parser("clean", help="remove old run folders and profiling cache entries",
+                           description="Remove run folders and profiling cache entries by age and/or count. Never "
+                                       "removed: the run `latest` points to, the newest complete report, anything "
+                                       "while a report run holds the reports folder.")
+    clean.add_argument("--older-than", metavar="AGE", help="what was last written more than AGE ago: 30d, 12h, 2w")
+    clean.add_argument("--keep", type=int, metavar="N", help="keep the N newest runs (and N newest cache entries per model)")
+    clean.add_argument("--dry-run", action="store_true", help="list what would be removed, remove nothing")
+    clean.set_defaults(func=_clean)
     return parser
 
 
@@ -103,13 +128,20 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code = args.func(args) or 0
+    except OSError as e:  # a file system problem met outside gentrend.files (e.g. papermill saving a notebook)
+        return _error(output_error(e))
     except GentrendError as e:
-        print(f"gentrend: error: {e}", file=sys.stderr)
-        return e.exit_code
+        return _error(e)
     except KeyboardInterrupt:
-        print("gentrend: interrupted; finished notebooks are kept in the run folder", file=sys.stderr)
+        kept = "; finished notebooks are kept in the run folder" if args.command == "report" else ""
+        print(f"gentrend: interrupted{kept}", file=sys.stderr)
         return 130
     return code
+
+
+def _error(e: GentrendError) -> int:
+    print(f"gentrend: error: {e}", file=sys.stderr)
+    return e.exit_code
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ final name. Reading data files names the file in every error, with the fix.
 
 from __future__ import annotations
 
+import collections.abc
 import contextlib
 import errno
 import json
@@ -28,18 +29,25 @@ class OutputError(GentrendError):
     """A file of the run cannot be written (read-only folder, full disk, ...)."""
 
 
-def _output_error(path: Path, error: OSError) -> OutputError:
+def output_error(error: OSError, path: str | os.PathLike | None = None) -> OutputError:
+    """One line for an OSError met writing `path` (default: the file the error names), with the fix."""
+    path = path or error.filename
     reason = os.strerror(error.errno) if error.errno else str(error)
-    blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
-    if blocking is not None:
-        return OutputError(f"cannot write {path}: {blocking} is a file, not a folder",
-                           "move that file away, or set GENTREND_REPORTS to another folder")
+    if path is None:
+        problem = f"cannot write the run's files: {reason}"
+    else:
+        path = Path(path)
+        blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        if blocking is not None:
+            return OutputError(f"cannot write {path}: {blocking} is a file, not a folder",
+                               "move that file away, or set GENTREND_REPORTS to another folder")
+        problem = f"cannot write {path}: {reason}"
     fix = {errno.ENOSPC: "free disk space (e.g. `gentrend clean`), then run again",
            errno.EDQUOT: "free disk space (e.g. `gentrend clean`), then run again",
            errno.EACCES: "make the folder writable, or set GENTREND_REPORTS to a writable folder",
            errno.EROFS: "set GENTREND_REPORTS to a folder on a writable disk"}.get(
         error.errno, "check the folder exists and is writable, or set GENTREND_REPORTS to another folder")
-    return OutputError(f"cannot write {path}: {reason}", fix)
+    return OutputError(problem, fix)
 
 
 @contextlib.contextmanager
@@ -52,13 +60,13 @@ def atomic_path(path: str | os.PathLike):
         os.close(fd)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; the final file gets the usual permissions
     except OSError as e:
-        raise _output_error(path, e) from None
+        raise output_error(e, path) from None
     try:
         yield Path(tmp)
         os.replace(tmp, path)
     except OSError as e:
         Path(tmp).unlink(missing_ok=True)
-        raise _output_error(path, e) from None
+        raise output_error(e, path) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -93,11 +101,28 @@ def require_file(path: str | os.PathLike, what: str) -> Path:
     return path
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """The safe loader, refusing a key given twice in one mapping (plain YAML silently keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # keys merged in with `<<` may be overridden: that is what merging is for
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, collections.abc.Hashable):
+                continue  # the parent class reports it
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"found the key {key!r} twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def read_yaml(path: str | os.PathLike, what: str):
-    """Parse a YAML file; a syntax error names the file and the position."""
+    """Parse a YAML file (safe tags only, no key twice); a syntax error names the file and the position."""
     path = require_file(path, what)
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
     except yaml.YAMLError as e:
         where = getattr(e, "problem_mark", None)
         at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""

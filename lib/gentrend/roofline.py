@@ -21,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import torch
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import paths
 from .architecture import describe
@@ -44,8 +45,20 @@ class GPU:
         return self.bandwidth_gb_s * 1e9
 
 
+class _GpuEntry(BaseModel):
+    """One entry of data/gpus.yaml, as written there."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(min_length=1)
+    bandwidth_gb_s: float = Field(gt=0, allow_inf_nan=False)
+    memory_gib: float = Field(gt=0, allow_inf_nan=False)
+    aliases: tuple[str, ...] = ()
+    source: str = Field(min_length=1)
+
+
 def load_gpus(path: Path | str | None = None) -> tuple[GPU, ...]:
-    """The GPU table (data/gpus.yaml), validated: every entry needs name, bandwidth_gb_s, memory_gib, source."""
+    """The GPU table (data/gpus.yaml), validated: every entry needs name, bandwidth_gb_s, memory_gib (finite,
+    positive) and source; names and aliases identify one GPU each."""
     return _load_gpus(Path(path or paths.data_file("gpus.yaml")).resolve())
 
 
@@ -55,16 +68,22 @@ def _load_gpus(path: Path) -> tuple[GPU, ...]:
     entries = raw.get("gpus") if isinstance(raw, dict) else None
     if not isinstance(entries, list) or not entries:
         raise DataError(f"{path} has no 'gpus' list", "start the file with 'gpus:' followed by one entry per GPU")
-    gpus = []
+    gpus, owner = [], {}
     for i, g in enumerate(entries):
         try:
-            gpus.append(GPU(str(g["name"]), float(g["bandwidth_gb_s"]), float(g["memory_gib"]),
-                            tuple(map(str, g.get("aliases", []))), str(g["source"])))
-        except (KeyError, TypeError, ValueError) as e:
-            raise DataError(f"{path}: GPU #{i + 1} ({g.get('name', '?') if isinstance(g, dict) else g!r}) is malformed: {e!r}",
-                            "every GPU needs name, bandwidth_gb_s, memory_gib, source") from None
-        if gpus[-1].bandwidth_gb_s <= 0 or gpus[-1].memory_gib <= 0:
-            raise DataError(f"{path}: GPU {gpus[-1].name}: bandwidth and memory must be positive", "use the datasheet figures")
+            entry = _GpuEntry.model_validate(g)
+        except ValidationError as e:
+            name = g.get("name", "?") if isinstance(g, dict) else g
+            fields = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'entry'}: {err['msg']}" for err in e.errors())
+            raise DataError(f"{path}: GPU #{i + 1} ({name!r}): {fields}",
+                            "every GPU needs name, bandwidth_gb_s, memory_gib (datasheet figures) and source") from None
+        keys = {key.lower(): key for key in (entry.name, *entry.aliases)}  # an alias may repeat the name
+        for low, key in keys.items():
+            if low in owner:
+                raise DataError(f"{path}: GPU #{i + 1} ({entry.name!r}): name or alias {key!r} is already used by "
+                                f"{owner[low]!r}", "give each GPU its own name and aliases")
+            owner[low] = entry.name
+        gpus.append(GPU(entry.name, entry.bandwidth_gb_s, entry.memory_gib, entry.aliases, entry.source))
     return tuple(gpus)
 
 

@@ -1,7 +1,8 @@
 """Published benchmark scores (data/published_scores.csv) as one tidy DataFrame, joined to the catalogue.
 
-One row per (model, variant, benchmark, setting, source) as printed; the provenance columns source_url and
-source_detail are kept on every row. Derived columns:
+One row per (model, variant, benchmark, setting, source) as printed (a repeated one is an error; a catalogue
+model's rows must give its generation and size label); the provenance columns source_url and source_detail are
+kept on every row. Derived columns:
 - track: the comparison track (gentrend.vocab.TRACK_OF_VARIANT): base; non-thinking (Qwen2.5 instruct counts
   as non-thinking); thinking.
 - unit: percent unless data/benchmarks.yaml says otherwise; every score must lie in its unit's range.
@@ -36,9 +37,9 @@ def benchmark_units(path: Path | None = None) -> dict[str, str]:
     if not isinstance(units, dict):
         raise DataError(f"{path} has no 'units' mapping", "start the file with 'units:' followed by benchmark: unit lines")
     known = set(UNIT_RANGES) | {"points_10_or_percent"}
-    bad = {b: u for b, u in units.items() if u not in known}
+    bad = {b: u for b, u in units.items() if not isinstance(b, str) or not isinstance(u, str) or u not in known}
     if bad:
-        raise DataError(f"{path}: unknown unit(s) {bad}", f"use one of: {', '.join(sorted(known))}")
+        raise DataError(f"{path}: unknown unit(s) {bad}", f"write benchmark: unit lines, the unit one of: {', '.join(sorted(known))}")
     return units
 
 
@@ -61,6 +62,27 @@ def _check_ranges(df: pd.DataFrame, path: Path) -> None:
                         "write the score as printed in the source (percentages as 0–100)")
 
 
+def _check_unique(df: pd.DataFrame, path: Path) -> None:
+    """One row per (model, variant, benchmark, setting, source): a repeated row would count twice."""
+    key = ["model", "variant", "benchmark", "setting", "source_url"]
+    repeated = df.duplicated(key, keep=False)
+    if repeated.any():
+        first, second = df.index[repeated][:2]
+        raise DataError(f"{path} rows {first + 2} and {second + 2} give the same model, variant, benchmark, setting and "
+                        f"source ({df.loc[first, 'model']}, {df.loc[first, 'benchmark']})",
+                        "keep one of them (a second source of the same score needs its own source_url)")
+
+
+def _check_against_catalogue(df: pd.DataFrame, catalogue: Catalogue, path: Path) -> None:
+    """A row of a catalogue model must give that model's generation and size label (analyses group by them)."""
+    for row in df[df["model_id"].notna()].itertuples():
+        model = catalogue.get(row.model_id)
+        for column, expected in (("generation", model.generation), ("size_label", model.size_label)):
+            if getattr(row, column) != expected:
+                raise DataError(f"{path} row {row.Index + 2}: {row.model} has {column} {getattr(row, column)!r}, "
+                                f"but the catalogue says {expected!r}", f"write {expected!r} there (data/models.yaml is the reference)")
+
+
 def load_scores(path: Path | str | None = None, catalogue: Catalogue | None = None) -> pd.DataFrame:
     """Read, check and enrich the published scores. Bad files fail with a message naming the row and column."""
     path = Path(path or paths.data_file("published_scores.csv"))
@@ -78,6 +100,7 @@ def load_scores(path: Path | str | None = None, catalogue: Catalogue | None = No
     if unknown:
         raise DataError(f"{path}: unknown variant(s) {unknown}", f"use one of {sorted(TRACK_OF_VARIANT)}")
 
+    _check_unique(df, path)
     catalogue = catalogue or load_catalogue()
     units = benchmark_units()
     df["score"] = score
@@ -93,6 +116,7 @@ def load_scores(path: Path | str | None = None, catalogue: Catalogue | None = No
             return None
 
     df["model_id"] = df["model"].map(model_id)
+    _check_against_catalogue(df, catalogue, path)
     facts = catalogue.to_frame().set_index("model_id")[["params_total", "params_non_embedding", "release_date", "family"]]
     df = df.join(facts, on="model_id")
     return df
