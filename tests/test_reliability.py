@@ -235,8 +235,6 @@ def test_report_refuses_bad_input_before_any_notebook(data, capsys, no_notebooks
     assert not (Path(os.environ["GENTREND_REPORTS"]) / "bad").exists()  # nothing was written for the run
 
 
-@pytest.mark.xfail(strict=True, reason="needs a fix in runner.py: run_report validates the GPU table (load_gpus) "
-                                       "before work, as `gentrend check` does, not only through claims that name a GPU")
 def test_report_refuses_a_broken_gpu_table_even_when_no_claim_names_a_gpu(data, capsys, no_notebooks):
     claims = yaml.safe_load((data / "claims.yaml").read_text())
     claims["claims"] = [c for c in claims["claims"] if "gpu" not in (c.get("args") or {})]
@@ -270,8 +268,6 @@ def test_a_run_id_that_would_shadow_or_escape_is_refused_and_nothing_moves(data,
     assert sorted(reports.parent.rglob("*")) == before  # nothing written anywhere
 
 
-@pytest.mark.xfail(strict=True, reason="needs a fix in runner.py: run_report refuses a run id whose folder is a "
-                                       "symlink (or resolves outside the reports folder) instead of writing through it")
 def test_a_run_id_naming_a_symlink_never_writes_through_it(data, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(runner, "execute", fake_execute)
     reports = Path(os.environ["GENTREND_REPORTS"])
@@ -296,9 +292,6 @@ def test_default_run_ids_are_valid_and_differ_within_one_second():
     assert len(set(ids)) == len(ids) and all(check_run_id(i) for i in ids)
 
 
-@pytest.mark.xfail(strict=True, reason="needs a fix in runner.py: new_run_id's suffix has 16 random bits, so ids "
-                                       "made in one second collide (5000 ids: surely; 50 ids: 2 % of the time, which "
-                                       "makes test_runner's uniqueness test flaky); use secrets.token_hex(6)")
 def test_default_run_ids_do_not_collide_even_by_the_thousand():
     ids = [new_run_id() for _ in range(5000)]
     assert len(set(ids)) == len(ids)
@@ -378,10 +371,6 @@ def test_a_full_disk_met_anywhere_in_a_run_is_one_line_with_the_fix(data, capsys
 # --- escaping and the sealed PDF (fast parts) ------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="needs a fix in layout.py (RunArtefacts.frame: a published table without "
-                                       "rows or columns is an empty frame, shown as such) or in profiling.summary_table "
-                                       "(its columns even without rows): today every `gentrend report --no-profile` "
-                                       "stops in 08_trend_report on the empty profile_summary.csv")
 def test_a_run_without_measurements_lays_out_its_empty_speed_table(tmp_path):
     from gentrend.layout import RunArtefacts, speed_memory_section
     from gentrend.publish import Publisher
@@ -402,8 +391,6 @@ def test_the_pdf_fetcher_refuses_files_and_network_and_attaches_nothing(tmp_path
     assert not PdfReader(tmp_path / "r.pdf").attachments
 
 
-@pytest.mark.xfail(strict=True, reason="needs a fix in render.py: seal() must look at tags and attributes (parse the "
-                                       "body), not at text, where escaped markup is harmless")
 def test_a_table_of_hostile_text_renders_as_text(tmp_path):
     from gentrend.publish import Publisher
     from gentrend.render import notebook_to_html
@@ -516,9 +503,6 @@ def test_every_file_of_the_hostile_run_is_complete(hostile_run):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="needs a fix in render.py: seal() matches its pattern against the page's text, "
-                                       "so escaped markup shown as text (e.g. 'onerror=' in a claim) stops the "
-                                       "report; it should check the parsed tags and attributes only")
 def test_the_hostile_report_renders_and_latest_points_to_it(hostile_run):
     run, _, _, refused = hostile_run
     assert refused is None, refused
@@ -601,9 +585,6 @@ def test_ctrl_c_exits_130_keeps_finished_notebooks_and_leaves_latest(interrupted
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="needs a fix in runner.py: execute() starts kernels with "
-                                       "--IPKernelApp.log_level=CRITICAL (not ERROR), so a kernel shut down "
-                                       "mid-cell does not print its ZMQ traceback to the user's terminal")
 def test_ctrl_c_prints_no_traceback(interrupted):
     _, _, err = interrupted
     assert "Traceback" not in err and "ZMQError" not in err, err
@@ -637,11 +618,6 @@ def test_a_full_disk_is_one_line_and_leaves_no_truncated_file(tmp_path, tmpfs):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="needs fixes in runner.py (a rerun of a run id must not report an earlier "
-                                       "execution's results: start the run folder afresh except results/partial/, or "
-                                       "pass 05/07 the exact profiled list, [] meaning none) and in layout.py / "
-                                       "profiling.summary_table (a run without profiling publishes an empty "
-                                       "profile_summary.csv that 08 cannot read)")
 def test_a_rerun_without_profiling_reports_no_earlier_or_partial_measurement(report_run, tmp_path, monkeypatch):
     """Issue case 5: after an interrupted profile, a rerun of that run id with --no-profile reported the partial
     file as 'profiled in this run'."""
@@ -661,7 +637,7 @@ def test_a_rerun_without_profiling_reports_no_earlier_or_partial_measurement(rep
         return real_execute(job, out_dir)
 
     monkeypatch.setattr(runner, "execute", execute)
-    run = runner.run_report("rerun", ReportRequest(profile_models=()), reports_dir=reports, pdf=False)
+    run = runner.run_report("rerun", ReportRequest(profile_models=()), reports_dir=reports, pdf=False).run_dir
     summary = run / "tables" / "profile_summary.csv"
     assert not summary.exists() or summary.stat().st_size <= 1 or pd.read_csv(summary).empty
     assert "synthetic (tiny)" not in (run / "trend_report.html").read_text()

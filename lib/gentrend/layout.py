@@ -41,6 +41,8 @@ class RunArtefacts:
         item = self.item(producer, key)
         if item is None or item["kind"] != "table":
             return None
+        if (self.run / item["file"]).stat().st_size <= 1:  # a table without rows or columns (e.g. no measurements)
+            return pd.DataFrame()
         return read_csv(self.run / item["file"], f"table {item['title']}", dtype={"generation": str, "reference": str},
                         keep_default_na=False, na_values=[""])
 

@@ -35,6 +35,7 @@ from tqdm.auto import tqdm
 from . import paths
 from .catalogue import Catalogue, Model, load_catalogue
 from .errors import GentrendError, NotebookError, RunLockedError, SettingError
+from .files import OutputError, output_error
 from .incremental import link_files, produced, reusable, snapshot, upstream
 from .manifest import Manifest, code_digest, digest, file_digest
 from .vocab import BACKENDS, precision_name, resolve_precision
@@ -167,7 +168,7 @@ def plan(catalogue: Catalogue, scores, request: ReportRequest = ReportRequest())
 
 def new_run_id() -> str:
     """A timestamp and a random suffix: unique even for two runs started in the same second."""
-    return dt.datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+    return dt.datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(6)
 
 
 def check_run_id(run_id: str) -> str:
@@ -205,8 +206,9 @@ def execute(job: NotebookJob, out_dir: Path, notebooks_dir: Path = paths.NOTEBOO
         papermill.execute_notebook(
             str(source), str(partial), parameters=parameters, kernel_name="python3",
             cwd=str(notebooks_dir), progress_bar=False,
-            # the kernel's own start-up chatter (e.g. its TCP-transport notice) would drown the progress bar
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            # the kernel's own chatter (its start-up notice; on Ctrl-C, a ZMQ traceback from a kernel shut down
+            # mid-cell) would reach the user's terminal
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
     except PapermillExecutionError as e:
         problem, fix = _fix_of(e.evalue)
@@ -339,6 +341,12 @@ class _Run:
             try:
                 action()
                 status = "executed"
+            except OutputError as e:  # a full disk or an unwritable folder stops the whole run: nothing else can work
+                self._failed(entry, str(e))
+                raise
+            except OSError as e:
+                self._failed(entry, str(output_error(e)))
+                raise output_error(e) from None
             except GentrendError as e:
                 status = self._failed(entry, str(e))
             except Exception as e:  # noqa: BLE001 - a bug in one step must not lose the rest of the run
@@ -355,7 +363,8 @@ class _Run:
     def _failed(self, entry: dict, message: str) -> str:
         entry["error"] = message
         self.failures.append(message)
-        self.log.error("FAILED %s", message)
+        with contextlib.suppress(OSError):
+            self.log.error("FAILED %s", message)
         return "failed"
 
 
@@ -394,17 +403,21 @@ def run_report(
     from .environment import environment, fingerprint, library_versions
     from .history import baseline, previous_complete, write_index
     from .render import render_report
+    from .roofline import load_gpus
     from .scores import load_scores
     from .summary import findings
 
     catalogue = load_catalogue()
     scores = load_scores(catalogue=catalogue)
+    load_gpus()  # before the claims, whose GPU arguments it resolves
     load_claims(catalogue=catalogue)
     jobs = plan(catalogue, scores, request)
     reports = Path(reports_dir or paths.reports_dir())
     started = time.perf_counter()
     with reports_lock(reports), _kernel_environment():
         run_dir = reports / run_id
+        if run_dir.is_symlink() or (run_dir.exists() and not run_dir.is_dir()):
+            raise SettingError(f"{run_dir} exists and is not a run folder", "choose another --run-id")
         aside = _set_aside(run_dir)
         run_dir.mkdir(parents=True)
         previous = previous_complete(reports, exclude=run_id)
@@ -444,16 +457,20 @@ def run_report(
             manifest.finish(status, exit_code, seconds=round(time.perf_counter() - started, 1), headlines=headlines,
                             failures=run.failures)
             log.info("run %s %s (exit code %d)", run_id, status, exit_code)
-        except KeyboardInterrupt:
-            manifest.finish("interrupted", 130, seconds=round(time.perf_counter() - started, 1), failures=run.failures)
-            log.info("run %s interrupted", run_id)
+        except (KeyboardInterrupt, GentrendError) as e:
+            interrupted = isinstance(e, KeyboardInterrupt)
+            with contextlib.suppress(OSError):  # on a full disk even the manifest may not be writable
+                manifest.finish("interrupted" if interrupted else "failed", 130 if interrupted else e.exit_code,
+                                seconds=round(time.perf_counter() - started, 1), failures=run.failures)
+                log.info("run %s %s", run_id, "interrupted" if interrupted else f"stopped: {e}")
             raise
         finally:
             for handler in log.handlers:
                 handler.close()
             if aside:
                 shutil.rmtree(aside, ignore_errors=True)
-            write_index(reports)
+            with contextlib.suppress(OSError):
+                write_index(reports)
         if status == "complete":
             point_latest(run_dir)
     reused = sum(j["status"] == "reused" for j in manifest.data["jobs"])
