@@ -12,6 +12,8 @@ CATALOGUE_FILE = DATA_DIR / "models.yaml"
 SCORES_FILE = DATA_DIR / "published_scores.csv"
 CLAIMS_FILE = DATA_DIR / "claims.yaml"
 GPUS_FILE = DATA_DIR / "gpus.yaml"
+EVALUATION_FILE = DATA_DIR / "evaluation.yaml"  # lm-eval task -> published benchmark; estimate constants
+EVAL_TASKS_DIR = DATA_DIR / "tasks"  # shipped example user tasks for lm-eval
 CACHE_DIR = REPORTS_DIR / "cache"
 
 
