@@ -306,3 +306,18 @@ def test_estimate_formula_and_planning_table(catalogue):
     assert (table[table["device"] == "H100 SXM"]["seconds"].values < table[table["device"] == "cpu"]["seconds"].values).all()
     with pytest.raises(GentrendError):
         gpu_throughput("RTX 3060")  # in data/gpus.yaml, without a compute figure
+
+
+def test_workload_counts_requests_from_the_task():
+    from gentrend.evaluation.estimate import task_workload
+    from gentrend.evaluation.tasks import load_task
+
+    tokenizer = synthetic_tokenizer()
+    mc, exact = (load_task(spec) for spec in resolve_tasks(TASKS))
+    choices = len(json.loads((paths.EVAL_TASKS_DIR / "gentrend_example_mc.jsonl").read_text().splitlines()[0])["choices"])
+    work = task_workload("gentrend_example_mc", mc, tokenizer, EvalSettings(limit=5))
+    assert (work.requests, work.generated_tokens) == (5 * choices, 0) and work.prompt_tokens > 5 * choices
+    work = task_workload("gentrend_example_exact", exact, tokenizer, EvalSettings())
+    budget = task_yaml("gentrend_example_exact")["generation_kwargs"]["max_gen_toks"]
+    assert (work.requests, work.generated_tokens) == (documents("gentrend_example_exact"), documents("gentrend_example_exact") * budget)
+    assert task_workload("gentrend_example_exact", exact, tokenizer, EvalSettings(max_gen_toks=3)).generated_tokens == 3 * documents("gentrend_example_exact")

@@ -3,8 +3,9 @@
 Work per task, counted on its documents after `limit` (a sample of up to SAMPLE_DOCS documents, scaled to
 all): the requests lm-eval sends, their prompt tokens (few-shot context + continuation for log-likelihood
 requests, the context for generation) and generated tokens (max_gen_toks per generation request: an upper
-bound, generation usually stops earlier at a stop sequence). Chat-template markup is not counted (a few
-tokens per turn).
+bound, generation usually stops earlier at a stop sequence). Choices that share a context and are one token
+long (MMLU's A/B/C/D) cost one forward pass, as lm-eval's logits cache computes them. Chat-template markup is
+not counted (a few tokens per turn).
 
 Time, for a model of N text parameters on a device of peak compute F (FLOP/s) and memory bandwidth B:
 
@@ -48,8 +49,8 @@ class Workload:
     generated_tokens: int
 
 
-# 1,000 MMLU-style requests: a 5-shot MMLU prompt is about 500-700 tokens, the answer one token
-MMLU_STYLE = Workload("1,000 MMLU-style requests (600 prompt tokens, log-likelihood)", 1000, 600_000, 0)
+# a 5-shot MMLU prompt is about 500-700 tokens; its four one-token choices share one forward pass
+MMLU_STYLE = Workload("1,000 MMLU-style questions (600-token prompt, 4 one-token choices)", 4000, 601_000, 0)
 
 
 @dataclass(frozen=True)
@@ -81,14 +82,18 @@ def _leaf_workload(task, tokenizer, settings: EvalSettings) -> tuple[int, int, i
     for i, doc in enumerate(docs):
         ctx = task.fewshot_context(doc, shots)
         instances = task.construct_requests(doc=doc, ctx=ctx, metadata=(task.task_name, i, 1))
-        for instance in instances if isinstance(instances, list) else [instances]:
-            requests += 1
-            if instance.request_type == "generate_until":
-                context, gen_kwargs = instance.arguments
+        instances = instances if isinstance(instances, list) else [instances]
+        requests += len(instances)
+        scored = [inst.arguments[:2] for inst in instances if inst.request_type != "generate_until"]
+        if scored and all(count(c + x) - count(c) == 1 for c, x in scored):  # lm-eval's logits cache: one pass
+            prompt += sum(count(c) + 1 for c in {c for c, _ in scored})
+        else:
+            prompt += sum(count(c + x) for c, x in scored)
+        for inst in instances:
+            if inst.request_type == "generate_until":
+                context, gen_kwargs = inst.arguments
                 prompt += count(context)
                 generated += settings.max_gen_toks or gen_kwargs.get("max_gen_toks", DEFAULT_MAX_GEN_TOKS)
-            else:
-                prompt += count("".join(instance.arguments[:2]))
     scale = n / len(docs) if docs else 0
     return round(requests * scale), round(prompt * scale), round(generated * scale)
 

@@ -171,8 +171,10 @@ class _Run:
         if linear_attention_kernels(SimpleNamespace(config=text_config(self.model))) == "torch-fallback":
             lines.append("  (not modelled: linear-attention layers will run in slow PyTorch fallback code; install "
                          "flash-linear-attention and causal-conv1d for the fast kernels)")
+        lines.append(f"  assuming {throughput.flops / 1e9:,.0f} GFLOP/s ({throughput.flops_source}) x {throughput.compute_share}, "
+                     f"{throughput.bandwidth / 1e9:,.0f} GB/s ({throughput.bandwidth_source}) x {throughput.bandwidth_share}")
         print(f"Estimate for {self.model.id} on {throughput.device} ({precision_name(self.dtype)}, batch {s.batch_size}): "
-              f"~{format_seconds(sum(seconds.values()))} before model loading\n" + "\n".join(lines))
+              f"~{format_seconds(sum(seconds.values()))} after model loading\n" + "\n".join(lines))
         return seconds
 
     def _base(self, thinking) -> dict:

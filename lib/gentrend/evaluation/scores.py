@@ -45,7 +45,7 @@ def headline_rows(results: pd.DataFrame) -> pd.DataFrame:
         spec = benchmarks.get(task)
         match = group[(group["metric"] == spec.metric) & (group["filter"] == spec.filter)] if spec else group.iloc[:0]
         picked.append(match.iloc[0] if not match.empty else group.iloc[0])
-    return pd.DataFrame(picked).reset_index(drop=True) if picked else own.iloc[:0]
+    return pd.DataFrame(picked).infer_objects().reset_index(drop=True) if picked else own.iloc[:0]
 
 
 def _setting(shots, cot, chat_template: bool, thinking, n: int, total: int) -> str:

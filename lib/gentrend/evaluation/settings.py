@@ -36,7 +36,8 @@ class EvalSettings:
         otherwise. With thinking on, the answer is read after think_end_token.
     max_gen_toks: generation budget of generative tasks; None keeps each task's. dtype/device as in
     gentrend.loading ("auto": bf16 on a GPU, fp32 on the CPU). seed: python, numpy, torch and few-shot
-    sampling seeds. bootstrap_iters: lm-eval's stderr bootstrap (mean metrics use the closed form).
+    sampling seeds. bootstrap_iters: lm-eval's standard errors (0: none; mean metrics use the closed form,
+    others resample this many times).
     """
 
     tasks: tuple[str, ...] = EXAMPLE_TASKS
