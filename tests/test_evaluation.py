@@ -22,7 +22,8 @@ from gentrend.evaluation import (
     gpu_throughput, load_run_results, planning_table, resolve_tasks, save_results, summary_table, synthetic_tokenizer,
 )
 from gentrend.evaluation import cache
-from gentrend.evaluation.estimate import Throughput, Workload, estimate_seconds
+from gentrend.evaluation.estimate import Throughput, Workload, estimate_seconds, task_workload
+from gentrend.evaluation.tasks import load_task
 from gentrend.loading import load_model
 
 TASKS = ("gentrend_example_mc", "gentrend_example_exact")
@@ -107,6 +108,11 @@ def test_user_tasks_resolve_relative_to_their_yaml(tmp_path, monkeypatch):
     data = mine / "gentrend_example_mc.jsonl"
     data.write_text(data.read_text().replace("Mercury", "Mercury ", 1))
     assert resolve_tasks(["gentrend_example_mc"], mine)[0].content_hash != before.content_hash
+
+    unsafe = mine / "gentrend_example_exact.yaml"
+    unsafe.write_text(unsafe.read_text() + "unsafe_code: true\n")
+    with pytest.raises(TaskError, match="executes code"):
+        load_task(resolve_tasks(["gentrend_example_exact"], mine)[0])
 
     (mine / "gentrend_example_mc.jsonl").unlink()
     with pytest.raises(TaskError, match="data file not found"):
@@ -309,9 +315,6 @@ def test_estimate_formula_and_planning_table(catalogue):
 
 
 def test_workload_counts_requests_from_the_task():
-    from gentrend.evaluation.estimate import task_workload
-    from gentrend.evaluation.tasks import load_task
-
     tokenizer = synthetic_tokenizer()
     mc, exact = (load_task(spec) for spec in resolve_tasks(TASKS))
     choices = len(json.loads((paths.EVAL_TASKS_DIR / "gentrend_example_mc.jsonl").read_text().splitlines()[0])["choices"])

@@ -152,10 +152,10 @@ def load_task(spec: TaskSpec):
     """Build the lm-eval Task (or Group) of `spec`, loading its dataset. Returns TaskManager.load's dict.
 
     A dataset that cannot be fetched (offline, or not on the hub) raises DatasetUnavailableError saying what
-    to download and how."""
+    to download and how; a task that runs model-written code (HumanEval, MBPP) is refused."""
     manager = standard_manager() if spec.kind == "standard" else inline_manager()
     try:
-        return manager.load([spec.lm_eval_spec])
+        loaded = manager.load([spec.lm_eval_spec])
     except OSError as e:  # datasets / huggingface_hub raise OSError subclasses when a file cannot be had
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise DatasetUnavailableError(
@@ -168,6 +168,12 @@ def load_task(spec: TaskSpec):
     except Exception as e:  # noqa: BLE001 - any other failure is a broken task config
         raise TaskError(f"task {spec.name!r} could not be built by lm-eval: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
                         f"check its YAML against lm-eval's task guide (docs/task_guide.md); source: {spec.source}") from None
+    unsafe = sorted(name for name, task in loaded["tasks"].items() if getattr(task, "UNSAFE_CODE", False))
+    if unsafe:
+        raise TaskError(f"task {spec.name!r} executes code the model writes ({', '.join(unsafe)})",
+                        "gentrend does not switch on lm-eval's confirm_run_unsafe_code; run such tasks with lm-eval "
+                        "itself, in a sandbox")
+    return loaded
 
 
 @lru_cache(maxsize=1)
