@@ -1,0 +1,28 @@
+"""Same-harness evaluation with EleutherAI's lm-evaluation-harness: measured scores beside published ones.
+
+    settings = EvalSettings(tasks=["mmlu", "gsm8k", "my_task"], task_dir="my_tasks", num_fewshot=5)
+    rows = evaluate("qwen3-4b", "hub", settings, checkpoint="base")   # tidy long rows, cached per task
+    save_results(rows, output_dir)                                     # <run>/results/eval_<model>-<label>.csv
+    scores = as_scores(load_run_results(output_dir))                   # the columns of gentrend.scores.load_scores
+    compare_with_published(scores, load_scores())                      # measured vs published, settings that differ
+
+Modules: settings (validated EvalSettings), tasks (lm-eval and user task names -> lm-eval tasks), model
+(tokenizer, thinking switch, HFLM), synthetic (tokenizer for synthetic smoke runs), estimate (time before
+starting; planning table), cache (per task, atomic), results (schema, files, summary), scores (as_scores,
+compare_with_published), data (data/evaluation.yaml), run (evaluate).
+"""
+
+from .estimate import Throughput, Workload, device_throughput, estimate_seconds, gpu_throughput, planning_table
+from .results import SCHEMA_COLUMNS, load_run_results, results_path, run_label, save_results, summary_table
+from .run import evaluate
+from .scores import as_scores, compare_with_published, headline_rows, track_of
+from .settings import EvalSettings, EvalSettingsError
+from .synthetic import synthetic_tokenizer
+from .tasks import DatasetUnavailableError, TaskError, TaskSpec, resolve_tasks
+
+__all__ = [
+    "DatasetUnavailableError", "EvalSettings", "EvalSettingsError", "SCHEMA_COLUMNS", "TaskError", "TaskSpec",
+    "Throughput", "Workload", "as_scores", "compare_with_published", "device_throughput", "estimate_seconds",
+    "evaluate", "gpu_throughput", "headline_rows", "load_run_results", "planning_table", "resolve_tasks",
+    "results_path", "run_label", "save_results", "summary_table", "synthetic_tokenizer", "track_of",
+]

@@ -1,0 +1,65 @@
+"""data/evaluation.yaml, validated on load: the task -> benchmark map, GPU compute peaks, estimate constants."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .. import paths
+from ..errors import DataError, GentrendError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Benchmark(_Strict):
+    benchmark: str
+    metric: str
+    filter: str = "none"
+    cot: bool
+
+
+class GpuCompute(_Strict):
+    bf16_tflops: float = Field(gt=0)
+    source: str
+
+
+class EstimateConstants(_Strict):
+    gpu_compute_share: float = Field(gt=0, le=1)
+    gpu_bandwidth_share: float = Field(gt=0, le=1)
+    gpu_step_floor_s: float = Field(ge=0)
+    cpu_compute_share: float = Field(gt=0, le=1)
+    cpu_bandwidth_share: float = Field(gt=0, le=1)
+    task_overhead_s: float = Field(ge=0)
+    request_overhead_s: float = Field(ge=0)
+    calibration: str
+
+
+class EvaluationData(_Strict):
+    benchmarks: dict[str, Benchmark]
+    gpus: dict[str, GpuCompute]
+    estimate: EstimateConstants
+
+
+@lru_cache(maxsize=4)
+def load_evaluation_data(path: Path | str | None = None) -> EvaluationData:
+    """Read and check the file; GPU names must be entries of data/gpus.yaml (bandwidth comes from there)."""
+    from ..roofline import gpu
+
+    path = Path(path or paths.data_file("evaluation.yaml"))
+    if not path.exists():
+        raise DataError(f"evaluation data not found: {path}", "restore data/evaluation.yaml from the repository")
+    try:
+        data = EvaluationData.model_validate(yaml.safe_load(path.read_text()))
+    except (yaml.YAMLError, ValidationError) as e:
+        raise DataError(f"{path} is malformed: {str(e).splitlines()[0]} ({e})", "fix the entry named (see the file's comments)") from None
+    for name in data.gpus:
+        try:
+            gpu(name)
+        except GentrendError:
+            raise DataError(f"{path}: GPU {name!r} is not in data/gpus.yaml", "use a GPU name from data/gpus.yaml, or add the GPU there") from None
+    return data
