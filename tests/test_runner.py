@@ -6,7 +6,8 @@ import pytest
 from gentrend import paths
 from gentrend.errors import GentrendError, NotebookError, RunLockedError, SettingError
 from gentrend.runner import (
-    DENSITY_NB, GENERATION_NB, PER_SIZE_NB, PROFILE_NB, TREND_REPORT_NB, NotebookJob, ReportRequest, check_parameters,
+    DENSITY_NB, EVALUATE_NB, GENERATION_NB, PER_SIZE_NB, PROFILE_NB, TREND_REPORT_NB, EvalRequest, NotebookJob,
+    ReportRequest, check_parameters,
     check_run_id, execute, new_run_id, plan, point_latest, reports_lock,
 )
 from gentrend.selection import default_references
@@ -37,9 +38,40 @@ def test_default_plan_covers_every_generation_and_track_and_profiles_the_smalles
     assert len({j.output_name for j in jobs}) == len(jobs)  # no executed notebook overwrites another
 
 
-def test_every_notebook_of_the_suite_is_planned(catalogue, scores):
-    planned = {j.notebook for j in plan(catalogue, scores, CPU)}
+def _evaluating(tmp_path, **kwargs) -> ReportRequest:
+    return ReportRequest(device="cpu", tiny=True, evaluation=EvalRequest(
+        tasks=("gentrend_example_mc",), mode="local", local_dir=str(tmp_path), **kwargs))
+
+
+def test_every_notebook_of_the_suite_is_planned(catalogue, scores, tmp_path, monkeypatch):
+    monkeypatch.setattr("gentrend.evaluation.model.check_checkpoint_folder", lambda path: None)
+    planned = {j.notebook for j in plan(catalogue, scores, _evaluating(tmp_path))}
     assert planned == {p.name for p in paths.NOTEBOOKS_DIR.glob("*.ipynb")}
+
+
+def test_evaluation_scores_every_model_with_the_checkpoint_then_analyses_the_measured_scores(catalogue, scores, tmp_path,
+                                                                                             monkeypatch):
+    monkeypatch.setattr("gentrend.evaluation.model.check_checkpoint_folder", lambda path: None)
+    jobs = plan(catalogue, scores, _evaluating(tmp_path, checkpoint="base"))
+    evaluated = [j.parameters["model"] for j in jobs if j.notebook == EVALUATE_NB]
+    assert evaluated == [m.id for m in catalogue if m.repos.base]  # Qwen3.5 publishes no base checkpoint
+    assert {j.parameters["path"] for j in jobs if j.notebook == EVALUATE_NB} == {str(tmp_path / m) for m in evaluated}
+    measured = [j for j in jobs if j.parameters.get("source") == "measured"]
+    assert [(j.notebook, j.parameters["track"]) for j in measured] == [(DENSITY_NB, "base"), (PER_SIZE_NB, "base")]
+    one = plan(catalogue, scores, _evaluating(tmp_path, models=("qwen3-0.6b",)))
+    assert not [j for j in one if j.parameters.get("source") == "measured"]  # one model: no curve to compare with
+
+
+def test_evaluation_checks_its_settings_tasks_and_weights_before_work(catalogue, scores, tmp_path):
+    with pytest.raises(GentrendError, match="unknown task|no_such_task"):
+        plan(catalogue, scores, ReportRequest(device="cpu", evaluation=EvalRequest(tasks=("no_such_task",), mode="local",
+                                                                                   local_dir=str(tmp_path))))
+    with pytest.raises(GentrendError, match="qwen3-0.6b.*config.json"):
+        plan(catalogue, scores, _evaluating(tmp_path, models=("qwen3-0.6b",)))
+    with pytest.raises(SettingError, match="thinking=True needs chat_template=True"):
+        plan(catalogue, scores, _evaluating(tmp_path, thinking=True))
+    with pytest.raises(SettingError, match="--eval-mode local needs --eval-dir"):
+        EvalRequest(tasks=("x",), mode="local")
 
 
 def test_device_precision_and_grid_are_resolved_once_and_passed_down(catalogue, scores):

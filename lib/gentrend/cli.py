@@ -18,13 +18,18 @@ from .files import output_error
 
 
 def _report(args) -> int:
-    from .runner import ReportRequest, run_report
+    from .runner import EvalRequest, ReportRequest, run_report
 
+    evaluation = EvalRequest(
+        tasks=tuple(args.evaluate), models=tuple(args.eval_models) if args.eval_models else None, mode=args.eval_mode,
+        local_dir=args.eval_dir or "", checkpoint=args.checkpoint, chat_template=args.chat_template,
+        thinking=args.thinking, num_fewshot=args.num_fewshot, limit=args.limit, task_dir=args.task_dir or "",
+    ) if args.evaluate else None
     request = ReportRequest(
         profile_models=() if args.no_profile else (tuple(args.models) if args.models else None),
         mode=args.mode, device=args.device, dtype=args.dtype, backend=args.backend or "",
         batch_sizes=tuple(args.batch_sizes or ()), prompt_lengths=tuple(args.prompt_lengths or ()),
-        new_tokens=args.new_tokens or 0, tiny=args.tiny, force=args.force,
+        new_tokens=args.new_tokens or 0, tiny=args.tiny, force=args.force, evaluation=evaluation,
     )
     start = time.perf_counter()
     result = run_report(args.run_id, request, pdf=not args.no_pdf)
@@ -90,6 +95,15 @@ def _positive_ints(text: str) -> list[int]:
     return values
 
 
+def _limit(text: str) -> int | float:
+    """A document count (an integer) or a fraction of each task (below 1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    return int(value) if value >= 1 and value.is_integer() else value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gentrend", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -108,6 +122,18 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--tiny", action="store_true", help="profile shrunken architectures (smoke test, seconds)")
     report.add_argument("--force", action="store_true", help="re-measure even where cached results exist")
     report.add_argument("--no-pdf", action="store_true", help="skip the PDF")
+    evaluation = report.add_argument_group("same-harness evaluation (lm-evaluation-harness; needs real weights)")
+    evaluation.add_argument("--evaluate", nargs="+", metavar="TASK", help="lm-eval tasks and/or user tasks to score")
+    evaluation.add_argument("--eval-models", nargs="+", metavar="ID", help="models to score (default: every model with the checkpoint)")
+    evaluation.add_argument("--eval-mode", default="hub", help="weights: hub (default) or local (with --eval-dir)")
+    evaluation.add_argument("--eval-dir", metavar="DIR", help="local mode: DIR/<model id>/ holds each checkpoint")
+    evaluation.add_argument("--checkpoint", default="post_trained", choices=["base", "post_trained"], help="which checkpoint to score")
+    evaluation.add_argument("--chat-template", action="store_true", help="wrap prompts in the chat template (post-trained)")
+    evaluation.add_argument("--thinking", action=argparse.BooleanOptionalAction, default=None,
+                            help="Qwen3/Qwen3.5 thinking switch (with --chat-template; default: off)")
+    evaluation.add_argument("--num-fewshot", type=int, help="few-shot examples (default: each task's)")
+    evaluation.add_argument("--limit", type=_limit, help="documents per task (an integer, or a fraction below 1) for quick runs")
+    evaluation.add_argument("--task-dir", metavar="DIR", help="folder of your own task YAML + JSONL files")
     report.set_defaults(func=_report)
 
     sub.add_parser("models", help="list the model catalogue").set_defaults(func=_models)

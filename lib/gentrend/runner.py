@@ -6,6 +6,8 @@ Flow (one way: producers first, the report last, which only reads what they wrot
     03_per_size     once per comparison track
     04_profile      once per profiled model, each in a fresh kernel (memory never leaks between models)
     05_speed_memory the run's measurements together, the memory model, what fits where
+    06_evaluate     once per evaluated model, when asked (lm-eval); then 02 and 03 once more over the
+                    measured scores ("measured here"), where enough generations were evaluated
     07_claims       the claims ledger
     08_trend_report lays the artefacts out; rendered to HTML and PDF
 
@@ -38,13 +40,14 @@ from .errors import GentrendError, NotebookError, RunLockedError, SettingError
 from .files import OutputError, output_error
 from .incremental import link_files, produced, reusable, snapshot, upstream
 from .manifest import Manifest, code_digest, digest, file_digest
-from .vocab import BACKENDS, precision_name, resolve_precision
+from .vocab import BACKENDS, TRACKS, precision_name, resolve_precision
 
 GENERATION_NB = "01_generation.ipynb"
 DENSITY_NB = "02_density.ipynb"
 PER_SIZE_NB = "03_per_size.ipynb"
 PROFILE_NB = "04_profile.ipynb"
 SPEED_MEMORY_NB = "05_speed_memory.ipynb"
+EVALUATE_NB = "06_evaluate.ipynb"
 CLAIMS_NB = "07_claims.ipynb"
 TREND_REPORT_NB = "08_trend_report.ipynb"
 
@@ -77,6 +80,31 @@ class NotebookJob:
 
 
 @dataclass(frozen=True)
+class EvalRequest:
+    """Same-harness evaluation in a report: lm-eval `tasks` on `models` (default: every catalogue model with the
+    checkpoint), weights from the hub or from `local_dir`/<model id>/ (mode "local")."""
+
+    tasks: tuple[str, ...]
+    models: tuple[str, ...] | None = None
+    mode: str = "hub"
+    local_dir: str = ""
+    checkpoint: str = "post_trained"
+    chat_template: bool = False
+    thinking: bool | None = None
+    num_fewshot: int | None = None
+    limit: int | float | None = None
+    task_dir: str = ""
+
+    def __post_init__(self):
+        if not self.tasks:
+            raise SettingError("--evaluate needs at least one task", "name lm-eval tasks or user tasks, e.g. --evaluate mmlu")
+        if self.mode not in ("hub", "local"):
+            raise SettingError(f"unknown evaluation weights mode {self.mode!r}", "use hub, or local with --eval-dir")
+        if self.mode == "local" and not self.local_dir:
+            raise SettingError("--eval-mode local needs --eval-dir", "pass a folder holding one checkpoint folder per model id")
+
+
+@dataclass(frozen=True)
 class ReportRequest:
     """What the user asked `gentrend report` for. Empty values mean the defaults."""
 
@@ -90,6 +118,7 @@ class ReportRequest:
     new_tokens: int = 0
     tiny: bool = False
     force: bool = False
+    evaluation: EvalRequest | None = None
 
     def __post_init__(self):
         """The checks that need no model code run here, so a typo fails in about a second."""
@@ -156,6 +185,8 @@ def plan(catalogue: Catalogue, scores, request: ReportRequest = ReportRequest())
         jobs += [NotebookJob(nb, {"track": track, "reference_generation": ref}, track, data=SCORES_DATA)
                  for track, ref in references.items()]
     jobs += [NotebookJob(PROFILE_NB, {"model": m.id, **profile}, m.id, data=MACHINE_DATA, measures=True) for m in models]
+    if request.evaluation:
+        jobs += evaluation_jobs(catalogue, request)
     profiled = [m.id for m in models]
     results = tuple(f"results/profile_{m}.csv" for m in profiled)
     jobs += [NotebookJob(SPEED_MEMORY_NB, {"profiled_models": profiled}, reads=results, data=MACHINE_DATA),
@@ -163,6 +194,46 @@ def plan(catalogue: Catalogue, scores, request: ReportRequest = ReportRequest())
              NotebookJob(TREND_REPORT_NB, reads=PUBLISHED)]
     for job in jobs:
         check_parameters(paths.NOTEBOOKS_DIR / job.notebook, {**job.parameters, "output_dir": ""})
+    return jobs
+
+
+def evaluation_jobs(catalogue: Catalogue, request: ReportRequest) -> list[NotebookJob]:
+    """The evaluation notebooks (one per model), then density and per-size over the measured scores where at least
+    two generations (the reference with two sizes) were evaluated. Settings, tasks and weights are checked here."""
+    from pathlib import Path
+
+    from .devices import resolve_device
+    from .evaluation import EvalSettings, resolve_tasks, run_label, track_of
+    from .evaluation.model import check_checkpoint_folder
+    from .loading import check_weights_reachable, repo_id
+
+    ev = request.evaluation
+    device = resolve_device(request.device)
+    EvalSettings(tasks=ev.tasks, task_dir=ev.task_dir, num_fewshot=ev.num_fewshot, limit=ev.limit,
+                 chat_template=ev.chat_template, thinking=ev.thinking, dtype=request.dtype, device=str(device))
+    resolve_tasks(ev.tasks, ev.task_dir)
+    models = ([catalogue.get(m) for m in ev.models] if ev.models
+              else [m for m in catalogue if getattr(m.repos, ev.checkpoint, None)])
+    for m in models:
+        repo_id(m, ev.checkpoint)  # the catalogue has the checkpoint
+        if ev.mode == "local":
+            check_checkpoint_folder(Path(ev.local_dir) / m.id)
+        else:
+            check_weights_reachable(m, "hub", checkpoint=ev.checkpoint)
+    label = run_label(ev.checkpoint, ev.chat_template, ev.thinking)
+    common = {"mode": ev.mode, "checkpoint": ev.checkpoint, "tasks": list(ev.tasks), "task_dir": ev.task_dir,
+              "num_fewshot": ev.num_fewshot, "limit": ev.limit, "chat_template": ev.chat_template,
+              "thinking": ev.thinking, "device": str(device), "dtype": request.dtype, "force": request.force}
+    jobs = [NotebookJob(EVALUATE_NB, {"model": m.id, "path": str(Path(ev.local_dir) / m.id) if ev.mode == "local" else "",
+                                      **common}, f"{m.id}-{label}", data=MACHINE_DATA, measures=True) for m in models]
+    per_generation = {}
+    for m in models:
+        per_generation.setdefault(m.generation, []).append(m)
+    track = track_of(ev.checkpoint, ev.chat_template, ev.thinking)
+    if track in TRACKS and len(per_generation) >= 2 and any(len(ms) >= 2 for ms in per_generation.values()):
+        reads = ("results/eval_*.csv",)
+        jobs += [NotebookJob(nb, {"track": track, "source": "measured"}, f"measured-{track}", reads=reads)
+                 for nb in (DENSITY_NB, PER_SIZE_NB)]
     return jobs
 
 
