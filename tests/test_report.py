@@ -9,6 +9,7 @@ import pytest
 from bs4 import BeautifulSoup
 from pypdf import PdfReader
 
+from gentrend.claim_checks import VERDICTS
 from gentrend.claims import load_claims
 from gentrend.cli import main
 
@@ -31,7 +32,7 @@ def test_run_folder_holds_report_notebooks_tables_and_results(report_run):
     assert not list((report_run / "results" / "partial").glob("*.csv"))  # finished sweeps leave no partial file
     ledger = pd.read_csv(report_run / "tables" / "claims_ledger.csv")
     assert list(ledger["id"]) == [c["id"] for c in load_claims()]
-    assert set(ledger["verdict"]) <= {"supported", "partly supported", "refuted", "not testable"}
+    assert set(ledger["verdict"]) <= set(VERDICTS)
 
 
 @pytest.mark.slow
@@ -53,6 +54,20 @@ def test_html_report_has_every_section_with_charts_and_tables_as_csv(report_run,
     for caption in captions:  # every table shown is also a CSV, named in its caption
         csv = re.search(r"CSV: (tables/[\w.-]+\.csv)", caption).group(1)
         assert (report_run / csv).exists(), caption
+
+
+@pytest.mark.slow
+def test_density_and_claims_sections_state_their_rules(report_run, soup):
+    density = soup.find("h2", id="Capability-density").find_parent().get_text()
+    assert "Bounds in the median" in density and "Benchmark families" in density and "Evaluation pipelines" in density
+    families = pd.read_csv(report_run / "tables" / "benchmark_families_counted_once_base.csv")
+    assert {"EvalPlus", "MMLU"} <= set(families["family"])  # the base track's families with two members
+    claims = soup.find("h2", id="Claims-ledger").find_next("table")
+    rule = claims.find_previous(string=re.compile("How verdicts are given"))
+    assert rule is not None  # the rule is printed above the ledger
+    for doubling in (report_run / "tables").glob("density_doubling_time*.csv"):
+        row = pd.read_csv(doubling).iloc[0]
+        assert row["bound"] == "=" or pd.isna(row["ci_low"])  # never an interval for a bound
 
 
 @pytest.mark.slow
