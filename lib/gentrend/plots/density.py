@@ -100,7 +100,7 @@ def effective_size_arrows(models: pd.DataFrame, outside: pd.DataFrame | None = N
     outside = pd.DataFrame(columns=["model", "versus"]) if outside is None else outside
     track, size, reference = models[["track", "size_convention", "reference"]].iloc[0]
     palette = colors(models["generation"])
-    fig, ax = plt.subplots(figsize=(6, 0.45 * (len(models) + len(outside)) + 1.2))
+    fig, ax = plt.subplots(figsize=(11, 0.45 * (len(models) + len(outside)) + 1.2))
     family = models["model"].str.extract(r"^(\D+)", expand=False).iloc[0]
     low = models["density_low"] * models["params"]
     high = (models["density_high"] * models["params"]).where(np.isfinite(models["density_high"]))
@@ -137,7 +137,7 @@ def density_ratios(models: pd.DataFrame, outside: pd.DataFrame | None = None) ->
     outside = pd.DataFrame(columns=["model", "versus"]) if outside is None else outside
     track, size, reference = models[["track", "size_convention", "reference"]].iloc[0]
     palette = colors(models["generation"])
-    fig, ax = plt.subplots(figsize=(6, 0.42 * (len(models) + len(outside)) + 1.3))
+    fig, ax = plt.subplots(figsize=(11, 0.42 * (len(models) + len(outside)) + 1.3))
     finite = pd.concat([models["density_low"][models["density_low"] > 0],
                         models["density_high"][np.isfinite(models["density_high"])], models["ci_high"].dropna()])
     for y, row in enumerate(models.itertuples()):
