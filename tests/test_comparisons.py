@@ -48,10 +48,29 @@ def test_smallest_new_model_matching_the_largest_old():
     result = c.newest_matching_oldest_largest(fixture())
     assert result["versus"].unique().tolist() == ["MA-7B"]
     assert result.set_index("model")["median_delta"].to_dict() == {"MB-0.6B": -30, "MB-1.7B": -5, "MB-4B": 1, "MB-8B": 10}
+    assert result.set_index("model").loc["MB-4B", ["wins", "ties", "losses"]].tolist() == [0, 2, 0]
     assert result.loc[result["smallest_match"], "model"].tolist() == ["MB-4B"]
     assert result["benchmarks"].iloc[0] == "X, Y"
     tolerant = c.newest_matching_oldest_largest(fixture(), tolerance=5)
     assert tolerant.loc[tolerant["smallest_match"], "model"].tolist() == ["MB-1.7B"]
+
+
+def test_win_tie_loss_uses_the_tie_band():
+    assert c.TIE_POINTS == 1.0
+    assert c.win_tie_loss([2.0, 1.0, 0.0, -1.0, -1.5]) == (1, 3, 1)
+
+
+def test_a_benchmark_family_is_one_vote_in_per_size_counts():
+    members = ["Belebele (Turkic)", "Belebele (Uralic)", "Belebele (Dravidian)"]  # one family in data/benchmarks.yaml
+    old = [row("A", 1.5, b, 50, A) for b in members + ["X", "Y"]]
+    new = [row("B", 1.7, b, s, B) for b, s in zip(members + ["X", "Y"], (60, 60, 60, 49, 49.5))]
+    summary = c.per_size_summary(c.size_class_scores(pd.DataFrame(old + new))).iloc[0]
+    # five benchmarks, three votes: Belebele +10 (one win), X -1 and Y -0.5 (ties); per benchmark it would be 3 wins
+    assert (summary["n_benchmarks"], summary["n_votes"]) == (5, 3)
+    assert (summary["wins"], summary["ties"], summary["losses"]) == (1, 2, 0)
+    assert summary["median_delta"] == pytest.approx(-0.5)
+    match = c.newest_matching_oldest_largest(pd.DataFrame(old + new)).iloc[0]
+    assert (match["n_votes"], match["median_delta"], match["share_at_least_equal"]) == (3, -0.5, pytest.approx(1 / 3))
 
 
 def test_unknown_generation_is_named(scores):

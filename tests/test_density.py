@@ -12,7 +12,7 @@ from fixtures.fourth_generation import load_with_fourth_generation
 from gentrend import density as d
 from gentrend.errors import GentrendError
 from gentrend.plots import density as charts
-from gentrend.selection import default_references, select_scores
+from gentrend.selection import benchmark_families, default_references, family_of, family_table, select_scores
 
 A, B, C = pd.Timestamp("2024-01-01"), pd.Timestamp("2025-01-01"), pd.Timestamp("2026-01-01")
 
@@ -136,14 +136,15 @@ def test_bad_parameters_name_the_value_and_the_valid_ones(scores, call, message)
         call(scores)
 
 
-# --- aggregation ----------------------------------------------------------------------------------------
+# --- the exact-vs-bounded median rule, families, the reference range --------------------------------------
 
 
-def density_frame(densities, bounds=None, model="m", generation="B"):
+def density_frame(densities, bounds=None, model="m", generation="B", benchmarks=None, position="inside"):
     bounds = bounds or ["="] * len(densities)
+    benchmarks = benchmarks or [f"b{i}" for i in range(len(densities))]
     return pd.DataFrame({"model_id": model, "model": model, "generation": generation, "release_date": B,
-                         "params": 1e9, "benchmark": [f"b{i}" for i in range(len(densities))],
-                         "density": densities, "bound": bounds, "reference": "A", "track": "base",
+                         "params": 1e9, "benchmark": benchmarks, "family": benchmarks, "density": densities,
+                         "bound": bounds, "position": position, "reference": "A", "track": "base",
                          "size_convention": "total"})
 
 
@@ -158,13 +159,76 @@ def test_model_median_and_bootstrap_interval():
     assert again["ci_low"] == wide["ci_low"]  # seeded
 
 
-def test_median_is_a_bound_only_when_bounds_can_move_it():
-    clear = d.model_density(density_frame([1.0, 2.0, 3.0], ["=", "=", ">"])).iloc[0]
-    assert (clear["bound"], clear["density"]) == ("=", pytest.approx(2.0))  # the > bound is above the median
+def test_median_rule_on_a_constructed_case():
+    """MEDIAN_RULE: the median lies between the median of the votes' lower ends and that of their upper ends;
+    it is exact only when they coincide, and only then gets an interval."""
+    exact = [1.0, 2.0, 3.0, 4.0, 5.0]
+    # two lower bounds at 6×, above the middle: wherever their true values lie, the median of the seven
+    # votes is the fourth, the interpolated 4×
+    above = d.model_density(density_frame(exact + [6.0, 6.0], ["="] * 5 + [">", ">"])).iloc[0]
+    assert (above["bound"], above["density"], above["density_label"]) == ("=", pytest.approx(4.0), "4.00×")
+    assert above["ci_low"] <= 4.0 <= above["ci_high"] and (above["n_exact"], above["n_above"]) == (5, 2)
+    assert above["bounded_share"] == pytest.approx(2 / 7)
+    # four lower bounds at 1.5×: the median is at least 1.5× (all four true values just above 1.5) and at
+    # most 5× (all four far above): a two-sided bound, no value, no interval
+    moved = d.model_density(density_frame(exact + [1.5] * 4, ["="] * 5 + [">"] * 4)).iloc[0]
+    assert moved["bound"] == "<>" and np.isnan(moved["density"]) and np.isnan(moved["ci_low"])
+    assert (moved["density_low"], moved["density_high"]) == (pytest.approx(1.5), pytest.approx(5.0))
+    assert moved["density_label"] == "≥1.50×, ≤5.00×"
+    # most votes are lower bounds: one-sided
     lower = d.model_density(density_frame([1.0, 2.0, 3.0], [">", ">", "="])).iloc[0]
     assert (lower["bound"], lower["density_label"], lower["n_above"]) == (">", "≥2.00×", 2)
+    assert np.isnan(lower["ci_low"]) and np.isnan(lower["ci_high"])
     upper = d.model_density(density_frame([1.0, 2.0, 3.0], ["=", "<", "<"])).iloc[0]
-    assert upper["bound"] == "<"
+    assert (upper["bound"], upper["density_label"]) == ("<", "≤2.00×")
+    # too few votes, or both ends open: not estimable
+    assert d.model_density(density_frame([2.0, 2.0])).iloc[0]["density_label"] == "not estimable"
+    both = d.model_density(density_frame([1.0, 2.0, 3.0, 4.0], ["<", "<", ">", ">"])).iloc[0]
+    assert both["bound"] == "n/e"
+
+
+def test_a_family_is_one_vote_its_members_median():
+    members = ["RULER 4K", "RULER 8K", "RULER 16K"]  # one family in data/benchmarks.yaml
+    assert set(family_of(pd.Series(members))) == {"RULER"}
+    frame = density_frame([4.0, 4.0, 4.0, 1.0, 2.0], benchmarks=members + ["X", "Y"])
+    frame["family"] = family_of(frame["benchmark"])
+    summary = d.model_density(frame).iloc[0]
+    assert (summary["n_benchmarks"], summary["n_votes"]) == (5, 3)
+    assert summary["density"] == pytest.approx(2.0)  # votes 4 (RULER), 1, 2: three RULER rows would have made it 4
+    votes = d.family_votes(frame).set_index("family")
+    assert votes.loc["RULER", "n_members"] == 3 and votes.loc["RULER", "low"] == pytest.approx(2.0)
+
+
+def test_families_file_lists_each_benchmark_once_and_is_reported(scores, tmp_path):
+    families = benchmark_families()
+    members = [m for entry in families.values() for m in entry["members"]]
+    assert len(members) == len(set(members))
+    assert {"Belebele", "RULER", "GPQA", "MMLU"} <= set(families)
+    for track in ("base", "non-thinking", "thinking"):
+        kept = select_scores(scores, track).kept
+        table = family_table(kept)
+        assert set(table["family"]) == set(family_of(kept["benchmark"])) & set(families)
+        assert (table["n_members"] >= 1).all() and table["why"].str.len().gt(0).all()
+    broken = tmp_path / "benchmarks.yaml"
+    broken.write_text("families:\n  A: {members: [X, Y], why: a}\n  B: {members: [Y], why: b}\n")
+    with pytest.raises(GentrendError, match="benchmark 'Y' is in families 'A' and 'B'"):
+        benchmark_families(broken)
+
+
+def test_rows_outside_the_reference_range_are_not_pooled_but_won_tied_or_lost():
+    # reference A at 1, 2, 4B; B-8B is above the range, B-0.5B below it, B-1.5B inside
+    scores = pd.DataFrame(reference("X") + reference("Y") + reference("Z")
+                          + [row("B", 8, b, s, B) for b, s in (("X", 75), ("Y", 70.5), ("Z", 60))]
+                          + [row("B", 0.5, b, 45, B) for b in ("X", "Y", "Z")]
+                          + [row("B", 1.5, b, 65, B) for b in ("X", "Y", "Z")])
+    rows = d.density_rows(scores, "A")
+    assert rows.groupby("model")["position"].first().to_dict() == {"MB-0.5B": "below", "MB-1.5B": "inside", "MB-8B": "above"}
+    assert d.model_density(rows)["model"].tolist() == ["MB-1.5B"]  # no pooled value outside the range
+    outside = d.outside_range(rows, scores).set_index("model")
+    assert outside.loc["MB-8B", ["versus", "wins", "ties", "losses"]].tolist() == ["MA-4B", 1, 1, 1]
+    assert outside.loc["MB-0.5B", ["versus", "wins", "ties", "losses"]].tolist() == ["MA-1B", 0, 0, 3]
+    gens = d.generation_multipliers(scores, "A", n_boot=100).set_index("generation")
+    assert gens.loc["B", "n_models"] == 1 and gens.loc["B", "n_votes"] == 3
 
 
 # --- generations, chains, time ------------------------------------------------------------------------
@@ -181,31 +245,71 @@ def two_generations():
 def test_generation_multiplier_and_doubling_time_hand_computed():
     gens = d.generation_multipliers(two_generations(), "A", n_boot=200)
     assert gens["generation"].tolist() == ["A", "B"] and gens["method"].tolist() == ["reference", "direct"]
-    assert gens["multiplier"].tolist() == pytest.approx([1.0, 2.0])
+    assert gens["multiplier"].tolist() == pytest.approx([1.0, 2.0]) and gens["n_votes"].tolist() == [0, 4]
     doubling = d.doubling_time(two_generations(), "A", n_boot=200).iloc[0]
-    assert doubling["doubling_months"] == pytest.approx(12.0)
+    assert doubling["doubling_months"] == pytest.approx(12.0) and doubling["label"] == "12.0 months"
     assert doubling["ci_low"] == pytest.approx(12.0) and doubling["ci_high"] == pytest.approx(12.0)
     assert doubling["published_months"] == 3.3
 
 
+def test_bounded_multiplier_gives_no_interval_and_a_one_sided_doubling_time():
+    later = A + pd.Timedelta(days=365.25)
+    rows = reference("X") + reference("Y") + reference("Z")
+    rows += [row("B", 2, b, 75, later) for b in ("X", "Y", "Z")]  # above A-4B everywhere: density >= 2
+    gens = d.generation_multipliers(pd.DataFrame(rows), "A", n_boot=100).set_index("generation")
+    assert gens.loc["B", ["bound", "label"]].tolist() == [">", "≥2.00×"] and np.isnan(gens.loc["B", "ci_low"])
+    doubling = d.doubling_time(pd.DataFrame(rows), "A", n_boot=100).iloc[0]
+    assert (doubling["bound"], doubling["label"]) == ("<", "≤12.0 months")  # density at least doubled in 12 months
+    assert np.isnan(doubling["ci_low"]) and np.isnan(doubling["doubling_months"])
+
+
+def test_too_few_votes_are_not_estimable():
+    rows = reference("X") + [row("B", 1, "X", 60, B)]
+    gens = d.generation_multipliers(pd.DataFrame(rows), "A", n_boot=100).set_index("generation")
+    assert gens.loc["B", ["bound", "label"]].tolist() == ["n/e", "not estimable"]
+    doubling = d.doubling_time(pd.DataFrame(rows), "A", n_boot=100).iloc[0]
+    assert doubling["label"] == "not estimable" and doubling["generations"] == "A"
+
+
 def test_generation_without_overlap_is_chained_and_says_so():
     scores = two_generations()
-    scores = pd.concat([scores, pd.DataFrame([row("B", 4, "Z", 80, B), row("B", 1, "Z", 60, B), row("B", 2, "Z", 70, B),
-                                              row("C", 1, "Z", 70, C)])])
+    for b in ("Z", "W", "V"):  # B's own curves, where C (no overlap with A) is scored
+        scores = pd.concat([scores, pd.DataFrame([row("B", 1, b, 60, B), row("B", 2, b, 70, B), row("B", 4, b, 80, B),
+                                                  row("C", 1, b, 70, C)])])
     gens = d.generation_multipliers(scores, "A", n_boot=200).set_index("generation")
     assert gens.loc["C", "method"] == "chained C→B→A"
-    # C-1B scores 70 on B's Z curve (1B→60, 2B→70): effective 2B, density 2; times B's 2 against A.
-    assert gens.loc["C", "multiplier"] == pytest.approx(4.0)
+    # C-1B scores 70 on B's curves (1B→60, 2B→70): effective 2B, density 2; times B's 2 against A.
+    assert gens.loc["C", "multiplier"] == pytest.approx(4.0) and gens.loc["C", "bound"] == "="
+
+
+def test_real_data_density_tables_follow_the_rules(scores):
+    for track, reference_generation in default_references(scores).items():
+        selected = select_scores(scores, track).kept
+        rows = d.density_rows(selected, reference_generation)
+        models = d.model_density(rows, n_boot=200)
+        bounded = models[models["bound"] != "="]
+        assert bounded[["density", "ci_low", "ci_high"]].isna().all().all()  # never an interval for a bound
+        exact = models[models["bound"] == "="]
+        assert ((exact["ci_low"] <= exact["density"]) & (exact["density"] <= exact["ci_high"])).all()
+        inside = rows[rows["position"] == "inside"]
+        assert models.set_index("model_id")["n_benchmarks"].to_dict() == inside.groupby("model_id").size().to_dict()
+        assert (models["n_votes"] == models["model_id"].map(inside.groupby("model_id")["family"].nunique())).all()
+        # a model larger than every reference model gets no pooled value, only win / tie / loss
+        largest = selected.loc[selected["generation"] == reference_generation, "params_total"].max()
+        too_large = set(rows.loc[rows["params"] > largest, "model"])
+        assert not too_large & set(models["model"])
+        assert too_large <= set(d.outside_range(rows, selected)["model"])
 
 
 def test_real_data_qwen3_base_is_denser_than_qwen25(scores):
     selected = select_scores(scores, "base").kept
     models = d.model_density(d.density_rows(selected, "2.5"), n_boot=300).set_index("model")
     assert models.loc["Qwen3-1.7B", "effective_params"] > 3e9  # "Qwen3-1.7B-Base ≈ Qwen2.5-3B-Base"
-    assert models.loc["Qwen3-1.7B", "n_benchmarks"] == 15
-    assert models.loc["Qwen3-8B", "bound"] == ">"  # beats Qwen2.5-7B everywhere: only a bound
+    families = family_of(selected.loc[selected["model_id"] == "qwen3-1.7b", "benchmark"]).nunique()
+    assert models.loc["Qwen3-1.7B", "n_votes"] == families
+    assert "Qwen3-8B" not in models.index  # larger than Qwen2.5-7B: outside the range
     gens = d.generation_multipliers(selected, "2.5", n_boot=300).set_index("generation")
-    assert gens.loc["3", "multiplier"] > 1.5 and gens.loc["3", "ci_low"] <= gens.loc["3", "multiplier"]
+    assert gens.loc["3", "multiplier_low"] > 1.5
 
 
 # --- a fictitious fourth generation appears everywhere ------------------------------------------------
@@ -220,15 +324,16 @@ def test_fourth_generation_appears_in_every_density_table_and_chart(catalogue_ya
     selected = select_scores(scores, "base").kept
     rows = d.density_rows(selected, "2.5")
     models = d.model_density(rows, n_boot=200)
+    outside = d.outside_range(rows, selected)
     gens = d.generation_multipliers(selected, "2.5", n_boot=200)
     doubling = d.doubling_time(selected, "2.5", n_boot=200)
-    assert "4" in set(rows["generation"]) and "Qwen4-1.7B" in set(models["model"])
+    assert "4" in set(rows["generation"]) and "Qwen4-1.7B" in set(models["model"]) and "Qwen4-8B" in set(outside["model"])
     assert gens["generation"].tolist() == ["2.5", "3", "4"]
-    assert doubling["generations"].iloc[0] == "2.5 → 3 → 4"
+    assert "4" in doubling["generations"].iloc[0] + doubling["excluded"].iloc[0]
     assert len(d.reference_curves(selected, "4")) == 15 * 4  # the new generation can be the reference too
-    for fig in (charts.score_vs_params(selected, "base", benchmarks=["MMLU", "GPQA"]), charts.effective_size_arrows(models),
-                charts.density_ratios(models), charts.density_over_time(gens, doubling)):
+    for fig in (charts.score_vs_params(selected, "base", benchmarks=["MMLU", "GPQA"]),
+                charts.effective_size_arrows(models, outside), charts.density_ratios(models, outside),
+                charts.density_over_time(gens, doubling)):
         assert "Qwen4" in texts(fig) or "4:" in texts(fig)
         assert "text-only total parameters" in texts(fig) and "track: base" in texts(fig)
         plt.close(fig)
-    assert math.isfinite(doubling["doubling_months"].iloc[0])

@@ -4,7 +4,8 @@ import pytest
 
 from gentrend.architecture import describe
 from gentrend.errors import GentrendError
-from gentrend.memory_model import GIB, estimate, fits, fits_table, memory_curve, stored_bits, weights_bytes
+from gentrend.memory_model import (GIB, PREFILL_CHUNK_TOKENS, activation_bytes, component_errors, estimate, fits,
+                                   fits_table, memory_curve, stored_bits, weights_bytes)
 from gentrend.vocab import precision_name
 
 # 2 (K and V) x full-attention layers x KV heads x head_dim x 2 bytes (bf16), from data/configs:
@@ -50,6 +51,46 @@ def test_estimate_components_scale_with_context_and_batch(catalogue):
     assert a.total_bytes == pytest.approx(a.weights_bytes + a.kv_cache_bytes + a.linear_state_bytes + a.activation_bytes)
     hybrid = estimate(catalogue.get("qwen3.5-0.8b"), "bf16", 1000, 3)
     assert hybrid.linear_state_bytes == 3 * describe(catalogue.get("qwen3.5-0.8b")).linear_state_bytes
+
+
+def test_chunked_prefill_activations_by_hand(catalogue):
+    # qwen3-0.6b (data/configs): hidden 1024, intermediate 3072, 16 query + 2 x 8 KV heads of 128, vocab 151,936.
+    # Per token in the forward: 4 x 1024 + 3 x 3072 + 32 x 128 = 17,408 values of 2 bytes (bf16); logits 2 x vocab fp32.
+    m = catalogue.get("qwen3-0.6b")
+    per_token, logits = 17_408 * 2, 2 * 151_936 * 4
+    chunked = estimate(m, "bf16", 8192, prefill_chunk=PREFILL_CHUNK_TOKENS)  # the serving view
+    assert chunked.prefill_chunk == PREFILL_CHUNK_TOKENS == 2048
+    assert chunked.activation_bytes == 2048 * per_token + logits
+    assert estimate(m, "bf16", 8192).activation_bytes == 8192 * per_token + logits  # generate(): one forward
+    short = estimate(m, "bf16", 1000, prefill_chunk=PREFILL_CHUNK_TOKENS)  # a prompt shorter than a chunk
+    assert short.activation_bytes == 1000 * per_token + logits
+    # eager attention holds the chunk's scores against everything prefilled so far: heads x chunk x context x 2 x 2 B
+    eager = estimate(m, "bf16", 8192, prefill_chunk=PREFILL_CHUNK_TOKENS, attn_implementation="eager")
+    assert eager.activation_bytes == 2048 * per_token + logits + 16 * 2048 * 8192 * 2 * 2
+    arch = describe(m, "bf16")
+    assert activation_bytes(arch, 1, 2048, "bf16", attended=8192) == chunked.activation_bytes
+    with pytest.raises(GentrendError, match="prefill_chunk must be >= 1 or None, got 0"):
+        estimate(m, "bf16", 8192, prefill_chunk=0)
+
+
+def test_kv_state_apart_from_activations_at_long_context(catalogue):
+    for m in catalogue.smallest_per_generation() + [catalogue.get("qwen3.5-9b")]:
+        e = estimate(m, "bf16", m.context_length, prefill_chunk=PREFILL_CHUNK_TOKENS)
+        assert e.kv_state_bytes == e.kv_cache_bytes + e.linear_state_bytes
+        assert e.runtime_bytes == e.kv_state_bytes + e.activation_bytes
+        assert e.activation_bytes < e.kv_state_bytes  # a chunked prefill never holds the whole prompt's intermediates
+        row = memory_curve([m], "bf16", contexts=[m.context_length]).iloc[0]  # the curves are chunked too
+        assert row["kv_state_gib"] == pytest.approx(e.kv_state_bytes / GIB) and row["prefill_chunk"] == PREFILL_CHUNK_TOKENS
+        assert row["activation_gib"] == pytest.approx(e.activation_bytes / GIB)
+
+
+def test_component_errors_per_component(catalogue):
+    e = estimate(catalogue.get("qwen3-0.6b"), "fp32", 4096)
+    measured = {"weights": e.weights_bytes / GIB, "kv_state": e.kv_state_bytes / GIB, "activations": 2 * e.activation_bytes / GIB}
+    rows = {r["component"]: r for r in component_errors(e, measured)}
+    assert list(rows) == ["weights", "kv_state", "activations"]  # only what was measured, in COMPONENTS order
+    assert rows["weights"]["error_pct"] == 0 and rows["kv_state"]["error_gib"] == 0
+    assert rows["activations"]["error_pct"] == pytest.approx(-50.0)
 
 
 def test_memory_curve_reaches_each_models_max_context(catalogue):

@@ -13,6 +13,7 @@ from bs4 import BeautifulSoup
 from conftest import E2E_REQUEST
 
 from gentrend import paths
+from gentrend.claim_checks import VERDICTS
 from gentrend.claims import load_claims
 from gentrend.cli import main
 from gentrend.manifest import Manifest
@@ -37,7 +38,7 @@ def test_run_folder_holds_report_notebooks_tables_and_results(report_run):
     assert not list((report_run / "results" / "partial").glob("*.csv"))  # finished sweeps leave no partial file
     ledger = pd.read_csv(report_run / "tables" / "claims_ledger.csv")
     assert list(ledger["id"]) == [c["id"] for c in load_claims()]
-    assert set(ledger["verdict"]) <= {"supported", "partly supported", "refuted", "not testable"}
+    assert set(ledger["verdict"]) <= set(VERDICTS)
 
 
 @pytest.mark.slow
@@ -59,6 +60,30 @@ def test_html_report_has_every_section_with_charts_and_tables_as_csv(report_run,
     for caption in captions:  # every table shown is also a CSV, named in its caption
         csv = re.search(r"CSV: (tables/[\w.-]+\.csv)", caption).group(1)
         assert (report_run / csv).exists(), caption
+
+
+def _section(soup, anchor: str) -> str:
+    """The text of one report section: from its h2 up to the next h2."""
+    start, text = soup.find("h2", id=anchor), []
+    for piece in start.find_all_next(string=True):
+        if piece.find_parent("h2") not in (None, start):
+            break
+        text.append(piece)
+    return "".join(text)
+
+
+@pytest.mark.slow
+def test_density_and_claims_sections_state_their_rules(report_run, soup):
+    density = _section(soup, "Capability-density")
+    for rule in ("Bounds in the median", "Benchmark families", "Reference range", "Evaluation pipelines", "Doubling time"):
+        assert rule in density
+    families = pd.read_csv(report_run / "tables" / "benchmark_families_counted_once_base.csv")
+    assert {"EvalPlus", "MMLU"} <= set(families["family"])  # the base track's families with two members
+    claims = _section(soup, "Claims-ledger")
+    assert claims.index("How verdicts are given") < claims.index("Claims ledger — source")  # the rule above the ledger
+    for doubling in (report_run / "tables").glob("density_doubling_time*.csv"):
+        row = pd.read_csv(doubling).iloc[0]
+        assert row["bound"] == "=" or pd.isna(row["ci_low"])  # never an interval for a bound
 
 
 @pytest.mark.slow

@@ -3,9 +3,10 @@
 import pandas as pd
 import pytest
 
-from gentrend.claim_checks import speed
+from gentrend.claim_checks import COMFORT_HEADROOM, speed
 from gentrend.claims import ClaimContext, load_claims
 from gentrend.errors import GentrendError
+from gentrend.memory_model import needed_gib
 
 
 @pytest.fixture(scope="module")
@@ -14,10 +15,10 @@ def ctx(catalogue):
 
 
 EXPECTED = {  # verdicts the memory model, the roofline and the configs give (see the evidence strings)
-    "C8": "partly supported",  # 9B and 4B at bf16 exceed the RTX 4080 roofline / memory; possible quantized
-    "C9": "partly supported",  # 4B + vision needs ~9.8 GiB at bf16; fits 8 GB at 8-bit and 4-bit
-    "C10": "partly supported",  # 9B needs ~18 GiB at bf16; 12 GB only at 8/4-bit
-    "C11": "partly supported",  # memory ratio ~0.46 consistent; accuracy part not testable
+    "C8": "not refuted",  # every speed is within the RTX 4080 roofline at some precision that fits: possible
+    "C9": "not refuted",  # 4B + vision does not fit 8 GB at bf16; fits at 8-bit and 4-bit
+    "C10": "not refuted",  # 9B fits 12 GB at 8/4-bit, and 16 GB with 10 % free at 8/4-bit
+    "C11": "not refuted",  # memory ratio ~0.45 consistent; accuracy part not testable
     "C12": "partly supported",  # Qwen3.5 262K yes; Qwen2.5-7B and Qwen3-4B/8B are 128K, not 32K
     "C13": "supported",  # no MoE fields; 3 Gated DeltaNet : 1 attention
 }
@@ -40,7 +41,7 @@ def test_speed_above_roofline_at_every_precision_is_refuted(ctx):
 
 def test_speed_well_inside_roofline_is_possible_not_measured(ctx):
     v = speed.decode_speed_within_roofline(ctx, gpu="H100 SXM", claimed_tokens_per_s={"qwen3-0.6b": 100})
-    assert v.verdict == "supported" and "not a measurement" in v.evidence
+    assert v.verdict == "not refuted" and "not a measurement" in v.evidence  # a roofline cannot support
 
 
 def test_unknown_gpu(ctx):
@@ -49,13 +50,23 @@ def test_unknown_gpu(ctx):
 
 
 def test_fits_in_memory(ctx):
-    assert speed.fits_in_memory(ctx, model="qwen3-0.6b", memory_gb=8).verdict == "supported"
-    assert speed.fits_in_memory(ctx, model="qwen3.5-9b", memory_gb=8, precisions=["bf16"]).verdict == "refuted"
-    assert speed.fits_in_memory(ctx, model="qwen3.5-9b", memory_gb=80, precisions=["bf16"]).verdict == "supported"
+    assert speed.fits_in_memory(ctx, model="qwen3-0.6b", cards=[{"memory_gb": 8}]).verdict == "not refuted"
+    assert speed.fits_in_memory(ctx, model="qwen3.5-9b", cards=[{"memory_gb": 8}], precisions=["bf16"]).verdict == "refuted"
+    assert speed.fits_in_memory(ctx, model="qwen3.5-9b", cards=[{"memory_gb": 80}], claimed_precision="bf16").verdict == "not refuted"
+
+
+def test_comfortably_needs_the_stated_headroom(ctx):
+    need = needed_gib(ctx.catalogue.get("qwen3.5-9b"), "bf16")
+    tight = need / (1 - COMFORT_HEADROOM / 2)  # fits, with half the headroom "comfortably" asks for
+    plain = speed.fits_in_memory(ctx, model="qwen3.5-9b", cards=[{"memory_gb": tight}], claimed_precision="bf16")
+    comfortable = speed.fits_in_memory(ctx, model="qwen3.5-9b", cards=[{"memory_gb": tight, "comfortably": True}],
+                                       claimed_precision="bf16")
+    assert plain.verdict == "not refuted" and comfortable.verdict == "refuted"
+    assert "5% free" in comfortable.evidence and "with 10% free" in comfortable.evidence
 
 
 def test_quantized_ratio(ctx):
-    assert speed.quantized_memory_ratio(ctx, model="qwen3.5-9b", bits=4, claimed_ratio=0.5).verdict == "supported"
+    assert speed.quantized_memory_ratio(ctx, model="qwen3.5-9b", bits=4, claimed_ratio=0.5).verdict == "not refuted"
     assert speed.quantized_memory_ratio(ctx, model="qwen3.5-9b", bits=4, claimed_ratio=0.25).verdict == "refuted"
     assert speed.quantized_memory_ratio(ctx, model="qwen3.5-9b", bits=3, claimed_ratio=0.4).verdict == "not testable"
 

@@ -78,11 +78,12 @@ def load_claims(path: Path | str | None = None, catalogue: Catalogue | None = No
 
 
 def claims_ledger(ctx: ClaimContext, path: Path | str | None = None) -> pd.DataFrame:
-    """One row per claim: id, category, claim, verdict, evidence, based_on, source."""
+    """One row per claim: id, category, claim, verdict, parts (each part's outcome), evidence, based_on, source."""
     rows = []
     for claim in load_claims(path, ctx.catalogue):
         verdict = CHECKS[claim["check"]](ctx, **claim.get("args", {}))
         rows.append({"id": claim["id"], "category": claim["category"], "claim": claim["text"],
-                     "verdict": verdict.verdict, "evidence": verdict.evidence, "based_on": verdict.based_on,
+                     "verdict": verdict.verdict, "parts": verdict.parts, "evidence": verdict.evidence,
+                     "based_on": verdict.based_on,
                      "source": claim["source"]})
     return pd.DataFrame(rows)

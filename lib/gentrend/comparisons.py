@@ -5,6 +5,10 @@ Input is the `kept` frame of `gentrend.selection.select_scores` (one track, perc
 benchmark after the disagreement rule). Size classes are bins of parameter count (SIZE_CLASSES, edges in
 billions); a model's class follows the chosen size convention. Deltas are score points against a baseline
 generation (default: the oldest on the track).
+
+Every median and count over benchmarks counts a benchmark family once (gentrend.selection.family_of): a
+family's delta is the median of its members' deltas. A delta within TIE_POINTS of zero is a tie; wins, ties
+and losses are counted over family votes.
 """
 
 from __future__ import annotations
@@ -13,11 +17,32 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
-from .selection import generation_order
+from .selection import family_of, generation_order
 from .vocab import model_labels, size_column
+
+TIE_POINTS = 1.0  # |delta| <= 1 point: a tie (published scores are printed to 0.1-1 point, runs vary by about 1)
 
 # (label, lower edge, upper edge) in billions of parameters; lower edge exclusive, upper inclusive.
 SIZE_CLASSES = (("0.5–0.8B", 0.1, 1.0), ("1.5–2B", 1.0, 2.5), ("3–4B", 2.5, 5.0), ("7–9B", 5.0, 20.0))
+
+
+def win_tie_loss(deltas) -> tuple[int, int, int]:
+    """(wins, ties, losses) of score deltas in points: above TIE_POINTS, within it, below -TIE_POINTS."""
+    deltas = np.asarray(deltas, dtype=float)
+    return int((deltas > TIE_POINTS).sum()), int((np.abs(deltas) <= TIE_POINTS).sum()), int((deltas < -TIE_POINTS).sum())
+
+
+def family_deltas(deltas: pd.Series, benchmarks: pd.Series) -> pd.Series:
+    """One delta per benchmark family: the median of its members' deltas."""
+    return deltas.groupby(family_of(benchmarks).to_numpy()).median()
+
+
+def _vote_summary(paired: pd.DataFrame) -> dict:
+    """n_benchmarks, n_votes, median_delta, wins, ties, losses of paired rows (columns benchmark, delta)."""
+    votes = family_deltas(paired["delta"], paired["benchmark"])
+    wins, ties, losses = win_tie_loss(votes)
+    return {"n_benchmarks": len(paired), "n_votes": len(votes), "median_delta": float(votes.median()) if len(votes) else np.nan,
+            "wins": wins, "ties": ties, "losses": losses}
 
 
 def size_class(params: pd.Series) -> pd.Series:
@@ -68,11 +93,13 @@ def delta_matrix(class_scores: pd.DataFrame) -> pd.DataFrame:
 
 def newest_matching_oldest_largest(selected: pd.DataFrame, size: str = "total", newest: str | None = None,
                                    oldest: str | None = None, tolerance: float = 0.0) -> pd.DataFrame:
-    """Each model of the newest generation against the largest model of the oldest, on shared benchmarks.
+    """Each model of the newest generation against the largest model of the oldest, on shared benchmarks,
+    one vote per benchmark family.
 
-    A model matches when its median score difference (new - old, points) is >= -tolerance. The row of the
-    smallest matching model has smallest_match True. Columns: model, params, versus, versus_params,
-    n_benchmarks, median_delta, share_at_least_equal, matches, smallest_match, benchmarks.
+    A model matches when its median score difference (new - old, points, over family votes) is >= -tolerance.
+    The row of the smallest matching model has smallest_match True. Columns: model, params, versus,
+    versus_params, n_benchmarks, n_votes, median_delta, wins, ties, losses, share_at_least_equal (votes with
+    delta >= 0), matches, smallest_match, benchmarks.
     """
     column = size_column(size)
     gens = generation_order(selected)
@@ -87,12 +114,12 @@ def newest_matching_oldest_largest(selected: pd.DataFrame, size: str = "total", 
     new = rows[rows["generation"] == newest]
     for model, group in new.sort_values("params").groupby("model", sort=False):
         paired = group.merge(largest[["benchmark", "score"]], on="benchmark", suffixes=("", "_old"))
-        delta = paired["score"] - paired["score_old"]
+        paired = paired.assign(delta=paired["score"] - paired["score_old"])
+        votes = family_deltas(paired["delta"], paired["benchmark"])
         out.append({
             "model": model, "params": group["params"].iloc[0], "versus": largest["model"].iloc[0],
-            "versus_params": largest["params"].iloc[0], "n_benchmarks": len(paired),
-            "median_delta": delta.median() if len(paired) else np.nan,
-            "share_at_least_equal": (delta >= 0).mean() if len(paired) else np.nan,
+            "versus_params": largest["params"].iloc[0], **_vote_summary(paired),
+            "share_at_least_equal": (votes >= 0).mean() if len(votes) else np.nan,
             "benchmarks": ", ".join(sorted(paired["benchmark"])),
         })
     out = pd.DataFrame(out)
@@ -101,14 +128,16 @@ def newest_matching_oldest_largest(selected: pd.DataFrame, size: str = "total", 
     out["matches"] = out["median_delta"] >= -tolerance
     first = out.index[out["matches"]].min() if out["matches"].any() else None
     out["smallest_match"] = out.index == first
-    return out[["model", "params", "versus", "versus_params", "n_benchmarks", "median_delta",
-                "share_at_least_equal", "matches", "smallest_match", "benchmarks"]]
+    return out[["model", "params", "versus", "versus_params", "n_benchmarks", "n_votes", "median_delta", "wins", "ties",
+                "losses", "share_at_least_equal", "matches", "smallest_match", "benchmarks"]]
 
 
 def per_size_summary(class_scores: pd.DataFrame) -> pd.DataFrame:
     """Per size class and newer generation (input: `size_class_scores`): the median score delta against the
-    baseline generation's model of that class over the benchmarks both have, and how many improved."""
+    baseline generation's model of that class over the benchmarks both have (one vote per family), and the
+    wins, ties and losses. Columns: size_class, generation, model, baseline_model, n_benchmarks, n_votes,
+    median_delta, wins, ties, losses."""
     newer = class_scores[(class_scores["generation"] != class_scores["baseline_generation"]) & class_scores["delta"].notna()]
-    grouped = newer.groupby(["size_class", "generation", "model", "baseline_model"], sort=False)
-    summary = grouped["delta"].agg(n_benchmarks="size", median_delta="median", n_improved=lambda d: int((d > 0).sum()))
-    return summary.reset_index()
+    keys = ["size_class", "generation", "model", "baseline_model"]
+    rows = [{**dict(zip(keys, key)), **_vote_summary(group)} for key, group in newer.groupby(keys, sort=False)]
+    return pd.DataFrame(rows, columns=keys + ["n_benchmarks", "n_votes", "median_delta", "wins", "ties", "losses"])

@@ -126,14 +126,18 @@ def _tracks(run: RunArtefacts, role: str, key: str) -> list[tuple[str, str]]:
 
 
 def density_section(run: RunArtefacts) -> list:
+    """Per track: the reading, the per-model table and charts, models outside the reference range, the
+    generation multipliers and doubling time, then the method and the benchmark families counted once."""
     shown = []
     for track, producer in _tracks(run, "density", "per_model"):
-        reference = run.frame(producer, "per_model")["reference"].iloc[0] if not run.frame(producer, "per_model").empty else "?"
+        models = run.frame(producer, "per_model")
+        reference = models["reference"].iloc[0] if not models.empty else "?"
         shown += [heading(f"{track} track, against generation {reference}"), run.text(producer, "reading"),
                   run.table(producer, "per_model"), run.figure(producer, "effective_size"),
-                  run.figure(producer, "density_ratios"), run.table(producer, "multipliers"),
-                  run.table(producer, "doubling_time"), run.figure(producer, "over_time"),
-                  run.figure(producer, "score_vs_params")]
+                  run.figure(producer, "density_ratios"), run.table(producer, "outside_range"),
+                  run.table(producer, "multipliers"), run.table(producer, "doubling_time"), run.figure(producer, "over_time"),
+                  run.figure(producer, "score_vs_params"), heading(f"Method, {track} track", 4), run.text(producer, "method"),
+                  run.table(producer, "families")]
     return shown or [missing(producer_name("density", TRACKS[0]), "per_model")]
 
 
@@ -154,7 +158,8 @@ def speed_memory_section(run: RunArtefacts) -> list:
 
 
 def claims_section(run: RunArtefacts) -> list:
-    return [run.text("claims", "reading"), run.table("claims", "ledger", badges=("verdict",))]
+    """The verdict rule above the ledger, then the counts and the ledger."""
+    return [run.text("claims", "rule"), run.text("claims", "reading"), run.table("claims", "ledger", badges=("verdict",))]
 
 
 def sources_section(run: RunArtefacts) -> list:

@@ -7,16 +7,23 @@ benchmark (two sources, or two settings): keep the row from the source that scor
 on that benchmark and track (one pipeline for the whole comparison, e.g. the Qwen3 report re-scored Qwen2.5
 and Qwen3 base models together); ties go to the newer source (the latest release it scores), then to the
 row printed first. Every dropped row is returned with its reason.
+
+Benchmark families (data/benchmarks.yaml `families`): scores that share test items (subsets, parts reported
+apart, averages over members) count as one vote in every median; `family_of` names each benchmark's family
+(a benchmark in no family is its own family) and `family_table` lists the families a comparison meets.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from . import paths
 from .errors import DataError
+from .files import read_yaml
 from .vocab import TRACKS, check_track
 
 UNITS = ("percent",)
@@ -74,3 +81,42 @@ def default_references(scores: pd.DataFrame) -> dict[str, str]:
         if len(usable) >= 2:  # a reference and at least one generation to compare with it
             references[track] = usable[0]
     return references
+
+
+# --- benchmark families -------------------------------------------------------------------------------------
+
+
+def benchmark_families(path: Path | str | None = None) -> dict[str, dict]:
+    """Family name -> {members: [benchmarks], why: where the members come from} (data/benchmarks.yaml)."""
+    path = Path(path or paths.data_file("benchmarks.yaml"))
+    raw = read_yaml(path, "benchmark families")
+    families = (raw or {}).get("families") or {}
+    seen: dict[str, str] = {}
+    for name, entry in families.items():
+        if not isinstance(entry, dict) or not entry.get("members") or not entry.get("why"):
+            raise DataError(f"{path}: family {name!r} needs a list of members and a why",
+                            "write it as NAME: {members: [benchmark, ...], why: where they come from}")
+        for member in entry["members"]:
+            if member in seen:
+                raise DataError(f"{path}: benchmark {member!r} is in families {seen[member]!r} and {name!r}",
+                                "put each benchmark in one family")
+            seen[member] = name
+    return families
+
+
+def family_of(benchmarks: pd.Series, families: dict[str, dict] | None = None) -> pd.Series:
+    """The family of each benchmark (itself when it is in no family)."""
+    families = benchmark_families() if families is None else families
+    lookup = {member: name for name, entry in families.items() for member in entry["members"]}
+    return benchmarks.map(lambda b: lookup.get(b, b))
+
+
+def family_table(rows: pd.DataFrame, families: dict[str, dict] | None = None) -> pd.DataFrame:
+    """The families whose members appear in `rows` (a `benchmark` column), with the members present and why
+    they count once. Columns: family, members, n_members, why."""
+    families = benchmark_families() if families is None else families
+    present = set(rows["benchmark"])
+    out = [{"family": name, "members": ", ".join(m for m in entry["members"] if m in present),
+            "n_members": sum(m in present for m in entry["members"]), "why": entry["why"]}
+           for name, entry in families.items() if present & set(entry["members"])]
+    return pd.DataFrame(out, columns=["family", "members", "n_members", "why"])

@@ -1,23 +1,33 @@
 """Speed, memory, context and architecture claim checks: from the analytical memory model, the bandwidth
-roofline and the shipped configs. None of them is a measurement on the claimed hardware: a speed inside the
-roofline is *possible*, not shown; a speed above it is impossible at that precision.
+roofline and the shipped configs. The model arguments are no measurement on the claimed hardware: a part is
+*possible* (not refuted) or *fails* (impossible), never shown to hold (base.VERDICT_RULE); the configs and
+model cards are published data, so context-length and layout parts hold or fail.
 """
 
 from __future__ import annotations
 
 import json
 
+from typing_extensions import TypedDict
+
 from ..architecture import describe
-from .base import (ClaimContext, CpuClaim, GenerationLabel, GpuName, ModelId, Precision, Verdict, check,
-                   overall_verdict)
-from ..memory_model import DEFAULT_OVERHEAD_GIB, GIB, estimate, fits
+from .base import (COMFORT_HEADROOM, ClaimContext, CpuClaim, GenerationLabel, GpuName, ModelId, Precision, Verdict,
+                   argued, check, shown, untested_parts, verdict_of)
+from ..memory_model import DEFAULT_OVERHEAD_GIB, GIB, PREFILL_CHUNK_TOKENS, estimate, fits, needed_gib
 from ..vocab import precision_name
 from ..roofline import decode_roofline_tokens_per_s
 from ..roofline import gpu as gpu_spec
 
-MODEL_BASIS = "analytical memory model (gentrend.memory_model) from catalogue parameter counts and configs"
+MODEL_BASIS = ("analytical memory model (gentrend.memory_model) from catalogue parameter counts and configs, "
+               f"prefill in chunks of {PREFILL_CHUNK_TOKENS} tokens")
 ROOFLINE_BASIS = "decode roofline (gentrend.roofline): bandwidth / (weights + cache bytes per step)"
 NEAR_PEAK = 0.85  # decode implementations rarely sustain more than ~85 % of peak bandwidth
+
+
+class MemoryCard(TypedDict, total=False):
+    memory_gb: float  # GiB of memory ("a 12 GB card" = 12 GiB)
+    comfortably: bool  # the claim says "comfortably" (or alike): COMFORT_HEADROOM must stay free
+    label: str  # how the claim names it, e.g. "RTX 4080"
 
 
 def _measured_note(ctx: ClaimContext, model_ids: list[str]) -> str:
@@ -49,159 +59,138 @@ def decode_speed_within_roofline(
     memory_gb: float | None = None,
     cpu_claim: CpuClaim | None = None,
 ) -> Verdict:
-    """Each claimed single-stream tok/s against the roofline of `gpu` at `dtype` (and, where it exceeds it or
-    the model does not fit the card at `dtype`, at the lower `fallback_precisions`). Above the roofline at
-    every precision: refuted; within it at `dtype` and fitting: possible (supported, not measured).
-    `cpu_claim` {model, tokens_per_s, bandwidth_gb_s, label}: the bandwidth a CPU claim needs, per precision."""
+    """Each claimed single-stream tok/s is a part, argued from the roofline of `gpu`: possible when it lies
+    within the roofline at `dtype` or one of the lower `fallback_precisions` where the model fits the card,
+    else it fails (impossible at every precision). `cpu_claim` {model, tokens_per_s, bandwidth_gb_s, label}:
+    one more part, the bandwidth the CPU claim needs per precision against the stated bandwidth."""
     card = gpu_spec(gpu)
     bandwidth = card.bandwidth_bytes_per_s
     memory = memory_gb or card.memory_gib
-    fallback = [precision_name(p) for p in (fallback_precisions or ["int8", "int4"])]
-    dtype = precision_name(dtype)
-    parts, passed, partial = [], [], False
+    precisions = [precision_name(dtype)] + [precision_name(p) for p in (fallback_precisions or ["int8", "int4"])]
+    parts = []
     for model_id, claimed in claimed_tokens_per_s.items():
         m = ctx.catalogue.get(model_id)
-        roof = decode_roofline_tokens_per_s(m, bandwidth, batch, context, dtype)
-        fit, need = fits(m, memory, dtype, context, batch)
-        text = f"{m.name} {claimed:g} tok/s vs roofline {roof:.0f} at {dtype} ({100 * claimed / roof:.0f} %)"
-        if claimed <= roof and fit:
-            ok = True
-            if claimed > NEAR_PEAK * roof:
-                text += ", needs near-peak bandwidth"
-                partial = True
-        else:
-            reasons = []
-            if claimed > roof:
-                reasons.append("above the roofline")
+        notes, possible = [], []
+        for p in precisions:
+            roof = decode_roofline_tokens_per_s(m, bandwidth, batch, context, p)
+            fit, need = fits(m, memory, p, context, batch)
+            note = f"{p} roofline {roof:.0f} ({100 * claimed / roof:.0f} % of it)"
             if not fit:
-                reasons.append(f"needs {need:.1f} GiB > {memory:g} GiB at {dtype}")
-            alternatives = []
-            for p in fallback:
-                r = decode_roofline_tokens_per_s(m, bandwidth, batch, context, p)
-                if claimed <= r and fits(m, memory, p, context, batch)[0]:
-                    alternatives.append(f"{p} (roofline {r:.0f})")
-            text += f": impossible at {dtype} ({', '.join(reasons)})"
-            text += f"; possible with {', '.join(alternatives)} weights" if alternatives else "; impossible at every precision"
-            ok = bool(alternatives)
-            partial = True
-        parts.append(text)
-        passed.append(ok)
+                note += f", needs {need:.1f} GiB > {memory:g}"
+            elif claimed <= roof:
+                possible.append(p)
+                if claimed > NEAR_PEAK * roof:
+                    note += f", above {NEAR_PEAK:.0%} of peak"
+            notes.append(note)
+        verdict = f"possible at {', '.join(possible)}" if possible else "impossible at every precision"
+        parts.append(argued(f"{m.name} {claimed:g} tok/s on the {card.name}", bool(possible),
+                            f"{'; '.join(notes)}: {verdict}"))
     if cpu_claim:
         m = ctx.catalogue.get(cpu_claim["model"])
         tps = float(cpu_claim["tokens_per_s"])
-        needs = {p: tps * decode_roofline_tokens_per_s(m, 1.0, 1, context, p) ** -1 / 1e9 for p in [dtype, *fallback]}
-        have = float(cpu_claim.get("bandwidth_gb_s", 0))
-        text = (f"CPU claim {m.name} {tps:g} tok/s needs " + ", ".join(f"{v:.0f} GB/s at {p}" for p, v in needs.items()))
-        if have:
-            possible = [p for p, v in needs.items() if v <= have]
-            text += f"; a {cpu_claim.get('label', 'laptop')} offers ~{have:g} GB/s: " + (
-                f"possible at {', '.join(possible)}" if possible else "impossible at every precision")
-            passed.append(bool(possible))
-            partial |= dtype not in possible
-        parts.append(text)
-    verdict = overall_verdict(passed)
-    if verdict == "supported" and partial:
-        verdict = "partly supported"
-    evidence = (f"{card.name}: {card.bandwidth_gb_s:g} GB/s, {card.memory_gib:g} GiB ({card.source}); batch {batch}, "
-                f"context {context}. " + "; ".join(parts) + ". Roofline = upper bound, not a measurement on that GPU."
-                + _measured_note(ctx, list(claimed_tokens_per_s) + ([cpu_claim["model"]] if cpu_claim else [])))
-    return Verdict(verdict, evidence, ROOFLINE_BASIS + "; data/gpus.yaml")
+        needs = {p: tps / decode_roofline_tokens_per_s(m, 1.0, 1, context, p) / 1e9 for p in precisions}
+        have = float(cpu_claim["bandwidth_gb_s"])
+        possible = [p for p, v in needs.items() if v <= have]
+        parts.append(argued(f"{m.name} {tps:g} tok/s on a {cpu_claim.get('label', 'laptop CPU')}", bool(possible),
+                            "needs " + ", ".join(f"{v:.0f} GB/s at {p}" for p, v in needs.items())
+                            + f" against ~{have:g} GB/s: " + (f"possible at {', '.join(possible)}" if possible
+                                                             else "impossible at every precision")))
+    note = (f"{card.name}: {card.bandwidth_gb_s:g} GB/s, {card.memory_gib:g} GiB ({card.source}); batch {batch}, "
+            f"context {context}. The roofline is an upper bound, not a measurement on that hardware."
+            + _measured_note(ctx, list(claimed_tokens_per_s) + ([cpu_claim["model"]] if cpu_claim else [])))
+    return verdict_of(parts, ROOFLINE_BASIS + "; data/gpus.yaml", note)
 
 
 @check("fits_in_memory")
 def fits_in_memory(
     ctx: ClaimContext,
     model: ModelId,
-    memory_gb: float,
+    cards: list[MemoryCard],
     precisions: list[Precision] | None = None,
+    claimed_precision: Precision | None = None,
     context: int = 4096,
     batch: int = 1,
     include_vision: bool = False,
-    also_gb: list[float] | None = None,
-    dtype: Precision | None = None,
 ) -> Verdict:
-    """Does `model` fit `memory_gb` (GiB of VRAM) at the first of `precisions` (the claim's), or only at a lower
-    one? supported / partly supported (only quantized) / refuted (at none). `also_gb`: further sizes reported."""
+    """Each memory size in `cards` is a part, argued from the memory model: possible when the model fits at
+    `claimed_precision` (or, when the claim names none, at one of `precisions`) with the runtime overhead
+    and, for a card claimed to run it "comfortably", COMFORT_HEADROOM of the memory still free; else it
+    fails."""
     m = ctx.catalogue.get(model)
-    precisions = [precision_name(p) for p in (precisions or ([dtype] if dtype else ["bf16", "int8", "int4"]))]
-    results = {p: fits(m, memory_gb, p, context, batch, include_vision) for p in precisions}
-    lines = [f"{p}: needs {need:.1f} GiB ({'fits' if ok else 'does not fit'})" for p, (ok, need) in results.items()]
-    for size in also_gb or []:
-        lines.append(f"{size} GB card: " + ", ".join(f"{p} {'fits' if fits(m, size, p, context, batch, include_vision)[0] else 'does not fit'}" for p in precisions))
-    first_ok = results[precisions[0]][0]
-    any_ok = any(ok for ok, _ in results.values())
-    verdict = "supported" if first_ok else "partly supported" if any_ok else "refuted"
+    tried = [precision_name(p) for p in ([claimed_precision] if claimed_precision else precisions or ["bf16", "int8", "int4"])]
+    need = {p: needed_gib(m, p, context, batch, include_vision) for p in tried}
+    parts = []
+    for card in cards:
+        size, comfortably = float(card["memory_gb"]), bool(card.get("comfortably", False))
+        allowed = size * (1 - COMFORT_HEADROOM) if comfortably else size
+        ok = [p for p in tried if need[p] <= allowed]
+        notes = [f"{p} needs {need[p]:.1f} GiB ({'fits' if need[p] <= size else 'does not fit'}"
+                 + (f", {size - need[p]:.1f} GiB = {(size - need[p]) / size:.0%} free" if need[p] <= size else "") + ")"
+                 for p in tried]
+        name = f"{card.get('label', f'{size:g} GB')} ({size:g} GB{', comfortably' if comfortably else ''})"
+        verdict = f"fits at {', '.join(ok)}" if ok else "fits at no precision" + (
+            f" with {COMFORT_HEADROOM:.0%} free" if comfortably else "")
+        parts.append(argued(name, bool(ok), "; ".join(notes) + f": {verdict}"))
     vision = "text + vision tower" if include_vision else "text model"
     if include_vision and not m.params.vision:
         vision += " (vision size not in the catalogue: not counted)"
-    evidence = (f"{m.name} ({vision}) in {memory_gb:g} GB (= GiB of VRAM) at context {context}, batch {batch}, "
-                f"+ {DEFAULT_OVERHEAD_GIB} GiB runtime overhead: " + "; ".join(lines)
-                + ". 8/4-bit: GPTQ/AWQ-style, embeddings and vision in bf16. Image/video tokens only add context.")
-    return Verdict(verdict, evidence, MODEL_BASIS)
+    note = (f"{m.name} ({vision}) at context {context}, batch {batch}, + {DEFAULT_OVERHEAD_GIB} GiB runtime overhead; "
+            "8/4-bit: GPTQ/AWQ-style, embeddings and vision in bf16. Image/video tokens only add context.")
+    return verdict_of(parts, MODEL_BASIS, note)
 
 
 @check("quantized_memory_ratio")
 def quantized_memory_ratio(
     ctx: ClaimContext, model: ModelId, bits: int, claimed_ratio: float, tolerance: float = 0.1, context: int = 4096,
-    accuracy_claim: str = "",
+    untested: dict[str, str] | None = None,
 ) -> Verdict:
-    """Memory at `bits`-bit weights / memory at bf16 vs the claimed ratio (within `tolerance`). An accuracy
-    part of the claim cannot be tested (no scores of quantized models) and caps the verdict."""
+    """One part, argued from the memory model: memory at `bits`-bit weights / memory at bf16 is possible when
+    within `tolerance` of the claimed ratio, else it fails. `untested`: parts the data cannot test."""
     m = ctx.catalogue.get(model)
     precision = {8: "int8", 4: "int4"}.get(int(bits))
+    part = f"{bits}-bit memory ~{claimed_ratio:g}x of bf16"
     if precision is None:
-        return Verdict("not testable", f"no memory model for {bits}-bit weights (8 and 4 are modelled)", MODEL_BASIS)
-    q, full = estimate(m, precision, context), estimate(m, "bf16", context)
+        return verdict_of([*untested_parts({part: f"no memory model for {bits}-bit weights (8 and 4 are modelled)"}),
+                           *untested_parts(untested)], MODEL_BASIS)
+    q, full = (estimate(m, p, context, prefill_chunk=PREFILL_CHUNK_TOKENS) for p in (precision, "bf16"))
     total_ratio = q.total_bytes / full.total_bytes
-    weights_ratio = q.weights_bytes / full.weights_bytes
-    ok = abs(total_ratio - claimed_ratio) <= tolerance
-    evidence = (f"{m.name}: {precision} {q.total_bytes / GIB:.1f} GiB vs bf16 {full.total_bytes / GIB:.1f} GiB at context "
-                f"{context} (ratio {total_ratio:.2f}; weights alone {weights_ratio:.2f}; claimed ~{claimed_ratio:g}) — "
-                f"{'consistent' if ok else 'inconsistent'} with the claim (tolerance ±{tolerance:g}). Embeddings stay bf16, "
-                f"so the cut is less than 4x.")
-    if accuracy_claim:
-        evidence += f" Not testable: {accuracy_claim}."
-    verdict = ("partly supported" if accuracy_claim else "supported") if ok else "refuted"
-    return Verdict(verdict, evidence, MODEL_BASIS)
+    evidence = (f"{precision} {q.total_bytes / GIB:.1f} GiB vs bf16 {full.total_bytes / GIB:.1f} GiB at context "
+                f"{context}: ratio {total_ratio:.2f} (weights alone {q.weights_bytes / full.weights_bytes:.2f}; "
+                f"tolerance ±{tolerance:g}; embeddings stay bf16, so the cut is less than 4x)")
+    return verdict_of([argued(part, abs(total_ratio - claimed_ratio) <= tolerance, evidence), *untested_parts(untested)],
+                      MODEL_BASIS)
 
 
 @check("context_length")
 def context_length(ctx: ClaimContext, claimed: dict[GenerationLabel, int], max_params: float | None = None) -> Verdict:
-    """Stated context length (catalogue) of every model of each generation vs the claimed length; the
-    config's max_position_embeddings is reported beside it. `max_params` limits to "small" models."""
-    parts, passed = [], []
+    """Each generation is a part, from the model cards (catalogue): it holds when every model of the
+    generation states the claimed context length; the config's max_position_embeddings is reported beside it.
+    `max_params` limits to "small" models."""
+    parts = []
     for generation, tokens in claimed.items():
         models = [m for m in ctx.catalogue.in_generation(str(generation)) if max_params is None or m.params.total <= max_params]
-        matches = [m for m in models if m.context_length == int(tokens)]
-        others = [m for m in models if m.context_length != int(tokens)]
-        text = f"Qwen{generation} claimed {int(tokens):,}: " + ", ".join(
-            f"{m.size_label} {m.context_length:,} (config {describe(m).max_context:,})" for m in models)
-        parts.append(text)
-        passed.append(bool(matches) and not others)
-        if matches and others:
-            passed[-1] = None  # partial
-    if all(p is True for p in passed):
-        verdict = "supported"
-    elif all(p is False for p in passed):
-        verdict = "refuted"
-    else:
-        verdict = "partly supported"
-    return Verdict(verdict, "; ".join(parts) + ". Stated = model card / catalogue (128K for Qwen2.5-7B and Qwen3-4B/8B "
-                   "uses YaRN scaling).", "data/models.yaml context_length; data/configs max_position_embeddings")
+        parts.append(shown(f"Qwen{generation} {int(tokens):,} tokens", all(m.context_length == int(tokens) for m in models),
+                           ", ".join(f"{m.size_label} {m.context_length:,} (config {describe(m).max_context:,})" for m in models)))
+    return verdict_of(parts, "data/models.yaml context_length; data/configs max_position_embeddings",
+                      "Stated = model card / catalogue (128K for Qwen2.5-7B and Qwen3-4B/8B uses YaRN scaling).")
 
 
 @check("dense_hybrid_layout")
 def dense_hybrid_layout(ctx: ClaimContext, generation: GenerationLabel) -> Verdict:
-    """Dense = no mixture-of-experts fields in the config (every parameter used for every token); hybrid = both
-    linear-attention (Gated DeltaNet) and full-attention layers in layer_types."""
-    parts, dense_all, hybrid_all = [], True, True
+    """Two parts from the official configs: dense = no mixture-of-experts fields in any config (every
+    parameter used for every token); hybrid = both linear-attention (Gated DeltaNet) and full-attention layers
+    in every model's layer_types."""
+    dense, hybrid = [], []
     for m in ctx.catalogue.in_generation(str(generation)):
         raw = json.loads(m.config_path.read_text())
         text_cfg = raw.get("text_config", raw)
         moe = [k for k in ("num_experts", "num_experts_per_tok", "moe_intermediate_size") if text_cfg.get(k)]
         a = describe(m)
-        dense_all &= not moe
-        hybrid_all &= a.linear_attention_layers > 0 and a.full_attention_layers > 0
-        parts.append(f"{m.size_label}: {'MoE ' + ','.join(moe) if moe else 'dense'}, {a.layers} layers = {a.attention_mix}")
-    verdict = "supported" if dense_all and hybrid_all else "refuted" if not (dense_all or hybrid_all) else "partly supported"
-    return Verdict(verdict, "; ".join(parts) + ".", "official configs (data/configs)")
+        dense.append((m.size_label, moe))
+        hybrid.append((m.size_label, a.linear_attention_layers > 0 and a.full_attention_layers > 0,
+                       f"{a.layers} layers = {a.attention_mix}"))
+    parts = [shown("dense", not any(moe for _, moe in dense),
+                   ", ".join(f"{s}: {'MoE ' + ','.join(moe) if moe else 'dense'}" for s, moe in dense)),
+             shown("hybrid Gated DeltaNet + attention", all(ok for _, ok, _ in hybrid),
+                   ", ".join(f"{s}: {mix}" for s, _, mix in hybrid))]
+    return verdict_of(parts, "official configs (data/configs)")

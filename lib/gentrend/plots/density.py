@@ -1,5 +1,7 @@
 """Charts of capability density: score vs size per benchmark, effective-size arrows, density ratios per model,
-and the density multiplier over release date. Inputs are the tables of gentrend.density."""
+and the density multiplier over release date. Inputs are the tables of gentrend.density. An interval is
+drawn for exact medians only; a bound is drawn as a bound; models outside the reference range get no value,
+only their win / tie / loss."""
 
 from __future__ import annotations
 
@@ -10,12 +12,13 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 import numpy as np
 import pandas as pd
 
-from ..density import DAYS_PER_MONTH, DENSING_LAW_DOUBLING_MONTHS, DENSING_LAW_SOURCE, monotone_curve
+from ..density import (DAYS_PER_MONTH, DENSING_LAW_DOUBLING_MONTHS, DENSING_LAW_SOURCE, EXACT, LOWER, NOT_ESTIMABLE, RANGE,
+                       UPPER, monotone_curve)
 from ..vocab import SIZE_CONVENTIONS, size_column
 from . import colors, footnote
 
-MARKERS = {"=": "o", ">": ">", "<": "<", "~": "D"}  # bounds on a horizontal value axis
-MARKERS_UP = {"=": "o", ">": "^", "<": "v", "~": "D"}  # bounds on a vertical value axis
+MARKERS = {EXACT: "o", LOWER: ">", UPPER: "<"}  # bounds on a horizontal value axis
+MARKERS_UP = {EXACT: "o", LOWER: "^", UPPER: "v"}  # bounds on a vertical value axis
 SIZE_TICKS = [0.5e9, 1e9, 2e9, 4e9, 8e9, 16e9]
 
 
@@ -69,82 +72,148 @@ def score_vs_params(selected: pd.DataFrame, track: str, size: str = "total", ben
     return footnote(fig, source_note(track, size) + " Lines: each generation's isotonic (monotone) curve.", alt)
 
 
-def effective_size_arrows(models: pd.DataFrame) -> plt.Figure:
+def _note(ax, y: float, text: str, **kw) -> None:
+    """Text right of the plot area at row y (axes x, data y): labels never overlap the drawn values."""
+    ax.text(1.02, y, text, transform=ax.get_yaxis_transform(), va="center", fontsize=8, clip_on=False, **kw)
+
+
+def _outside_rows(ax, outside: pd.DataFrame, start: int) -> list[str]:
+    """Rows of text for models outside the reference range (win / tie / loss, no value drawn); their labels."""
+    labels = []
+    for y, row in enumerate(outside.itertuples(), start=start):
+        _note(ax, y, f"outside the reference range: vs {row.versus} {row.wins} higher / {row.ties} tied / "
+                     f"{row.losses} lower of {row.n_votes} families", color="0.3")
+        labels.append(row.model)
+    return labels
+
+
+def _outside_alt(outside: pd.DataFrame) -> str:
+    return "".join(f"; {r.model} outside the reference range, against {r.versus}: {r.wins} higher, {r.ties} tied, "
+                   f"{r.losses} lower" for r in outside.itertuples())
+
+
+def effective_size_arrows(models: pd.DataFrame, outside: pd.DataFrame | None = None) -> plt.Figure:
     """Per model, an arrow from its own size to its median effective size on the reference curve, labelled
-    'Qwen3-1.7B ≈ Qwen2.5-3.4B' (input: gentrend.density.model_density)."""
+    'Qwen3-1.7B ≈ Qwen2.5-3.4B'; for a bound the arrow stops at the bound and is dashed, for two-sided bounds
+    a dashed bar spans them (input: gentrend.density.model_density). Models outside the reference range
+    (gentrend.density.outside_range) are listed by win / tie / loss, without an arrow."""
+    outside = pd.DataFrame(columns=["model", "versus"]) if outside is None else outside
     track, size, reference = models[["track", "size_convention", "reference"]].iloc[0]
     palette = colors(models["generation"])
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(models) + 1.2))
+    fig, ax = plt.subplots(figsize=(11, 0.45 * (len(models) + len(outside)) + 1.2))
     family = models["model"].str.extract(r"^(\D+)", expand=False).iloc[0]
-    for y, row in enumerate(models.itertuples()):
-        ax.annotate("", xy=(row.effective_params, y), xytext=(row.params, y),
-                    arrowprops={"arrowstyle": "->", "color": palette[row.generation], "lw": 2})
-        ax.plot(row.params, y, "o", color=palette[row.generation])
-        relation, value = row.effective_label[0], row.effective_label[1:]
-        ax.text(max(row.params, row.effective_params) * 1.08, y, f"{row.model} {relation} {family}{reference}-{value}",
-                va="center", fontsize=8)
+    low = models["density_low"] * models["params"]
+    high = (models["density_high"] * models["params"]).where(np.isfinite(models["density_high"]))
+    ends = pd.concat([models["params"], low[low > 0], high.dropna()])
+    for y, (row, lo, hi) in enumerate(zip(models.itertuples(), low, high)):
+        color = palette[row.generation]
+        ax.plot(row.params, y, "o", color=color)
+        target = lo if row.bound in (EXACT, LOWER, RANGE) else hi if row.bound == UPPER else None
+        if target is not None:
+            ax.annotate("", xy=(target, y), xytext=(row.params, y),
+                        arrowprops={"arrowstyle": "->", "color": color, "lw": 2, "ls": "-" if row.bound == EXACT else "--"})
+        if row.bound == RANGE:
+            ax.plot([lo, hi], [y, y], "--", color=color, lw=2)
+        _note(ax, y, f"{row.model} {row.effective_label} ({family}{reference} curve, {row.n_votes} families)")
+    labels = list(models["model"]) + _outside_rows(ax, outside, len(models))
     _size_axis(ax)
-    ax.set_yticks(range(len(models)), models["model"])
+    ax.set_yticks(range(len(labels)), labels)
     ax.invert_yaxis()
-    ax.set_xlim(models[["params", "effective_params"]].min().min() / 1.5, models[["params", "effective_params"]].max().max() * 6)
+    ax.set_xlim(ends.min() / 1.5, ends.max() * 1.5)
     ax.set(xlabel=f"parameters ({SIZE_CONVENTIONS[size]}, log scale)",
-           title=f"Effective size on the {family}{reference} curve (median over benchmarks), {track}")
+           title=f"Effective size on the {family}{reference} curve (median over benchmark families), {track}")
     fig.tight_layout()
     alt = (f"Arrows from each model's own size to its effective size on the generation-{reference} curve, {track} track: "
-           + "; ".join(f"{r.model} {r.params / 1e9:.2f}B to {r.effective_label}" for r in models.itertuples()))
-    return footnote(fig, source_note(track, size, reference) + " Dot: own size; arrow head: effective size.", alt)
+           + "; ".join(f"{r.model} {r.params / 1e9:.2f}B to {r.effective_label}" for r in models.itertuples())
+           + _outside_alt(outside))
+    return footnote(fig, source_note(track, size, reference) + " Dot: own size; solid arrow: exact median; dashed: a "
+                    "bound (the arrow stops at it); models outside the reference range: win / tie / loss, no value.", alt)
 
 
-def density_ratios(models: pd.DataFrame) -> plt.Figure:
-    """Median density ratio per model with its bootstrap interval; bounds drawn as > / < markers."""
+def density_ratios(models: pd.DataFrame, outside: pd.DataFrame | None = None) -> plt.Figure:
+    """Median density ratio per model: exact medians with their bootstrap interval; bounds as > / < markers at
+    the bound and two-sided bounds as a dotted span, never with an interval; models outside the reference
+    range listed by win / tie / loss."""
+    outside = pd.DataFrame(columns=["model", "versus"]) if outside is None else outside
     track, size, reference = models[["track", "size_convention", "reference"]].iloc[0]
     palette = colors(models["generation"])
-    fig, ax = plt.subplots(figsize=(7.5, 0.42 * len(models) + 1.3))
+    fig, ax = plt.subplots(figsize=(11, 0.42 * (len(models) + len(outside)) + 1.3))
+    finite = pd.concat([models["density_low"][models["density_low"] > 0],
+                        models["density_high"][np.isfinite(models["density_high"])], models["ci_high"].dropna()])
     for y, row in enumerate(models.itertuples()):
         color = palette[row.generation]
-        ax.plot([row.ci_low, row.ci_high], [y, y], "-", color=color, lw=2, alpha=0.6)
-        ax.plot(row.density, y, MARKERS[row.bound], color=color, ms=8)
-        ax.text(row.ci_high * 1.05, y, f"{row.density_label} (n={row.n_benchmarks})", va="center", fontsize=8)
+        if row.bound == EXACT:
+            ax.plot([row.ci_low, row.ci_high], [y, y], "-", color=color, lw=2, alpha=0.6)
+            ax.plot(row.density, y, MARKERS[EXACT], color=color, ms=8)
+        elif row.bound == LOWER:
+            ax.plot(row.density_low, y, MARKERS[LOWER], color=color, ms=8)
+        elif row.bound == UPPER:
+            ax.plot(row.density_high, y, MARKERS[UPPER], color=color, ms=8)
+        elif row.bound == RANGE:
+            ax.plot([row.density_low, row.density_high], [y, y], ":", color=color, lw=2)
+            ax.plot(row.density_low, y, MARKERS[LOWER], color=color, ms=8)
+            ax.plot(row.density_high, y, MARKERS[UPPER], color=color, ms=8)
+        _note(ax, y, f"{row.density_label} ({row.n_votes} families, {row.bounded_share:.0%} bounded)")
+    labels = list(models["model"]) + _outside_rows(ax, outside, len(models))
     ax.axvline(1, color="0.5", ls="--", lw=1)
     ax.set_xscale("log", base=2)
-    ax.set_yticks(range(len(models)), models["model"])
+    if not finite.empty:
+        ax.set_xlim(min(finite.min(), 1) / 1.3, max(finite.max(), 1) * 1.3)
+    ax.set_yticks(range(len(labels)), labels)
     ax.invert_yaxis()
     ax.set(xlabel=f"density ratio vs generation {reference} (effective / own size, log scale)",
            title=f"Capability density per model, {track} track")
     fig.tight_layout()
     alt = (f"Dot plot of the median density ratio per model against generation {reference}, {track} track: "
-           + "; ".join(f"{r.model} {r.density_label} (interval {r.ci_low:.2f}–{r.ci_high:.2f})" for r in models.itertuples()))
-    return footnote(fig, source_note(track, size, reference)
-                    + " Median over benchmarks; line: 95% bootstrap interval over benchmarks; >/< marker: a bound.", alt)
+           + "; ".join(f"{r.model} {r.density_label}" + (f" (interval {r.ci_low:.2f}–{r.ci_high:.2f})" if r.bound == EXACT else "")
+                       for r in models.itertuples()) + _outside_alt(outside))
+    return footnote(fig, source_note(track, size, reference) + " Median over benchmark families; line: 95% bootstrap "
+                    "interval (exact medians only); >/< marker: a bound, without an interval.", alt)
 
 
 def density_over_time(generations: pd.DataFrame, doubling: pd.DataFrame) -> plt.Figure:
-    """Density multiplier against release date (log2 axis) with the fitted trend and the densing law's slope."""
+    """Density multiplier against release date (log2 axis): exact multipliers with their interval, bounds as
+    ▲/▼ markers at the bound (two-sided bounds joined by a dotted line), the fitted trend where the doubling
+    time was fitted, and the densing law's slope."""
     track, size, reference = generations[["track", "size_convention", "reference"]].iloc[0]
     palette = colors(generations["generation"])
     ref_date = generations.loc[generations["generation"] == reference, "release_date"].iloc[0]
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for row in generations.itertuples():
-        err = [[row.multiplier - row.ci_low], [row.ci_high - row.multiplier]]
-        ax.errorbar(row.release_date, row.multiplier, yerr=err, fmt=MARKERS_UP[row.bound], color=palette[row.generation],
-                    ms=9, capsize=4, label=f"{row.generation}: {row.label} ({row.method})")
+        color, label = palette[row.generation], f"{row.generation}: {row.label} ({row.method})"
+        if row.bound == EXACT:
+            err = [[row.multiplier - row.ci_low], [row.ci_high - row.multiplier]]
+            ax.errorbar(row.release_date, row.multiplier, yerr=err, fmt=MARKERS_UP[EXACT], color=color, ms=9, capsize=4,
+                        label=label)
+        elif row.bound != NOT_ESTIMABLE:
+            ends = [(row.multiplier_low, MARKERS_UP[LOWER])] if row.bound in (LOWER, RANGE) else []
+            ends += [(row.multiplier_high, MARKERS_UP[UPPER])] if row.bound in (UPPER, RANGE) else []
+            if row.bound == RANGE:
+                ax.plot([row.release_date] * 2, [row.multiplier_low, row.multiplier_high], ":", color=color, lw=2)
+            for i, (value, marker) in enumerate(ends):
+                ax.plot(row.release_date, value, marker, color=color, ms=9, label=label if i == 0 else None)
     days = np.linspace(0, (generations["release_date"].max() - ref_date) / pd.Timedelta(days=1), 50)
     dates = ref_date + pd.to_timedelta(days, unit="D")
     fit = doubling.iloc[0]
-    ax.plot(dates, 2 ** (fit["intercept_log2"] + fit["slope_per_month"] * days / DAYS_PER_MONTH), "-", color="0.3",
-            label=f"fit: doubling every {fit['doubling_months']:.1f} months (95% CI {fit['ci_low']:.1f}–{fit['ci_high']:.1f})"
-                  + ("" if fit["bounded"] == "none" else f"; rests on bound values for {fit['bounded']}"))
+    if fit["bound"] == EXACT:
+        ax.plot(dates, 2 ** (fit["intercept_log2"] + fit["slope_per_month"] * days / DAYS_PER_MONTH), "-", color="0.3",
+                label=f"fit on {fit['generations']}: doubling every {fit['label']} "
+                      f"(95% CI {fit['ci_low']:.1f}–{fit['ci_high']:.1f})")
+    else:
+        ax.plot([], [], " ", label=f"doubling time: {fit['label']} (no fit: bounded multipliers {fit['excluded']})")
     ax.plot(dates, 2 ** (days / DAYS_PER_MONTH / DENSING_LAW_DOUBLING_MONTHS), ":", color="tab:red",
             label=f"densing law: doubling every {DENSING_LAW_DOUBLING_MONTHS} months ({DENSING_LAW_SOURCE})")
     ax.set_yscale("log", base=2)
-    top = max(generations["ci_high"].max(), 1) * 2
-    ax.set_ylim(min(generations["ci_low"].min(), 1) / 1.5, top)
+    shown = pd.concat([generations["ci_high"], generations["multiplier_low"], generations["multiplier_high"]])
+    shown = shown[np.isfinite(shown) & (shown > 0)]
+    ax.set_ylim(min(shown.min(), 1) / 1.5, max(shown.max(), 1) * 2)
     ax.set(xlabel="release date", ylabel=f"density multiplier vs {reference} (log2)",
            title=f"Capability density over time, {track} track")
     ax.legend(fontsize=7.5, loc="upper left")
     fig.tight_layout()
     alt = (f"Density multiplier against release date (log scale), {track} track, reference {reference}: "
            + "; ".join(f"generation {r.generation} {r.label}" for r in generations.itertuples())
-           + f"; fitted doubling time {fit['doubling_months']:.1f} months against the densing law's {DENSING_LAW_DOUBLING_MONTHS} months.")
-    return footnote(fig, source_note(track, size, reference) + " Error bars: 95% bootstrap over benchmarks;"
-                    " marker ▲/▼/◆: the multiplier is a lower / upper bound / mixes bounds (fit uses the bound value).", alt)
+           + f"; doubling time {fit['label']} against the densing law's {DENSING_LAW_DOUBLING_MONTHS} months.")
+    return footnote(fig, source_note(track, size, reference) + " Error bars: 95% bootstrap over benchmark families, exact"
+                    " multipliers only; ▲/▼: a lower / upper bound (dotted: both), without an interval; the trend is"
+                    " fitted on exact multipliers only.", alt)

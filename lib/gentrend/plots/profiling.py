@@ -99,29 +99,40 @@ def speed_vs_size(w: pd.DataFrame, title: str, batch_size: int = 1, prompt_lengt
 
 
 def memory_vs_context(curves: pd.DataFrame, title: str, measured: pd.DataFrame | None = None) -> plt.Figure:
-    """Analytical memory vs context length (lines, one per model, coloured by generation; from
-    memory_model.memory_curve) with measured points on top (from profiling.memory_validation)."""
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    """Analytical memory vs context length (from memory_model.memory_curve), one line per model coloured by
+    generation: the total with measured points on top (from profiling.memory_validation), and beside it the
+    KV cache + linear-attention state apart from the prefill activations."""
+    fig, (ax, parts) = plt.subplots(1, 2, figsize=(13, 4.5))
     palette = colors(curves["generation"])
     styles = ["-", "--", ":", "-."]
     for gen, g in curves.groupby(curves["generation"].astype(str), sort=False):
         for i, (model_id, m) in enumerate(g.sort_values("params_total").groupby("model_id", sort=False)):
             ax.plot(m["context"], m["total_gib"], styles[i % 4], color=palette[gen], label=f"{model_id} ({m['precision'].iloc[0]})")
+            parts.plot(m["context"], m["kv_state_gib"], styles[i % 4], color=palette[gen], lw=1.8)
+            parts.plot(m["context"], m["activation_gib"], styles[i % 4], color=palette[gen], lw=0.8, alpha=0.6)
     if measured is not None and not measured.empty:
         for gen, g in measured.groupby(measured["generation"].astype(str)):
             ax.scatter(g["context"], g["total_measured_gib"], marker="x", s=50, color=palette.get(gen, "k"), zorder=5,
                        label=f"measured, generation {gen}")
-    ax.set_xscale("log", base=2)
+    for a in (ax, parts):
+        a.set_xscale("log", base=2)
     ax.set(xlabel="context length (tokens, batch 1 unless stated)", ylabel="memory (GiB)", title=title)
+    parts.set_yscale("log")
+    parts.set(xlabel="context length (tokens)", ylabel="memory (GiB, log scale)",
+              title="KV cache + state (thick) and prefill activations (thin)")
     ax.legend(fontsize=7, ncol=2)
+    chunks = sorted({"unchunked" if pd.isna(c) else f"in chunks of {int(c)} tokens" for c in curves["prefill_chunk"]})
     note = ("Analytical model (gentrend.memory_model): weights + KV cache (full-attention layers only for Qwen3.5) + "
-            "fixed linear-attention state + prefill activations of the whole context; " + MEMORY_UNIT + ".")
+            f"fixed linear-attention state + prefill activations (prefill {', '.join(chunks)}); " + MEMORY_UNIT + ".")
     if measured is not None and not measured.empty:
         note += " Crosses: measured (" + ", ".join(sorted(measured["measured_as"].unique())) + ", device " + ", ".join(sorted(measured["device"].unique())) + ")."
     longest = curves.loc[curves.groupby("model_id")["context"].idxmax()]
-    alt = (f"Line chart, {title}: memory in GiB against context length (log scale) per model; at the longest context "
-           + "; ".join(f"{r.model_id} {r.total_gib:.1f} GiB at {r.context:,} tokens" for r in longest.itertuples())
+    alt = (f"Line charts, {title}: memory in GiB against context length (log scale) per model, total and, beside it, "
+           "KV cache + state apart from prefill activations; at the longest context "
+           + "; ".join(f"{r.model_id} {r.total_gib:.1f} GiB at {r.context:,} tokens ({r.kv_state_gib:.2f} KV/state, "
+                       f"{r.activation_gib:.2f} activations)" for r in longest.itertuples())
            + ("" if measured is None or measured.empty else f"; {len(measured)} measured points as crosses") + ".")
+    fig.tight_layout()
     return footnote(fig, note, alt)
 
 
@@ -131,7 +142,8 @@ def memory_against_measurement(w: pd.DataFrame, title: str, validation: pd.DataF
     with the measured batch-1 points on them (from profiling.memory_validation)."""
     runs = _ok(w)[["model_id", "dtype", "tiny"]].drop_duplicates()
     curves = pd.concat(
-        [memory_curve([catalogue.get(r.model_id)], precision_name(r.dtype), tiny=bool(r.tiny)) for r in runs.itertuples()],
+        [memory_curve([catalogue.get(r.model_id)], precision_name(r.dtype), tiny=bool(r.tiny), prefill_chunk=None)
+         for r in runs.itertuples()],  # unchunked, as the measured generate() runs the prefill
         ignore_index=True,
     )
     return memory_vs_context(curves, title, validation[validation["batch_size"] == 1])
