@@ -56,10 +56,10 @@ def test_evaluation_scores_every_model_with_the_checkpoint_then_analyses_the_mea
     evaluated = [j.parameters["model"] for j in jobs if j.notebook == EVALUATE_NB]
     assert evaluated == [m.id for m in catalogue if m.repos.base]  # Qwen3.5 publishes no base checkpoint
     assert {j.parameters["path"] for j in jobs if j.notebook == EVALUATE_NB} == {str(tmp_path / m) for m in evaluated}
-    measured = [j for j in jobs if j.parameters.get("source") == "measured"]
+    measured = [j for j in jobs if j.parameters.get("scores_source") == "measured"]
     assert [(j.notebook, j.parameters["track"]) for j in measured] == [(DENSITY_NB, "base"), (PER_SIZE_NB, "base")]
     one = plan(catalogue, scores, _evaluating(tmp_path, models=("qwen3-0.6b",)))
-    assert not [j for j in one if j.parameters.get("source") == "measured"]  # one model: no curve to compare with
+    assert not [j for j in one if j.parameters.get("scores_source") == "measured"]  # one model: no curve to compare with
 
 
 def test_evaluation_checks_its_settings_tasks_and_weights_before_work(catalogue, scores, tmp_path):

@@ -117,11 +117,14 @@ def describe(fig: plt.Figure, alt: str) -> plt.Figure:
 class Publisher:
     """The artefacts of one producer in one run folder (see the module docstring)."""
 
-    def __init__(self, output_dir: str | Path = "", name: str = "", label: str = ""):
+    def __init__(self, output_dir: str | Path = "", name: str = "", label: str = "", qualifier: str = ""):
+        """`qualifier` (e.g. "measured here") sets apart a second run of one notebook on other inputs: it prefixes
+        the producer's name and every table title."""
         if not name:
             raise PublishError("a publisher needs a name", "pass the notebook's role, e.g. Publisher(output_dir, 'density', track)")
         self.run = run_dir(output_dir)
-        self.producer = producer_name(name, label)
+        self.producer = producer_name(name, f"{qualifier} {label}".strip())
+        self.qualifier = qualifier
         self.index_path = self.run / INDEX_DIR / f"{self.producer}.json"
         self.items: dict[str, dict] = {}
         write_json(self.index_path, {"producer": self.producer, "items": self.items})  # a rerun starts afresh
@@ -146,6 +149,7 @@ class Publisher:
 
     def table(self, frame: pd.DataFrame, key: str, title: str, source: str = "") -> HTML:
         """Write tables/<slug of title>.csv and return the captioned, escaped table."""
+        title = f"{self.qualifier.capitalize()}: {title}" if self.qualifier else title
         relative = f"tables/{slug(title)}.csv"
         self._record(key, {"kind": "table", "title": title, "source": source, "file": relative})
         write_csv(frame, self.run / relative)

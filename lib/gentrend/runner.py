@@ -232,7 +232,7 @@ def evaluation_jobs(catalogue: Catalogue, request: ReportRequest) -> list[Notebo
     track = track_of(ev.checkpoint, ev.chat_template, ev.thinking)
     if track in TRACKS and len(per_generation) >= 2 and any(len(ms) >= 2 for ms in per_generation.values()):
         reads = ("results/eval_*.csv",)
-        jobs += [NotebookJob(nb, {"track": track, "source": "measured"}, f"measured-{track}", reads=reads)
+        jobs += [NotebookJob(nb, {"track": track, "scores_source": "measured"}, f"measured-{track}", reads=reads)
                  for nb in (DENSITY_NB, PER_SIZE_NB)]
     return jobs
 

@@ -14,6 +14,7 @@ kept on every row. Derived columns:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -120,6 +121,29 @@ def load_scores(path: Path | str | None = None, catalogue: Catalogue | None = No
     facts = catalogue.to_frame().set_index("model_id")[["params_total", "params_non_embedding", "release_date", "family"]]
     df = df.join(facts, on="model_id")
     return df
+
+
+class ScoreSource(NamedTuple):
+    scores: pd.DataFrame
+    source: str  # what table captions cite
+    qualifier: str  # "" for published scores; prefixed to the producer and titles of measured ones
+
+
+MEASURED = "measured here"
+
+
+def scores_from(kind: str, output_dir: str | Path = "", catalogue: Catalogue | None = None) -> ScoreSource:
+    """The scores an analysis runs on: "published" (data/published_scores.csv) or "measured" (the lm-eval results of
+    the run folder, gentrend.evaluation.as_scores) — never mixed."""
+    catalogue = catalogue or load_catalogue()
+    if kind == "published":
+        return ScoreSource(load_scores(catalogue=catalogue), "data/published_scores.csv (source_url per row)", "")
+    if kind == "measured":
+        from .evaluation import as_scores, load_run_results
+
+        return ScoreSource(as_scores(load_run_results(output_dir), catalogue),
+                           "measured here with lm-evaluation-harness (results/eval_*.csv; settings per row)", MEASURED)
+    raise DataError(f"unknown score source {kind!r}", "use published or measured")
 
 
 def score_table(scores: pd.DataFrame, model_ids: list[str], track: str) -> pd.DataFrame:

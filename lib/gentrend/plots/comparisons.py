@@ -7,10 +7,10 @@ import pandas as pd
 import seaborn as sns
 
 from . import footnote
-from .density import source_note
+from .density import PUBLISHED, source_note
 
 
-def delta_heatmap(matrix: pd.DataFrame, track: str, size: str = "total", baseline: str = "") -> plt.Figure:
+def delta_heatmap(matrix: pd.DataFrame, track: str, size: str = "total", baseline: str = "", source: str = PUBLISHED) -> plt.Figure:
     """Benchmarks x (generation, size class) score deltas in points against the baseline generation
     (input: gentrend.comparisons.delta_matrix). Empty cells: the pair was not scored on that benchmark."""
     columns = [f"{g}\n{c}" for g, c in matrix.columns]
@@ -26,4 +26,4 @@ def delta_heatmap(matrix: pd.DataFrame, track: str, size: str = "total", baselin
     alt = (f"Heatmap of score changes in points against generation {baseline}, {track} track, {len(matrix)} benchmarks x "
            f"{len(columns)} generation/size-class columns; changes range from {cells.min():+.1f} to {cells.max():+.1f} "
            f"points, median {cells.median():+.1f}.") if not cells.empty else f"Empty heatmap: no score changes on the {track} track."
-    return footnote(fig, source_note(track, size) + " Size classes are bins of parameter count (gentrend.comparisons.SIZE_CLASSES).", alt)
+    return footnote(fig, source_note(track, size, source=source) + " Size classes are bins of parameter count (gentrend.comparisons.SIZE_CLASSES).", alt)

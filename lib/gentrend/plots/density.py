@@ -30,16 +30,18 @@ def _size_axis(ax) -> None:
     ax.xaxis.set_minor_locator(NullLocator())
 
 
-def source_note(track: str, size: str, reference: str | None = None) -> str:
+PUBLISHED = ("published scores, data/published_scores.csv (technical reports and model cards; one row per model and "
+             "benchmark by the disagreement rule)")
+
+
+def source_note(track: str, size: str, reference: str | None = None, source: str = PUBLISHED) -> str:
     """The footnote every density / per-size chart carries: data source, track, size convention, reference."""
     ref = f"; reference generation {reference} (isotonic curve, no extrapolation: >/< mark bounds)" if reference else ""
-    return (f"Source: published scores, data/published_scores.csv (technical reports and model cards; one row per "
-            f"model and benchmark by the disagreement rule); track: {track}; size: {SIZE_CONVENTIONS[size]}{ref}; "
-            f"percent-scale benchmarks only.")
+    return f"Source: {source}; track: {track}; size: {SIZE_CONVENTIONS[size]}{ref}; percent-scale benchmarks only."
 
 
 def score_vs_params(selected: pd.DataFrame, track: str, size: str = "total", benchmarks: list[str] | None = None,
-                    ncols: int = 4) -> plt.Figure:
+                    ncols: int = 4, source: str = PUBLISHED) -> plt.Figure:
     """Small multiples, one per benchmark: score against parameters (log axis) with each generation's monotone
     curve. benchmarks: which panels (default: those scored by at least two generations)."""
     column = size_column(size)
@@ -69,7 +71,7 @@ def score_vs_params(selected: pd.DataFrame, track: str, size: str = "total", ben
     fig.tight_layout()
     alt = (f"Small multiples of score against parameters (log scale), {track} track, one panel per benchmark "
            f"({', '.join(benchmarks)}), one monotone curve per generation ({', '.join(handles)}).")
-    return footnote(fig, source_note(track, size) + " Lines: each generation's isotonic (monotone) curve.", alt)
+    return footnote(fig, source_note(track, size, source=source) + " Lines: each generation's isotonic (monotone) curve.", alt)
 
 
 def _note(ax, y: float, text: str, **kw) -> None:
@@ -92,7 +94,7 @@ def _outside_alt(outside: pd.DataFrame) -> str:
                    f"{r.losses} lower" for r in outside.itertuples())
 
 
-def effective_size_arrows(models: pd.DataFrame, outside: pd.DataFrame | None = None) -> plt.Figure:
+def effective_size_arrows(models: pd.DataFrame, outside: pd.DataFrame | None = None, source: str = PUBLISHED) -> plt.Figure:
     """Per model, an arrow from its own size to its median effective size on the reference curve, labelled
     'Qwen3-1.7B ≈ Qwen2.5-3.4B'; for a bound the arrow stops at the bound and is dashed, for two-sided bounds
     a dashed bar spans them (input: gentrend.density.model_density). Models outside the reference range
@@ -126,11 +128,11 @@ def effective_size_arrows(models: pd.DataFrame, outside: pd.DataFrame | None = N
     alt = (f"Arrows from each model's own size to its effective size on the generation-{reference} curve, {track} track: "
            + "; ".join(f"{r.model} {r.params / 1e9:.2f}B to {r.effective_label}" for r in models.itertuples())
            + _outside_alt(outside))
-    return footnote(fig, source_note(track, size, reference) + " Dot: own size; solid arrow: exact median; dashed: a "
+    return footnote(fig, source_note(track, size, reference, source) + " Dot: own size; solid arrow: exact median; dashed: a "
                     "bound (the arrow stops at it); models outside the reference range: win / tie / loss, no value.", alt)
 
 
-def density_ratios(models: pd.DataFrame, outside: pd.DataFrame | None = None) -> plt.Figure:
+def density_ratios(models: pd.DataFrame, outside: pd.DataFrame | None = None, source: str = PUBLISHED) -> plt.Figure:
     """Median density ratio per model: exact medians with their bootstrap interval; bounds as > / < markers at
     the bound and two-sided bounds as a dotted span, never with an interval; models outside the reference
     range listed by win / tie / loss."""
@@ -167,11 +169,11 @@ def density_ratios(models: pd.DataFrame, outside: pd.DataFrame | None = None) ->
     alt = (f"Dot plot of the median density ratio per model against generation {reference}, {track} track: "
            + "; ".join(f"{r.model} {r.density_label}" + (f" (interval {r.ci_low:.2f}–{r.ci_high:.2f})" if r.bound == EXACT else "")
                        for r in models.itertuples()) + _outside_alt(outside))
-    return footnote(fig, source_note(track, size, reference) + " Median over benchmark families; line: 95% bootstrap "
+    return footnote(fig, source_note(track, size, reference, source) + " Median over benchmark families; line: 95% bootstrap "
                     "interval (exact medians only); >/< marker: a bound, without an interval.", alt)
 
 
-def density_over_time(generations: pd.DataFrame, doubling: pd.DataFrame) -> plt.Figure:
+def density_over_time(generations: pd.DataFrame, doubling: pd.DataFrame, source: str = PUBLISHED) -> plt.Figure:
     """Density multiplier against release date (log2 axis): exact multipliers with their interval, bounds as
     ▲/▼ markers at the bound (two-sided bounds joined by a dotted line), the fitted trend where the doubling
     time was fitted, and the densing law's slope."""
@@ -214,6 +216,6 @@ def density_over_time(generations: pd.DataFrame, doubling: pd.DataFrame) -> plt.
     alt = (f"Density multiplier against release date (log scale), {track} track, reference {reference}: "
            + "; ".join(f"generation {r.generation} {r.label}" for r in generations.itertuples())
            + f"; doubling time {fit['label']} against the densing law's {DENSING_LAW_DOUBLING_MONTHS} months.")
-    return footnote(fig, source_note(track, size, reference) + " Error bars: 95% bootstrap over benchmark families, exact"
+    return footnote(fig, source_note(track, size, reference, source) + " Error bars: 95% bootstrap over benchmark families, exact"
                     " multipliers only; ▲/▼: a lower / upper bound (dotted: both), without an interval; the trend is"
                     " fitted on exact multipliers only.", alt)
