@@ -17,6 +17,7 @@ from IPython.display import HTML, Markdown
 from .files import read_csv
 from .paths import run_dir
 from .publish import INDEX_DIR, caption_of, escape, figure_html, producer_name, table_html
+from .scores import MEASURED
 from .vocab import TRACKS, generation_label
 
 
@@ -120,16 +121,18 @@ def models_section(run: RunArtefacts, catalogue) -> list:
     return shown
 
 
-def _tracks(run: RunArtefacts, role: str, key: str) -> list[tuple[str, str]]:
+def _tracks(run: RunArtefacts, role: str, key: str, qualifier: str = "") -> list[tuple[str, str]]:
     """(track, producer) of the tracks `role` produced `key` for, in vocabulary order."""
-    return [(t, producer_name(role, t)) for t in TRACKS if run.has(producer_name(role, t), key)]
+    producers = [(t, producer_name(role, f"{qualifier} {t}".strip())) for t in TRACKS]
+    return [(t, p) for t, p in producers if run.has(p, key)]
 
 
-def density_section(run: RunArtefacts) -> list:
+def density_section(run: RunArtefacts, qualifier: str = "") -> list:
     """Per track: the reading, the per-model table and charts, models outside the reference range, the
-    generation multipliers and doubling time, then the method and the benchmark families counted once."""
+    generation multipliers and doubling time, then the method and the benchmark families counted once.
+    `qualifier`: the section over measured scores ("measured here"), else the published one."""
     shown = []
-    for track, producer in _tracks(run, "density", "per_model"):
+    for track, producer in _tracks(run, "density", "per_model", qualifier):
         models = run.frame(producer, "per_model")
         reference = models["reference"].iloc[0] if not models.empty else "?"
         shown += [heading(f"{track} track, against generation {reference}"), run.text(producer, "reading"),
@@ -141,9 +144,9 @@ def density_section(run: RunArtefacts) -> list:
     return shown or [missing(producer_name("density", TRACKS[0]), "per_model")]
 
 
-def per_size_section(run: RunArtefacts) -> list:
+def per_size_section(run: RunArtefacts, qualifier: str = "") -> list:
     shown = []
-    for track, producer in _tracks(run, "per-size", "summary"):
+    for track, producer in _tracks(run, "per-size", "summary", qualifier):
         shown += [heading(f"{track} track"), run.text(producer, "reading"), run.table(producer, "summary"),
                   run.figure(producer, "delta_heatmap"), run.table(producer, "newest_vs_largest")]
     return shown or [missing(producer_name("per-size", TRACKS[0]), "summary")]
@@ -155,6 +158,23 @@ def speed_memory_section(run: RunArtefacts) -> list:
             run.figure(producer, "latency_vs_batch"), heading("Memory: model against measurement, and what fits where"),
             run.table(producer, "memory_validation"), run.figure(producer, "memory_measured"),
             run.figure(producer, "memory_curves"), run.table(producer, "fits")]
+
+
+def measured_section(run: RunArtefacts) -> list:
+    """Scores measured here with lm-eval: per evaluated model its scores and how they compare with the published
+    ones, then density and per-size over the measured scores alone (never mixed with published ones)."""
+    evaluated = sorted(p for p in run.index if p.startswith("evaluate-"))
+    if not evaluated:
+        return [Markdown("No model was evaluated in this run (`gentrend report --evaluate TASK ...`).")]
+    shown = []
+    for producer in evaluated:
+        shown += [run.table(producer, "scores"), run.table(producer, "versus_published")]
+    density = density_section(run, MEASURED)
+    per_size = per_size_section(run, MEASURED)
+    if _tracks(run, "density", "per_model", MEASURED):
+        shown += [heading("Capability density over the measured scores"), *density,
+                  heading("Per-size comparisons over the measured scores"), *per_size]
+    return shown
 
 
 def claims_section(run: RunArtefacts) -> list:
