@@ -18,23 +18,45 @@ from gentrend.catalogue import load_catalogue  # noqa: E402
 from gentrend.scores import load_scores  # noqa: E402
 
 
-def _e2e_request():
-    from gentrend.runner import ReportRequest
+EVAL_DIR = Path(tempfile.mkdtemp(prefix="gentrend-test-checkpoints-"))
+EVAL_MODELS = ("qwen2.5-0.5b", "qwen2.5-1.5b", "qwen3-0.6b", "qwen3-1.7b")
 
+
+def _e2e_request():
+    from gentrend.runner import EvalRequest, ReportRequest
+
+    evaluation = EvalRequest(tasks=("gentrend_example_mc",), models=EVAL_MODELS, mode="local", local_dir=str(EVAL_DIR),
+                             checkpoint="base")
     return ReportRequest(profile_models=("qwen2.5-0.5b", "qwen3.5-0.8b"), device="cpu", tiny=True,
-                         batch_sizes=(1, 2), prompt_lengths=(8,), new_tokens=4)
+                         batch_sizes=(1, 2), prompt_lengths=(8,), new_tokens=4, evaluation=evaluation)
 
 
 E2E_REQUEST = _e2e_request()
 
 
+def tiny_checkpoints(folder: Path, model_ids, catalogue) -> None:
+    """Save a tiny random model of each architecture with a real (small) tokenizer: what lm-eval loads locally."""
+    from gentrend.evaluation import synthetic_tokenizer
+    from gentrend.loading import load_model
+
+    tokenizer = synthetic_tokenizer()
+    for model_id in model_ids:
+        net = load_model(catalogue.get(model_id), "synthetic", device="cpu", tiny=True).model
+        for config in (net.config, net.generation_config):  # special tokens inside the tiny vocabulary
+            config.eos_token_id, config.pad_token_id, config.bos_token_id = tokenizer.eos_token_id, tokenizer.pad_token_id, None
+        net.save_pretrained(folder / model_id)
+        tokenizer.save_pretrained(folder / model_id)
+
+
 @pytest.fixture(scope="session")
 def report_run(tmp_path_factory):
     """The main job end to end, once per test session: every notebook of the suite executes here (tiny profiled
-    architectures on a small CPU grid, so it takes about two minutes). Tests of the report, the notebooks and
+    architectures on a small CPU grid; lm-eval on tiny local checkpoints of two generations; a few minutes). Tests of the report, the notebooks and
     the rendering read this run folder."""
+    from gentrend.catalogue import load_catalogue
     from gentrend.runner import run_report
 
+    tiny_checkpoints(EVAL_DIR, EVAL_MODELS, load_catalogue())
     result = run_report("e2e", E2E_REQUEST, reports_dir=tmp_path_factory.mktemp("reports"))
     assert result.status == "complete", result.failures
     return result.run_dir

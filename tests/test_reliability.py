@@ -449,7 +449,7 @@ def hostile_run(tmp_path_factory):
         mp.setenv("GENTREND_DATA", str(data))
         mp.setattr(render, "SealedFetcher", Recording)
         try:
-            run = runner.run_report("hostile", request, reports_dir=root / "reports")
+            run = runner.run_report("hostile", request, reports_dir=root / "reports").run_dir
         except render.RenderError as e:
             refused, run = e, root / "reports" / "hostile"
             mp.setattr(render, "seal", lambda body: body)
