@@ -16,7 +16,7 @@ from IPython.display import HTML, Markdown
 
 from .files import read_csv
 from .paths import run_dir
-from .publish import INDEX_DIR, caption_of, escape, figure_html, producer_name, table_html
+from .publish import INDEX_DIR, caption_of, empty_table_html, escape, figure_html, producer_name, table_html
 from .scores import MEASURED
 from .vocab import TRACKS, generation_label
 
@@ -42,7 +42,7 @@ class RunArtefacts:
         item = self.item(producer, key)
         if item is None or item["kind"] != "table":
             return None
-        if (self.run / item["file"]).stat().st_size <= 1:  # a table without rows or columns (e.g. no measurements)
+        if item["file"] is None:  # published without rows
             return pd.DataFrame()
         return read_csv(self.run / item["file"], f"table {item['title']}", dtype={"generation": str, "reference": str},
                         keep_default_na=False, na_values=[""])
@@ -52,6 +52,8 @@ class RunArtefacts:
         item = self.item(producer, key)
         if item is None:
             return missing(producer, key)
+        if item["file"] is None:
+            return empty_table_html(item["title"])
         return table_html(self.frame(producer, key), caption_of(item["title"], item["source"], item["file"]), badges)
 
     def figure(self, producer: str, key: str) -> HTML:
@@ -168,7 +170,7 @@ def measured_section(run: RunArtefacts) -> list:
         return [Markdown("No model was evaluated in this run (`gentrend report --evaluate TASK ...`).")]
     shown = []
     for producer in evaluated:
-        shown += [run.table(producer, "scores"), run.table(producer, "versus_published")]
+        shown += [run.table(producer, "scores"), run.figure(producer, "scores_chart"), run.table(producer, "versus_published")]
     density = density_section(run, MEASURED)
     per_size = per_size_section(run, MEASURED)
     if _tracks(run, "density", "per_model", MEASURED):

@@ -97,6 +97,10 @@ def table_html(frame: pd.DataFrame, caption: str, badges: tuple[str, ...] = ()) 
     return HTML(page)
 
 
+def empty_table_html(title: str) -> HTML:
+    return HTML(f'<p class="missing">{escape(title)}: no rows in this run.</p>')
+
+
 def figure_html(png: bytes, alt: str, caption: str = "") -> HTML:
     """A chart as an <img> with real alt text (and a caption), the PNG embedded: nothing is fetched."""
     data = base64.b64encode(png).decode()
@@ -135,7 +139,7 @@ class Publisher:
             if index == self.index_path:
                 continue
             items = json.loads(index.read_text()).get("items", {})
-            if any(item.get("file") == relative for item in items.values()):
+            if any(item.get("file") == relative for item in items.values() if relative):
                 return index.stem
         return None
 
@@ -148,8 +152,12 @@ class Publisher:
         write_json(self.index_path, {"producer": self.producer, "items": self.items})
 
     def table(self, frame: pd.DataFrame, key: str, title: str, source: str = "") -> HTML:
-        """Write tables/<slug of title>.csv and return the captioned, escaped table."""
+        """Write tables/<slug of title>.csv and return the captioned, escaped table (a table without rows is
+        recorded and shown as a one-line note, with no file)."""
         title = f"{self.qualifier.capitalize()}: {title}" if self.qualifier else title
+        if frame.empty:  # no rows: a note, not an empty file (empty tables of different titles would be identical)
+            self._record(key, {"kind": "table", "title": title, "source": source, "file": None})
+            return empty_table_html(title)
         relative = f"tables/{slug(title)}.csv"
         self._record(key, {"kind": "table", "title": title, "source": source, "file": relative})
         write_csv(frame, self.run / relative)

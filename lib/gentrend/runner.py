@@ -55,6 +55,8 @@ REPORT_MODES = ("synthetic", "hub")
 PUBLISHED = ("artefacts/*.json", "tables/*.csv", "figures/*.png")  # what the trend report lays out
 SCORES_DATA = ("models.yaml", "configs/*", "published_scores.csv", "benchmarks.yaml")  # what 01-03 read
 MACHINE_DATA = ("models.yaml", "configs/*", "gpus.yaml")  # what profiling and the memory model read
+EVALUATION_DATA = ("models.yaml", "configs/*", "evaluation.yaml", "tasks/*")  # what lm-eval runs read
+MEASURED_DATA = SCORES_DATA + ("evaluation.yaml",)  # density and per-size over measured scores
 CHANGE_READS = ("tables/models.csv", "inputs/published_scores.csv", "results/profile_*.csv", "tables/claims_ledger.csv")
 INPUT_FILES = ("models.yaml", "published_scores.csv", "benchmarks.yaml", "claims.yaml", "gpus.yaml")
 LIBRARY_VERSIONS = ("torch", "transformers", "accelerate", "pandas", "numpy", "scipy", "matplotlib", "seaborn",
@@ -225,14 +227,15 @@ def evaluation_jobs(catalogue: Catalogue, request: ReportRequest) -> list[Notebo
               "num_fewshot": ev.num_fewshot, "limit": ev.limit, "chat_template": ev.chat_template,
               "thinking": ev.thinking, "device": str(device), "dtype": request.dtype, "force": request.force}
     jobs = [NotebookJob(EVALUATE_NB, {"model": m.id, "path": str(Path(ev.local_dir) / m.id) if ev.mode == "local" else "",
-                                      **common}, f"{m.id}-{label}", data=MACHINE_DATA, measures=True) for m in models]
+                                      **common}, f"{m.id}-{label}", data=EVALUATION_DATA, measures=True) for m in models]
     per_generation = {}
     for m in models:
         per_generation.setdefault(m.generation, []).append(m)
     track = track_of(ev.checkpoint, ev.chat_template, ev.thinking)
     if track in TRACKS and len(per_generation) >= 2 and any(len(ms) >= 2 for ms in per_generation.values()):
         reads = ("results/eval_*.csv",)
-        jobs += [NotebookJob(nb, {"track": track, "scores_source": "measured"}, f"measured-{track}", reads=reads)
+        jobs += [NotebookJob(nb, {"track": track, "scores_source": "measured"}, f"measured-{track}", reads=reads,
+                             data=MEASURED_DATA)
                  for nb in (DENSITY_NB, PER_SIZE_NB)]
     return jobs
 
