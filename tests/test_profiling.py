@@ -27,11 +27,11 @@ def counted(monkeypatch):
     real = measure.measure_point
     state = {"calls": [], "fail": {}}
 
-    def wrapper(loaded, settings, batch, prompt):
+    def wrapper(loaded, settings, batch, prompt, runner=None):
         state["calls"].append((batch, prompt))
         if (batch, prompt) in state["fail"]:
             raise state["fail"][(batch, prompt)]
-        return real(loaded, settings, batch, prompt)
+        return real(loaded, settings, batch, prompt, runner=runner)
 
     monkeypatch.setattr(measure, "measure_point", wrapper)
     return state
