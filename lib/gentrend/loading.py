@@ -33,13 +33,32 @@ from typing import Literal
 
 import torch
 from torch import nn
-from transformers import AutoModelForCausalLM, PreTrainedModel
 
-from .architecture import text_config
-from .catalogue import Model
-from .devices import resolve_device
-from .errors import ModelLoadError
-from .vocab import QUANTIZED_PRECISIONS, WEIGHT_MODES, resolve_precision, torch_dtype
+
+def _import_torchao_quietly() -> None:
+    """transformers imports torchao (when installed) as it builds any model. On a CPU build of torch that import
+    logs one harmless warning per CUDA extension it cannot load, and torch logs deprecation notices for the enums
+    torchao registers: import it here once with those two loggers quiet. On a CUDA build its warnings stay."""
+    loggers = [logging.getLogger("torch.utils._pytree")] + ([logging.getLogger("torchao")] if torch.version.cuda is None else [])
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        import transformers.quantizers.auto  # noqa: F401  (imports torchao and its prototype formats)
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
+_import_torchao_quietly()
+
+from transformers import AutoModelForCausalLM, PreTrainedModel  # noqa: E402
+
+from .architecture import text_config  # noqa: E402
+from .catalogue import Model  # noqa: E402
+from .devices import resolve_device  # noqa: E402
+from .errors import ModelLoadError  # noqa: E402
+from .vocab import QUANTIZED_PRECISIONS, WEIGHT_MODES, resolve_precision, torch_dtype  # noqa: E402
 
 Mode = Literal["hub", "local", "synthetic"]
 Checkpoint = Literal["base", "post_trained"]
@@ -248,16 +267,6 @@ def load_model(
 
 
 GROUP_SIZE = 128  # int4: one scale and zero point per 128 weights (as the memory model assumes)
-
-
-def _quiet_torchao() -> None:
-    """A CPU build of torch cannot load torchao's CUDA extensions; torchao logs one harmless warning per
-    extension when transformers imports it. On a CUDA build such warnings matter and stay."""
-    if torch.version.cuda is None:
-        logging.getLogger("torchao").setLevel(logging.ERROR)
-
-
-_quiet_torchao()
 
 
 def check_quantization(precision: str, device: torch.device) -> None:

@@ -152,7 +152,7 @@ def estimate_text(jobs: list[dict], catalogue: Catalogue | None = None) -> str:
         return "profiling: none requested"
     catalogue = catalogue or load_catalogue()
     first = jobs[0]
-    device_name = torch.cuda.get_device_name(first["device"]) if first["device"].startswith("cuda") else ""
+    device_name = torch.cuda.get_device_name(first["device"]) if first["device"].startswith("cuda") and torch.cuda.is_available() else ""
     settings = defaults_for(first["device"], backend=first["backend"], batch_sizes=first["batch_sizes"],
                             prompt_lengths=first["prompt_lengths"], new_tokens=first["new_tokens"], dtype=first["dtype"])
     precisions = quantized_precisions(first["device"])
