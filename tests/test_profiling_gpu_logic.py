@@ -241,3 +241,23 @@ def test_reference_loop_runs_beside_the_profiler():
     assert r["loop_tokens_per_s"] > 0 and r["profiler_tokens_per_s"] > 0
     assert r["profiler_vs_loop"] == pytest.approx(r["profiler_tokens_per_s"] / r["loop_tokens_per_s"])
     assert set(r["roofline_tokens_per_s"]) == {"measured"}  # no datasheet figure for a CPU
+
+
+@pytest.mark.slow
+def test_int8_rows_beside_the_float_ones_and_int4_skipped_on_the_cpu(tmp_path, catalogue):
+    """The notebook's path for weight-only precisions: int8 measured (torchao works on the CPU), int4 cannot be
+    (CUDA-only kernel): a warning with the reason, and the float profile stands."""
+    from gentrend.profiling import ProfilingWarning, precision_table, profile_precisions, save_results, wide
+
+    settings = defaults_for("cpu", batch_sizes=[1, 2], prompt_lengths=[8], new_tokens=4, min_runs=1, min_seconds=0.0)
+    with pytest.warns(ProfilingWarning, match="int4 weights of qwen3-0.6b not profiled: ModelLoadError: int4 weight-only runs on CUDA only"):
+        rows = profile_precisions("qwen3-0.6b", settings=settings, precisions=("int8", "int4"), output_dir=tmp_path / "run",
+                                  tiny=True, cache_dir=tmp_path / "cache", progress=False)
+    points = wide(rows)
+    assert sorted(points["dtype"].unique()) == ["fp32", "int8"]
+    assert points.loc[points["dtype"] == "int8", "batch_size"].tolist() == [1]  # the quantized point only
+    table = precision_table(rows, catalogue).set_index("dtype")
+    assert table.loc["int8", "weights GiB (measured)"] < table.loc["fp32", "weights GiB (measured)"] / 2
+    assert table.loc["fp32", "speed vs float weights"] == 1 and table.loc["int8", "decode tok/s"] > 0
+    save_results(rows, "qwen3-0.6b", tmp_path / "run")  # what the notebook does next: no partial file is left
+    assert not list((tmp_path / "run" / "results" / "partial").glob("profile_*.csv"))

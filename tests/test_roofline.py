@@ -83,9 +83,12 @@ def test_decode_regime_from_batch_scaling():
 
     points = pd.DataFrame({
         "model": ["A"] * 2 + ["B"] * 2 + ["C"], "backend": "eager", "dtype": "fp32", "device": "cpu", "status": "ok",
-        "batch_size": [1, 2, 1, 2, 1], "prompt_length": 32, "decode_tokens_per_s": [10.0, 19.0, 10.0, 10.5, 7.0]})
+        "batch_size": [1, 2, 1, 2, 1], "prompt_length": 32, "decode_tokens_per_s": [10.0, 19.0, 10.0, 10.5, 7.0],
+        "roofline_fraction": [0.6, 0.6, 0.5, 0.3, 0.5]})
     regime = decode_regime(points).set_index("model")
     assert regime.loc["A", "regime"] == "bandwidth-bound" and regime.loc["B", "regime"] == "compute-bound"
     assert regime.loc["C", "regime"] == "one batch size"
     text = regime_text(regime.reset_index())
     assert "B (eager, fp32, cpu): batch 2 decoded 1.05x" in text and text.count("only an upper bound") == 1
+    slow = decode_regime(points.assign(roofline_fraction=0.02)).set_index("model")  # scales, far below the roofline
+    assert slow.loc["A", "regime"] == "overhead-bound" and "fixed cost per step" in regime_text(slow.reset_index())

@@ -220,11 +220,16 @@ def bandwidth_record(bandwidth: Bandwidth) -> dict:
 SCALING_BANDWIDTH_BOUND = 0.75  # scaling efficiency at or above: bandwidth-bound; at or below 1 - it: compute-bound
 
 
+OVERHEAD_BOUND = 0.25  # below this share of the roofline, a per-step cost that batching amortises is overhead
+
+
 def decode_regime(points: pd.DataFrame) -> pd.DataFrame:
     """Per profiled model, backend and precision: decode tokens/s at the smallest and the largest measured batch
     (shortest prompt), the scaling efficiency ((speed-up - 1) / (batch ratio - 1): 1 = tokens/s grow with the
-    batch, bandwidth-bound; 0 = no gain, compute-bound) and the regime it shows: "bandwidth-bound", "compute-bound" or "between"; "one batch size" when
-    only one was measured. `points`: the wide table of gentrend.profiling.wide."""
+    batch, 0 = no gain) and the regime it shows. A cost paid once per step (tokens/s grow with the batch) is
+    "bandwidth-bound" when the smallest batch reaches at least OVERHEAD_BOUND of the roofline, else
+    "overhead-bound" (Python, kernel launches: far below the roofline); no gain is "compute-bound"; "between"
+    otherwise; "one batch size" when only one was measured. `points`: the wide table of gentrend.profiling.wide."""
     ok = points[(points["status"] == "ok")] if "status" in points else points
     rows = []
     for (model, backend, dtype, device), g in ok.groupby(["model", "backend", "dtype", "device"], sort=False):
@@ -233,7 +238,8 @@ def decode_regime(points: pd.DataFrame) -> pd.DataFrame:
         ratio = hi["batch_size"] / lo["batch_size"]
         speedup = hi["decode_tokens_per_s"] / lo["decode_tokens_per_s"]
         efficiency = (speedup - 1) / (ratio - 1) if ratio > 1 else np.nan
-        regime = ("one batch size" if ratio == 1 else "bandwidth-bound" if efficiency >= SCALING_BANDWIDTH_BOUND
+        per_step = "bandwidth-bound" if lo.get("roofline_fraction", 1.0) >= OVERHEAD_BOUND else "overhead-bound"
+        regime = ("one batch size" if ratio == 1 else per_step if efficiency >= SCALING_BANDWIDTH_BOUND
                   else "compute-bound" if efficiency <= 1 - SCALING_BANDWIDTH_BOUND else "between")
         rows.append({"model": model, "backend": backend, "dtype": dtype, "device": device,
                      "batch_low": int(lo["batch_size"]), "batch_high": int(hi["batch_size"]),
@@ -257,7 +263,10 @@ def regime_text(regime: pd.DataFrame) -> str:
             continue
         text = (f"- {where}: batch {r.batch_high} decoded {r.speedup:.2f}x the tokens/s of batch {r.batch_low} "
                 f"(a bandwidth-bound decoder would gain about {r.batch_high / r.batch_low:.0f}x): **{escape(r.regime)}**.")
-        if r.regime != "bandwidth-bound":
+        if r.regime == "overhead-bound":
+            text += (" Far below the bandwidth roofline: a fixed cost per step (Python, kernel launches), not memory "
+                     "traffic, limits decode; the roofline is only an upper bound here.")
+        elif r.regime != "bandwidth-bound":
             text += " The bandwidth roofline is only an upper bound here: compute, not memory traffic, limits decode."
         lines.append(text)
     return "\n".join(lines)

@@ -180,6 +180,7 @@ def measured_vs_roofline(w: pd.DataFrame, title: str) -> plt.Figure:
     ax.set(xlabel="measured decode speed, % of the roofline (bandwidth / bytes read per step)", title=title)
     if datasheet:
         ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
     measured = ", ".join(f"{v:.0f}" for v in sorted(ok["memory_bandwidth_gb_s"].unique()))
     sheet = (", ".join(f"{v:.0f}" for v in sorted(ok["memory_bandwidth_datasheet_gb_s"].dropna().unique()))
              if "memory_bandwidth_datasheet_gb_s" in ok else "")

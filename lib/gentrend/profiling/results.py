@@ -195,7 +195,7 @@ def summary_table(df: pd.DataFrame, batch_size: int | None = None, prompt_length
 def precision_table(df: pd.DataFrame, catalogue: Catalogue | None = None) -> pd.DataFrame:
     """Speed, peak memory and energy per weight precision, next to the memory model's prediction at that
     precision: one row per model, backend and precision at batch 1 (or the smallest batch) and the shortest
-    prompt measured for every precision of the model. On CUDA the measured memory is torch's max allocated;
+    prompt measured for every precision of the model; only models measured at more than one precision. On CUDA the measured memory is torch's max allocated;
     the memory model counts GPTQ/AWQ-style groups (see gentrend.memory_model), torchao's formats differ a little."""
     catalogue = catalogue or load_catalogue()
     w = wide(df)
@@ -204,7 +204,7 @@ def precision_table(df: pd.DataFrame, catalogue: Catalogue | None = None) -> pd.
     for model_id, g in w.groupby("model_id", sort=False):
         g = g[g["batch_size"] == g["batch_size"].min()]
         shared = set.intersection(*(set(x["prompt_length"]) for _, x in g.groupby("dtype")))
-        if not shared:
+        if g["dtype"].nunique() < 2 or not shared:
             continue
         g = g[g["prompt_length"] == min(shared)]
         base = g[g["dtype"].isin(("bf16", "fp16", "fp32"))]
