@@ -261,3 +261,12 @@ def test_int8_rows_beside_the_float_ones_and_int4_skipped_on_the_cpu(tmp_path, c
     assert table.loc["fp32", "speed vs float weights"] == 1 and table.loc["int8", "decode tok/s"] > 0
     save_results(rows, "qwen3-0.6b", tmp_path / "run")  # what the notebook does next: no partial file is left
     assert not list((tmp_path / "run" / "results" / "partial").glob("profile_*.csv"))
+
+
+def test_the_attention_kernel_that_ran_is_named_by_the_profiler(catalogue):
+    from gentrend.profiling.backends import attention_kernels
+
+    loaded = load_model(catalogue.get("qwen3-0.6b"), tiny=True)
+    ids = torch.randint(0, 500, (1, 8))
+    assert attention_kernels(lambda: loaded.model(ids)) == "flash"  # the CPU's flash_attention_for_cpu
+    assert attention_kernels(lambda: torch.ones(3) + 1) == "not observed"

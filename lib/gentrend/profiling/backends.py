@@ -11,6 +11,9 @@
 - eager (`GenerateRunner`, "transformers eager"): generate() as users call it (dynamic cache, no compile); a
   streamer stamps the clock when the first generated token is handed over.
 
+`attention_kernels(run)` runs once under torch.profiler and names the SDPA implementation that ran (flash,
+efficient, cudnn, math): the aten op the dispatcher chose, or on a GPU the kernel's name.
+
 `compile_counters()` reads dynamo's global counters (graphs compiled, graph breaks, compile seconds, CUDA graphs
 skipped); the profiler takes their differences around warm-up and measured runs.
 """
@@ -48,6 +51,26 @@ def counter_delta(before: dict, after: dict) -> dict:
     return {k: after[k] - before[k] for k in after}
 
 
+# profiler event names (aten ops, CUDA kernels) -> SDPA implementation
+_SDPA_NAMES = (("flash", ("_scaled_dot_product_flash", "flash_fwd")),
+               ("efficient", ("_scaled_dot_product_efficient", "_efficient_attention", "fmha_cutlass")),
+               ("cudnn", ("_scaled_dot_product_cudnn", "cudnn_sdpa", "cudnn_generated_fort_native_sdpa")),
+               ("math", ("_scaled_dot_product_attention_math",)))
+
+
+def attention_kernels(run) -> str:
+    """Run `run()` once under torch.profiler; the SDPA implementations seen, e.g. "efficient", or "not observed"
+    (attention compiled into inductor's own kernels, or hidden inside a CUDA graph replay)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch.cuda.is_available() else [])
+    with profile(activities=activities) as prof:
+        run()
+    names = {e.name for e in prof.events()}
+    seen = [label for label, keys in _SDPA_NAMES if any(k in n for n in names for k in keys)]
+    return ", ".join(seen) or "not observed"
+
+
 class StaticDecoder:
     """The compiled backend for one (model, batch size); see the module docstring."""
 
@@ -60,7 +83,7 @@ class StaticDecoder:
         self.cache_len = settings.cache_len
         self.cache = StaticCache(config=loaded.model.config, max_cache_len=self.cache_len)
         self.cuda = loaded.device.type == "cuda"
-        self.fallback = ""
+        self.fallback, self.sdpa = "", None
         self.step = self._step
         if compile:
             # past the recompile limit dynamo would run the step eagerly without a word: make that an error,
@@ -127,6 +150,7 @@ class GenerateRunner:
 
     backend = "eager"
     fallback = ""
+    sdpa = None
 
     def __init__(self, loaded: LoadedModel, settings: ProfileSettings):
         self.loaded = loaded

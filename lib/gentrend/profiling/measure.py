@@ -10,6 +10,9 @@ of the backend (gentrend.profiling.backends) returns its TTFT and end-to-end tim
     E2E  = until the last token (CUDA synchronised)
     TPOT = (E2E - TTFT) / (new_tokens - 1);  decode tokens/s = batch / TPOT;  prefill tokens/s = batch x prompt / TTFT
 
+Attention kernel: after the first warm-up of a runner (a batch size), one extra run under torch.profiler names
+the SDPA implementation that ran (gentrend.profiling.backends.attention_kernels); kept on the runner.
+
 Compiles. Dynamo's counters around the warm-up give the point's compile seconds and graphs compiled (the first
 point of a batch size compiles, later ones reuse the graph: 0); around the measured runs, any graph compiled is
 a recompile during measurement and any graph break is counted, both recorded.
@@ -36,7 +39,7 @@ import torch
 
 from ..loading import LoadedModel
 from ..memory_model import GIB
-from .backends import compile_counters, counter_delta, make_runner
+from .backends import attention_kernels, compile_counters, counter_delta, make_runner
 from .settings import ProfileSettings
 
 
@@ -185,6 +188,8 @@ def measure_point(loaded: LoadedModel, settings: ProfileSettings, batch: int, pr
     ttft, e2e, tpot = [], [], []
     with tracker as sampler:
         warm = warm_up(run, settings)
+        if getattr(runner, "sdpa", None) is None:
+            runner.sdpa = attention_kernels(run)
         counters0 = compile_counters()
         energy0 = _nvml_energy_mj(handle) if handle is not None else None
         started = time.perf_counter()

@@ -132,7 +132,7 @@ def _measure(model, mode, settings, device, precision, env, key, *, path, checkp
 
     def model_row(name, value, unit, note):
         value, p10, p90 = value if isinstance(value, tuple) else (value, value, value)
-        return base | {"scope": "model", "batch_size": None, "prompt_length": None, "status": "ok", "error": "", "fallback": "",
+        return base | {"scope": "model", "batch_size": None, "prompt_length": None, "status": "ok", "error": "", "fallback": "", "kernel_sdpa": "",
                        "metric": name, "value": value, "p10": p10, "p90": p90, "n_runs": 1, "unit": unit, "note": note}
 
     rows: list[dict] = [model_row(*r) for r in model_rows]
@@ -156,7 +156,8 @@ def _measure(model, mode, settings, device, precision, env, key, *, path, checkp
 
     def point_rows(record: dict) -> list[dict]:
         point = base | {"scope": "point", "batch_size": record["batch_size"], "prompt_length": record["prompt_length"],
-                        "status": record["status"], "error": record["error"], "fallback": record["fallback"]}
+                        "status": record["status"], "error": record["error"], "fallback": record["fallback"],
+                        "kernel_sdpa": record.get("sdpa", "")}
         if record["status"] != "ok":
             return [point | {"metric": "status", "value": None, "p10": None, "p90": None, "n_runs": 0, "unit": "", "note": record["error"]}]
         metrics = record["metrics"] | roofline(record)
@@ -215,7 +216,7 @@ class ProfilingWarning(UserWarning):
 
 
 # what a resumed point row keeps from the earlier run; everything else (environment, kernels) is this run's
-_POINT_OWN = ("scope", "batch_size", "prompt_length", "status", "error", "fallback", "metric", "value", "p10", "p90",
+_POINT_OWN = ("scope", "batch_size", "prompt_length", "status", "error", "fallback", "kernel_sdpa", "metric", "value", "p10", "p90",
               "n_runs", "unit", "note")
 
 

@@ -10,8 +10,9 @@ Long format, one row per measurement (a metric of a sweep point, or of the model
   outcome      status ("ok" | "oom" | "error"), error (message; a failed point has one row, metric "status"),
                fallback ("" or what did not run as planned: the decode step ran eagerly, CUDA graphs skipped)
   measurement  metric, value (median over runs), p10, p90 (spread over runs), n_runs, unit, note (how measured)
-  kernel path  what ran, per op: kernel_attention (sdpa | flash | eager), kernel_gated_delta_rule (fla | torch |
-               none), kernel_causal_conv1d (causal-conv1d | torch | none); attn_implementation (as configured);
+  kernel path  what ran, per op: kernel_attention (sdpa | flash | eager), kernel_sdpa (per point: the SDPA
+               implementation seen by the profiler: flash | efficient | cudnn | math | not observed), kernel_gated_delta_rule
+               (fla | torch | none), kernel_causal_conv1d (causal-conv1d | torch | none); attn_implementation (as configured);
                linear_attention_kernels (none | fast | partial | torch-fallback); kernel_fallback (any op on torch)
   environment  device, device_name, driver, cuda, cpu_model, cpu_cores, torch_threads, python, torch,
                transformers, gentrend, flash_linear_attention, causal_conv1d (packages installed), device_memory_gib
@@ -45,7 +46,7 @@ SCHEMA_COLUMNS = [
     "model_id", "model", "generation", "params_total", "weights", "weights_source", "mode", "tiny",
     "backend", "dtype", "new_tokens", "scope", "batch_size", "prompt_length", "status", "error",
     "metric", "value", "p10", "p90", "n_runs", "unit", "note", "fallback", "static_cache_len",
-    "kernel_attention", "kernel_gated_delta_rule", "kernel_causal_conv1d", "attn_implementation",
+    "kernel_attention", "kernel_sdpa", "kernel_gated_delta_rule", "kernel_causal_conv1d", "attn_implementation",
     "linear_attention_kernels", "kernel_fallback", "device_busy",
 ]
 POINT_METRIC_ORDER = [
@@ -56,14 +57,14 @@ POINT_METRIC_ORDER = [
 ]
 POINT_KEYS = ["model_id", "model", "generation", "params_total", "weights", "tiny", "backend", "dtype", "device",
               "device_name", "new_tokens", "batch_size", "prompt_length", "status", "error", "fallback", "static_cache_len",
-              "kernel_attention", "kernel_gated_delta_rule", "kernel_causal_conv1d", "attn_implementation",
+              "kernel_attention", "kernel_sdpa", "kernel_gated_delta_rule", "kernel_causal_conv1d", "attn_implementation",
               "linear_attention_kernels", "kernel_fallback", "device_busy", "measured_at"]
-_FILLED = ("error", "note", "driver", "cuda", "fallback", "device_busy")  # empty text stays "", not NaN
+_FILLED = ("error", "note", "driver", "cuda", "fallback", "device_busy", "kernel_sdpa")  # empty text stays "", not NaN
 
 
 TEXT_COLUMNS = ("model_id", "model", "generation", "weights", "weights_source", "mode", "backend", "dtype", "scope",
-                "status", "error", "fallback", "metric", "unit", "note", "kernel_attention", "kernel_gated_delta_rule",
-                "kernel_causal_conv1d",
+                "status", "error", "fallback", "metric", "unit", "note", "kernel_attention", "kernel_sdpa",
+                "kernel_gated_delta_rule", "kernel_causal_conv1d",
                 "attn_implementation", "linear_attention_kernels", "device", "device_name", "driver", "cuda", "cpu_model",
                 "python", "torch", "transformers", "gentrend", "device_busy", "env_fingerprint", "settings_json", "cache_key",
                 "measured_at")
@@ -145,9 +146,11 @@ def _fmt_spread(v, lo, hi, digits=1) -> str:
 
 
 def kernel_text(row) -> str:
-    """The kernel path of a row, per op: "sdpa" or "sdpa; delta rule fla, conv1d torch", with FALLBACK when some
-    linear-attention op ran the slow torch reference."""
+    """The kernel path of a row, per op: "sdpa (efficient)" or "sdpa (efficient); delta rule fla, conv1d torch",
+    with FALLBACK when some linear-attention op ran the slow torch reference."""
     text = str(row["kernel_attention"])
+    if row.get("kernel_sdpa") and row["kernel_attention"] == "sdpa":
+        text += f" ({row['kernel_sdpa']})"
     if row["kernel_gated_delta_rule"] != "none" or row["kernel_causal_conv1d"] != "none":
         text += f"; delta rule {row['kernel_gated_delta_rule']}, conv1d {row['kernel_causal_conv1d']}"
     return text + (" ⚠ FALLBACK" if bool(row["kernel_fallback"]) else "")
@@ -175,7 +178,7 @@ def summary_table(df: pd.DataFrame, batch_size: int | None = None, prompt_length
         rows.append({
             "model": first["model"], "generation": first["generation"], "params_total": first["params_total"],
             "weights": first["weights"] + (" (tiny)" if bool(first["tiny"]) else ""), "device": first["device_name"],
-            "dtype": dtype, "backend": backend_label(backend), "kernel path": kernel_text(first),
+            "dtype": dtype, "backend": backend_label(backend), "kernel path": kernel_text(first if r is None else r),
             "point (batch × prompt)": f"{b} × {p}" if r is not None else "—",
             "decode tok/s median [p10–p90]": spread("decode_tokens_per_s"),
             "TTFT ms median [p10–p90]": spread("ttft_s", 1000),

@@ -40,7 +40,7 @@ def run_sweep(
     progress: bool = True,
     done: set[tuple[int, int]] = frozenset(),
 ) -> list[dict]:
-    """One record per measured point: {batch_size, prompt_length, status, error, fallback, metrics}; the
+    """One record per measured point: {batch_size, prompt_length, status, error, fallback, sdpa, metrics}; the
     points in `done` are skipped."""
     records, runners = [], {}
     todo = [point for point in settings.points if point not in done]
@@ -60,7 +60,7 @@ def run_sweep(
         if status != "ok":
             measure.free_memory(loaded.device)
         record = {"batch_size": batch, "prompt_length": prompt, "status": status, "error": error,
-                  "fallback": getattr(runner, "fallback", ""), "metrics": metrics}
+                  "fallback": getattr(runner, "fallback", ""), "sdpa": getattr(runner, "sdpa", None) or "", "metrics": metrics}
         records.append(record)
         if on_point:
             on_point(record)
