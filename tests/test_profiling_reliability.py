@@ -101,13 +101,28 @@ def test_one_profiling_run_per_device(tmp_path):
 
 
 def test_rows_say_when_the_device_was_busy(tmp_path, monkeypatch, counted):
-    monkeypatch.setattr(guard.os, "getloadavg", lambda: (7.5, 7.0, 6.0))
+    monkeypatch.setattr(guard.psutil, "cpu_percent", lambda interval: 93.0)
     monkeypatch.setattr(guard.os, "cpu_count", lambda: 2)
-    assert guard.busy_note(torch.device("cpu")).startswith("CPU load average 7.5 on 2 cores")
+    assert guard.busy_note(torch.device("cpu")).startswith("CPU 93 % busy with other processes on 2 cores")
     rows = _profile(tmp_path)
-    assert rows["device_busy"].str.startswith("CPU load average 7.5 on 2 cores").all()
-    monkeypatch.setattr(guard.os, "getloadavg", lambda: (0.2, 0.2, 0.2))
+    assert rows["device_busy"].str.startswith("CPU 93 % busy with other processes").all()
+    monkeypatch.setattr(guard.psutil, "cpu_percent", lambda interval: 4.0)
     assert guard.busy_note(torch.device("cpu")) == ""
+
+
+def test_a_busy_gpu_is_named(monkeypatch):
+    """NVML's view: another process on the GPU, and the GPU busy while this run is idle."""
+    import sys
+    import types
+
+    nvml = types.SimpleNamespace(
+        nvmlDeviceGetComputeRunningProcesses=lambda h: [types.SimpleNamespace(pid=4242, usedGpuMemory=3 * 2**30)],
+        nvmlDeviceGetUtilizationRates=lambda h: types.SimpleNamespace(gpu=87))
+    monkeypatch.setitem(sys.modules, "pynvml", nvml)
+    monkeypatch.setattr(measure, "_nvml_handle", lambda device: "handle")
+    monkeypatch.setattr(guard.time, "sleep", lambda s: None)
+    note = guard.busy_note(torch.device("cuda", 0))
+    assert note.startswith("other processes on the GPU: pid 4242 (3.0 GiB); GPU 87 % busy while this run was idle")
 
 
 def test_a_resumed_point_must_have_the_same_key(tmp_path):

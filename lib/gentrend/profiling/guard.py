@@ -5,8 +5,8 @@ else was busy on the device.
   (load, sweep, bandwidth test). A second run on the same device waits, saying so, and starts when the first
   is done. Where the cache folder cannot be written, the lock lives in the system's temporary folder.
 - `busy_note(device)`: "" when the device looked free; otherwise what else was using it. CUDA: NVML's running
-  compute processes other than this one, and the GPU utilisation sampled for half a second; CPU: the 1-minute
-  load average against the core count.
+  compute processes other than this one, and the GPU utilisation sampled for half a second; CPU: the share of
+  the machine's CPU time used in half a second while this process sleeps (so it is other processes' work).
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
 import torch
 from filelock import FileLock, Timeout
 
 from .cache import cache_folder
 
 BUSY_UTILISATION = 10  # % GPU utilisation, sampled while this process is idle, that counts as busy
-BUSY_LOAD = 0.75  # CPU load average per core that counts as busy
+BUSY_CPU = 50  # % of the machine's CPU time used by others while this run is idle that counts as busy
 
 
 def _lock_file(device: torch.device, cache_dir) -> Path:
@@ -86,8 +87,8 @@ def busy_note(device: torch.device) -> str:
         if device.type == "cuda":
             notes = _nvml_busy(device)
         else:
-            load, cores = os.getloadavg()[0], os.cpu_count() or 1
-            notes = [f"CPU load average {load:.1f} on {cores} cores"] if load > BUSY_LOAD * cores else []
+            used = psutil.cpu_percent(interval=0.5)  # this process sleeps meanwhile: the time is other processes'
+            notes = [f"CPU {used:.0f} % busy with other processes on {os.cpu_count()} cores"] if used >= BUSY_CPU else []
     except Exception:  # noqa: BLE001 - no NVML, or no load average: nothing to say
         return ""
     return "; ".join(notes) + (": other work competed, timings may be slow and noisy" if notes else "")
