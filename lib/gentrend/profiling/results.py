@@ -90,7 +90,7 @@ def partial_results_path(model_id: str, output_dir: str | Path = "") -> Path:
 
 def bandwidth_path(device: str, output_dir: str | Path = "") -> Path:
     """The run's record of a device's copy test: measured once per run and device, read by every model."""
-    return paths.run_dir(output_dir) / "results" / "partial" / f"bandwidth_{str(device).replace(':', '-')}.json"
+    return paths.run_dir(output_dir) / "results" / f"bandwidth_{str(device).replace(':', '-')}.json"
 
 
 def save_results(rows: pd.DataFrame, model_id: str, output_dir: str | Path = "") -> Path:
