@@ -270,3 +270,11 @@ def test_the_attention_kernel_that_ran_is_named_by_the_profiler(catalogue):
     ids = torch.randint(0, 500, (1, 8))
     assert attention_kernels(lambda: loaded.model(ids)) == "flash"  # the CPU's flash_attention_for_cpu
     assert attention_kernels(lambda: torch.ones(3) + 1) == "not observed"
+
+
+def test_an_error_outside_the_compiled_step_is_not_called_a_compile_failure(catalogue):
+    loaded = load_model(catalogue.get("qwen3-0.6b"), tiny=True)
+    decoder = StaticDecoder(loaded, 1, ProfileSettings(**{**FAST, "backend": "compiled"}))
+    with pytest.raises(ValueError, match="exceed the static cache"):
+        decoder({"input_ids": torch.randint(0, 500, (1, decoder.cache_len))})
+    assert decoder.fallback == "" and decoder.step != decoder._step

@@ -71,6 +71,10 @@ def attention_kernels(run) -> str:
     return ", ".join(seen) or "not observed"
 
 
+class _CompileFailed(Exception):
+    """The compiled decode step failed and was replaced by the eager one: redo the run."""
+
+
 class StaticDecoder:
     """The compiled backend for one (model, batch size); see the module docstring."""
 
@@ -113,21 +117,29 @@ class StaticDecoder:
             for _ in range(self.new_tokens - 1):
                 if self.cuda:
                     torch.compiler.cudagraph_mark_step_begin()
-                token = self.step(token, position).clone()  # a CUDA graph's output is overwritten by its next replay
+                token = self._decode(token, position).clone()  # a CUDA graph's output is overwritten by its next replay
                 position = position + 1
             sync(device)
         return first - start, time.perf_counter() - start, self.new_tokens
 
+    def _decode(self, token: torch.Tensor, position: torch.Tensor) -> torch.Tensor:
+        """One decode step; a compiled step that fails (not for memory) is replaced by the eager one, for good."""
+        try:
+            return self.step(token, position)
+        except torch.OutOfMemoryError:
+            raise
+        except Exception as e:  # noqa: BLE001 - recorded on every row this decoder measures
+            if self.step == self._step:
+                raise
+            message = str(e).splitlines()[0] if str(e) else ""
+            self.fallback = f"eager decode step: torch.compile failed ({type(e).__name__}: {message})"[:300]
+            self.step = self._step
+            raise _CompileFailed from e
+
     def __call__(self, inputs: dict) -> tuple[float, float, int]:
         try:
             return self._generate(inputs["input_ids"])
-        except torch.OutOfMemoryError:
-            raise
-        except Exception as e:  # noqa: BLE001 - a compile failure is recorded and the step runs eagerly
-            if self.step == self._step:
-                raise
-            self.fallback = f"eager decode step: torch.compile failed ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"[:300]
-            self.step = self._step
+        except _CompileFailed:  # the run is redone from the prompt, eagerly
             return self._generate(inputs["input_ids"])
 
 
