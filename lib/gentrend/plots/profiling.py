@@ -45,10 +45,12 @@ def provenance(w: pd.DataFrame) -> str:
     if "kernel_fallback" in w and w["kernel_fallback"].astype(bool).any():
         fallback = sorted(w.loc[w["kernel_fallback"].astype(bool), "model"].unique())
         parts.append(f"SLOW PYTORCH REFERENCE for some linear-attention ops ({', '.join(fallback)}): not representative of the fast kernels")
-    for col, label in (("fallback", "FALLBACK"), ("device_busy", "DEVICE BUSY")):
-        notes = sorted({str(v) for v in w.get(col, pd.Series(dtype=str)).dropna() if str(v)})
-        if notes:
-            parts.append(f"{label}: {'; '.join(notes)}")
+    fallbacks = sorted({str(v) for v in w.get("fallback", pd.Series(dtype=str)).dropna() if str(v)})
+    if fallbacks:
+        parts.append(f"FALLBACK: {'; '.join(fallbacks)}")
+    if "device_busy" in w and (busy := w[w["device_busy"].fillna("").astype(str) != ""]).shape[0]:
+        parts.append(f"DEVICE BUSY with other work while profiling {', '.join(sorted(busy['model'].unique()))}: "
+                     "timings may be slow and noisy (the tables say how busy)")
     return "; ".join(parts) + f"; {MEMORY_UNIT}; median over runs, bars p10–p90."
 
 

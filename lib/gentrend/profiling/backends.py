@@ -20,6 +20,8 @@ skipped); the profiler takes their differences around warm-up and measured runs.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 
 import torch
@@ -58,13 +60,27 @@ _SDPA_NAMES = (("flash", ("_scaled_dot_product_flash", "flash_fwd")),
                ("math", ("_scaled_dot_product_attention_math",)))
 
 
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """Kineto (the profiler's C++ side) prints a line at every start and stop straight to file descriptor 2, which
+    in a notebook kernel is the terminal of `gentrend report`: send it to /dev/null meanwhile."""
+    saved = os.dup(2)
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def attention_kernels(run) -> str:
     """Run `run()` once under torch.profiler; the SDPA implementations seen, e.g. "efficient", or "not observed"
     (attention compiled into inductor's own kernels, or hidden inside a CUDA graph replay)."""
     from torch.profiler import ProfilerActivity, profile
 
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch.cuda.is_available() else [])
-    with profile(activities=activities) as prof:
+    with _quiet_native_stderr(), profile(activities=activities) as prof:
         run()
     names = {e.name for e in prof.events()}
     seen = [label for label, keys in _SDPA_NAMES if any(k in n for n in names for k in keys)]

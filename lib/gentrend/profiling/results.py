@@ -148,10 +148,10 @@ def _fmt_spread(v, lo, hi, digits=1) -> str:
 def kernel_text(row) -> str:
     """The kernel path of a row, per op: "sdpa (efficient)" or "sdpa (efficient); delta rule fla, conv1d torch",
     with FALLBACK when some linear-attention op ran the slow torch reference."""
-    text = str(row["kernel_attention"])
-    if row.get("kernel_sdpa") and row["kernel_attention"] == "sdpa":
+    text = str(row.get("kernel_attention", row["attn_implementation"]))
+    if row.get("kernel_sdpa") and text == "sdpa":
         text += f" ({row['kernel_sdpa']})"
-    if row["kernel_gated_delta_rule"] != "none" or row["kernel_causal_conv1d"] != "none":
+    if row.get("kernel_gated_delta_rule", "none") != "none" or row.get("kernel_causal_conv1d", "none") != "none":
         text += f"; delta rule {row['kernel_gated_delta_rule']}, conv1d {row['kernel_causal_conv1d']}"
     return text + (" ⚠ FALLBACK" if bool(row["kernel_fallback"]) else "")
 
