@@ -278,3 +278,13 @@ def test_an_error_outside_the_compiled_step_is_not_called_a_compile_failure(cata
     with pytest.raises(ValueError, match="exceed the static cache"):
         decoder({"input_ids": torch.randint(0, 500, (1, decoder.cache_len))})
     assert decoder.fallback == "" and decoder.step != decoder._step
+
+
+def test_one_progress_line_per_point():
+    from gentrend.profiling.sweep import point_line
+
+    ok = {"batch_size": 1, "prompt_length": 1024, "status": "ok", "error": "", "fallback": "",
+          "metrics": {"decode_tokens_per_s": {"value": 104.24}, "ttft_s": {"value": 0.0312}, "compile_s": {"value": 95.2}}}
+    assert point_line("qwen3-8b bf16", 2, 4, ok) == "  qwen3-8b bf16 [2/4] batch 1 x prompt 1024: 104.2 tok/s decode, TTFT 31 ms (compile 95 s)"
+    oom = {**ok, "status": "oom", "error": "OutOfMemoryError: CUDA out of memory", "metrics": {}}
+    assert point_line("qwen3-8b bf16", 3, 4, oom).endswith("OOM (OutOfMemoryError: CUDA out of memory)")
