@@ -214,11 +214,13 @@ def test_eager_is_labelled_as_the_transformers_reference():
 def test_compiled_backend_compiles_once_per_batch_size_on_the_cpu(tmp_path):
     """Real torch.compile (mode "default" on the CPU): the first point of each batch size compiles, every other
     point reuses the graph, nothing recompiles during measured runs, no graph break, no fallback."""
-    from gentrend.profiling import profile, wide
+    from gentrend.profiling import memory_validation, profile, wide
 
     settings = defaults_for("cpu", backend="compiled", batch_sizes=[1, 2], prompt_lengths=[8, 16], new_tokens=4,
                             min_runs=2, min_seconds=0.0)
-    points = wide(profile("qwen3.5-0.8b", settings=settings, tiny=True, cache_dir=tmp_path, progress=False))
+    rows = profile("qwen3.5-0.8b", settings=settings, tiny=True, cache_dir=tmp_path, progress=False)
+    points = wide(rows)
+    assert (memory_validation(rows)["context"] == settings.cache_len).all()  # the memory model sees the static cache
     assert list(points["status"]) == ["ok"] * 4, points["error"].tolist()
     first = points["prompt_length"] == 8
     assert (points.loc[first, "graphs_compiled"] >= 1).all() and (points.loc[first, "compile_s"] > 0).all()

@@ -103,7 +103,7 @@ class StaticDecoder:
         self.cache_len = settings.cache_len
         self.cache = StaticCache(config=loaded.model.config, max_cache_len=self.cache_len)
         self.cuda = loaded.device.type == "cuda"
-        self.fallback, self.sdpa = "", None
+        self.fallback, self.sdpa, self.baseline = "", None, None
         self.step = self._step
         if compile:
             # past the recompile limit dynamo would run the step eagerly without a word: make that an error,
@@ -178,7 +178,7 @@ class GenerateRunner:
 
     backend = "eager"
     fallback = ""
-    sdpa = None
+    sdpa = baseline = None
 
     def __init__(self, loaded: LoadedModel, settings: ProfileSettings):
         self.loaded = loaded

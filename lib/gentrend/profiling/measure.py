@@ -178,11 +178,16 @@ def measure_point(loaded: LoadedModel, settings: ProfileSettings, batch: int, pr
     handle = _nvml_handle(device) if cuda else None
     if cuda:
         torch.cuda.reset_peak_memory_stats(device)
-        before = float(torch.cuda.memory_allocated(device))
+        now = float(torch.cuda.memory_allocated(device))
         read = (lambda: _nvml_used(handle)) if handle is not None else (lambda: float("nan"))
     else:
-        before = rss_bytes()
+        now = rss_bytes()
         read = rss_bytes
+    # the runtime baseline is taken before the runner's first run: a compiled runner's static cache, made at the
+    # first point of its batch size, stays allocated for the later points and is counted at every one of them
+    if getattr(runner, "baseline", None) is None:
+        runner.baseline = now
+    before = runner.baseline
     kernel_peak = not cuda and kernel_peak_rss_available()
     tracker = KernelPeakRss() if kernel_peak else PeakSampler(read, settings.memory_sample_interval_s)
     ttft, e2e, tpot = [], [], []
@@ -224,7 +229,7 @@ def measure_point(loaded: LoadedModel, settings: ProfileSettings, batch: int, pr
     if cuda:
         max_alloc = float(torch.cuda.max_memory_allocated(device))
         metrics["peak_memory_gib"] = single(max_alloc / GIB, "GiB", "torch.cuda.max_memory_allocated")
-        metrics["runtime_memory_gib"] = single((max_alloc - before) / GIB, "GiB", "max allocated - allocated before the point (KV cache, state, activations)")
+        metrics["runtime_memory_gib"] = single((max_alloc - before) / GIB, "GiB", "max allocated - allocated before the batch size's first run (KV cache, state, activations)")
         metrics["cuda_max_reserved_gib"] = single(torch.cuda.max_memory_reserved(device) / GIB, "GiB", "torch.cuda.max_memory_reserved")
         if handle is not None:
             metrics["nvml_used_peak_gib"] = single(sampler.peak / GIB, "GiB", "NVML device used (all processes, CUDA context), sampled peak")
@@ -234,5 +239,5 @@ def measure_point(loaded: LoadedModel, settings: ProfileSettings, batch: int, pr
     else:
         how = "kernel VmHWM, reset per point" if kernel_peak else f"psutil, sampled every {settings.memory_sample_interval_s} s"
         metrics["peak_memory_gib"] = single(sampler.peak / GIB, "GiB", f"process peak RSS during the point ({how})")
-        metrics["runtime_memory_gib"] = single((sampler.peak - before) / GIB, "GiB", "peak RSS - RSS before the point (KV cache, state, activations; allocator reuse can hide some)")
+        metrics["runtime_memory_gib"] = single((sampler.peak - before) / GIB, "GiB", "peak RSS - RSS before the batch size's first run (KV cache, state, activations; allocator reuse can hide some)")
     return metrics

@@ -234,14 +234,17 @@ def precision_table(df: pd.DataFrame, catalogue: Catalogue | None = None) -> pd.
 def memory_validation(df: pd.DataFrame, catalogue: Catalogue | None = None) -> pd.DataFrame:
     """Analytical memory model vs measurement, one row per ok point. Compared quantity: on CUDA torch's max
     allocated; on the CPU the peak RSS minus the process's RSS before loading (Python + libraries). The model
-    is evaluated at the measured dtype, batch, context = prompt + new tokens, prefill = the prompt."""
+    is evaluated at the measured dtype, batch, prefill = the prompt, and the cache length that was allocated:
+    prompt + new tokens (eager's dynamic cache) or the static cache's length (compiled backend)."""
     catalogue = catalogue or load_catalogue()
     w = wide(df)
     w = w[w["status"] == "ok"] if not w.empty else w
     rows = []
     for _, r in w.iterrows():
         m = catalogue.get(r["model_id"])
-        e = estimate(m, precision_name(r["dtype"]), int(r["prompt_length"] + r["new_tokens"]), int(r["batch_size"]),
+        static = r.get("static_cache_len")
+        context = int(static) if pd.notna(static) else int(r["prompt_length"] + r["new_tokens"])
+        e = estimate(m, precision_name(r["dtype"]), context, int(r["batch_size"]),
                      prefill_tokens=int(r["prompt_length"]), attn_implementation=r["attn_implementation"], tiny=bool(r["tiny"]))
         cpu = r["device"] == "cpu"
         measured = r["peak_memory_gib"] - (r.get("process_baseline_gib", 0.0) if cpu else 0.0)
