@@ -31,6 +31,9 @@ from gentrend.profiling.measure import make_inputs
 from gentrend.roofline import decode_roofline_tokens_per_s, device_bandwidth
 
 
+ROUNDS = 3  # loop runs and profiler measurements alternate this many times
+
+
 class ReferenceDecoder:
     """Static cache + compiled decode step for one (model, batch, cache length)."""
 
@@ -91,10 +94,12 @@ def compare(model_id: str, device: str, dtype: str = "auto", batch: int = 1, pro
     for _ in range(3):  # compile, CUDA graph record, replay
         loop.generate(inputs["input_ids"], new_tokens)
     warmup = time.perf_counter() - started
-    steps = [loop.generate(inputs["input_ids"], new_tokens)[1] for _ in range(runs)]
-    loop_tps = batch / statistics.median(steps)
     runner = StaticDecoder(loaded, batch, settings, compile=compile)
-    profiler = measure_point(loaded, settings, batch, prompt, runner=runner)["decode_tokens_per_s"]["value"]
+    steps, profiler = [], []
+    for _ in range(ROUNDS):  # interleaved, so drift of the machine affects both alike
+        steps += [loop.generate(inputs["input_ids"], new_tokens)[1] for _ in range(max(1, runs // ROUNDS))]
+        profiler.append(measure_point(loaded, settings, batch, prompt, runner=runner)["decode_tokens_per_s"]["value"])
+    loop_tps, profiler = batch / statistics.median(steps), statistics.median(profiler)
     bandwidth = device_bandwidth(loaded.device)
     context = prompt + new_tokens // 2
     roof = {name: decode_roofline_tokens_per_s(model, bw, batch, context, loaded.precision, tiny=tiny)
