@@ -25,6 +25,7 @@ from .sweep import is_oom, run_sweep
 __all__ = [
     "BACKENDS", "CacheWarning", "GenerateRunner", "ProfileSettings", "ProfileSettingsError", "SCHEMA_COLUMNS",
     "StaticDecoder", "bandwidth_path", "compile_counters", "defaults_for", "estimate_text", "is_oom", "load_run_results",
-    "measure_point", "memory_validation", "partial_results_path", "precision_table", "profile", "profile_precisions", "ProfilingWarning", "quantized_models",
+    "measure_point", "memory_validation", "partial_results_path", "precision_table", "profile", "profile_precisions",
+    "ProfilingWarning", "quantized_models",
     "quantized_precisions", "results_path", "run_sweep", "save_results", "summary_table", "sweep_seconds", "wide",
 ]
