@@ -1,6 +1,7 @@
 # One command each: `make report` (install + full default report), `make test` (install + the fast test suite,
 # about a minute), `make test-all` (install + every test, the end-to-end report included: what CI runs),
-# `make lab` (install + JupyterLab on the notebooks). The virtual environment is .venv/.
+# `make lab` (install + JupyterLab on the notebooks), `make gpu-check` (on a CUDA machine: fast-kernel extras,
+# a quick GPU report, the reference decode loop, a one-screen summary). The virtual environment is .venv/.
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
@@ -11,7 +12,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(VENV)/bin/pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
-.PHONY: install report test test-all lab
+.PHONY: install report test test-all lab gpu-check
 install: $(STAMP)
 
 report: $(STAMP)
@@ -25,3 +26,6 @@ test-all: $(STAMP)
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
+
+gpu-check: $(STAMP)
+	PYTHON=$(VENV)/bin/python bash benchmarks/gpu_check.sh

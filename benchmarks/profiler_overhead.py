@@ -1,7 +1,7 @@
-"""Profiler overhead: the profiler's measured end-to-end time of a point vs a bare timing loop on the same
-model, same inputs and generate() arguments (no streamer, no memory sampler). Not a test: run it by hand.
+"""Profiler overhead: the profiler's measured end-to-end time of a point vs a bare timing loop around the same
+backend runner, same inputs (no memory sampler, no warm-up logic, no counters). Not a test: run it by hand.
 
-    .venv/bin/python benchmarks/profiler_overhead.py [--model qwen3-0.6b] [--device cpu] [--runs 7]
+    .venv/bin/python benchmarks/profiler_overhead.py [--model qwen3-0.6b] [--device cpu] [--backend eager] [--runs 7]
 
 Prints both medians, the overhead in % and per generated token. Interleaves the two (bare, profiler, bare,
 ...) so drift of the machine affects both alike.
@@ -18,6 +18,7 @@ import torch
 from gentrend.catalogue import load_catalogue
 from gentrend.loading import load_model
 from gentrend.profiling import ProfileSettings, measure
+from gentrend.profiling.backends import make_runner, sync
 
 
 def main() -> None:
@@ -25,6 +26,7 @@ def main() -> None:
     ap.add_argument("--model", default="qwen3-0.6b")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--dtype", default="auto")
+    ap.add_argument("--backend", default="eager", help="eager (transformers generate) or compiled")
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--prompt", type=int, default=32)
     ap.add_argument("--new-tokens", type=int, default=16)
@@ -34,25 +36,26 @@ def main() -> None:
 
     loaded = load_model(load_catalogue().get(args.model), "synthetic", device=args.device, dtype=args.dtype, tiny=args.tiny)
     settings = ProfileSettings(batch_sizes=(args.batch,), prompt_lengths=(args.prompt,), new_tokens=args.new_tokens,
-                               warmup=0, min_runs=1, max_runs=1, min_seconds=0.0, device=args.device, dtype=args.dtype)
+                               warmup=0, min_runs=1, max_runs=1, min_seconds=0.0, device=args.device, dtype=args.dtype,
+                               backend=args.backend)
     inputs = measure.make_inputs(loaded.model.config.vocab_size, args.batch, args.prompt, settings.seed, loaded.device)
-    kwargs = measure.generate_kwargs(loaded, settings)
+    runner = make_runner(loaded, settings, args.batch)
 
     def bare() -> float:
-        measure._sync(loaded.device)
+        sync(loaded.device)
         start = time.perf_counter()
-        with torch.inference_mode():
-            loaded.model.generate(**inputs, **kwargs)
-        measure._sync(loaded.device)
+        runner(inputs)
+        sync(loaded.device)
         return time.perf_counter() - start
 
-    bare()  # warm-up for both
+    for _ in range(3):  # warm-up for both (compiles on the compiled backend)
+        bare()
     bare_times, profiler_times = [], []
     for _ in range(args.runs):
         bare_times.append(bare())
-        profiler_times.append(measure.measure_point(loaded, settings, args.batch, args.prompt)["e2e_s"]["value"])
+        profiler_times.append(measure.measure_point(loaded, settings, args.batch, args.prompt, runner=runner)["e2e_s"]["value"])
     b, p = statistics.median(bare_times), statistics.median(profiler_times)
-    print(f"model {args.model}{' (tiny)' if args.tiny else ''}, synthetic, {loaded.device}, {loaded.dtype}, "
+    print(f"model {args.model}{' (tiny)' if args.tiny else ''}, synthetic, {loaded.device}, {loaded.dtype}, {args.backend}, "
           f"batch {args.batch}, prompt {args.prompt}, {args.new_tokens} new tokens, {args.runs} runs each")
     print(f"bare loop       median {b * 1000:9.2f} ms  (min {min(bare_times) * 1000:.2f}, max {max(bare_times) * 1000:.2f})")
     print(f"profiler (E2E)  median {p * 1000:9.2f} ms  (min {min(profiler_times) * 1000:.2f}, max {max(profiler_times) * 1000:.2f})")

@@ -27,11 +27,11 @@ def counted(monkeypatch):
     real = measure.measure_point
     state = {"calls": [], "fail": {}}
 
-    def wrapper(loaded, settings, batch, prompt):
+    def wrapper(loaded, settings, batch, prompt, runner=None):
         state["calls"].append((batch, prompt))
         if (batch, prompt) in state["fail"]:
             raise state["fail"][(batch, prompt)]
-        return real(loaded, settings, batch, prompt)
+        return real(loaded, settings, batch, prompt, runner=runner)
 
     monkeypatch.setattr(measure, "measure_point", wrapper)
     return state
@@ -150,14 +150,3 @@ def test_defaults_per_device():
     assert defaults_for("cpu", batch_sizes=[4], new_tokens=8).batch_sizes == (4,)
     with pytest.raises(ProfileSettingsError, match="unknown backend 'fast'"):
         defaults_for("cpu", backend="fast")
-
-
-@pytest.mark.slow
-def test_compiled_backend_runs_on_cpu_with_extra_warmup(tmp_path):
-    """Static cache + torch.compile through generate: it runs, gets more warm-ups, and is labelled."""
-    settings = defaults_for("cpu", batch_sizes=[1], prompt_lengths=[8], new_tokens=4, backend="compiled",
-                            min_runs=1, min_seconds=0.0)
-    assert settings.warmup == 3
-    points = wide(profile("qwen3-0.6b", settings=settings, tiny=True, cache_dir=tmp_path, progress=False))
-    assert list(points["status"]) == ["ok"], points.get("error")
-    assert set(points["backend"]) == {"compiled"} and (points["decode_tokens_per_s"] > 0).all()

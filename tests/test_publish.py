@@ -71,3 +71,11 @@ def test_writes_are_atomic_and_failures_are_one_clear_error(tmp_path, monkeypatc
     assert "gentrend clean" in err.value.fix
     assert (tmp_path / "a.txt").read_text() == "complete"  # the old file is intact
     assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]  # and the half-written one is gone
+
+
+def test_one_key_names_one_artefact_of_a_notebook(tmp_path):
+    out = Publisher(tmp_path, "speed-memory")
+    out.table(pd.DataFrame({"a": [1]}), "regime", "Regime")
+    with pytest.raises(PublishError, match="key 'regime' already names a table"):
+        out.text("regime", "- reading")
+    assert out.table(pd.DataFrame({"a": [2]}), "regime", "Regime")  # a cell run again rewrites its own table

@@ -57,4 +57,38 @@ def test_bad_bandwidth(catalogue):
 
 
 def test_measure_bandwidth_on_cpu():
-    assert measure_bandwidth("cpu", size_mib=8, repeats=3) > 1e8  # any machine copies faster than 100 MB/s
+    test = measure_bandwidth("cpu", size_mib=8, samples=5)
+    assert test["p10"] <= test["median"] <= test["p90"] and test["median"] > 1e8  # any machine copies > 100 MB/s
+    assert test["samples"] == 5
+
+
+def test_bandwidth_is_measured_once_per_run_and_device(tmp_path, monkeypatch):
+    from gentrend import roofline
+
+    calls = []
+    monkeypatch.setattr(roofline, "measure_bandwidth", lambda d: calls.append(d) or {"median": 2e10, "p10": 1.8e10, "p90": 2.1e10})
+    store = tmp_path / "bandwidth_cpu.json"
+    first = roofline.device_bandwidth("cpu", "Some CPU", store=store)
+    again = roofline.device_bandwidth("cpu", "Some CPU", store=store)
+    assert len(calls) == 1 and first == again
+    assert first.datasheet is None and first.measured == 2e10 and "[18-21]" in first.measured_note
+    roofline.device_bandwidth("cpu", "Another CPU", store=store)  # a different machine's record is not reused
+    assert len(calls) == 2
+
+
+def test_decode_regime_from_batch_scaling():
+    import pandas as pd
+
+    from gentrend.roofline import decode_regime, regime_text
+
+    points = pd.DataFrame({
+        "model": ["A"] * 2 + ["B"] * 2 + ["C"], "backend": "eager", "dtype": "fp32", "device": "cpu", "status": "ok",
+        "batch_size": [1, 2, 1, 2, 1], "prompt_length": 32, "decode_tokens_per_s": [10.0, 19.0, 10.0, 10.5, 7.0],
+        "roofline_fraction": [0.6, 0.6, 0.5, 0.3, 0.5]})
+    regime = decode_regime(points).set_index("model")
+    assert regime.loc["A", "regime"] == "bandwidth-bound" and regime.loc["B", "regime"] == "compute-bound"
+    assert regime.loc["C", "regime"] == "one batch size"
+    text = regime_text(regime.reset_index())
+    assert "B (eager, fp32, cpu): batch 2 decoded 1.05x" in text and text.count("only an upper bound") == 1
+    slow = decode_regime(points.assign(roofline_fraction=0.02)).set_index("model")  # scales, far below the roofline
+    assert slow.loc["A", "regime"] == "overhead-bound" and "fixed cost per step" in regime_text(slow.reset_index())

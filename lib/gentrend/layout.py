@@ -157,7 +157,8 @@ def per_size_section(run: RunArtefacts, qualifier: str = "") -> list:
 def speed_memory_section(run: RunArtefacts) -> list:
     producer = "speed-memory"
     return [run.table(producer, "summary"), run.figure(producer, "speed_vs_size"), run.figure(producer, "roofline"),
-            run.figure(producer, "latency_vs_batch"), heading("Memory: model against measurement, and what fits where"),
+            run.text(producer, "regime_reading"), run.table(producer, "decode_regime"),
+            run.figure(producer, "latency_vs_batch"), run.table(producer, "precisions"), heading("Memory: model against measurement, and what fits where"),
             run.table(producer, "memory_validation"), run.figure(producer, "memory_measured"),
             run.figure(producer, "memory_curves"), run.table(producer, "fits")]
 

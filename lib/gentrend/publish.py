@@ -144,6 +144,9 @@ class Publisher:
         return None
 
     def _record(self, key: str, item: dict) -> None:
+        if key in self.items and self.items[key]["kind"] != item["kind"]:
+            raise PublishError(f"{self.producer}: key {key!r} already names a {self.items[key]['kind']}",
+                               "give each table, chart and text of a notebook its own key")
         owner = self._owner(item["file"]) if "file" in item else None
         if owner:
             raise PublishError(f"{self.producer}: {item['file']} was already published by {owner} in this run",

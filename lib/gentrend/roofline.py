@@ -6,20 +6,30 @@ bandwidth bounds the speed:
                         + batch x (context x KV bytes per token + linear-attention state)
 
 Compute, kernel launches and the logits are ignored, so measured speed stays below the roofline; the ratio
-measured / roofline says how close an implementation gets. Bandwidths: data/gpus.yaml (vendor figures) for
-known GPUs; otherwise (and for the CPU) `measure_bandwidth`, a copy test, counts bytes read + written.
+measured / roofline says how close an implementation gets.
+
+Two bandwidths, side by side (`device_bandwidth`): the datasheet figure (data/gpus.yaml, known GPUs only) and one
+measured on the device by `measure_bandwidth`, a copy test (bytes read + written; median with the p10-p90
+spread). A copy reaches less than the datasheet (typically 85-92 % on GPUs), so the measured roofline is the
+lower, more reachable one; every percentage says which it uses. The copy test runs once per run and device
+(the figure is stored in the run folder and reused by every model of the run).
+
+On the CPU decode is often compute-bound, not bandwidth-bound: then the roofline is only an upper bound.
+`decode_regime` reads it from batch scaling: bandwidth-bound decode reads the weights once per step whatever
+the batch, so doubling the batch nearly doubles tokens/s; compute-bound decode does not speed up with batch.
 """
 
 from __future__ import annotations
 
+import json
 import re
-
-import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -27,7 +37,7 @@ from . import paths
 from .architecture import describe
 from .catalogue import Model
 from .errors import DataError, GentrendError
-from .files import read_yaml
+from .files import OutputError, read_yaml, write_json
 from .memory_model import weights_read_per_token_bytes
 from .vocab import compute_precision, precision_name
 
@@ -127,41 +137,155 @@ def decode_roofline_tokens_per_s(
     return batch * bandwidth_bytes_per_s / bytes_per_decode_step(model, batch, context, dtype, tiny)
 
 
-def measure_bandwidth(device: str | torch.device = "cpu", size_mib: int = 256, repeats: int = 7) -> float:
-    """Memory bandwidth in bytes/s from a copy test (median of `repeats`; bytes read + bytes written).
+def _spread(values: list[float]) -> dict:
+    return {"median": float(np.median(values)), "p10": float(np.percentile(values, 10)), "p90": float(np.percentile(values, 90)),
+            "samples": len(values)}
 
-    A copy reaches less than the vendor's peak (typically 80-90 % on GPUs), so a roofline built on it is
-    lower than one built on the datasheet figure: a ratio near 1 means decode runs at copy speed."""
+
+def measure_bandwidth(device: str | torch.device = "cpu", size_mib: int | None = None, samples: int | None = None) -> dict:
+    """A copy test: {median, p10, p90, samples} in bytes/s (bytes read + written) and, on CUDA, `read`: the
+    same for a read-only pass (a sum), which is what decode mostly does.
+
+    CUDA: 1 GiB buffers (20x an H100's L2), 5 warm-ups, 30 samples of 10 back-to-back copies timed with CUDA
+    events (no host overhead). CPU: 256 MiB, samples of 2 copies timed with perf_counter."""
     dev = torch.device(device)
-    n = size_mib * 2**20 // 4
-    src = torch.ones(n, dtype=torch.float32, device=dev)
+    cuda = dev.type == "cuda"
+    size = (size_mib or (1024 if cuda else 256)) * 2**20
+    samples = samples or (30 if cuda else 7)
+    inner = 10 if cuda else 2
+    src = torch.ones(size // 4, dtype=torch.float32, device=dev)
     dst = torch.empty_like(src)
-    sync = (lambda: torch.cuda.synchronize(dev)) if dev.type == "cuda" else (lambda: None)
-    dst.copy_(src)  # warm-up: page in both buffers
-    sync()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        dst.copy_(src)
-        sync()
-        times.append(time.perf_counter() - start)
+    ops = {"copy": (lambda: dst.copy_(src), 2 * size)}
+    if cuda:
+        ops["read"] = (lambda: src.sum(), size)
+    out = {}
+    for name, (op, moved) in ops.items():
+        for _ in range(5 if cuda else 1):  # first touch, allocator, clocks
+            op()
+        rates = []
+        for _ in range(samples):
+            if cuda:
+                start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                start.record()
+                for _ in range(inner):
+                    op()
+                end.record()
+                end.synchronize()
+                seconds = start.elapsed_time(end) / 1e3
+            else:
+                t0 = time.perf_counter()
+                for _ in range(inner):
+                    op()
+                seconds = time.perf_counter() - t0
+            rates.append(inner * moved / seconds)
+        out[name] = _spread(rates)
     del src, dst
-    return 2 * n * 4 / statistics.median(times)
+    return out["copy"] | ({"read": out["read"]} if "read" in out else {})
 
 
-_MEASURED: dict[str, float] = {}
+@dataclass(frozen=True)
+class Bandwidth:
+    """A device's memory bandwidth, bytes/s: the datasheet figure (None for the CPU or a GPU not in the table) and
+    the copy test's median with its p10-p90 spread."""
+
+    device: str
+    device_name: str
+    datasheet: float | None
+    datasheet_source: str
+    measured: float
+    measured_p10: float
+    measured_p90: float
+    measured_read: float | None = None  # CUDA: read-only pass
+
+    @property
+    def measured_note(self) -> str:
+        return (f"copy test on {self.device} ({self.device_name}): {self.measured / 1e9:.0f} GB/s "
+                f"[{self.measured_p10 / 1e9:.0f}-{self.measured_p90 / 1e9:.0f}]")
 
 
-def device_bandwidth(device: str | torch.device = "cpu", device_name: str = "") -> tuple[float, str]:
-    """(bytes/s, where the figure comes from) for a device: the vendor figure for a known GPU, else a copy
-    test (measured once per process and device)."""
+def device_bandwidth(device: str | torch.device = "cpu", device_name: str = "", store: Path | str | None = None) -> Bandwidth:
+    """Datasheet and measured bandwidth of a device. The copy test runs once per `store` file (the run folder's
+    record for this device): a second model of the same run reads it back instead of measuring again. A store
+    that cannot be written only means the next model measures again."""
     dev = torch.device(device)
-    if dev.type == "cuda":
-        name = device_name or torch.cuda.get_device_name(dev)
-        known = gpu_for_device_name(name)
-        if known:
-            return known.bandwidth_bytes_per_s, f"data/gpus.yaml: {known.name} ({known.source})"
-    key = str(dev)
-    if key not in _MEASURED:
-        _MEASURED[key] = measure_bandwidth(dev)
-    return _MEASURED[key], f"measured copy test on {key}"
+    name = device_name or (torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu")
+    known = gpu_for_device_name(name) if dev.type == "cuda" else None
+    measured = None
+    if store and Path(store).is_file():
+        try:
+            saved = json.loads(Path(store).read_text())
+            if saved.get("device") == str(dev) and saved.get("device_name") == name:
+                measured = saved
+        except (OSError, ValueError):
+            measured = None
+    if measured is None:
+        test = measure_bandwidth(dev)
+        measured = {"device": str(dev), "device_name": name, "measured": test["median"], "measured_p10": test["p10"],
+                    "measured_p90": test["p90"], "measured_read": test.get("read", {}).get("median")}
+        if store:
+            try:
+                write_json(store, measured)
+            except OutputError:
+                pass
+    return Bandwidth(str(dev), name, known.bandwidth_bytes_per_s if known else None,
+                     f"data/gpus.yaml: {known.name} ({known.source})" if known else "", measured["measured"],
+                     measured["measured_p10"], measured["measured_p90"], measured.get("measured_read"))
+
+
+def bandwidth_record(bandwidth: Bandwidth) -> dict:
+    return asdict(bandwidth)
+
+
+SCALING_BANDWIDTH_BOUND = 0.75  # scaling efficiency at or above: bandwidth-bound; at or below 1 - it: compute-bound
+
+
+OVERHEAD_BOUND = 0.25  # below this share of the roofline, a per-step cost that batching amortises is overhead
+
+
+def decode_regime(points: pd.DataFrame) -> pd.DataFrame:
+    """Per profiled model, backend and precision: decode tokens/s at the smallest and the largest measured batch
+    (shortest prompt), the scaling efficiency ((speed-up - 1) / (batch ratio - 1): 1 = tokens/s grow with the
+    batch, 0 = no gain) and the regime it shows. A cost paid once per step (tokens/s grow with the batch) is
+    "bandwidth-bound" when the smallest batch reaches at least OVERHEAD_BOUND of the roofline, else
+    "overhead-bound" (Python, kernel launches: far below the roofline); no gain is "compute-bound"; "between"
+    otherwise; "one batch size" when only one was measured. `points`: the wide table of gentrend.profiling.wide."""
+    ok = points[(points["status"] == "ok")] if "status" in points else points
+    rows = []
+    for (model, backend, dtype, device), g in ok.groupby(["model", "backend", "dtype", "device"], sort=False):
+        g = g[g["prompt_length"] == g["prompt_length"].min()].sort_values("batch_size")
+        lo, hi = g.iloc[0], g.iloc[-1]
+        ratio = hi["batch_size"] / lo["batch_size"]
+        speedup = hi["decode_tokens_per_s"] / lo["decode_tokens_per_s"]
+        efficiency = (speedup - 1) / (ratio - 1) if ratio > 1 else np.nan
+        per_step = "bandwidth-bound" if lo.get("roofline_fraction", 1.0) >= OVERHEAD_BOUND else "overhead-bound"
+        regime = ("one batch size" if ratio == 1 else per_step if efficiency >= SCALING_BANDWIDTH_BOUND
+                  else "compute-bound" if efficiency <= 1 - SCALING_BANDWIDTH_BOUND else "between")
+        rows.append({"model": model, "backend": backend, "dtype": dtype, "device": device,
+                     "batch_low": int(lo["batch_size"]), "batch_high": int(hi["batch_size"]),
+                     "tokens_per_s_low": lo["decode_tokens_per_s"], "tokens_per_s_high": hi["decode_tokens_per_s"],
+                     "speedup": speedup, "scaling_efficiency": efficiency, "regime": regime})
+    return pd.DataFrame(rows)
+
+
+def regime_text(regime: pd.DataFrame) -> str:
+    """Markdown: per model, what batch scaling says about the decode regime, and what that means for the roofline
+    (on a compute-bound device it is only an upper bound). Values escaped for HTML."""
+    from .publish import escape
+
+    if regime.empty:
+        return "No decode measurements: no regime to read."
+    lines = []
+    for r in regime.itertuples():
+        where = f"{escape(r.model)} ({escape(r.backend)}, {escape(r.dtype)}, {escape(r.device)})"
+        if r.regime == "one batch size":
+            lines.append(f"- {where}: one batch size measured, so batch scaling cannot show the regime.")
+            continue
+        text = (f"- {where}: batch {r.batch_high} decoded {r.speedup:.2f}x the tokens/s of batch {r.batch_low} "
+                f"(a bandwidth-bound decoder would gain about {r.batch_high / r.batch_low:.0f}x): **{escape(r.regime)}**.")
+        if r.regime == "overhead-bound":
+            text += (" Far below the bandwidth roofline: a fixed cost per step (Python, kernel launches), not memory "
+                     "traffic, limits decode; the roofline is only an upper bound here.")
+        elif r.regime != "bandwidth-bound":
+            text += " The bandwidth roofline is only an upper bound here: compute, not memory traffic, limits decode."
+        lines.append(text)
+    return "\n".join(lines)

@@ -149,23 +149,41 @@ def check_parameters(notebook: Path, parameters: dict) -> None:
         )
 
 
-def default_profile_models(catalogue: Catalogue) -> list[Model]:
-    """The smallest model of each generation: one point per generation, minutes on a CPU."""
-    return catalogue.smallest_per_generation()
+def default_profile_models(catalogue: Catalogue, device: str = "auto") -> list[Model]:
+    """The models a plain report profiles.
 
-
-def profile_parameters(request: ReportRequest) -> dict:
-    """The profiling notebook's parameters, every value validated and resolved (device, precision, grid)."""
+    CPU: the smallest model of each generation (one per generation, minutes on two cores).
+    CUDA: the largest model of each generation (Qwen2.5-7B, Qwen3-8B, Qwen3.5-9B: the like-for-like comparison
+    between generations at the size people run on one GPU, where decode is bandwidth-bound and the roofline
+    says how close each gets) and the smallest of the newest generation (Qwen3.5-0.8B: the small-model regime,
+    where launch overhead and the linear-attention kernel path dominate; the fastest figure of the speed claims).
+    About four compiles plus the int8/int4 rows of the newest generation's models: a quarter of an hour."""
     from .devices import resolve_device
-    from .profiling import defaults_for
 
+    if resolve_device(device).type != "cuda":
+        return catalogue.smallest_per_generation()
+    largest = [max(catalogue.in_generation(g), key=lambda m: m.params.total) for g in catalogue.generations]
+    return largest + [min(catalogue.in_generation(catalogue.generations[-1]), key=lambda m: m.params.total)]
+
+
+def profile_parameters(request: ReportRequest, catalogue: Catalogue | None = None) -> dict:
+    """The profiling notebook's parameters, every value validated and resolved (device, precision, grid), and
+    which of the profiled models also get int8/int4 rows (on CUDA, as many as the time budget allows)."""
+    from .devices import resolve_device
+    from .profiling import defaults_for, quantized_models
+
+    catalogue = catalogue or load_catalogue()
     device = resolve_device(request.device)
     precision = resolve_precision(request.dtype, device.type)
     settings = defaults_for(str(device), batch_sizes=request.batch_sizes, prompt_lengths=request.prompt_lengths,
                             new_tokens=request.new_tokens, backend=request.backend, dtype=precision)
+    models = ([catalogue.get(m) for m in request.profile_models] if request.profile_models is not None
+              else default_profile_models(catalogue, str(device)))
+    quantized = quantized_models(models, settings, catalogue, tiny=request.tiny) if precision in ("bf16", "fp16") else []
     return {"mode": request.mode, "device": str(device), "dtype": precision, "backend": settings.backend,
             "batch_sizes": list(settings.batch_sizes), "prompt_lengths": list(settings.prompt_lengths),
-            "new_tokens": settings.new_tokens, "tiny": request.tiny, "force": request.force}
+            "new_tokens": settings.new_tokens, "tiny": request.tiny, "force": request.force,
+            "quantized_models": quantized}
 
 
 def plan(catalogue: Catalogue, scores, request: ReportRequest = ReportRequest()) -> list[NotebookJob]:
@@ -174,10 +192,10 @@ def plan(catalogue: Catalogue, scores, request: ReportRequest = ReportRequest())
     from .selection import default_references
 
     if request.profile_models is None:
-        models = default_profile_models(catalogue)
+        models = default_profile_models(catalogue, request.device)
     else:
         models = [catalogue.get(m) for m in request.profile_models]
-    profile = profile_parameters(request) if models else {}
+    profile = profile_parameters(request, catalogue) if models else {}
     if models and not request.tiny:
         for m in models:
             check_weights_reachable(m, request.mode)
@@ -476,6 +494,7 @@ def run_report(
     from .claims import load_claims
     from .environment import environment, fingerprint, library_versions
     from .history import baseline, previous_complete, write_index
+    from .profiling import estimate_text
     from .render import render_report
     from .roofline import load_gpus
     from .scores import load_scores
@@ -486,6 +505,7 @@ def run_report(
     load_gpus()  # before the claims, whose GPU arguments it resolves
     load_claims(catalogue=catalogue)
     jobs = plan(catalogue, scores, request)
+    print(estimate_text([j.parameters for j in jobs if j.notebook == PROFILE_NB], catalogue))
     reports = Path(reports_dir or paths.reports_dir())
     started = time.perf_counter()
     with reports_lock(reports), _kernel_environment():

@@ -63,7 +63,14 @@ SIZE_CONVENTIONS = {"total": "text-only total parameters", "non_embedding": "non
 
 
 BACKENDS = ("eager", "compiled")  # profiling backends: transformers generate as is, or static cache + torch.compile
+BACKEND_LABELS = {"compiled": "compiled (static cache + torch.compile, CUDA graphs on a GPU)",
+                  "eager": "transformers eager (reference)"}
 WEIGHT_MODES = ("synthetic", "hub", "local")
+
+
+def backend_label(backend: str) -> str:
+    """How tables name a profiling backend: eager is the "transformers eager" reference, labelled as such."""
+    return BACKEND_LABELS.get(backend, backend)
 
 
 def check_track(track: str) -> str:

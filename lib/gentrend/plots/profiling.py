@@ -15,38 +15,52 @@ import pandas as pd
 
 from ..catalogue import Catalogue
 from ..memory_model import memory_curve
-from ..vocab import precision_name
+from ..profiling.results import kernel_text
 from ..publish import describe
+from ..vocab import QUANTIZED_PRECISIONS, backend_label, precision_name
 from . import colors, footnote
 
 MEMORY_UNIT = "memory in GiB (2^30 bytes)"
 
 
 def provenance(w: pd.DataFrame) -> str:
-    """One line: where the measured numbers come from (device, weights, dtype, backend, kernel path)."""
+    """One line: where the measured numbers come from (device, weights, dtype, backend, kernel path per op, any
+    fallback, a busy device)."""
     if w.empty:
         return "No measurements."
     parts = []
-    for col, label in (("device_name", "device"), ("weights", "weights"), ("dtype", "dtype"), ("backend", "backend")):
+    for col, label in (("device_name", "device"), ("weights", "weights"), ("dtype", "dtype")):
         if col in w:
             values = sorted({str(v) for v in w[col].dropna()})
             parts.append(f"{label}: {', '.join(values)}")
+    if "backend" in w:
+        parts.append("backend: " + ", ".join(sorted({backend_label(b) for b in w["backend"].dropna()})))
     if "tiny" in w and w["tiny"].astype(bool).any():
         parts.append("TINY shrunken architectures (smoke test, not the real models)")
     if "weights" in w and (w["weights"] == "synthetic").any():
         parts.append("synthetic = random weights: speed and memory only, no quality")
-    kernels = sorted({f"{a}" + ("" if k == "none" else f" + linear-attention {k}") for a, k in
-                      zip(w.get("attn_implementation", []), w.get("linear_attention_kernels", []))})
-    if kernels:
+    if "kernel_attention" in w:
+        kernels = sorted({f"{m}: {kernel_text(r)}" for m, (_, r) in zip(w["model"], w.iterrows())})
         parts.append(f"kernel path: {'; '.join(kernels)}")
     if "kernel_fallback" in w and w["kernel_fallback"].astype(bool).any():
         fallback = sorted(w.loc[w["kernel_fallback"].astype(bool), "model"].unique())
-        parts.append(f"SLOW PYTORCH FALLBACK for linear attention ({', '.join(fallback)}): not representative of the fast kernels")
+        parts.append(f"SLOW PYTORCH REFERENCE for some linear-attention ops ({', '.join(fallback)}): not representative of the fast kernels")
+    fallbacks = sorted({str(v) for v in w.get("fallback", pd.Series(dtype=str)).dropna() if str(v)})
+    if fallbacks:
+        parts.append(f"FALLBACK: {'; '.join(fallbacks)}")
+    if "device_busy" in w and (busy := w[w["device_busy"].fillna("").astype(str) != ""]).shape[0]:
+        parts.append(f"DEVICE BUSY with other work while profiling {', '.join(sorted(busy['model'].unique()))}: "
+                     "timings may be slow and noisy (the tables say how busy)")
     return "; ".join(parts) + f"; {MEMORY_UNIT}; median over runs, bars p10–p90."
 
 
 def _ok(w: pd.DataFrame) -> pd.DataFrame:
     return w[w["status"] == "ok"] if "status" in w else w
+
+
+def _float_weights(w: pd.DataFrame) -> pd.DataFrame:
+    """The float-weight rows: the int8/int4 rows (one point each) have their own table, not these charts."""
+    return w[~w["dtype"].isin(QUANTIZED_PRECISIONS)] if "dtype" in w else w
 
 
 def _needs_measurements(chart):
@@ -70,8 +84,8 @@ def _needs_measurements(chart):
 @_needs_measurements
 def speed_vs_size(w: pd.DataFrame, title: str, batch_size: int = 1, prompt_length: int | None = None) -> plt.Figure:
     """Decode tokens/s and TTFT vs parameter count, one colour per generation, at one sweep point
-    (default: batch 1, the smallest prompt length every model has)."""
-    ok = _ok(w)
+    (default: batch 1, the smallest prompt length every model has); float weights only."""
+    ok = _float_weights(_ok(w))
     ok = ok[ok["batch_size"] == batch_size]
     if prompt_length is None and not ok.empty:
         prompt_length = int(ok.groupby("model_id")["prompt_length"].min().max())
@@ -151,32 +165,52 @@ def memory_against_measurement(w: pd.DataFrame, title: str, validation: pd.DataF
 
 @_needs_measurements
 def measured_vs_roofline(w: pd.DataFrame, title: str) -> plt.Figure:
-    """Share of the bandwidth roofline reached by measured decode, one bar per sweep point (p10–p90 as error
-    bars), grouped by model; the dashed line is 100 %."""
+    """Share of the bandwidth roofline reached by measured decode, per sweep point (p10–p90 as error bars):
+    on the bandwidth measured on the device (solid) and, for GPUs in data/gpus.yaml, on the datasheet's (hatched,
+    always the lower share). The dashed line is 100 %."""
     ok = _ok(w).dropna(subset=["decode_tokens_per_s", "roofline_decode_tokens_per_s"]).reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.28 * len(ok)))
+    datasheet = "roofline_fraction_datasheet" in ok and ok["roofline_fraction_datasheet"].notna().any()
+    fig, ax = plt.subplots(figsize=(8, 0.9 + (0.5 if datasheet else 0.28) * len(ok)))
     palette = colors(w["generation"])
-    labels = [f"{r.model}  batch {r.batch_size}, prompt {r.prompt_length}" for r in ok.itertuples()]
-    share = 100 * ok["roofline_fraction"]
-    err = np.vstack([share - 100 * ok["roofline_fraction_p10"], 100 * ok["roofline_fraction_p90"] - share]).clip(min=0)
-    ax.barh(labels, share, xerr=err, color=[palette[str(g)] for g in ok["generation"]], capsize=2)
-    for y, (pct, fast, roof) in enumerate(zip(share, ok["decode_tokens_per_s"], ok["roofline_decode_tokens_per_s"])):
-        ax.text(pct + 2, y, f"{pct:.0f} %  ({fast:.3g} of {roof:.3g} tok/s)", va="center", fontsize=7)
+    labels = [f"{r.model} {r.dtype}  batch {r.batch_size}, prompt {r.prompt_length}" for r in ok.itertuples()]
+    y = np.arange(len(ok))
+    height = 0.4 if datasheet else 0.8
+    bars = [("roofline_fraction", "measured bandwidth", None, -height / 2 if datasheet else 0)]
+    if datasheet:
+        bars.append(("roofline_fraction_datasheet", "datasheet bandwidth", "//", height / 2))
+    for col, label, hatch, offset in bars:
+        share = 100 * ok[col]
+        err = np.vstack([share - 100 * ok[f"{col}_p10"], 100 * ok[f"{col}_p90"] - share]).clip(min=0)
+        ax.barh(y + offset, share, height=height, xerr=err, color=[palette[str(g)] for g in ok["generation"]], capsize=2,
+                hatch=hatch, edgecolor="k" if hatch else None, label=f"% of the roofline on the {label}")
+        for yi, pct in zip(y + offset, share):
+            if not np.isnan(pct):
+                ax.text(pct + 2, yi, f"{pct:.0f} %", va="center", fontsize=7)
+    ax.set_yticks(y, labels)
     ax.axvline(100, color="k", ls="--", lw=1)
     ax.invert_yaxis()
-    ax.set_xlim(0, max(110, float(share.max()) * 1.35))
-    ax.set(xlabel="measured decode speed, % of the roofline (bandwidth / bytes read per step)",
-           title=title)
-    bandwidths = ", ".join(f"{v:.1f}" for v in sorted(ok["memory_bandwidth_gb_s"].unique()))
+    top = float(np.nanmax(100 * ok[[b[0] for b in bars]].to_numpy()))
+    ax.set_xlim(0, max(110, top * 1.35))
+    ax.set(xlabel="measured decode speed, % of the roofline (bandwidth / bytes read per step)", title=title)
+    if datasheet:
+        ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    measured = ", ".join(f"{v:.0f}" for v in sorted(ok["memory_bandwidth_gb_s"].unique()))
+    sheet = (", ".join(f"{v:.0f}" for v in sorted(ok["memory_bandwidth_datasheet_gb_s"].dropna().unique()))
+             if "memory_bandwidth_datasheet_gb_s" in ok else "")
     alt = f"Horizontal bars, {title}: share of the bandwidth roofline per point: " + "; ".join(
-        f"{label} {pct:.0f} %" for label, pct in zip(labels, share))
-    return footnote(fig, f"Bandwidth used: {bandwidths} GB/s. " + provenance(w), alt)
+        f"{label} {pct:.0f} % of the measured-bandwidth roofline" for label, pct in zip(labels, 100 * ok["roofline_fraction"]))
+    note = (f"Bandwidth measured on the device (copy test): {measured} GB/s"
+            + (f"; datasheet: {sheet} GB/s" if sheet else "; no datasheet figure for this device") + ". " + provenance(w))
+    return footnote(fig, note, alt)
 
 
 @_needs_measurements
 def latency_vs_batch(w: pd.DataFrame, title: str) -> plt.Figure:
-    """TPOT and TTFT (ms) vs batch size, one line per (model, prompt length); OOM points are marked."""
+    """TPOT and TTFT (ms) vs batch size, one line per (model, prompt length), float weights; OOM points are
+    marked."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    w = _float_weights(w)
     ok = _ok(w)
     palette = colors(w["generation"])
     styles = ["-", "--", ":", "-."]

@@ -1,22 +1,36 @@
 """Result cache: a rerun with the same model, weights, settings and environment reuses the stored rows.
 
-Files: gentrend.paths.cache_dir() / "profiling" / "<model>-<key>.csv"; the key hashes the model id, the
-loading mode and source, tiny, the settings, the environment fingerprint and the results schema version.
+Files: gentrend.paths.cache_dir() / "profiling" / "<model>-<key>.csv", and beside it "<model>-<key>.json"
+with the entry's row count and the SHA-256 of the CSV's bytes. The key hashes the model id, the loading mode
+and source, tiny, the settings, the environment fingerprint, the code's commit and the results schema version.
+
+Interrupted sweeps: the rows measured so far are checkpointed after every point under "partial/<model>-<key>.csv"
+(same sidecar), so the next run with the same key measures only the missing points; the checkpoint is dropped
+when the full entry is written.
+
+An entry is reused only when its sidecar matches the file (a file cut short, or garbage, does not): a bad entry
+is reported ("cache entry X is damaged: re-measuring", a CacheWarning) and measured again, never reused. A
+cache that cannot be written is reported once and the measured rows are still returned.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from pathlib import Path
 
 import pandas as pd
 
 from .. import paths
 from ..errors import DataError
-from ..files import write_csv
+from ..files import OutputError, write_bytes, write_json
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+
+class CacheWarning(UserWarning):
+    """A profiling cache entry that cannot be used or written; the profiler carries on without it."""
 
 
 def cache_key(**parts) -> str:
@@ -24,22 +38,59 @@ def cache_key(**parts) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
-def cache_path(model_id: str, key: str, cache_dir: Path | str | None = None) -> Path:
-    return Path(cache_dir or paths.cache_dir()) / "profiling" / f"{model_id}-{key}.csv"
+def cache_folder(cache_dir: Path | str | None = None) -> Path:
+    return Path(cache_dir or paths.cache_dir()) / "profiling"
 
 
-def load_cached(model_id: str, key: str, cache_dir: Path | str | None = None) -> pd.DataFrame | None:
-    path = cache_path(model_id, key, cache_dir)
+def cache_path(model_id: str, key: str, cache_dir: Path | str | None = None, partial: bool = False) -> Path:
+    folder = cache_folder(cache_dir) / ("partial" if partial else "")
+    return folder / f"{model_id}-{key}.csv"
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_suffix(".json")
+
+
+def load_cached(model_id: str, key: str, cache_dir: Path | str | None = None, partial: bool = False) -> pd.DataFrame | None:
+    """The cached rows (partial: the checkpoint of an interrupted sweep), or None when there is no entry or it is
+    damaged (then with a CacheWarning)."""
+    from .results import read_rows
+
+    path = cache_path(model_id, key, cache_dir, partial)
     if not path.exists():
         return None
     try:
-        from .results import read_rows
+        data = path.read_bytes()
+        seal = json.loads(_sidecar(path).read_text())
+        if seal.get("sha256") != hashlib.sha256(data).hexdigest():
+            raise DataError("its checksum does not match")
+        rows = read_rows(path)
+        if len(rows) != seal.get("rows") or "scope" not in rows:
+            raise DataError(f"it holds {len(rows)} rows, its record says {seal.get('rows')}")
+    except (DataError, OSError, ValueError, AttributeError) as e:
+        reason = e.problem if isinstance(e, DataError) else f"{type(e).__name__}: {e}"
+        warnings.warn(f"cache entry {path} is damaged ({reason}): re-measuring", CacheWarning, stacklevel=2)
+        return None
+    return rows
 
-        return read_rows(path)
-    except (DataError, OSError):
-        return None  # a damaged cache file is re-measured, not trusted
+
+def save_cached(rows: pd.DataFrame, model_id: str, key: str, cache_dir: Path | str | None = None,
+                partial: bool = False) -> Path | None:
+    """Write the entry (partial: the checkpoint) and its sidecar atomically (gentrend.files); a cache that cannot
+    be written gives a CacheWarning and None (the rows are not lost: the caller still has them)."""
+    path = cache_path(model_id, key, cache_dir, partial)
+    data = rows.to_csv(index=False).encode()
+    try:
+        write_bytes(path, data)
+        write_json(_sidecar(path), {"rows": len(rows), "sha256": hashlib.sha256(data).hexdigest(), "key": key})
+    except OutputError as e:
+        warnings.warn(f"profiling cache not written ({e.problem}): the rows reach the run folder, "
+                      "but the next run measures again", CacheWarning, stacklevel=2)
+        return None
+    return path
 
 
-def save_cached(rows: pd.DataFrame, model_id: str, key: str, cache_dir: Path | str | None = None) -> Path:
-    """Write atomically (gentrend.files) so a killed run never leaves a half-written cache entry."""
-    return write_csv(rows, cache_path(model_id, key, cache_dir))
+def drop_partial(model_id: str, key: str, cache_dir: Path | str | None = None) -> None:
+    path = cache_path(model_id, key, cache_dir, partial=True)
+    for p in (path, _sidecar(path)):
+        p.unlink(missing_ok=True)

@@ -1,15 +1,21 @@
-"""Measure one sweep point: time to first token, decode speed, end-to-end latency, memory, energy.
+"""Measure one sweep point: time to first token, decode speed, end-to-end latency, memory, energy, compiles.
 
 Method (after optimum-benchmark): deterministic inputs (fixed-seed random token ids, attention mask of ones);
-`warmup` unrecorded generate() calls; then generate() repeated until both `min_runs` runs and `min_seconds`
-of measured time are reached; every run generates exactly `new_tokens` tokens (min_new_tokens =
-max_new_tokens, greedy). One run gives both latencies: a streamer stamps the clock when generate() hands
-over each token (first the prompt, then each generated token; on CUDA the hand-over copies the token to the
-host, which synchronises), so
+warm-up runs until the timings are stable (see ProfileSettings: no graph compiled in the last run and its time
+within the tolerance of the one before; never a fixed count); then runs repeated until both `min_runs` runs and
+`min_seconds` of measured time are reached; every run generates exactly `new_tokens` tokens, greedy. Each run
+of the backend (gentrend.profiling.backends) returns its TTFT and end-to-end time, so
 
-    TTFT = time from the call to the first generated token (the prefill forward + first token)
-    E2E  = time from the call until generate() returns (CUDA synchronised)
+    TTFT = the prefill forward + first token (CUDA synchronised)
+    E2E  = until the last token (CUDA synchronised)
     TPOT = (E2E - TTFT) / (new_tokens - 1);  decode tokens/s = batch / TPOT;  prefill tokens/s = batch x prompt / TTFT
+
+Attention kernel: after the first warm-up of a runner (a batch size), one extra run under torch.profiler names
+the SDPA implementation that ran (gentrend.profiling.backends.attention_kernels); kept on the runner.
+
+Compiles. Dynamo's counters around the warm-up give the point's compile seconds and graphs compiled (the first
+point of a batch size compiles, later ones reuse the graph: 0); around the measured runs, any graph compiled is
+a recompile during measurement and any graph break is counted, both recorded.
 
 Memory. CPU: the process's peak resident set size over the point's runs, from the kernel's high-water mark
 (VmHWM in /proc/self/status, reset per point through /proc/self/clear_refs: exact and free); where that is
@@ -30,25 +36,11 @@ from typing import Callable
 import numpy as np
 import psutil
 import torch
-from transformers.generation.streamers import BaseStreamer
 
 from ..loading import LoadedModel
 from ..memory_model import GIB
+from .backends import attention_kernels, compile_counters, counter_delta, make_runner
 from .settings import ProfileSettings
-
-
-
-class _TokenClock(BaseStreamer):
-    """Records perf_counter() at each put(): first the prompt, then one call per generated token."""
-
-    def __init__(self):
-        self.times: list[float] = []
-
-    def put(self, value):
-        self.times.append(time.perf_counter())
-
-    def end(self):
-        pass
 
 
 class PeakSampler:
@@ -147,44 +139,6 @@ def make_inputs(vocab_size: int, batch: int, prompt_length: int, seed: int, devi
     return {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
 
 
-def generate_kwargs(loaded: LoadedModel, settings: ProfileSettings) -> dict:
-    cfg = loaded.model.config
-    eos = getattr(cfg, "eos_token_id", None)
-    pad = getattr(cfg, "pad_token_id", None)
-    if pad is None:
-        pad = (eos[0] if isinstance(eos, list) else eos) or 0
-    kwargs = dict(
-        max_new_tokens=settings.new_tokens, min_new_tokens=settings.new_tokens, do_sample=False,
-        pad_token_id=pad, use_cache=True, temperature=None, top_p=None, top_k=None,
-    )
-    if settings.backend == "compiled":
-        from transformers import CompileConfig
-
-        compile_config = CompileConfig(fullgraph=False, dynamic=False, mode="reduce-overhead" if loaded.device.type == "cuda" else "default")
-        if loaded.device.type != "cuda":
-            compile_config._compile_all_devices = True  # transformers only auto-compiles on accelerators otherwise
-        kwargs |= dict(cache_implementation="static", compile_config=compile_config)
-    return kwargs
-
-
-def _sync(device: torch.device):
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def generate_once(loaded: LoadedModel, inputs: dict, kwargs: dict) -> tuple[float, float, int]:
-    """One timed generate(): (TTFT s, end-to-end s, tokens generated per sequence)."""
-    clock = _TokenClock()
-    _sync(loaded.device)
-    start = time.perf_counter()
-    with torch.inference_mode():
-        out = loaded.model.generate(**inputs, streamer=clock, **kwargs)
-    _sync(loaded.device)
-    end = time.perf_counter()
-    generated = out.shape[1] - inputs["input_ids"].shape[1]
-    return clock.times[1] - start, end - start, generated
-
-
 def summarize(values: list[float]) -> dict:
     """Median with the p10-p90 spread (linear interpolation), and the count."""
     arr = np.asarray(values, dtype=float)
@@ -197,51 +151,85 @@ def free_memory(device: torch.device) -> None:
         torch.cuda.empty_cache()
 
 
-def measure_point(loaded: LoadedModel, settings: ProfileSettings, batch: int, prompt_length: int) -> dict:
-    """Measure one (batch, prompt length) point. Returns {metric: {value, p10, p90, n_runs, unit, note}}.
-    Raises torch.OutOfMemoryError (or the CPU allocator's RuntimeError) when the point does not fit."""
+def warm_up(run, settings: ProfileSettings) -> dict:
+    """Warm-up runs until stable (see ProfileSettings). Returns warmup_runs, stable, the compile counters'
+    difference over the warm-up and its wall time."""
+    before, started, times = compile_counters(), time.perf_counter(), []
+    stable = settings.warmup == 0
+    while not stable and len(times) < settings.max_warmup:
+        graphs = compile_counters()["graphs"]
+        times.append(run()[1])
+        compiled = compile_counters()["graphs"] > graphs
+        stable = (len(times) >= max(settings.warmup, 2) and not compiled
+                  and abs(times[-1] - times[-2]) <= settings.stable_tolerance * min(times[-2:]))
+    return {"warmup_runs": len(times), "stable": stable, "seconds": time.perf_counter() - started,
+            **counter_delta(before, compile_counters())}
+
+
+def measure_point(loaded: LoadedModel, settings: ProfileSettings, batch: int, prompt_length: int, runner=None) -> dict:
+    """Measure one (batch, prompt length) point with `runner` (default: a new one of the settings' backend).
+    Returns {metric: {value, p10, p90, n_runs, unit, note}}. Raises torch.OutOfMemoryError (or the CPU
+    allocator's RuntimeError) when the point does not fit."""
     device, n = loaded.device, settings.new_tokens
+    runner = runner or make_runner(loaded, settings, batch)
     inputs = make_inputs(loaded.model.config.vocab_size, batch, prompt_length, settings.seed, device)
-    kwargs = generate_kwargs(loaded, settings)
+    run = lambda: runner(inputs)  # noqa: E731
     cuda = device.type == "cuda"
     handle = _nvml_handle(device) if cuda else None
     if cuda:
         torch.cuda.reset_peak_memory_stats(device)
-        before = float(torch.cuda.memory_allocated(device))
+        now = float(torch.cuda.memory_allocated(device))
         read = (lambda: _nvml_used(handle)) if handle is not None else (lambda: float("nan"))
     else:
-        before = rss_bytes()
+        now = rss_bytes()
         read = rss_bytes
+    # the runtime baseline is taken before the runner's first run: a compiled runner's static cache, made at the
+    # first point of its batch size, stays allocated for the later points and is counted at every one of them
+    if getattr(runner, "baseline", None) is None:
+        runner.baseline = now
+    before = runner.baseline
     kernel_peak = not cuda and kernel_peak_rss_available()
     tracker = KernelPeakRss() if kernel_peak else PeakSampler(read, settings.memory_sample_interval_s)
     ttft, e2e, tpot = [], [], []
     with tracker as sampler:
-        for _ in range(settings.warmup):
-            generate_once(loaded, inputs, kwargs)
+        warm = warm_up(run, settings)
+        if getattr(runner, "sdpa", None) is None:
+            runner.sdpa = attention_kernels(run)
+        counters0 = compile_counters()
         energy0 = _nvml_energy_mj(handle) if handle is not None else None
         started = time.perf_counter()
         while len(e2e) < settings.max_runs and (len(e2e) < settings.min_runs or time.perf_counter() - started < settings.min_seconds):
-            t_first, t_total, generated = generate_once(loaded, inputs, kwargs)
+            t_first, t_total, generated = run()
             if generated != n:
-                raise RuntimeError(f"generate() produced {generated} tokens instead of {n}")
+                raise RuntimeError(f"{runner.backend} backend produced {generated} tokens instead of {n}")
             ttft.append(t_first)
             e2e.append(t_total)
             tpot.append((t_total - t_first) / (n - 1))
         energy1 = _nvml_energy_mj(handle) if handle is not None else None
+        measured = counter_delta(counters0, compile_counters())
 
     s = lambda values, unit, note="": summarize(values) | {"unit": unit, "note": note}  # noqa: E731
+    single = lambda v, unit, note: {"value": v, "p10": v, "p90": v, "n_runs": len(e2e), "unit": unit, "note": note}  # noqa: E731
     metrics = {
         "ttft_s": s(ttft, "s", "prefill forward + first token"),
         "prefill_tokens_per_s": s([batch * prompt_length / t for t in ttft], "tokens/s", "batch x prompt / TTFT"),
         "tpot_s": s(tpot, "s", "(E2E - TTFT) / (new_tokens - 1)"),
         "decode_tokens_per_s": s([batch / t for t in tpot], "tokens/s", "batch / TPOT, summed over the batch"),
         "e2e_s": s(e2e, "s", f"{n} new tokens"),
+        "compile_s": single(warm["compile_s"], "s", "dynamo + inductor compile time during this point's warm-up (0: graph reused)"),
+        "warmup_runs": single(warm["warmup_runs"], "runs", "until stable" if warm["stable"] else
+                              f"NOT STABLE after {settings.max_warmup} warm-up runs (timings still moving)"),
+        "warmup_s": single(warm["seconds"], "s", "wall time of the warm-up runs (compile + CUDA graph recording included)"),
+        "graphs_compiled": single(warm["graphs"], "graphs", "graphs compiled during warm-up"),
+        "recompiles": single(measured["graphs"], "graphs", "graphs compiled during the measured runs (should be 0)"),
+        "graph_breaks": single(warm["graph_breaks"] + measured["graph_breaks"], "breaks", "dynamo graph breaks during the point"),
     }
-    single = lambda v, unit, note: {"value": v, "p10": v, "p90": v, "n_runs": len(e2e), "unit": unit, "note": note}  # noqa: E731
+    if warm["cudagraph_skips"] + measured["cudagraph_skips"]:
+        runner.fallback = runner.fallback or "CUDA graphs skipped by inductor (decode ran compiled, without graphs)"
     if cuda:
         max_alloc = float(torch.cuda.max_memory_allocated(device))
         metrics["peak_memory_gib"] = single(max_alloc / GIB, "GiB", "torch.cuda.max_memory_allocated")
-        metrics["runtime_memory_gib"] = single((max_alloc - before) / GIB, "GiB", "max allocated - allocated before the point (KV cache, state, activations)")
+        metrics["runtime_memory_gib"] = single((max_alloc - before) / GIB, "GiB", "max allocated - allocated before the batch size's first run (KV cache, state, activations)")
         metrics["cuda_max_reserved_gib"] = single(torch.cuda.max_memory_reserved(device) / GIB, "GiB", "torch.cuda.max_memory_reserved")
         if handle is not None:
             metrics["nvml_used_peak_gib"] = single(sampler.peak / GIB, "GiB", "NVML device used (all processes, CUDA context), sampled peak")
@@ -251,5 +239,5 @@ def measure_point(loaded: LoadedModel, settings: ProfileSettings, batch: int, pr
     else:
         how = "kernel VmHWM, reset per point" if kernel_peak else f"psutil, sampled every {settings.memory_sample_interval_s} s"
         metrics["peak_memory_gib"] = single(sampler.peak / GIB, "GiB", f"process peak RSS during the point ({how})")
-        metrics["runtime_memory_gib"] = single((sampler.peak - before) / GIB, "GiB", "peak RSS - RSS before the point (KV cache, state, activations; allocator reuse can hide some)")
+        metrics["runtime_memory_gib"] = single((sampler.peak - before) / GIB, "GiB", "peak RSS - RSS before the batch size's first run (KV cache, state, activations; allocator reuse can hide some)")
     return metrics

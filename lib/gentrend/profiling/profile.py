@@ -1,9 +1,19 @@
-"""Profile one catalogue model: load it, sweep the grid, attach the environment, cache the rows."""
+"""Profile one catalogue model: load it, sweep the grid, attach the environment, cache the rows.
+
+Reliability. The whole profile holds the device's lock (gentrend.profiling.guard), so two runs never time
+each other, and every row says in `device_busy` whether something else was using the device. Rows are
+checkpointed point by point, in the run folder (`partial_path`) and in the cache folder under the cache key, so
+a run interrupted half-way is resumed by the next run with the same settings: only the missing points are
+measured. Cache entries are checksummed (gentrend.profiling.cache); a cache that cannot be written costs one
+warning, never the measurement.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import resource
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -11,17 +21,29 @@ import torch
 
 from ..catalogue import Catalogue, load_catalogue
 from ..devices import resolve_device
-from ..files import write_csv
-from ..loading import Mode, load_model, weights_source
-from ..memory_model import GIB
-from ..vocab import resolve_precision
 from ..environment import environment, fingerprint, git_commit
+from ..files import write_csv
+from ..loading import Mode, load_model, stored_bytes, weights_source
+from ..memory_model import GIB
 from ..roofline import decode_roofline_tokens_per_s, device_bandwidth
+from ..vocab import resolve_precision
 from . import cache
+from .guard import busy_note, device_lock
 from .measure import free_memory, rss_bytes
 from .results import POINT_METRIC_ORDER, SCHEMA_COLUMNS
 from .settings import ProfileSettings, defaults_for
 from .sweep import run_sweep
+
+
+def use_compile_cache(cache_dir: str | Path | None = None) -> None:
+    """Keep inductor's compiled kernels in the gentrend cache folder (unless TORCHINDUCTOR_CACHE_DIR is set), so
+    a rerun on this machine compiles from cache: much faster than the first, cold compile."""
+    folder = cache.cache_folder(cache_dir).parent / "inductor"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(folder))
 
 
 def profile(
@@ -36,12 +58,14 @@ def profile(
     cache_dir: str | Path | None = None,
     catalogue: Catalogue | None = None,
     partial_path: str | Path | None = None,
+    bandwidth_path: str | Path | None = None,
     progress: bool = True,
 ) -> pd.DataFrame:
     """Measure `model_id` over `settings` (default: `defaults_for("auto")`) and return tidy long rows (see
     gentrend.profiling.results). Same model, weights, settings and environment as a cached run: the cached
     rows come back without measuring (column from_cache=True) unless force=True. `partial_path`: rows are
-    written there after every point, so a crash keeps what was measured."""
+    written there after every point. `bandwidth_path`: the run's record of the device's copy test (measured
+    once per run and device)."""
     catalogue = catalogue or load_catalogue()
     model = catalogue.get(model_id)
     settings = settings or defaults_for("auto")
@@ -52,81 +76,148 @@ def profile(
     # the code's commit is part of the key: a change to the measuring code re-measures instead of reusing
     key = cache.cache_key(model=model.id, mode=mode, source=source, tiny=tiny, dtype=precision,
                           settings=settings.as_dict(), env=fingerprint(env), code=git_commit().removesuffix("+dirty"))
-    if not force:
-        cached = cache.load_cached(model.id, key, cache_dir)
-        if cached is not None:
+    if not force and (cached := cache.load_cached(model.id, key, cache_dir)) is not None:
+        return cached.assign(from_cache=True)
+
+    with device_lock(device, cache_dir):
+        # another run may have measured the same thing while this one waited for the lock
+        if not force and (cached := cache.load_cached(model.id, key, cache_dir)) is not None:
             return cached.assign(from_cache=True)
+        frame = _measure(model, mode, settings, device, precision, env, key, path=path, checkpoint=checkpoint,
+                         tiny=tiny, cache_dir=cache_dir, partial_path=partial_path, bandwidth_path=bandwidth_path,
+                         progress=progress, resume=not force)
+    return frame.assign(from_cache=False)
+
+
+def _measure(model, mode, settings, device, precision, env, key, *, path, checkpoint, tiny, cache_dir, partial_path,
+             bandwidth_path, progress, resume) -> pd.DataFrame:
+    resumed = cache.load_cached(model.id, key, cache_dir, partial=True) if resume else None
+    resumed = resumed[resumed["scope"] == "point"] if resumed is not None else pd.DataFrame()
+    done = {(int(b), int(p)) for b, p in zip(resumed.get("batch_size", []), resumed.get("prompt_length", []))}
+    busy = busy_note(device)
+    if settings.backend == "compiled":
+        use_compile_cache(cache_dir)
 
     rss0 = rss_bytes()
     cuda0 = torch.cuda.memory_allocated(device) if device.type == "cuda" else 0
     loaded = load_model(model, mode, path=path, checkpoint=checkpoint, device=str(device), dtype=precision, tiny=tiny)
     weights_measured = (torch.cuda.memory_allocated(device) - cuda0) if device.type == "cuda" else rss_bytes() - rss0
-    tensor_bytes = sum(t.numel() * t.element_size() for t in loaded.model.parameters()) + sum(
-        b.numel() * b.element_size() for b in loaded.model.buffers()
-    )
-    bandwidth, bandwidth_source = device_bandwidth(device, env["device_name"])
+    weights = sum(stored_bytes(t) for t in loaded.model.parameters()) + sum(stored_bytes(b) for b in loaded.model.buffers())
+    bandwidth = device_bandwidth(device, env["device_name"], store=bandwidth_path)
     kernel = loaded.kernel_path
     base = {
         "model_id": model.id, "model": model.name, "generation": model.generation, "params_total": model.params.total,
         "weights": "synthetic" if mode == "synthetic" else "real", "weights_source": loaded.source, "mode": mode,
-        "tiny": tiny, "backend": settings.backend, "dtype": precision,
-        "new_tokens": settings.new_tokens, "attn_implementation": kernel["attn_implementation"],
-        "linear_attention_kernels": kernel["linear_attention_kernels"],
-        "kernel_fallback": kernel["linear_attention_kernels"] == "torch-fallback",
+        "tiny": tiny, "backend": settings.backend, "dtype": precision, "new_tokens": settings.new_tokens,
+        "static_cache_len": settings.cache_len if settings.backend == "compiled" else float("nan"),
+        **kernel, "kernel_fallback": kernel["linear_attention_kernels"] in ("torch-fallback", "partial"),
         **env, "env_fingerprint": fingerprint(env), "settings_json": settings.to_json(), "cache_key": key,
-        "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "device_busy": busy, "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
+    gb = lambda v: v / 1e9  # noqa: E731
     model_rows = [
-        ("load_s", loaded.load_seconds, "s", "model build/load, to the device"),
-        ("weights_gib", tensor_bytes / GIB, "GiB", "bytes of parameters + buffers (tensor sizes)"),
+        ("load_s", loaded.load_seconds, "s", "model build/load (and quantization), to the device"),
+        ("weights_gib", weights / GIB, "GiB", "bytes stored by parameters + buffers (quantized tensors: data + scales)"),
         ("weights_measured_gib", weights_measured / GIB, "GiB",
          "CUDA allocated after load - before" if device.type == "cuda" else "process RSS after load - before"),
-        ("memory_bandwidth_gb_s", bandwidth / 1e9, "GB/s", bandwidth_source),
+        ("memory_bandwidth_gb_s", (gb(bandwidth.measured), gb(bandwidth.measured_p10), gb(bandwidth.measured_p90)), "GB/s",
+         bandwidth.measured_note),
     ]
+    if bandwidth.datasheet:
+        model_rows.append(("memory_bandwidth_datasheet_gb_s", gb(bandwidth.datasheet), "GB/s", bandwidth.datasheet_source))
+    if bandwidth.measured_read:
+        model_rows.append(("memory_bandwidth_read_gb_s", gb(bandwidth.measured_read), "GB/s", "read-only pass (a sum) on the device"))
     if device.type == "cpu":
         model_rows.append(("process_baseline_gib", rss0 / GIB, "GiB", "process RSS before loading (Python, torch, libraries)"))
 
-    rows: list[dict] = [
-        base | {"scope": "model", "batch_size": None, "prompt_length": None, "status": "ok", "error": "",
-                "metric": name, "value": value, "p10": value, "p90": value, "n_runs": 1, "unit": unit, "note": note}
-        for name, value, unit, note in model_rows
-    ]
+    def model_row(name, value, unit, note):
+        value, p10, p90 = value if isinstance(value, tuple) else (value, value, value)
+        return base | {"scope": "model", "batch_size": None, "prompt_length": None, "status": "ok", "error": "", "fallback": "", "kernel_sdpa": "",
+                       "metric": name, "value": value, "p10": p10, "p90": p90, "n_runs": 1, "unit": unit, "note": note}
+
+    rows: list[dict] = [model_row(*r) for r in model_rows]
+    rows += [base | {k: v for k, v in r.items() if k in _POINT_OWN} for r in resumed.to_dict("records")]
+
+    def roofline(record: dict) -> dict:
+        # decode reads the cache at an average context of prompt + new_tokens / 2
+        context = record["prompt_length"] + settings.new_tokens // 2
+        roof = lambda bw: decode_roofline_tokens_per_s(model, bw, record["batch_size"], context, precision, tiny=tiny)  # noqa: E731
+        decode = record["metrics"]["decode_tokens_per_s"]
+        out = {}
+        for suffix, bw, note in (("", bandwidth.measured, f"measured bandwidth: {bandwidth.measured_note}"),
+                                 ("_datasheet", bandwidth.datasheet, f"datasheet bandwidth: {bandwidth.datasheet_source}")):
+            if not bw:
+                continue
+            r = roof(bw)
+            out[f"roofline{suffix}_decode_tokens_per_s"] = {"value": r, "p10": r, "p90": r, "n_runs": 1, "unit": "tokens/s", "note": note}
+            out[f"roofline_fraction{suffix}"] = {"value": decode["value"] / r, "p10": decode["p10"] / r, "p90": decode["p90"] / r,
+                                                 "n_runs": decode["n_runs"], "unit": "ratio", "note": f"measured decode / roofline ({note})"}
+        return out
 
     def point_rows(record: dict) -> list[dict]:
         point = base | {"scope": "point", "batch_size": record["batch_size"], "prompt_length": record["prompt_length"],
-                        "status": record["status"], "error": record["error"]}
+                        "status": record["status"], "error": record["error"], "fallback": record["fallback"],
+                        "kernel_sdpa": record.get("sdpa", "")}
         if record["status"] != "ok":
             return [point | {"metric": "status", "value": None, "p10": None, "p90": None, "n_runs": 0, "unit": "", "note": record["error"]}]
-        metrics = dict(record["metrics"])
-        # decode reads the cache at an average context of prompt + new_tokens / 2
-        context = record["prompt_length"] + settings.new_tokens // 2
-        roof = decode_roofline_tokens_per_s(model, bandwidth, record["batch_size"], context, precision, tiny=tiny)
-        decode = metrics["decode_tokens_per_s"]
-        metrics["roofline_decode_tokens_per_s"] = {"value": roof, "p10": roof, "p90": roof, "n_runs": 1, "unit": "tokens/s",
-                                                   "note": f"bandwidth {bandwidth / 1e9:.1f} GB/s ({bandwidth_source})"}
-        metrics["roofline_fraction"] = {"value": decode["value"] / roof, "p10": decode["p10"] / roof, "p90": decode["p90"] / roof,
-                                        "n_runs": decode["n_runs"], "unit": "ratio", "note": "measured decode / roofline"}
+        metrics = record["metrics"] | roofline(record)
         order = {m: i for i, m in enumerate(POINT_METRIC_ORDER)}
         return [point | {"metric": name, **values} for name, values in sorted(metrics.items(), key=lambda kv: order.get(kv[0], 99))]
 
+    writable = True
+
     def on_point(record: dict) -> None:
+        nonlocal writable
         rows.extend(point_rows(record))
         if partial_path:
             write_csv(_frame(rows), partial_path)
+        if writable:
+            writable = cache.save_cached(_frame(rows), model.id, key, cache_dir, partial=True) is not None
 
     try:
-        run_sweep(loaded, settings, on_point=on_point, progress=progress)
+        run_sweep(loaded, settings, on_point=on_point, progress=progress, done=done)
         if device.type == "cpu":
             lifetime = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB  # Linux: KiB
-            rows.append(base | {"scope": "model", "batch_size": None, "prompt_length": None, "status": "ok", "error": "",
-                                "metric": "process_lifetime_peak_rss_gib", "value": lifetime, "p10": lifetime, "p90": lifetime,
-                                "n_runs": 1, "unit": "GiB", "note": "getrusage ru_maxrss: peak over the whole process, load included"})
+            rows.append(model_row("process_lifetime_peak_rss_gib", lifetime, "GiB",
+                                  "getrusage ru_maxrss: peak over the whole process, load included"))
     finally:
         del loaded
         free_memory(device)
-    frame = _frame(rows)
-    cache.save_cached(frame, model.id, key, cache_dir)
-    return frame.assign(from_cache=False)
+    after = busy_note(device)
+    frame = _frame(rows).assign(device_busy="; ".join(dict.fromkeys(n for n in (busy, after) if n)))
+    if writable and cache.save_cached(frame, model.id, key, cache_dir) is not None:
+        cache.drop_partial(model.id, key, cache_dir)
+    return frame
+
+
+def profile_precisions(model_id: str, mode: Mode = "synthetic", *, settings: ProfileSettings, precisions=(),
+                       output_dir: str | Path = "", **kwargs) -> pd.DataFrame:
+    """`profile` at the settings' precision, then at each weight-only precision of `precisions` at its quantized
+    point (ProfileSettings.quantized), concatenated. Partial rows and the bandwidth record go to the run folder
+    `output_dir`. A weight-only precision that cannot be profiled (e.g. torchao missing) is a ProfilingWarning,
+    not the end of the profile."""
+    from .results import bandwidth_path, partial_results_path
+
+    device = str(resolve_device(settings.device))
+    common = dict(bandwidth_path=bandwidth_path(device, output_dir), **kwargs)
+    frames = [profile(model_id, mode, settings=settings, partial_path=partial_results_path(model_id, output_dir), **common)]
+    for precision in precisions:
+        partial = partial_results_path(f"{model_id}-{precision}", output_dir)
+        try:
+            frames.append(profile(model_id, mode, settings=settings.quantized(precision), partial_path=partial, **common))
+        except Exception as e:  # noqa: BLE001 - the float profile stands without it
+            warnings.warn(f"{precision} weights of {model_id} not profiled: {type(e).__name__}: {e}", ProfilingWarning, stacklevel=2)
+        partial.unlink(missing_ok=True)
+    return pd.concat(frames, ignore_index=True)
+
+
+class ProfilingWarning(UserWarning):
+    """Part of a profile could not be measured; the rest stands."""
+
+
+# what a resumed point row keeps from the earlier run; everything else (environment, kernels) is this run's
+_POINT_OWN = ("scope", "batch_size", "prompt_length", "status", "error", "fallback", "kernel_sdpa", "metric", "value", "p10", "p90",
+              "n_runs", "unit", "note")
 
 
 def _frame(rows: list[dict]) -> pd.DataFrame:

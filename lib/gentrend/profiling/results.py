@@ -4,19 +4,29 @@ Long format, one row per measurement (a metric of a sweep point, or of the model
 
   identity     model_id, model, generation, params_total, weights ("synthetic" | "real"), weights_source,
                mode (synthetic | hub | local), tiny
-  setting      backend (eager | compiled), dtype, new_tokens, scope ("model" | "point"), batch_size,
-               prompt_length (empty for scope "model")
-  outcome      status ("ok" | "oom" | "error"), error (message; a failed point has one row, metric "status")
+  setting      backend (compiled | eager: see gentrend.vocab.backend_label), dtype (fp32 | bf16 | fp16 | int8 |
+               int4: the weights' precision, int8/int4 weight-only), new_tokens, static_cache_len (compiled),
+               scope ("model" | "point"), batch_size, prompt_length (empty for scope "model")
+  outcome      status ("ok" | "oom" | "error"), error (message; a failed point has one row, metric "status"),
+               fallback ("" or what did not run as planned: the decode step ran eagerly, CUDA graphs skipped)
   measurement  metric, value (median over runs), p10, p90 (spread over runs), n_runs, unit, note (how measured)
-  kernel path  attn_implementation, linear_attention_kernels (none | fast | torch-fallback), kernel_fallback
+  kernel path  what ran, per op: kernel_attention (sdpa | flash | eager), kernel_sdpa (per point: the SDPA
+               implementation seen by the profiler: flash | efficient | cudnn | math | not observed), kernel_gated_delta_rule
+               (fla | torch | none), kernel_causal_conv1d (causal-conv1d | torch | none); attn_implementation (as configured);
+               linear_attention_kernels (none | fast | partial | torch-fallback); kernel_fallback (any op on torch)
   environment  device, device_name, driver, cuda, cpu_model, cpu_cores, torch_threads, python, torch,
-               transformers, gentrend, flash_linear_attention, causal_conv1d, device_memory_gib (CUDA),
-               env_fingerprint, settings_json, cache_key, measured_at (UTC), from_cache
+               transformers, gentrend, flash_linear_attention, causal_conv1d (packages installed), device_memory_gib
+               (CUDA), device_busy ("" or what else used the device), env_fingerprint, settings_json, cache_key,
+               measured_at (UTC), from_cache
 
 Point metrics: ttft_s, prefill_tokens_per_s, tpot_s, decode_tokens_per_s (summed over the batch), e2e_s,
 peak_memory_gib, runtime_memory_gib, [CUDA: cuda_max_reserved_gib, nvml_used_peak_gib, energy_j_per_token],
-roofline_decode_tokens_per_s, roofline_fraction. Model metrics: load_s, weights_gib, weights_measured_gib,
-memory_bandwidth_gb_s, [CPU: process_baseline_gib, process_lifetime_peak_rss_gib]. Memory is in GiB (2**30).
+compile_s (0 where the batch's graph was reused), warmup_runs, warmup_s, graphs_compiled, recompiles (during
+measured runs), graph_breaks; roofline_decode_tokens_per_s and roofline_fraction (on the MEASURED bandwidth),
+roofline_datasheet_decode_tokens_per_s and roofline_fraction_datasheet (on the datasheet's; known GPUs only).
+Model metrics: load_s, weights_gib, weights_measured_gib, memory_bandwidth_gb_s (copy test, p10/p90),
+[memory_bandwidth_datasheet_gb_s, CUDA: memory_bandwidth_read_gb_s], [CPU: process_baseline_gib,
+process_lifetime_peak_rss_gib]. Memory is in GiB (2**30).
 """
 
 from __future__ import annotations
@@ -30,34 +40,40 @@ from .. import paths
 from ..catalogue import Catalogue, load_catalogue
 from ..files import read_csv, write_csv
 from ..memory_model import GIB, estimate
-from ..vocab import precision_name
+from ..vocab import backend_label, precision_name
 
 SCHEMA_COLUMNS = [
     "model_id", "model", "generation", "params_total", "weights", "weights_source", "mode", "tiny",
     "backend", "dtype", "new_tokens", "scope", "batch_size", "prompt_length", "status", "error",
-    "metric", "value", "p10", "p90", "n_runs", "unit", "note",
-    "attn_implementation", "linear_attention_kernels", "kernel_fallback",
+    "metric", "value", "p10", "p90", "n_runs", "unit", "note", "fallback", "static_cache_len",
+    "kernel_attention", "kernel_sdpa", "kernel_gated_delta_rule", "kernel_causal_conv1d", "attn_implementation",
+    "linear_attention_kernels", "kernel_fallback", "device_busy",
 ]
 POINT_METRIC_ORDER = [
     "ttft_s", "prefill_tokens_per_s", "tpot_s", "decode_tokens_per_s", "e2e_s", "peak_memory_gib",
     "runtime_memory_gib", "cuda_max_reserved_gib", "nvml_used_peak_gib", "energy_j_per_token",
-    "roofline_decode_tokens_per_s", "roofline_fraction",
+    "roofline_decode_tokens_per_s", "roofline_fraction", "roofline_datasheet_decode_tokens_per_s",
+    "roofline_fraction_datasheet", "compile_s", "warmup_runs", "warmup_s", "graphs_compiled", "recompiles", "graph_breaks",
 ]
 POINT_KEYS = ["model_id", "model", "generation", "params_total", "weights", "tiny", "backend", "dtype", "device",
-              "device_name", "new_tokens", "batch_size", "prompt_length", "status", "error",
-              "attn_implementation", "linear_attention_kernels", "kernel_fallback", "measured_at"]
+              "device_name", "new_tokens", "batch_size", "prompt_length", "status", "error", "fallback", "static_cache_len",
+              "kernel_attention", "kernel_sdpa", "kernel_gated_delta_rule", "kernel_causal_conv1d", "attn_implementation",
+              "linear_attention_kernels", "kernel_fallback", "device_busy", "measured_at"]
+_FILLED = ("error", "note", "driver", "cuda", "fallback", "device_busy", "kernel_sdpa")  # empty text stays "", not NaN
 
 
 TEXT_COLUMNS = ("model_id", "model", "generation", "weights", "weights_source", "mode", "backend", "dtype", "scope",
-                "status", "error", "metric", "unit", "note", "attn_implementation", "linear_attention_kernels",
-                "device", "device_name", "driver", "cuda", "cpu_model", "python", "torch", "transformers", "gentrend",
-                "env_fingerprint", "settings_json", "cache_key", "measured_at")
+                "status", "error", "fallback", "metric", "unit", "note", "kernel_attention", "kernel_sdpa",
+                "kernel_gated_delta_rule", "kernel_causal_conv1d",
+                "attn_implementation", "linear_attention_kernels", "device", "device_name", "driver", "cuda", "cpu_model",
+                "python", "torch", "transformers", "gentrend", "device_busy", "env_fingerprint", "settings_json", "cache_key",
+                "measured_at")
 
 
 def read_rows(path: str | Path) -> pd.DataFrame:
     """Read a results CSV back with the schema's types (generation "3" stays text, empty errors are "")."""
     df = read_csv(path, "profiling results", dtype={c: str for c in TEXT_COLUMNS}, keep_default_na=True)
-    for c in ("error", "note", "driver", "cuda"):
+    for c in _FILLED:
         if c in df:
             df[c] = df[c].fillna("")
     return df
@@ -70,6 +86,11 @@ def results_path(model_id: str, output_dir: str | Path = "") -> Path:
 def partial_results_path(model_id: str, output_dir: str | Path = "") -> Path:
     """Where the rows of an unfinished sweep go, point by point: results/partial/, never read as a profile."""
     return paths.run_dir(output_dir) / "results" / "partial" / f"profile_{model_id}.csv"
+
+
+def bandwidth_path(device: str, output_dir: str | Path = "") -> Path:
+    """The run's record of a device's copy test: measured once per run and device, read by every model."""
+    return paths.run_dir(output_dir) / "results" / f"bandwidth_{str(device).replace(':', '-')}.json"
 
 
 def save_results(rows: pd.DataFrame, model_id: str, output_dir: str | Path = "") -> Path:
@@ -98,19 +119,23 @@ def wide(df: pd.DataFrame) -> pd.DataFrame:
     if points.empty:
         return pd.DataFrame(columns=POINT_KEYS)
     keys = [k for k in POINT_KEYS if k in points.columns]
-    base = points[keys].astype({"error": str}).fillna({"error": ""}).drop_duplicates(
-        subset=[k for k in keys if k not in ("error",)]).reset_index(drop=True)
+    filled = [k for k in _FILLED if k in keys]
+    base = points[keys].astype({k: str for k in filled}).replace({k: {"nan": ""} for k in filled}).fillna(
+        {k: "" for k in filled}).drop_duplicates(subset=["model_id", "backend", "dtype", "device", "tiny", "batch_size",
+                                                            "prompt_length"]).reset_index(drop=True)
     ok = points[points["metric"] != "status"]
     out = base
     if not ok.empty:
         idx = [k for k in ("model_id", "backend", "dtype", "device", "tiny", "batch_size", "prompt_length") if k in ok.columns]
         values = ok.pivot_table(index=idx, columns="metric", values="value", aggfunc="first")
-        spread = ok[ok["metric"].isin(["ttft_s", "tpot_s", "decode_tokens_per_s", "e2e_s", "roofline_fraction"])]
+        spread = ok[ok["metric"].isin(["ttft_s", "tpot_s", "decode_tokens_per_s", "e2e_s", "roofline_fraction",
+                                       "roofline_fraction_datasheet"])]
         lo = spread.pivot_table(index=idx, columns="metric", values="p10", aggfunc="first").add_suffix("_p10")
         hi = spread.pivot_table(index=idx, columns="metric", values="p90", aggfunc="first").add_suffix("_p90")
         out = base.merge(values.join(lo).join(hi).reset_index(), on=idx, how="left")
-    model_metrics = df[df["scope"] == "model"].pivot_table(index="model_id", columns="metric", values="value", aggfunc="first")
-    out = out.merge(model_metrics.reset_index(), on="model_id", how="left")
+    model_idx = [k for k in ("model_id", "backend", "dtype", "device", "tiny") if k in df.columns]
+    model_metrics = df[df["scope"] == "model"].pivot_table(index=model_idx, columns="metric", values="value", aggfunc="first")
+    out = out.merge(model_metrics.reset_index(), on=model_idx, how="left")
     return out.sort_values(["generation", "params_total", "batch_size", "prompt_length"]).reset_index(drop=True)
 
 
@@ -120,10 +145,22 @@ def _fmt_spread(v, lo, hi, digits=1) -> str:
     return f"{v:.{digits}f} [{lo:.{digits}f}–{hi:.{digits}f}]"
 
 
+def kernel_text(row) -> str:
+    """The kernel path of a row, per op: "sdpa (efficient)" or "sdpa (efficient); delta rule fla, conv1d torch",
+    with FALLBACK when some linear-attention op ran the slow torch reference."""
+    text = str(row.get("kernel_attention", row["attn_implementation"]))
+    if row.get("kernel_sdpa") and text == "sdpa":
+        text += f" ({row['kernel_sdpa']})"
+    if row.get("kernel_gated_delta_rule", "none") != "none" or row.get("kernel_causal_conv1d", "none") != "none":
+        text += f"; delta rule {row['kernel_gated_delta_rule']}, conv1d {row['kernel_causal_conv1d']}"
+    return text + (" ⚠ FALLBACK" if bool(row["kernel_fallback"]) else "")
+
+
 def summary_table(df: pd.DataFrame, batch_size: int | None = None, prompt_length: int | None = None) -> pd.DataFrame:
-    """One row per profiled model (and backend/dtype) at one point (default: the smallest batch and prompt
-    measured): decode tokens/s and TTFT as median [p10–p90], peak memory, % of roofline, kernel path,
-    weights label, points ok / oom / error."""
+    """One row per profiled model, backend and precision at one point (default: the smallest batch and prompt
+    measured): decode tokens/s and TTFT as median [p10–p90], peak memory, % of the roofline on the measured
+    and on the datasheet bandwidth, compile time (summed over the batch sizes), the kernel path per op, any
+    fallback, whether the device was busy, weights label, points ok / oom / error."""
     w = wide(df)
     if w.empty:
         return pd.DataFrame()
@@ -135,34 +172,79 @@ def summary_table(df: pd.DataFrame, batch_size: int | None = None, prompt_length
         sel = ok[(ok["batch_size"] == b) & (ok["prompt_length"] == p)]
         r = sel.iloc[0] if not sel.empty else None
         first = g.iloc[0]
-        kernels = first["attn_implementation"] + ("" if first["linear_attention_kernels"] == "none" else f" + linear: {first['linear_attention_kernels']}")
+        value = lambda col, scale=1.0: r[col] * scale if r is not None and col in r else np.nan  # noqa: E731
+        spread = lambda col, scale=1.0: _fmt_spread(*((r[[f"{col}{s}" for s in ("", "_p10", "_p90")]] * scale)  # noqa: E731
+                                                      if r is not None else (np.nan,) * 3))
         rows.append({
             "model": first["model"], "generation": first["generation"], "params_total": first["params_total"],
             "weights": first["weights"] + (" (tiny)" if bool(first["tiny"]) else ""), "device": first["device_name"],
-            "dtype": dtype, "backend": backend, "kernel path": kernels + (" ⚠ FALLBACK" if bool(first["kernel_fallback"]) else ""),
+            "dtype": dtype, "backend": backend_label(backend), "kernel path": kernel_text(first if r is None else r),
             "point (batch × prompt)": f"{b} × {p}" if r is not None else "—",
-            "decode tok/s median [p10–p90]": _fmt_spread(*(r[[f"decode_tokens_per_s{s}" for s in ("", "_p10", "_p90")]] if r is not None else (np.nan,) * 3)),
-            "TTFT ms median [p10–p90]": _fmt_spread(*((r[[f"ttft_s{s}" for s in ("", "_p10", "_p90")]] * 1000) if r is not None else (np.nan,) * 3)),
-            "peak memory GiB": r["peak_memory_gib"] if r is not None else np.nan,
-            "% of roofline": 100 * r["roofline_fraction"] if r is not None else np.nan,
+            "decode tok/s median [p10–p90]": spread("decode_tokens_per_s"),
+            "TTFT ms median [p10–p90]": spread("ttft_s", 1000),
+            "peak memory GiB": value("peak_memory_gib"),
+            "% of roofline (measured bandwidth)": value("roofline_fraction", 100),
+            "% of roofline (datasheet bandwidth)": value("roofline_fraction_datasheet", 100),
+            "compile s": g["compile_s"].sum() if "compile_s" in g and backend == "compiled" else np.nan,
+            "fallback": "; ".join(sorted({f for f in g["fallback"] if f})) or "none",
             "load s": first.get("load_s", np.nan),
             "points ok/oom/error": "/".join(str((g["status"] == s).sum()) for s in ("ok", "oom", "error")),
+            "device busy": first["device_busy"] or "no",
             "measured at (UTC)": first["measured_at"],
         })
+    return pd.DataFrame(rows)
+
+
+def precision_table(df: pd.DataFrame, catalogue: Catalogue | None = None) -> pd.DataFrame:
+    """Speed, peak memory and energy per weight precision, next to the memory model's prediction at that
+    precision: one row per model, backend and precision at batch 1 (or the smallest batch) and the shortest
+    prompt measured for every precision of the model; only models measured at more than one precision. On CUDA the measured memory is torch's max allocated;
+    the memory model counts GPTQ/AWQ-style groups (see gentrend.memory_model), torchao's formats differ a little."""
+    catalogue = catalogue or load_catalogue()
+    w = wide(df)
+    w = w[w["status"] == "ok"] if not w.empty else w
+    rows = []
+    for model_id, g in w.groupby("model_id", sort=False):
+        g = g[g["batch_size"] == g["batch_size"].min()]
+        shared = set.intersection(*(set(x["prompt_length"]) for _, x in g.groupby("dtype")))
+        if g["dtype"].nunique() < 2 or not shared:
+            continue
+        g = g[g["prompt_length"] == min(shared)]
+        base = g[g["dtype"].isin(("bf16", "fp16", "fp32"))]
+        reference = base.iloc[0] if not base.empty else None
+        for r in g.sort_values("dtype").itertuples():
+            e = estimate(catalogue.get(model_id), precision_name(r.dtype), int(r.prompt_length + r.new_tokens),
+                         int(r.batch_size), prefill_tokens=int(r.prompt_length), tiny=bool(r.tiny))
+            rows.append({
+                "model": r.model, "dtype": r.dtype, "backend": backend_label(r.backend), "device": r.device_name,
+                "point (batch × prompt)": f"{r.batch_size} × {r.prompt_length}",
+                "decode tok/s": r.decode_tokens_per_s,
+                "speed vs float weights": (r.decode_tokens_per_s / reference.decode_tokens_per_s
+                                           if reference is not None else np.nan),
+                "peak memory GiB (measured)": r.peak_memory_gib,
+                "memory GiB (memory model)": e.total_bytes / GIB,
+                "weights GiB (measured)": getattr(r, "weights_gib", np.nan),
+                "weights GiB (memory model)": e.weights_bytes / GIB,
+                "energy J/token": getattr(r, "energy_j_per_token", np.nan),
+                "% of roofline (measured bandwidth)": 100 * r.roofline_fraction,
+            })
     return pd.DataFrame(rows)
 
 
 def memory_validation(df: pd.DataFrame, catalogue: Catalogue | None = None) -> pd.DataFrame:
     """Analytical memory model vs measurement, one row per ok point. Compared quantity: on CUDA torch's max
     allocated; on the CPU the peak RSS minus the process's RSS before loading (Python + libraries). The model
-    is evaluated at the measured dtype, batch, context = prompt + new tokens, prefill = the prompt."""
+    is evaluated at the measured dtype, batch, prefill = the prompt, and the cache length that was allocated:
+    prompt + new tokens (eager's dynamic cache) or the static cache's length (compiled backend)."""
     catalogue = catalogue or load_catalogue()
     w = wide(df)
     w = w[w["status"] == "ok"] if not w.empty else w
     rows = []
     for _, r in w.iterrows():
         m = catalogue.get(r["model_id"])
-        e = estimate(m, precision_name(r["dtype"]), int(r["prompt_length"] + r["new_tokens"]), int(r["batch_size"]),
+        static = r.get("static_cache_len")
+        context = int(static) if pd.notna(static) else int(r["prompt_length"] + r["new_tokens"])
+        e = estimate(m, precision_name(r["dtype"]), context, int(r["batch_size"]),
                      prefill_tokens=int(r["prompt_length"]), attn_implementation=r["attn_implementation"], tiny=bool(r["tiny"]))
         cpu = r["device"] == "cpu"
         measured = r["peak_memory_gib"] - (r.get("process_baseline_gib", 0.0) if cpu else 0.0)

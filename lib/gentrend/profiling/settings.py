@@ -1,16 +1,18 @@
-"""Profiling settings: one validated, frozen dataclass; sensible defaults per device."""
+"""Profiling settings: one validated, frozen dataclass; defaults per device chosen for information per minute."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass
 from typing import Literal
 
 from ..errors import SettingError
-from ..vocab import BACKENDS, precision_name
+from ..vocab import BACKENDS, QUANTIZED_PRECISIONS, precision_name
 
 Backend = Literal["eager", "compiled"]
+CACHE_ROUNDING = 64  # static cache length: the sweep's longest prompt + new tokens, rounded up to this
 
 
 class ProfileSettingsError(SettingError):
@@ -20,17 +22,24 @@ class ProfileSettingsError(SettingError):
 @dataclass(frozen=True)
 class ProfileSettings:
     """What one profile measures: the grid batch_sizes x prompt_lengths, each point generating exactly
-    `new_tokens` tokens (min_new_tokens = max_new_tokens), after `warmup` unrecorded runs, repeated until
-    both `min_runs` runs and `min_seconds` of measured time (capped at `max_runs`).
+    `new_tokens` tokens, after warm-up runs, repeated until both `min_runs` runs and `min_seconds` of
+    measured time (capped at `max_runs`).
 
-    backend: "eager" (transformers generate with a dynamic cache) or "compiled" (static cache +
-    torch.compile through generate's compile_config). dtype: a precision name of gentrend.vocab ("auto": bf16
-    on a GPU, fp32 on the CPU); device as in gentrend.devices. Inputs are random token ids from `seed` (no tokenizer), attention mask of ones."""
+    Warm-up: at least `warmup` runs (0: none), then more until the last run compiled no graph (dynamo's
+    counters) and its end-to-end time is within `stable_tolerance` of the run before; at most `max_warmup`.
+
+    backend: "compiled" (static cache sized once for the sweep, eager prefill, decode step compiled once per
+    batch size: CUDA graphs on a GPU) or "eager" (transformers generate() with its dynamic cache, the
+    "transformers eager" reference). dtype: a precision name of gentrend.vocab ("auto": bf16 on a GPU, fp32
+    on the CPU; int8/int4: weight-only quantized); device as in gentrend.devices. Inputs are random token ids
+    from `seed` (no tokenizer), attention mask of ones."""
 
     batch_sizes: tuple[int, ...] = (1, 2)
     prompt_lengths: tuple[int, ...] = (32, 128)
     new_tokens: int = 16
     warmup: int = 1
+    max_warmup: int = 10
+    stable_tolerance: float = 0.05
     min_runs: int = 3
     min_seconds: float = 2.0
     max_runs: int = 50
@@ -55,11 +64,13 @@ class ProfileSettings:
                 f"new_tokens must be an integer >= 2, got {self.new_tokens!r}",
                 "TPOT = (end-to-end - TTFT) / (new_tokens - 1) needs at least two generated tokens",
             )
-        if self.warmup < 0 or self.min_runs < 1 or self.max_runs < self.min_runs or self.min_seconds < 0:
+        if (self.warmup < 0 or self.max_warmup < self.warmup or self.min_runs < 1 or self.max_runs < self.min_runs
+                or self.min_seconds < 0 or not 0 < self.stable_tolerance < 1):
             raise ProfileSettingsError(
-                f"bad repetition settings: warmup={self.warmup}, min_runs={self.min_runs}, "
-                f"max_runs={self.max_runs}, min_seconds={self.min_seconds}",
-                "use warmup >= 0, min_runs >= 1, max_runs >= min_runs, min_seconds >= 0",
+                f"bad repetition settings: warmup={self.warmup}, max_warmup={self.max_warmup}, "
+                f"stable_tolerance={self.stable_tolerance}, min_runs={self.min_runs}, max_runs={self.max_runs}, "
+                f"min_seconds={self.min_seconds}",
+                "use 0 <= warmup <= max_warmup, 0 < stable_tolerance < 1, 1 <= min_runs <= max_runs, min_seconds >= 0",
             )
         if self.backend not in BACKENDS:
             raise ProfileSettingsError(f"unknown backend {self.backend!r}", f"use one of: {', '.join(BACKENDS)}")
@@ -70,8 +81,22 @@ class ProfileSettings:
 
     @property
     def points(self) -> list[tuple[int, int]]:
-        """The sweep grid, (batch, prompt length), small to large so cheap points come first."""
+        """The sweep grid, (batch, prompt length), small to large so cheap points come first; grouped by batch so
+        the compiled backend compiles once per batch size."""
         return [(b, p) for b in sorted(self.batch_sizes) for p in sorted(self.prompt_lengths)]
+
+    @property
+    def cache_len(self) -> int:
+        """Static cache length of the compiled backend: the longest prompt + new tokens, rounded up, so every
+        prompt length of the sweep reuses one decode graph (decode attends over all of it: keep prompts close)."""
+        return CACHE_ROUNDING * math.ceil((max(self.prompt_lengths) + self.new_tokens) / CACHE_ROUNDING)
+
+    def quantized(self, precision: str) -> "ProfileSettings":
+        """The point a weight-only precision is measured at: batch 1 (or the smallest batch) and the shortest
+        prompt, one compile; the rest of the settings unchanged."""
+        if precision_name(precision) not in QUANTIZED_PRECISIONS:
+            raise ProfileSettingsError(f"{precision!r} is not a weight-only precision", f"use one of: {', '.join(QUANTIZED_PRECISIONS)}")
+        return self.replace(dtype=precision, batch_sizes=(min(self.batch_sizes),), prompt_lengths=(min(self.prompt_lengths),))
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -84,31 +109,42 @@ class ProfileSettings:
 
 
 _DEFAULTS = {
-    # 2 CPU cores must profile three ~0.5-0.8B fp32 models in a few minutes: a 2 x 2 grid, 16 new tokens
-    "cpu": dict(batch_sizes=(1, 2), prompt_lengths=(32, 128), new_tokens=16, warmup=1, min_runs=3, min_seconds=2.0),
-    # a GPU: decode is bandwidth-bound at small batch and turns compute-bound as the batch grows
-    "cuda": dict(batch_sizes=(1, 4, 16), prompt_lengths=(128, 1024, 4096), new_tokens=64, warmup=2, min_runs=5, min_seconds=3.0),
+    # 2 CPU cores must profile three ~0.5-0.8B fp32 models in a few minutes: a 2 x 2 grid, 16 new tokens. Eager:
+    # on the CPU torch.compile costs more time than it saves, and decode is compute-bound there anyway.
+    "cpu": dict(batch_sizes=(1, 2), prompt_lengths=(32, 128), new_tokens=16, warmup=1, min_runs=3, min_seconds=2.0,
+                backend="eager"),
+    # a GPU, for information per minute: every batch size costs one compile (about 0.5-2.5 min per model on an
+    # H100, reference/gpu-h100-2026-11.md) while a prompt length costs seconds, so batch 1 (single-stream
+    # latency, the bandwidth roofline) at two prompt lengths close enough that one static cache serves both
+    # without much padding; batch scaling on request (--batch-sizes 1,16). 64 new tokens: decode dominates.
+    "cuda": dict(batch_sizes=(1,), prompt_lengths=(128, 1024), new_tokens=64, warmup=2, min_runs=5, min_seconds=2.0,
+                 backend="compiled"),
 }
+# weight-only precisions measured (as well) on each device: torchao's int4 (tinygemm) runs on CUDA only
+QUANTIZED_BY_DEVICE = {"cpu": ("int8",), "cuda": ("int8", "int4")}
+_EMPTY_IS_DEFAULT = ("batch_sizes", "prompt_lengths", "new_tokens", "dtype", "backend")
 
 
-_EMPTY_IS_DEFAULT = ("batch_sizes", "prompt_lengths", "new_tokens", "dtype")
-COMPILED_WARMUP = 3
+def device_kind(device: str) -> str:
+    """'cpu' or 'cuda' for a device name ("auto" resolves to cuda when available)."""
+    from ..devices import resolve_device
+
+    kind = resolve_device(device).type if device == "auto" else str(device).split(":")[0]
+    if kind not in _DEFAULTS:
+        raise ProfileSettingsError(f"unknown device {device!r}", "use auto, cpu, cuda or cuda:N")
+    return kind
+
+
+def quantized_precisions(device: str) -> tuple[str, ...]:
+    """The weight-only precisions that can be measured on a device kind."""
+    return QUANTIZED_BY_DEVICE[device_kind(device)]
 
 
 def defaults_for(device: str = "auto", **overrides) -> ProfileSettings:
     """Defaults for a device kind ("auto" resolves to cuda when available; "cuda" plans a GPU grid even on a
     machine without one, the runner checks the device exists). Overrides that are None, "", or empty /
-    zero for batch_sizes, prompt_lengths, new_tokens keep the default, so a notebook passes its parameters
-    through unchanged (batch_sizes=[] -> device default)."""
-    from ..devices import resolve_device
-
-    kind = resolve_device(device).type if device == "auto" else device.split(":")[0]
-    if kind not in _DEFAULTS:
-        raise ProfileSettingsError(f"unknown device {device!r}", "use auto, cpu, cuda or cuda:N")
+    zero for batch_sizes, prompt_lengths, new_tokens, backend keep the default, so a notebook passes its
+    parameters through unchanged (batch_sizes=[] -> device default)."""
+    kind = device_kind(device)
     given = {k: v for k, v in overrides.items() if not (v is None or v == "" or (k in _EMPTY_IS_DEFAULT and not v))}
-    defaults = dict(_DEFAULTS[kind])
-    if given.get("backend") == "compiled":
-        # torch.compile recompiles during the first few generate calls (prefill, then decode shapes): measured
-        # on a tiny Qwen3 on CPU, 1 warm-up run left decode at 49 tok/s against 648 tok/s after 3.
-        defaults["warmup"] = max(defaults["warmup"], COMPILED_WARMUP)
-    return ProfileSettings(**{**defaults, "device": device, **given})
+    return ProfileSettings(**{**_DEFAULTS[kind], "device": device, **given})

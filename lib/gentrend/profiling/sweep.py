@@ -1,17 +1,24 @@
 """Run the grid batch x prompt length. A point that runs out of memory becomes a row with status "oom"
 (memory is released and the sweep goes on); any other failure becomes status "error" with the message.
 Points already measured are never lost: `on_point` is called after each one (the profiler writes a
-partial file there)."""
+partial file there), and points given in `done` (from an interrupted run) are not measured again.
+
+The backend's runner is made once per batch size and shared by that batch's prompt lengths, so the compiled
+backend compiles at most once per (model, batch size).
+
+Progress: a bar in the notebook, and one line per point on the terminal when there is one (file descriptor 2
+of a notebook kernel is the terminal `gentrend report` runs in), so a long GPU sweep shows where it is."""
 
 from __future__ import annotations
 
+import os
 from typing import Callable
 
 import torch
 from tqdm.auto import tqdm
 
 from ..loading import LoadedModel
-from . import measure
+from . import backends, measure
 from .settings import ProfileSettings
 
 _CPU_OOM_MESSAGES = ("can't allocate memory", "out of memory", "not enough memory")
@@ -26,28 +33,57 @@ def is_oom(error: BaseException) -> bool:
     )
 
 
+def _message(error: BaseException) -> str:
+    return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:500]
+
+
+def point_line(model: str, index: int, total: int, record: dict) -> str:
+    """One line of progress: '  qwen3-8b bf16 [2/4] batch 1 x prompt 1024: 104.2 tok/s (compile 95 s)'."""
+    where = f"  {model} [{index}/{total}] batch {record['batch_size']} x prompt {record['prompt_length']}: "
+    if record["status"] != "ok":
+        return where + f"{record['status'].upper()} ({record['error'][:80]})"
+    m = record["metrics"]
+    compile_s = m.get("compile_s", {}).get("value", 0)
+    return (where + f"{m['decode_tokens_per_s']['value']:.1f} tok/s decode, TTFT {1000 * m['ttft_s']['value']:.0f} ms"
+            + (f" (compile {compile_s:.0f} s)" if compile_s >= 1 else "") + (f" [{record['fallback']}]" if record["fallback"] else ""))
+
+
+def _to_terminal(line: str) -> None:
+    if os.isatty(2):
+        os.write(2, f"\r{line}\n".encode())
+
+
 def run_sweep(
     loaded: LoadedModel,
     settings: ProfileSettings,
     on_point: Callable[[dict], None] | None = None,
     progress: bool = True,
+    done: set[tuple[int, int]] = frozenset(),
 ) -> list[dict]:
-    """One record per point: {batch_size, prompt_length, status, error, metrics}."""
-    records = []
-    bar = tqdm(settings.points, desc=f"profiling {loaded.catalogue_id}", disable=not progress, leave=False)
-    for batch, prompt in bar:
+    """One record per measured point: {batch_size, prompt_length, status, error, fallback, sdpa, metrics}; the
+    points in `done` are skipped."""
+    records, runners = [], {}
+    todo = [point for point in settings.points if point not in done]
+    label = f"{loaded.catalogue_id} {loaded.precision}"
+    bar = tqdm(todo, desc=f"profiling {label} ({settings.backend})", unit="point", disable=not progress, leave=False)
+    for index, (batch, prompt) in enumerate(bar, 1):
         bar.set_postfix(batch=batch, prompt=prompt)
-        status, error, metrics = "ok", "", {}
+        status, error, metrics, runner = "ok", "", {}, runners.get(batch)
         try:
-            metrics = measure.measure_point(loaded, settings, batch, prompt)
+            if runner is None:
+                runner = runners[batch] = backends.make_runner(loaded, settings, batch)
+            metrics = measure.measure_point(loaded, settings, batch, prompt, runner=runner)
         except Exception as e:  # noqa: BLE001 - every failure is recorded, the sweep goes on
             status = "oom" if is_oom(e) else "error"
-            error = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:500]
+            error = _message(e)
             del e  # drop the traceback (and the tensors its frames hold) before releasing memory
         if status != "ok":
             measure.free_memory(loaded.device)
-        record = {"batch_size": batch, "prompt_length": prompt, "status": status, "error": error, "metrics": metrics}
+        record = {"batch_size": batch, "prompt_length": prompt, "status": status, "error": error,
+                  "fallback": getattr(runner, "fallback", ""), "sdpa": getattr(runner, "sdpa", None) or "", "metrics": metrics}
         records.append(record)
+        if progress:
+            _to_terminal(point_line(label, index, len(todo), record))
         if on_point:
             on_point(record)
     return records

@@ -1,0 +1,94 @@
+"""Two profiling runs must never time each other: a per-device lock, and a note on the rows when something
+else was busy on the device.
+
+- `device_lock(device)`: a file lock per device (filelock) under the cache folder, held for the whole profile
+  (load, sweep, bandwidth test). A second run on the same device waits, saying so, and starts when the first
+  is done. Where the cache folder cannot be written, the lock lives in the system's temporary folder.
+- `busy_note(device)`: "" when the device looked free; otherwise what else was using it. CUDA: NVML's running
+  compute processes other than this one, and the GPU utilisation sampled for half a second; CPU: the share of
+  the machine's CPU time used in half a second while this process sleeps (so it is other processes' work).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import torch
+from filelock import FileLock, Timeout
+
+from .cache import cache_folder
+
+BUSY_UTILISATION = 10  # % GPU utilisation, sampled while this process is idle, that counts as busy
+BUSY_CPU = 50  # % of the machine's CPU time used by others while this run is idle that counts as busy
+
+
+def _lock_file(device: torch.device, cache_dir) -> Path:
+    name = re.sub(r"[^A-Za-z0-9_-]", "-", str(device)) + ".lock"
+    for folder in (cache_folder(cache_dir) / "locks", Path(tempfile.gettempdir()) / "gentrend-locks"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / name
+            path.touch(exist_ok=True)
+            return path
+        except OSError:
+            continue
+    raise OSError("no writable folder for the profiling lock")
+
+
+@contextlib.contextmanager
+def device_lock(device: torch.device, cache_dir=None, timeout: float = -1):
+    """Hold the device's profiling lock; wait for it (saying so once) if another run holds it. timeout: seconds
+    (-1: wait as long as it takes); past it, filelock.Timeout."""
+    lock = FileLock(_lock_file(device, cache_dir))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        print(f"another gentrend run is profiling on {device}: waiting for it to finish ({lock.lock_file})",
+              file=sys.stderr, flush=True)
+        lock.acquire(timeout=timeout)
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _nvml_busy(device: torch.device) -> list[str]:
+    import pynvml
+
+    from .measure import _nvml_handle
+
+    handle = _nvml_handle(device)
+    if handle is None:
+        return []
+    notes = []
+    others = [p for p in pynvml.nvmlDeviceGetComputeRunningProcesses(handle) if p.pid != os.getpid()]
+    if others:
+        notes.append("other processes on the GPU: " + ", ".join(
+            f"pid {p.pid}" + (f" ({p.usedGpuMemory / 2**30:.1f} GiB)" if p.usedGpuMemory else "") for p in others))
+    samples = []
+    for _ in range(5):
+        samples.append(pynvml.nvmlDeviceGetUtilizationRates(handle).gpu)
+        time.sleep(0.1)
+    if max(samples) >= BUSY_UTILISATION:
+        notes.append(f"GPU {max(samples)} % busy while this run was idle")
+    return notes
+
+
+def busy_note(device: torch.device) -> str:
+    """What else was busy on the device right now ("" when nothing was seen, or it cannot be read)."""
+    try:
+        if device.type == "cuda":
+            notes = _nvml_busy(device)
+        else:
+            used = psutil.cpu_percent(interval=0.5)  # this process sleeps meanwhile: the time is other processes'
+            notes = [f"CPU {used:.0f} % busy with other processes on {os.cpu_count()} cores"] if used >= BUSY_CPU else []
+    except Exception:  # noqa: BLE001 - no NVML, or no load average: nothing to say
+        return ""
+    return "; ".join(notes) + (": other work competed, timings may be slow and noisy" if notes else "")
