@@ -74,3 +74,23 @@ def test_quantized_ratio(ctx):
 def test_context_length(ctx):
     assert speed.context_length(ctx, claimed={"3.5": 262144}).verdict == "supported"
     assert speed.context_length(ctx, claimed={"3.5": 32768}).verdict == "refuted"  # the "one review says 32K"
+
+
+def test_a_measurement_on_the_claimed_gpu_decides_the_speed_part(ctx, monkeypatch):
+    """Only a measurement can support: a run on the claim's own card turns 'possible' into holds / fails."""
+    claimed = {"qwen3.5-0.8b": 250.0}
+    argued_only = speed.decode_speed_within_roofline(ctx, gpu="RTX 4080", claimed_tokens_per_s=claimed)
+    assert argued_only.verdict == "not refuted"
+
+    def points(measured_tps, device="NVIDIA GeForce RTX 4080"):
+        return pd.DataFrame([{"model_id": "qwen3.5-0.8b", "model": "Qwen3.5-0.8B", "device_name": device, "dtype": "bf16",
+                              "decode_tokens_per_s": measured_tps, "prompt_length": 128, "batch_size": 1, "status": "ok",
+                              "roofline_fraction": 0.5, "peak_memory_gib": 1.7, "weights": "synthetic", "device": "cuda",
+                              "linear_attention_kernels": "fast"}])
+
+    for measured_tps, verdict in ((240.0, "supported"), (120.0, "refuted")):
+        monkeypatch.setattr(speed, "_points", lambda ctx, tps=measured_tps: points(tps))
+        v = speed.decode_speed_within_roofline(ctx, gpu="RTX 4080", claimed_tokens_per_s=claimed)
+        assert v.verdict == verdict and f"measured here on a NVIDIA GeForce RTX 4080: {measured_tps:.1f} tok/s" in v.evidence
+    monkeypatch.setattr(speed, "_points", lambda ctx: points(240.0, "NVIDIA H100 80GB HBM3"))  # another card: argued
+    assert speed.decode_speed_within_roofline(ctx, gpu="RTX 4080", claimed_tokens_per_s=claimed).verdict == "not refuted"
