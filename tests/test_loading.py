@@ -132,3 +132,12 @@ def test_int4_on_the_cpu_is_skipped_with_the_reason(catalogue):
     with pytest.raises(ModelLoadError, match="int4 weight-only runs on CUDA only"):
         load_model(catalogue.get("qwen3-0.6b"), tiny=True, dtype="int4")
     pytest.skip("torchao's int4 weight-only (tinygemm) kernel needs CUDA: measured by make gpu-check, not here")
+
+
+def test_planned_kernels_match_what_the_loaded_model_runs(catalogue):
+    from gentrend.loading import kernel_paths, planned_kernels
+
+    for model_id in ("qwen3-0.6b", "qwen3.5-0.8b"):
+        model = catalogue.get(model_id)
+        assert planned_kernels(model) == kernel_paths(load_model(model, tiny=True).model)
+    assert planned_kernels(catalogue.get("qwen3-0.6b"))["gated_delta_rule"] == "none"

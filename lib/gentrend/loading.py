@@ -123,6 +123,13 @@ def kernel_paths(model: nn.Module) -> dict[str, str]:
     return out
 
 
+def planned_kernels(model: Model) -> dict[str, str]:
+    """`kernel_paths` of `model` before loading it: transformers resolves the kernels per class at import, so a
+    tiny copy built on the meta device tells what the real model will run."""
+    with torch.device("meta"):
+        return kernel_paths(AutoModelForCausalLM.from_config(text_config(model, tiny=True)))
+
+
 def linear_attention_kernels(paths: dict[str, str]) -> str:
     """One word for the linear-attention path of `kernel_paths`: none, fast (no op on the torch reference),
     partial (some ops), torch-fallback (all ops)."""

@@ -150,7 +150,8 @@ def device_throughput(device: str, dtype: torch.dtype) -> Throughput:
         known = gpu_for_device_name(torch.cuda.get_device_name(dev))
         if known is not None and known.name in load_evaluation_data().gpus:
             return gpu_throughput(known.name)
-    bandwidth, bandwidth_source = device_bandwidth(dev)
+    measured = device_bandwidth(dev)
+    bandwidth, bandwidth_source = measured.measured, measured.measured_note
     cuda = dev.type == "cuda"
     return Throughput(str(dev), measure_matmul_flops(str(dev), dtype), f"measured {precision_name(dtype)} matmul on {dev}",
                       bandwidth, bandwidth_source, constants.gpu_compute_share if cuda else constants.cpu_compute_share,

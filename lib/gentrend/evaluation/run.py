@@ -18,7 +18,6 @@ import datetime as dt
 import hashlib
 import time
 from dataclasses import dataclass
-from types import SimpleNamespace
 from importlib.metadata import version
 from importlib.util import find_spec
 from pathlib import Path
@@ -27,11 +26,10 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from ..architecture import text_config
 from ..catalogue import Catalogue, Model, load_catalogue
 from ..errors import GentrendError
 from ..devices import resolve_device
-from ..loading import Checkpoint, Mode, linear_attention_kernels, load_model, weights_source
+from ..loading import Checkpoint, Mode, linear_attention_kernels, load_model, planned_kernels, weights_source
 from ..vocab import precision_name, resolve_precision, torch_dtype
 from ..environment import environment, fingerprint
 from ..profiling.measure import free_memory
@@ -169,7 +167,7 @@ class _Run:
             lines.append(f"  {name}: {work.requests:,} requests, {work.prompt_tokens:,} prompt tokens"
                          + (f", up to {work.generated_tokens:,} generated" if work.generated_tokens else "")
                          + f" -> ~{format_seconds(seconds[name])}")
-        if linear_attention_kernels(SimpleNamespace(config=text_config(self.model))) == "torch-fallback":
+        if linear_attention_kernels(planned_kernels(self.model)) == "torch-fallback":
             lines.append("  (not modelled: linear-attention layers will run in slow PyTorch fallback code; install "
                          "flash-linear-attention and causal-conv1d for the fast kernels)")
         lines.append(f"  assuming {throughput.flops / 1e9:,.0f} GFLOP/s ({throughput.flops_source}) x {throughput.compute_share}, "
