@@ -56,6 +56,13 @@ def test_layout_reads_tables_back_and_names_what_is_missing(tmp_path):
     assert "Not produced in this run" in notice and "per-size-thinking" in notice
 
 
+def test_a_table_without_rows_is_a_note_that_says_why_and_leaves_no_file(tmp_path):
+    shown = Publisher(tmp_path, "speed-memory").table(pd.DataFrame(), "precisions", "Precisions", empty="one <b>precision</b>").data
+    assert shown == RunArtefacts(tmp_path).table("speed-memory", "precisions").data  # the report shows what the notebook did
+    assert 'class="empty"' in shown and "Precisions: one &lt;b&gt;precision&lt;/b&gt;." in shown
+    assert not list(tmp_path.rglob("*.csv"))
+
+
 def test_writes_are_atomic_and_failures_are_one_clear_error(tmp_path, monkeypatch):
     write_text(tmp_path / "a.txt", "complete")
     assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]  # no temporary file left behind

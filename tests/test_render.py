@@ -96,3 +96,14 @@ def test_pdf_fetches_nothing_but_embedded_data(tmp_path):
     assert set(refused) >= {"file:///etc/hostname", "https://example.org/a.png"}
     reader = PdfReader(tmp_path / "r.pdf")
     assert not reader.attachments and not any(page.images for page in reader.pages)
+
+
+def test_a_missing_nbconvert_template_stops_the_report_before_any_work(tmp_path, monkeypatch):
+    from gentrend import render
+    from gentrend.runner import ReportRequest, run_report
+
+    monkeypatch.setattr(render, "TEMPLATE", "no-such-template")  # as when nbconvert lacks its data files
+    with pytest.raises(render.RenderError, match="'no-such-template' template was not found") as e:
+        run_report(request=ReportRequest(profile_models=()), reports_dir=tmp_path)
+    assert "JUPYTER_PATH" in e.value.fix
+    assert not any(tmp_path.iterdir())  # no run folder, no lock left behind

@@ -57,6 +57,7 @@ def test_html_report_has_every_section_with_charts_and_tables_as_csv(report_run,
     assert len(images) == len(list((report_run / "figures").glob("*.png"))) - len(per_model)  # all but 04's own
     assert all(img["alt"] and "No description" not in img["alt"] for img in images)
     assert not soup.select("p.missing")  # the full run produced every artefact the report lays out
+    assert all("no rows in this run" not in p.get_text() for p in soup.select("p.empty"))  # each says why
     captions = [c.get_text() for c in soup.find_all("caption")]
     for caption in captions:  # every table shown is also a CSV, named in its caption
         csv = re.search(r"CSV: (tables/[\w.-]+\.csv)", caption).group(1)

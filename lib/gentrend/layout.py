@@ -53,7 +53,7 @@ class RunArtefacts:
         if item is None:
             return missing(producer, key)
         if item["file"] is None:
-            return empty_table_html(item["title"])
+            return empty_table_html(item["title"], item.get("empty", ""))
         return table_html(self.frame(producer, key), caption_of(item["title"], item["source"], item["file"]), badges)
 
     def figure(self, producer: str, key: str) -> HTML:

@@ -97,8 +97,9 @@ def table_html(frame: pd.DataFrame, caption: str, badges: tuple[str, ...] = ()) 
     return HTML(page)
 
 
-def empty_table_html(title: str) -> HTML:
-    return HTML(f'<p class="missing">{escape(title)}: no rows in this run.</p>')
+def empty_table_html(title: str, why: str = "") -> HTML:
+    """The note shown for a table published without rows, with the reason where the producer gave one."""
+    return HTML(f'<p class="empty">{escape(title)}: {escape(why or "no rows in this run")}.</p>')
 
 
 def figure_html(png: bytes, alt: str, caption: str = "") -> HTML:
@@ -154,13 +155,13 @@ class Publisher:
         self.items[key] = item
         write_json(self.index_path, {"producer": self.producer, "items": self.items})
 
-    def table(self, frame: pd.DataFrame, key: str, title: str, source: str = "") -> HTML:
+    def table(self, frame: pd.DataFrame, key: str, title: str, source: str = "", empty: str = "") -> HTML:
         """Write tables/<slug of title>.csv and return the captioned, escaped table (a table without rows is
-        recorded and shown as a one-line note, with no file)."""
+        recorded and shown as a one-line note, `empty` saying why, with no file)."""
         title = f"{self.qualifier.capitalize()}: {title}" if self.qualifier else title
         if frame.empty:  # no rows: a note, not an empty file (empty tables of different titles would be identical)
-            self._record(key, {"kind": "table", "title": title, "source": source, "file": None})
-            return empty_table_html(title)
+            self._record(key, {"kind": "table", "title": title, "source": source, "file": None, "empty": empty})
+            return empty_table_html(title, empty)
         relative = f"tables/{slug(title)}.csv"
         self._record(key, {"kind": "table", "title": title, "source": source, "file": relative})
         write_csv(frame, self.run / relative)

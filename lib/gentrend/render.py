@@ -25,6 +25,7 @@ from .errors import NotebookError
 from .files import atomic_path, write_text
 
 STYLESHEET = Path(__file__).parent / "templates" / "report.css"
+TEMPLATE = "basic"  # nbconvert's template for the report body (no Jupyter chrome)
 HIDDEN_CELL_TAGS = {"parameters", "injected-parameters", "remove"}
 
 ALLOWED_TAGS = {"a", "abbr", "b", "blockquote", "br", "caption", "code", "div", "em", "figcaption", "figure", "h1",
@@ -77,13 +78,26 @@ def _report_cells(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+def html_exporter() -> HTMLExporter:
+    """nbconvert's exporter for the report body; a clear error, before any work, where its template is missing
+    (nbconvert installed without its data files, e.g. with pip --target)."""
+    try:
+        exporter = HTMLExporter(template_name=TEMPLATE, exclude_input=True, exclude_input_prompt=True,
+                                exclude_output_prompt=True)
+        exporter.template_paths  # noqa: B018  (looks the template up)
+    except ValueError as e:
+        raise RenderError(f"nbconvert's {TEMPLATE!r} template was not found, so the report cannot be rendered",
+                          "reinstall nbconvert in this environment (pip install --force-reinstall nbconvert), or point "
+                          "JUPYTER_PATH at the share/jupyter folder of an installation that has it") from e
+    return exporter
+
+
 def notebook_to_html(notebook: Path, title: str = "gentrend trend report") -> str:
     nb = _report_cells(nbformat.read(str(notebook), as_version=4))
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     if errors:
         raise RenderError(f"{notebook.name} holds an error output ({errors[0].ename})", "fix the failing cell and re-run")
-    exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body = seal(_with_contents(sanitize(exporter.from_notebook_node(nb)[0])))
+    body = seal(_with_contents(sanitize(html_exporter().from_notebook_node(nb)[0])))
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{html.escape(title)}</title>"

@@ -495,7 +495,7 @@ def run_report(
     from .environment import environment, fingerprint, library_versions
     from .history import baseline, previous_complete, write_index
     from .profiling import estimate_text
-    from .render import render_report
+    from .render import html_exporter, render_report
     from .roofline import load_gpus
     from .scores import load_scores
     from .summary import findings
@@ -504,6 +504,7 @@ def run_report(
     scores = load_scores(catalogue=catalogue)
     load_gpus()  # before the claims, whose GPU arguments it resolves
     load_claims(catalogue=catalogue)
+    html_exporter()  # the renderer works, before minutes of notebooks
     jobs = plan(catalogue, scores, request)
     print(estimate_text([j.parameters for j in jobs if j.notebook == PROFILE_NB], catalogue))
     reports = Path(reports_dir or paths.reports_dir())
