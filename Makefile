@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(VENV)/bin/pytest -m "not slow"
 
 test-all: $(STAMP)
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest --durations=20
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/

@@ -530,12 +530,14 @@ def assert_run_files_complete(run: Path) -> None:
 
 
 def _gentrend(*args: str, reports: Path, data: Path | None = None) -> subprocess.Popen:
-    """`gentrend <args>` in its own process group (as a terminal would run it), this checkout's library first."""
+    """`gentrend <args>` in its own process group with Ctrl-C live (as a terminal would run it; a test run started
+    in the background inherits SIGINT ignored), this checkout's library first."""
     env = {**os.environ, "GENTREND_REPORTS": str(reports), "PYTHONPATH": str(paths.REPO_ROOT / "lib")}
     if data:
         env["GENTREND_DATA"] = str(data)
     return subprocess.Popen([sys.executable, "-m", "gentrend.cli", *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _wait_for(condition, timeout: float = 300) -> None:
