@@ -21,8 +21,12 @@ report: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/pytest -m "not slow"
 
+# the tests of the end-to-end report run beside the others (two processes: the report run is built once)
 test-all: $(STAMP)
-	$(VENV)/bin/pytest --durations=20
+	@log=$$(mktemp); $(VENV)/bin/pytest -m e2e --durations=10 >$$log 2>&1 & e2e=$$!; \
+	$(VENV)/bin/pytest -m "not e2e" --durations=10; rest=$$?; wait $$e2e; e2e_rc=$$?; \
+	echo "=== tests of the end-to-end report run (pytest -m e2e)"; cat $$log; rm -f $$log; \
+	test $$rest -eq 0 -a $$e2e_rc -eq 0
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
