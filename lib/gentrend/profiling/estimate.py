@@ -10,8 +10,8 @@ GPU constants, from the H100 figures of reference/gpu-h100-2026-11.md (bf16, syn
   47 s for Qwen2.5-0.5B and 141 s for Qwen3-8B: `COMPILE_BASE_S + COMPILE_PER_BPARAM_S` x billions of parameters
   fits both. A rerun on the same machine compiles from inductor's on-disk cache (gentrend keeps it in its cache
   folder) and is faster; the estimate does not count on it. On an H200 (2026-11-26) the profiler compiled
-  Qwen2.5-1.5B in 22-37 s (bf16), 29-32 s (int4, int8) and Qwen3.5-0.8B in 27 s, against 54 and 44 s here:
-  the constants err on the long side.
+  Qwen2.5-1.5B in 22-37 s (bf16), 29-32 s (int4, int8) and Qwen3.5-0.8B in 27 s, against the 54 and 44 s these
+  constants give: they err on the long side.
 - compiled decode: `DECODE_EFFICIENCY` of the datasheet bandwidth roofline plus `STEP_OVERHEAD_S` per step (the
   compiled path reached 104 tok/s for Qwen3-8B, 47 % of the datasheet roofline; 320 tok/s for Qwen2.5-0.5B).
 - transformers eager decode: Python-bound, `EAGER_LAYER_S` per layer per step (Qwen3-8B: 36 layers, 20 tok/s).
