@@ -57,7 +57,7 @@ COSTS = {
                   load_bytes_per_s=8e9),
     "cpu": Costs(bandwidth=10e9, decode_efficiency=0.3, step_overhead_s=2e-3, eager_layer_s=0.4e-3,
                  prefill_flops=50e9, compile_base_s=15.0, compile_per_bparam_s=60.0, load_base_s=2.0,
-                 load_bytes_per_s=1e9),
+                 load_bytes_per_s=1e9, kernel_start_s=25.0),  # a profiling notebook on 2 cores: ~25 s beyond its points
 }
 
 
