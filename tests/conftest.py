@@ -92,7 +92,6 @@ def catalogue_yaml(tmp_path):
     return write
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
     """Tests that read the session's report run are marked `e2e`: `make test-all` runs them in one process and
     the rest in another, side by side, so the report run is built once and the machine's two cores both work."""
