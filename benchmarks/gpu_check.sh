@@ -23,7 +23,7 @@ $PY -m pip install --quiet --no-deps --no-build-isolation "${index[@]}" causal-c
   || echo "gpu-check: causal-conv1d not installed (it builds with nvcc): conv1d runs the torch reference (rows say so)"
 
 RUN=gpu-check-$(date +%Y%m%d-%H%M%S)
-REPORTS=$($PY -c "from gentrend import paths; print(paths.reports_dir())")
+REPORTS=$($PY -c "from gentrend.core import paths; print(paths.reports_dir())")
 # shellcheck disable=SC2086
 $PY -m gentrend.cli report --device cuda --mode synthetic --models $MODELS --no-pdf --run-id "$RUN"
 $PY benchmarks/reference_loop.py --model "$LOOP_MODEL" --device cuda --json "$REPORTS/$RUN/results/reference_loop.json"

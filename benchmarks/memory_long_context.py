@@ -15,7 +15,7 @@ allocator) out of the next one's measurement. The components are measured as:
                  process (a fixed part plus bytes per token, both measured, taken at prompt + new tokens)
     activations  runtime - kv_state;  total = weights + runtime
 
-and compared with `gentrend.memory_model.estimate` for an unchunked prefill (transformers' generate() runs
+and compared with `gentrend.models.memory_model.estimate` for an unchunked prefill (transformers' generate() runs
 the whole prompt in one forward: prefill_chunk=None) by `memory_model.component_errors`. Prints the table
 and writes it as CSV. Timings of a shared machine do not matter here; memory does not depend on them.
 """
@@ -31,10 +31,10 @@ import tempfile
 import pandas as pd
 import torch
 
-from gentrend.catalogue import load_catalogue
-from gentrend.files import write_csv
-from gentrend.loading import load_model
-from gentrend.memory_model import GIB, component_errors, estimate
+from gentrend.models.catalogue import load_catalogue
+from gentrend.core.files import write_csv
+from gentrend.models.loading import load_model
+from gentrend.models.memory_model import GIB, component_errors, estimate
 from gentrend.profiling import ProfileSettings, profile, wide
 
 NEW_TOKENS = 2  # the profiler's minimum: the cache then holds prompt + 2 tokens

@@ -15,8 +15,8 @@ import time
 
 import torch
 
-from gentrend.catalogue import load_catalogue
-from gentrend.loading import load_model
+from gentrend.models.catalogue import load_catalogue
+from gentrend.models.loading import load_model
 from gentrend.profiling import ProfileSettings, measure
 from gentrend.profiling.backends import make_runner, sync
 

@@ -24,11 +24,11 @@ import time
 import torch
 from transformers import StaticCache
 
-from gentrend.catalogue import load_catalogue
-from gentrend.loading import load_model
+from gentrend.models.catalogue import load_catalogue
+from gentrend.models.loading import load_model
 from gentrend.profiling import StaticDecoder, defaults_for, measure_point
 from gentrend.profiling.measure import make_inputs
-from gentrend.roofline import decode_roofline_tokens_per_s, device_bandwidth
+from gentrend.models.roofline import decode_roofline_tokens_per_s, device_bandwidth
 
 
 ROUNDS = 3  # loop runs and profiler measurements alternate this many times

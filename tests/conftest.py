@@ -13,9 +13,9 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 import yaml  # noqa: E402
 
-from gentrend import paths  # noqa: E402
-from gentrend.catalogue import load_catalogue  # noqa: E402
-from gentrend.scores import load_scores  # noqa: E402
+from gentrend.core import paths  # noqa: E402
+from gentrend.models.catalogue import load_catalogue  # noqa: E402
+from gentrend.analysis.scores import load_scores  # noqa: E402
 
 
 EVAL_DIR = Path(tempfile.mkdtemp(prefix="gentrend-test-checkpoints-"))
@@ -23,7 +23,7 @@ EVAL_MODELS = ("qwen2.5-0.5b", "qwen2.5-1.5b", "qwen3-0.6b", "qwen3-1.7b")
 
 
 def _e2e_request():
-    from gentrend.runner import EvalRequest, ReportRequest
+    from gentrend.pipeline.runner import EvalRequest, ReportRequest
 
     evaluation = EvalRequest(tasks=("gentrend_example_mc",), models=EVAL_MODELS, mode="local", local_dir=str(EVAL_DIR),
                              checkpoint="base")
@@ -37,7 +37,7 @@ E2E_REQUEST = _e2e_request()
 def tiny_checkpoints(folder: Path, model_ids, catalogue) -> None:
     """Save a tiny random model of each architecture with a real (small) tokenizer: what lm-eval loads locally."""
     from gentrend.evaluation import synthetic_tokenizer
-    from gentrend.loading import load_model
+    from gentrend.models.loading import load_model
 
     tokenizer = synthetic_tokenizer()
     for model_id in model_ids:
@@ -53,8 +53,8 @@ def report_run(tmp_path_factory):
     """The main job end to end, once per test session: every notebook of the suite executes here (tiny profiled
     architectures on a small CPU grid; lm-eval on tiny local checkpoints of two generations; a few minutes). Tests of the report, the notebooks and
     the rendering read this run folder."""
-    from gentrend.catalogue import load_catalogue
-    from gentrend.runner import run_report
+    from gentrend.models.catalogue import load_catalogue
+    from gentrend.pipeline.runner import run_report
 
     tiny_checkpoints(EVAL_DIR, EVAL_MODELS, load_catalogue())
     result = run_report("e2e", E2E_REQUEST, reports_dir=tmp_path_factory.mktemp("reports"))

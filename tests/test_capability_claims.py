@@ -4,10 +4,10 @@ of data/claims.yaml) and on small cases."""
 import pytest
 import yaml
 
-from gentrend.claim_checks import VERDICT_RULE, VERDICTS, argued, capability, overall_verdict, shown, untested_part, verdict_of
-from gentrend.claims import CHECKS, ClaimContext, load_claims
-from gentrend.density import density_rows, model_density
-from gentrend.selection import select_scores
+from gentrend.claims import VERDICT_RULE, VERDICTS, argued, capability, overall_verdict, shown, untested_part, verdict_of
+from gentrend.claims.ledger import CHECKS, ClaimContext, load_claims
+from gentrend.analysis.density import density_rows, model_density
+from gentrend.analysis.selection import select_scores
 
 
 @pytest.mark.parametrize("parts, expected", [
@@ -91,7 +91,7 @@ def test_c7_quotes_the_density_table_and_judges_each_model(verdicts, ctx):
 
 
 def test_claims_file_with_unknown_check_or_bad_args_fails_on_load(tmp_path):
-    from gentrend.errors import DataError
+    from gentrend.core.errors import DataError
 
     base = {"id": "X1", "category": "capability", "text": "t", "source": "s"}
     for claim, message in (({**base, "check": "no_such_check"}, "unknown check 'no_such_check'"),

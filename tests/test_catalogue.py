@@ -4,8 +4,8 @@ import pytest
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM
 
-from gentrend.catalogue import load_catalogue
-from gentrend.errors import CatalogueError
+from gentrend.models.catalogue import load_catalogue
+from gentrend.core.errors import CatalogueError
 
 
 def test_catalogue_holds_the_qwen_generations_in_release_order(catalogue):

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 from fixtures.fourth_generation import load_with_fourth_generation
 
-from gentrend import comparisons as c
-from gentrend.selection import select_scores
-from gentrend.errors import DataError
+from gentrend.analysis import comparisons as c
+from gentrend.analysis.selection import select_scores
+from gentrend.core.errors import DataError
 from gentrend.plots.comparisons import delta_heatmap
 
 A, B = pd.Timestamp("2024-01-01"), pd.Timestamp("2025-01-01")

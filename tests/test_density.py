@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from fixtures.fourth_generation import load_with_fourth_generation
 
-from gentrend import density as d
-from gentrend.errors import GentrendError
+from gentrend.analysis import density as d
+from gentrend.core.errors import GentrendError
 from gentrend.plots import density as charts
-from gentrend.selection import benchmark_families, default_references, family_of, family_table, select_scores
+from gentrend.analysis.selection import benchmark_families, default_references, family_of, family_table, select_scores
 
 A, B, C = pd.Timestamp("2024-01-01"), pd.Timestamp("2025-01-01"), pd.Timestamp("2026-01-01")
 

@@ -1,6 +1,6 @@
 """Same-harness evaluation: real lm-eval runs of tiny local checkpoints on the shipped tasks, through evaluate().
 
-The checkpoints are built here: a tiny random Qwen3 (gentrend.loading, tiny=True) and a byte-level BPE
+The checkpoints are built here: a tiny random Qwen3 (gentrend.models.loading, tiny=True) and a byte-level BPE
 tokenizer trained on the example tasks, saved with save_pretrained. Everything runs offline on the CPU.
 """
 
@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from gentrend import paths
-from gentrend.comparisons import size_class_scores
-from gentrend.density import density_rows
-from gentrend.selection import select_scores
-from gentrend.errors import GentrendError, ModelLoadError
+from gentrend.core import paths
+from gentrend.analysis.comparisons import size_class_scores
+from gentrend.analysis.density import density_rows
+from gentrend.analysis.selection import select_scores
+from gentrend.core.errors import GentrendError, ModelLoadError
 from gentrend.evaluation import (
     DatasetUnavailableError, EvalSettings, EvalSettingsError, TaskError, as_scores, compare_with_published, evaluate,
     gpu_throughput, load_run_results, planning_table, resolve_tasks, save_results, summary_table, synthetic_tokenizer,
@@ -25,7 +25,7 @@ from gentrend.evaluation import (
 from gentrend.evaluation import cache
 from gentrend.evaluation.estimate import Throughput, Workload, estimate_seconds, task_workload
 from gentrend.evaluation.tasks import load_task
-from gentrend.loading import load_model
+from gentrend.models.loading import load_model
 
 TASKS = ("gentrend_example_mc", "gentrend_example_exact")
 CPU = dict(device="cpu", batch_size=8, bootstrap_iters=0)

@@ -5,10 +5,10 @@ import json
 import pandas as pd
 import pytest
 
-from gentrend.files import write_csv
-from gentrend.history import baseline, changes, changes_reading, write_index
-from gentrend.incremental import link_files, produced, reusable, snapshot, upstream
-from gentrend.manifest import Manifest, file_digest
+from gentrend.core.files import write_csv
+from gentrend.report.history import baseline, changes, changes_reading, write_index
+from gentrend.pipeline.reuse import link_files, produced, reusable, snapshot, upstream
+from gentrend.pipeline.manifest import Manifest, file_digest
 
 
 def _run(reports, name, status="complete", started="2026-11-01T00:00:00+00:00", **tables):

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from gentrend.cli import main
-from gentrend.housekeeping import parse_age
+from gentrend.pipeline.clean import parse_age
 from gentrend.profiling.cache import cache_path
-from gentrend.runner import point_latest, reports_lock
+from gentrend.pipeline.runner import point_latest, reports_lock
 
 DAY = 86400
 

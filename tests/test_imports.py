@@ -2,7 +2,7 @@
 
 import ast
 
-from gentrend import paths
+from gentrend.core import paths
 
 ROOT = paths.REPO_ROOT / "lib" / "gentrend"
 

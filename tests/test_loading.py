@@ -1,11 +1,11 @@
 import pytest
 import torch
 
-from gentrend.architecture import shrink, text_config
-from gentrend.errors import ModelLoadError
-from gentrend.errors import SettingError
-from gentrend.loading import build_synthetic, check_weights_reachable, load_model, repo_id
-from gentrend.vocab import resolve_precision, torch_dtype
+from gentrend.models.architecture import shrink, text_config
+from gentrend.core.errors import ModelLoadError
+from gentrend.core.errors import SettingError
+from gentrend.models.loading import build_synthetic, check_weights_reachable, load_model, repo_id
+from gentrend.core.vocab import resolve_precision, torch_dtype
 
 
 @pytest.mark.parametrize("model_id", ["qwen2.5-0.5b", "qwen3-0.6b", "qwen3.5-0.8b"])
@@ -106,7 +106,7 @@ def test_defaults_pick_dtype_by_device_and_repo_by_checkpoint(catalogue):
 def test_int8_weights_through_torchao_on_the_cpu(catalogue, model_id):
     """Synthetic weights quantized after building: smaller weights, same greedy tokens as bf16 on this model
     within the quantization error (so: it generates), the LM head kept in bf16."""
-    from gentrend.loading import stored_bytes
+    from gentrend.models.loading import stored_bytes
 
     bf16 = load_model(catalogue.get(model_id), tiny=True, dtype="bf16")
     int8 = load_model(catalogue.get(model_id), tiny=True, dtype="int8")
@@ -135,7 +135,7 @@ def test_int4_on_the_cpu_is_skipped_with_the_reason(catalogue):
 
 
 def test_planned_kernels_match_what_the_loaded_model_runs(catalogue):
-    from gentrend.loading import kernel_paths, planned_kernels
+    from gentrend.models.loading import kernel_paths, planned_kernels
 
     for model_id in ("qwen3-0.6b", "qwen3.5-0.8b"):
         model = catalogue.get(model_id)

@@ -2,11 +2,11 @@
 
 import pytest
 
-from gentrend.architecture import describe
-from gentrend.errors import GentrendError
-from gentrend.memory_model import (GIB, PREFILL_CHUNK_TOKENS, activation_bytes, component_errors, estimate, fits,
+from gentrend.models.architecture import describe
+from gentrend.core.errors import GentrendError
+from gentrend.models.memory_model import (GIB, PREFILL_CHUNK_TOKENS, activation_bytes, component_errors, estimate, fits,
                                    fits_table, memory_curve, stored_bits, weights_bytes)
-from gentrend.vocab import precision_name
+from gentrend.core.vocab import precision_name
 
 # 2 (K and V) x full-attention layers x KV heads x head_dim x 2 bytes (bf16), from data/configs:
 KV_BF16 = {

@@ -5,8 +5,8 @@ import ast
 import nbformat
 import pytest
 
-from gentrend import paths
-from gentrend.runner import declared_parameters
+from gentrend.core import paths
+from gentrend.pipeline.runner import declared_parameters
 
 NOTEBOOKS = sorted(paths.NOTEBOOKS_DIR.glob("*.ipynb"))
 
@@ -40,7 +40,7 @@ def test_the_trend_report_only_reads_and_lays_out():
             for node in ast.walk(ast.parse(cell.source)):
                 if isinstance(node, ast.ImportFrom):
                     imported |= {f"{node.module}.{a.name}" for a in node.names}
-    assert imported == {"gentrend.layout", "gentrend.catalogue.load_catalogue"}
+    assert imported == {"gentrend.report.layout", "gentrend.models.catalogue.load_catalogue"}
 
 
 @pytest.mark.slow

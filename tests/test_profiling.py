@@ -8,10 +8,10 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from gentrend.catalogue import load_catalogue  # noqa: E402
-from gentrend.errors import SettingError  # noqa: E402
+from gentrend.models.catalogue import load_catalogue  # noqa: E402
+from gentrend.core.errors import SettingError  # noqa: E402
 from gentrend.plots.profiling import latency_vs_batch, measured_vs_roofline, memory_vs_context, speed_vs_size  # noqa: E402
-from gentrend.memory_model import memory_curve  # noqa: E402
+from gentrend.models.memory_model import memory_curve  # noqa: E402
 from gentrend.profiling import (  # noqa: E402
     ProfileSettings, ProfileSettingsError, defaults_for, is_oom, load_run_results, memory_validation, profile,
     save_results, summary_table, wide,

@@ -8,15 +8,16 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from gentrend import devices, runner
+from gentrend.core import devices
+from gentrend.pipeline import runner
 from gentrend.cli import build_parser
-from gentrend.loading import build_synthetic, kernel_paths, linear_attention_kernels, load_model
+from gentrend.models.loading import build_synthetic, kernel_paths, linear_attention_kernels, load_model
 from gentrend.profiling import (ProfileSettings, ProfileSettingsError, StaticDecoder, defaults_for, estimate_text,
                                 measure_point, quantized_models, run_sweep, sweep_seconds)
 from gentrend.profiling import backends, measure
 from gentrend.profiling.estimate import SWEEP_BUDGET_S
 from gentrend.profiling.settings import CACHE_ROUNDING
-from gentrend.vocab import backend_label
+from gentrend.core.vocab import backend_label
 
 FAST = dict(batch_sizes=(1,), prompt_lengths=(8,), new_tokens=4, warmup=0, min_runs=2, min_seconds=0.0, device="cpu")
 
@@ -234,7 +235,7 @@ def test_compiled_backend_compiles_once_per_batch_size_on_the_cpu(tmp_path):
 def test_reference_loop_runs_beside_the_profiler():
     import importlib.util
 
-    from gentrend import paths
+    from gentrend.core import paths
 
     spec = importlib.util.spec_from_file_location("reference_loop", paths.REPO_ROOT / "benchmarks" / "reference_loop.py")
     loop = importlib.util.module_from_spec(spec)

@@ -8,10 +8,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from gentrend.files import OutputError, read_csv, write_text
-from gentrend.layout import RunArtefacts
+from gentrend.core.files import OutputError, read_csv, write_text
+from gentrend.report.layout import RunArtefacts
 from gentrend.plots import footnote
-from gentrend.publish import Publisher, PublishError
+from gentrend.report.publish import Publisher, PublishError
 
 PAYLOAD = '<script>alert(1)</script><img src=x onerror=alert(1)>'
 

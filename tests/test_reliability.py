@@ -28,10 +28,11 @@ import yaml
 from bs4 import BeautifulSoup
 from fixtures.hostile import PAYLOADS, RENAMED_BENCHMARK, hostile_copy
 
-from gentrend import paths, runner
+from gentrend.core import paths
+from gentrend.pipeline import runner
 from gentrend.cli import main
-from gentrend.files import OutputError
-from gentrend.runner import ReportRequest, check_run_id, new_run_id, reports_lock
+from gentrend.core.files import OutputError
+from gentrend.pipeline.runner import ReportRequest, check_run_id, new_run_id, reports_lock
 
 # --- helpers ---------------------------------------------------------------------------------------------------------
 
@@ -350,7 +351,7 @@ def test_latest_moves_only_to_a_complete_report(data, capsys, monkeypatch):
     def disk_full(notebook, html_path, pdf=None):
         raise OutputError(f"cannot write {html_path}: No space left on device", "free disk space")
 
-    monkeypatch.setattr("gentrend.render.render_report", disk_full)
+    monkeypatch.setattr("gentrend.report.render.render_report", disk_full)
     one_error(*cli(capsys, "report", "--run-id", "new", "--no-profile"))
     assert os.readlink(reports / "latest") == "previous"
     assert not (reports / "new" / "trend_report.html").exists()
@@ -372,8 +373,8 @@ def test_a_full_disk_met_anywhere_in_a_run_is_one_line_with_the_fix(data, capsys
 
 
 def test_a_run_without_measurements_lays_out_its_empty_speed_table(tmp_path):
-    from gentrend.layout import RunArtefacts, speed_memory_section
-    from gentrend.publish import Publisher
+    from gentrend.report.layout import RunArtefacts, speed_memory_section
+    from gentrend.report.publish import Publisher
 
     Publisher(tmp_path, "speed-memory").table(pd.DataFrame(), "summary", "Profile summary")
     assert speed_memory_section(RunArtefacts(tmp_path))
@@ -382,7 +383,7 @@ def test_a_run_without_measurements_lays_out_its_empty_speed_table(tmp_path):
 def test_the_pdf_fetcher_refuses_files_and_network_and_attaches_nothing(tmp_path):
     from pypdf import PdfReader
 
-    from gentrend.render import html_to_pdf
+    from gentrend.report.render import html_to_pdf
 
     page = ("<html><body><p>x</p>" + "".join(PAYLOADS) + '<img src="file:///etc/hostname">'
             '<img src="https://example.org/a.png"></body></html>')
@@ -392,8 +393,8 @@ def test_the_pdf_fetcher_refuses_files_and_network_and_attaches_nothing(tmp_path
 
 
 def test_a_table_of_hostile_text_renders_as_text(tmp_path):
-    from gentrend.publish import Publisher
-    from gentrend.render import notebook_to_html
+    from gentrend.report.publish import Publisher
+    from gentrend.report.render import notebook_to_html
 
     frame = pd.DataFrame({"claim": list(PAYLOADS), "n": range(len(PAYLOADS))})
     shown = Publisher(tmp_path, "claims").table(frame, "ledger", "Claims ledger", source=PAYLOADS[1])
@@ -431,7 +432,7 @@ def hostile_run(tmp_path_factory):
     PDF's fetcher records every URL it was asked for. Returns (run folder, data folder, URLs asked for, the
     error that stopped the rendering or None). Where the page's final check refuses to write the page, it is
     rendered once more without that check, so the escaping and the sanitiser are still examined."""
-    from gentrend import render
+    from gentrend.report import render
 
     asked: list[str] = []
 

@@ -7,8 +7,8 @@ import nbformat
 import pytest
 from pypdf import PdfReader
 
-from gentrend.errors import NotebookError
-from gentrend.render import notebook_to_html, render_report
+from gentrend.core.errors import NotebookError
+from gentrend.report.render import notebook_to_html, render_report
 
 
 def _png() -> str:
@@ -79,7 +79,7 @@ def test_markup_in_outputs_is_sanitised_and_the_page_sealed(tmp_path):
 
 
 def test_seal_refuses_what_the_sanitiser_should_have_removed():
-    from gentrend.render import RenderError, seal
+    from gentrend.report.render import RenderError, seal
 
     for body in ('<p onclick="x()">a</p>', '<img src="https://example.org/x.png">', "<script>1</script>"):
         with pytest.raises(RenderError):
@@ -88,7 +88,7 @@ def test_seal_refuses_what_the_sanitiser_should_have_removed():
 
 
 def test_pdf_fetches_nothing_but_embedded_data(tmp_path):
-    from gentrend.render import html_to_pdf
+    from gentrend.report.render import html_to_pdf
 
     page = ('<html><body><p>x</p><img src="file:///etc/hostname"><link rel="attachment" href="file:///etc/passwd">'
             '<img src="https://example.org/a.png"></body></html>')
@@ -99,8 +99,8 @@ def test_pdf_fetches_nothing_but_embedded_data(tmp_path):
 
 
 def test_a_missing_nbconvert_template_stops_the_report_before_any_work(tmp_path, monkeypatch):
-    from gentrend import render
-    from gentrend.runner import ReportRequest, run_report
+    from gentrend.report import render
+    from gentrend.pipeline.runner import ReportRequest, run_report
 
     monkeypatch.setattr(render, "TEMPLATE", "no-such-template")  # as when nbconvert lacks its data files
     with pytest.raises(render.RenderError, match="'no-such-template' template was not found") as e:

@@ -12,12 +12,12 @@ from bs4 import BeautifulSoup
 
 from conftest import E2E_REQUEST
 
-from gentrend import paths
-from gentrend.claim_checks import VERDICTS
-from gentrend.claims import load_claims
+from gentrend.core import paths
+from gentrend.claims import VERDICTS
+from gentrend.claims.ledger import load_claims
 from gentrend.cli import main
-from gentrend.manifest import Manifest
-from gentrend.runner import run_report
+from gentrend.pipeline.manifest import Manifest
+from gentrend.pipeline.runner import run_report
 
 SECTIONS = ("Models", "Capability density", "Per-size comparisons", "Speed and memory", "Claims ledger", "Sources")
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from gentrend.errors import GentrendError
-from gentrend.roofline import (
+from gentrend.core.errors import GentrendError
+from gentrend.models.roofline import (
     bytes_per_decode_step, decode_roofline_tokens_per_s, gpu, gpu_for_device_name, load_gpus, measure_bandwidth,
 )
 
@@ -63,7 +63,7 @@ def test_measure_bandwidth_on_cpu():
 
 
 def test_bandwidth_is_measured_once_per_run_and_device(tmp_path, monkeypatch):
-    from gentrend import roofline
+    from gentrend.models import roofline
 
     calls = []
     monkeypatch.setattr(roofline, "measure_bandwidth", lambda d: calls.append(d) or {"median": 2e10, "p10": 1.8e10, "p90": 2.1e10})
@@ -79,7 +79,7 @@ def test_bandwidth_is_measured_once_per_run_and_device(tmp_path, monkeypatch):
 def test_decode_regime_from_batch_scaling():
     import pandas as pd
 
-    from gentrend.roofline import decode_regime, regime_text
+    from gentrend.models.roofline import decode_regime, regime_text
 
     points = pd.DataFrame({
         "model": ["A"] * 2 + ["B"] * 2 + ["C"], "backend": "eager", "dtype": "fp32", "device": "cpu", "status": "ok",

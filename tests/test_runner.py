@@ -3,14 +3,14 @@
 import nbformat
 import pytest
 
-from gentrend import paths
-from gentrend.errors import GentrendError, NotebookError, RunLockedError, SettingError
-from gentrend.runner import (
+from gentrend.core import paths
+from gentrend.core.errors import GentrendError, NotebookError, RunLockedError, SettingError
+from gentrend.pipeline.runner import (
     DENSITY_NB, EVALUATE_NB, GENERATION_NB, PER_SIZE_NB, PROFILE_NB, TREND_REPORT_NB, EvalRequest, NotebookJob,
     ReportRequest, check_parameters,
     check_run_id, execute, new_run_id, plan, point_latest, reports_lock,
 )
-from gentrend.selection import default_references
+from gentrend.analysis.selection import default_references
 
 
 def _notebook(path, *cells):
@@ -150,7 +150,7 @@ def test_failing_notebook_names_notebook_and_cell_and_keeps_the_partial_output(t
 
 @pytest.mark.slow
 def test_an_error_raised_in_a_notebook_is_reported_with_its_fix_once(tmp_path):
-    _notebook(tmp_path / "raises.ipynb", "from gentrend.vocab import precision_name\nprecision_name('fp8')")
+    _notebook(tmp_path / "raises.ipynb", "from gentrend.core.vocab import precision_name\nprecision_name('fp8')")
     with pytest.raises(NotebookError) as err:
         execute(NotebookJob("raises.ipynb", {}, "x"), tmp_path / "run", notebooks_dir=tmp_path)
     assert str(err.value).count("How to fix") == 1 and "use auto or one of" in str(err.value)
@@ -176,9 +176,9 @@ def test_a_different_catalogue_runs_through_the_same_code(tmp_path, monkeypatch)
     """A fourth generation, added as data only, is planned, analysed and laid out by the unchanged code."""
     from fixtures.fourth_generation import fourth_generation_data
 
-    from gentrend.catalogue import load_catalogue
-    from gentrend.layout import RunArtefacts
-    from gentrend.scores import load_scores
+    from gentrend.models.catalogue import load_catalogue
+    from gentrend.report.layout import RunArtefacts
+    from gentrend.analysis.scores import load_scores
 
     monkeypatch.setenv("GENTREND_DATA", str(fourth_generation_data(tmp_path)))
     catalogue = load_catalogue()

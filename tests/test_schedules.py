@@ -8,7 +8,7 @@ import subprocess
 import pytest
 import yaml
 
-from gentrend import paths
+from gentrend.core import paths
 from gentrend.cli import build_parser
 
 DEPLOY = paths.REPO_ROOT / "deploy"

@@ -1,11 +1,11 @@
 import pytest
 
-from gentrend.errors import DataError
-from gentrend.scores import load_scores, score_table
+from gentrend.core.errors import DataError
+from gentrend.analysis.scores import load_scores, score_table
 
 
 def test_tidy_columns_and_provenance_are_kept(scores):
-    from gentrend import paths
+    from gentrend.core import paths
 
     assert len(scores) == len(paths.data_file("published_scores.csv").read_text().strip().splitlines()) - 1
     assert scores[["source_url", "source_detail"]].notna().all().all()
@@ -41,7 +41,7 @@ def test_checkpoints_outside_the_catalogue_have_no_model_id(scores):
 
 
 def test_bad_score_names_the_row(tmp_path, catalogue):
-    from gentrend import paths
+    from gentrend.core import paths
 
     lines = paths.data_file("published_scores.csv").read_text().splitlines()
     lines[3] = lines[3].replace(",20.30,", ",n/a,")

@@ -3,10 +3,10 @@
 import pandas as pd
 import pytest
 
-from gentrend.claim_checks import COMFORT_HEADROOM, speed
-from gentrend.claims import ClaimContext, load_claims
-from gentrend.errors import GentrendError
-from gentrend.memory_model import needed_gib
+from gentrend.claims import COMFORT_HEADROOM, speed
+from gentrend.claims.ledger import ClaimContext, load_claims
+from gentrend.core.errors import GentrendError
+from gentrend.models.memory_model import needed_gib
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ EXPECTED = {  # verdicts the memory model, the roofline and the configs give (se
 
 @pytest.mark.parametrize("claim_id, expected", EXPECTED.items())
 def test_claims_c8_to_c13(ctx, claim_id, expected):
-    from gentrend.claims import CHECKS
+    from gentrend.claims.ledger import CHECKS
 
     claim = next(c for c in load_claims() if c["id"] == claim_id)
     verdict = CHECKS[claim["check"]](ctx, **claim.get("args", {}))

@@ -2,9 +2,9 @@
 
 import pandas as pd
 
-from gentrend.layout import RunArtefacts
-from gentrend.publish import Publisher
-from gentrend.summary import findings, markdown
+from gentrend.report.layout import RunArtefacts
+from gentrend.report.publish import Publisher
+from gentrend.report.summary import findings, markdown
 
 
 def _density(run, track, reference, rows):

@@ -13,12 +13,12 @@ import argparse
 import sys
 import time
 
-from .errors import GentrendError
-from .files import output_error
+from gentrend.core.errors import GentrendError
+from gentrend.core.files import output_error
 
 
 def _report(args) -> int:
-    from .runner import EvalRequest, ReportRequest, run_report
+    from gentrend.pipeline.runner import EvalRequest, ReportRequest, run_report
 
     evaluation = EvalRequest(
         tasks=tuple(args.evaluate), models=tuple(args.eval_models) if args.eval_models else None, mode=args.eval_mode,
@@ -46,7 +46,7 @@ def _report(args) -> int:
 
 
 def _models(args) -> None:
-    from .catalogue import load_catalogue
+    from gentrend.models.catalogue import load_catalogue
 
     frame = load_catalogue().to_frame()
     print(frame[["model_id", "generation", "size_label", "params_total", "release_date", "license"]].to_string(index=False))
@@ -54,10 +54,10 @@ def _models(args) -> None:
 
 def check_data() -> str:
     """Validate every data file (catalogue and configs, scores, benchmark units, claims, GPU table); one line."""
-    from .catalogue import load_catalogue
-    from .claims import load_claims
-    from .roofline import load_gpus
-    from .scores import load_scores
+    from gentrend.models.catalogue import load_catalogue
+    from gentrend.claims.ledger import load_claims
+    from gentrend.models.roofline import load_gpus
+    from gentrend.analysis.scores import load_scores
 
     catalogue = load_catalogue()
     scores = load_scores(catalogue=catalogue)
@@ -72,7 +72,7 @@ def _check(args) -> None:
 
 
 def _clean(args) -> None:
-    from .housekeeping import age_text, clean, parse_age, size_text
+    from gentrend.pipeline.clean import age_text, clean, parse_age, size_text
 
     older_than = parse_age(args.older_than) if args.older_than is not None else None
     doomed, protected = clean(older_than, args.keep, dry_run=args.dry_run)
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code = args.func(args) or 0
-    except OSError as e:  # a file system problem met outside gentrend.files (e.g. papermill saving a notebook)
+    except OSError as e:  # a file system problem met outside gentrend.core.files (e.g. papermill saving a notebook)
         return _error(output_error(e))
     except GentrendError as e:
         return _error(e)

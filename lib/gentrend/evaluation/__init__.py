@@ -3,7 +3,7 @@
     settings = EvalSettings(tasks=["mmlu", "gsm8k", "my_task"], task_dir="my_tasks", num_fewshot=5)
     rows = evaluate("qwen3-4b", "hub", settings, checkpoint="base")   # tidy long rows, cached per task
     save_results(rows, output_dir)                                     # <run>/results/eval_<model>-<label>.csv
-    scores = as_scores(load_run_results(output_dir))                   # the columns of gentrend.scores.load_scores
+    scores = as_scores(load_run_results(output_dir))                   # the columns of gentrend.analysis.scores.load_scores
     compare_with_published(scores, load_scores())                      # measured vs published, settings that differ
 
 Modules: settings (validated EvalSettings), tasks (lm-eval and user task names -> lm-eval tasks), model
@@ -12,13 +12,13 @@ starting; planning table), cache (per task, atomic), results (schema, files, sum
 compare_with_published), data (data/evaluation.yaml), run (evaluate).
 """
 
-from .estimate import Throughput, Workload, device_throughput, estimate_seconds, gpu_throughput, planning_table
-from .results import SCHEMA_COLUMNS, load_run_results, results_path, run_label, save_results, summary_table
-from .run import evaluate
-from .scores import as_scores, compare_with_published, headline_rows, track_of
-from .settings import EvalSettings, EvalSettingsError
-from .synthetic import synthetic_tokenizer
-from .tasks import DatasetUnavailableError, TaskError, TaskSpec, resolve_tasks
+from gentrend.evaluation.estimate import Throughput, Workload, device_throughput, estimate_seconds, gpu_throughput, planning_table
+from gentrend.evaluation.results import SCHEMA_COLUMNS, load_run_results, results_path, run_label, save_results, summary_table
+from gentrend.evaluation.run import evaluate
+from gentrend.evaluation.scores import as_scores, compare_with_published, headline_rows, track_of
+from gentrend.evaluation.settings import EvalSettings, EvalSettingsError
+from gentrend.evaluation.synthetic import synthetic_tokenizer
+from gentrend.evaluation.tasks import DatasetUnavailableError, TaskError, TaskSpec, resolve_tasks
 
 __all__ = [
     "DatasetUnavailableError", "EvalSettings", "EvalSettingsError", "SCHEMA_COLUMNS", "TaskError", "TaskSpec",

@@ -1,7 +1,7 @@
 """Result cache: the same model, weights, task (and version), settings, lm-eval version and environment
 reuse the stored rows instead of evaluating again.
 
-Files: <cache_dir>/evaluation/<model>/<task>-<key>.json (cache_dir default gentrend.paths.cache_dir()), one
+Files: <cache_dir>/evaluation/<model>/<task>-<key>.json (cache_dir default gentrend.core.paths.cache_dir()), one
 per (model, task), written atomically (temp file + rename). An entry that cannot be read, or whose stored
 key or rows do not match, is treated as missing: the task is evaluated again. lm-eval's own response cache
 (sqlite, keyed by request) lives apart, per model and weights: <cache_dir>/lm_eval/<model>/<weights key>.
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import paths
-from ..files import write_json
-from ..profiling.cache import cache_key as _hash
+from gentrend.core import paths
+from gentrend.core.files import write_json
+from gentrend.profiling.cache import cache_key as _hash
 
 SCHEMA_VERSION = 1
 

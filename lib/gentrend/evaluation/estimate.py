@@ -15,7 +15,7 @@ Time, for a model of N text parameters on a device of peak compute F (FLOP/s) an
     overhead_s = task_overhead_s + requests x request_overhead_s   (lm-eval set-up; tokenizing, batching, Python)
     total      = prefill_s + decode_s + overhead_s
 
-F and B: on the CPU measured here (a matmul test at the evaluation dtype; gentrend.roofline's copy test); on
+F and B: on the CPU measured here (a matmul test at the evaluation dtype; gentrend.models.roofline's copy test); on
 a GPU the datasheet figures (data/evaluation.yaml, data/gpus.yaml), measured for a GPU not listed there.
 Shares and overhead: data/evaluation.yaml (GPU shares assumed, CPU ones calibrated on measured runs). Batch
 "auto" counts as max_batch_size (lm-eval starts there and halves on out-of-memory).
@@ -30,13 +30,13 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
-from ..catalogue import Catalogue, Model
-from ..errors import DataError
-from ..memory_model import param_counts, weights_read_per_token_bytes
-from ..vocab import precision_name
-from ..roofline import device_bandwidth, gpu, gpu_for_device_name
-from .data import load_evaluation_data
-from .settings import EvalSettings
+from gentrend.models.catalogue import Catalogue, Model
+from gentrend.core.errors import DataError
+from gentrend.models.memory_model import param_counts, weights_read_per_token_bytes
+from gentrend.core.vocab import precision_name
+from gentrend.models.roofline import device_bandwidth, gpu, gpu_for_device_name
+from gentrend.evaluation.data import load_evaluation_data
+from gentrend.evaluation.settings import EvalSettings
 
 SAMPLE_DOCS = 16
 DEFAULT_MAX_GEN_TOKS = 256  # lm-eval's HFLM default when a task sets none

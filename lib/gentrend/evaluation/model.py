@@ -1,6 +1,6 @@
 """The model side of an evaluation: weights and tokenizer, wrapped in lm-eval's HFLM.
 
-Weights load through gentrend.loading (one loader for profiling and evaluation: the whole model on the named
+Weights load through gentrend.models.loading (one loader for profiling and evaluation: the whole model on the named
 device, its offline errors); HFLM receives the loaded model and tokenizer. Tokenizer: the checkpoint's own
 (hub or local); for synthetic weights, gentrend.evaluation.synthetic's. Thinking (Qwen3, Qwen3.5) is the
 chat template's `enable_thinking` switch, passed by HFLM as a chat-template argument; a template without the
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..catalogue import Model
-from ..errors import ModelLoadError
-from ..loading import LoadedModel
-from .settings import EvalSettings, EvalSettingsError
+from gentrend.models.catalogue import Model
+from gentrend.core.errors import ModelLoadError
+from gentrend.models.loading import LoadedModel
+from gentrend.evaluation.settings import EvalSettings, EvalSettingsError
 
 WEIGHT_FILES = ("*.safetensors", "*.bin", "*.safetensors.index.json")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
@@ -59,7 +59,7 @@ def check_hub_cache(repo: str) -> None:
 def load_tokenizer(model: Model, mode: str, source: str):
     """The checkpoint's tokenizer (hub or local), or the synthetic one; errors say how to get it."""
     if mode == "synthetic":
-        from .synthetic import synthetic_tokenizer
+        from gentrend.evaluation.synthetic import synthetic_tokenizer
 
         return synthetic_tokenizer()
     from transformers import AutoTokenizer

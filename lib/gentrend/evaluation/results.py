@@ -12,7 +12,7 @@ lm-eval's results dict, and the run-folder files.
                fewshot_as_multiturn, limit, batch_size, batch_sizes_used (what "auto" found), max_gen_toks,
                dtype, seed, settings_json (all settings), lm_eval (version)
   timing       eval_seconds (lm-eval's run of the task, model load excluded), estimated_seconds
-  environment  gentrend.environment columns (device, device_name, torch, transformers, ...),
+  environment  gentrend.core.environment columns (device, device_name, torch, transformers, ...),
                env_fingerprint
   provenance   cache_key, measured_at (UTC), from_cache, origin ("measured here")
 
@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import paths
-from ..errors import DataError
+from gentrend.core import paths
+from gentrend.core.errors import DataError
 
 ORIGIN = "measured here"
 # lm-eval metrics that are proportions in [0, 1]: stored x 100 with unit "percent", as published scores are

@@ -26,19 +26,19 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from ..catalogue import Catalogue, Model, load_catalogue
-from ..errors import GentrendError
-from ..devices import resolve_device
-from ..loading import Checkpoint, Mode, linear_attention_kernels, load_model, planned_kernels, weights_source
-from ..vocab import precision_name, resolve_precision, torch_dtype
-from ..environment import environment, fingerprint
-from ..profiling.measure import free_memory
-from . import cache
-from .estimate import batch_of, device_throughput, estimate_seconds, format_seconds, task_workload
-from .model import applied_thinking, check_checkpoint_folder, check_hub_cache, load_tokenizer, make_lm
-from .results import ORIGIN, SCHEMA_COLUMNS, metric_rows
-from .settings import EvalSettings, EvalSettingsError
-from .tasks import TaskSpec, inline_manager, load_task, resolve_tasks
+from gentrend.models.catalogue import Catalogue, Model, load_catalogue
+from gentrend.core.errors import GentrendError
+from gentrend.core.devices import resolve_device
+from gentrend.models.loading import Checkpoint, Mode, linear_attention_kernels, load_model, planned_kernels, weights_source
+from gentrend.core.vocab import precision_name, resolve_precision, torch_dtype
+from gentrend.core.environment import environment, fingerprint
+from gentrend.profiling.measure import free_memory
+from gentrend.evaluation import cache
+from gentrend.evaluation.estimate import batch_of, device_throughput, estimate_seconds, format_seconds, task_workload
+from gentrend.evaluation.model import applied_thinking, check_checkpoint_folder, check_hub_cache, load_tokenizer, make_lm
+from gentrend.evaluation.results import ORIGIN, SCHEMA_COLUMNS, metric_rows
+from gentrend.evaluation.settings import EvalSettings, EvalSettingsError
+from gentrend.evaluation.tasks import TaskSpec, inline_manager, load_task, resolve_tasks
 
 LOGLIKELIHOOD_TYPES = ("loglikelihood", "loglikelihood_rolling", "multiple_choice")
 

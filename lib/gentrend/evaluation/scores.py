@@ -1,4 +1,4 @@
-"""Measured results as scores: the columns of gentrend.scores.load_scores, so the density and per-size
+"""Measured results as scores: the columns of gentrend.analysis.scores.load_scores, so the density and per-size
 analyses run on them unchanged, as a separate source (origin "measured"; never merged into the published
 frame), and a comparison of measured against published scores.
 
@@ -18,11 +18,11 @@ import re
 
 import pandas as pd
 
-from ..catalogue import Catalogue, load_catalogue
-from ..errors import GentrendError
-from ..loading import repo_id
-from ..vocab import TRACKS
-from .data import load_evaluation_data
+from gentrend.models.catalogue import Catalogue, load_catalogue
+from gentrend.core.errors import GentrendError
+from gentrend.models.loading import repo_id
+from gentrend.core.vocab import TRACKS
+from gentrend.evaluation.data import load_evaluation_data
 
 SOURCE_URL = "measured here"
 ORIGIN = "measured"
@@ -66,7 +66,7 @@ def _display_model(row, catalogue: Catalogue) -> str:
 
 def as_scores(results: pd.DataFrame, catalogue: Catalogue | None = None) -> pd.DataFrame:
     """Measured rows (gentrend.evaluation results) -> one score row per (model, run, task), with the columns
-    of gentrend.scores.load_scores plus origin ("measured"), task, metric, filter, stderr, n_samples,
+    of gentrend.analysis.scores.load_scores plus origin ("measured"), task, metric, filter, stderr, n_samples,
     num_fewshot, chat_template, thinking, cot and cache_key."""
     catalogue = catalogue or load_catalogue()
     real = results[results["weights"] != "synthetic"]

@@ -10,8 +10,8 @@ import dataclasses
 import json
 from dataclasses import dataclass
 
-from ..errors import SettingError
-from ..vocab import precision_name
+from gentrend.core.errors import SettingError
+from gentrend.core.vocab import precision_name
 
 EXAMPLE_TASKS = ("gentrend_example_mc", "gentrend_example_exact")
 CPU_BATCH_SIZE = 8  # lm-eval's "auto" probes batches up to max_batch_size at full length: meant for GPU memory
@@ -35,7 +35,7 @@ class EvalSettings:
         where the template has the switch (log-likelihood tasks cannot run with thinking on), not applicable
         otherwise. With thinking on, the answer is read after think_end_token.
     max_gen_toks: generation budget of generative tasks; None keeps each task's. dtype/device as in
-    gentrend.loading ("auto": bf16 on a GPU, fp32 on the CPU). seed: python, numpy, torch and few-shot
+    gentrend.models.loading ("auto": bf16 on a GPU, fp32 on the CPU). seed: python, numpy, torch and few-shot
     sampling seeds. bootstrap_iters: lm-eval's standard errors (0: none; mean metrics use the closed form,
     others resample this many times).
     """

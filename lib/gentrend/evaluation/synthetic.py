@@ -1,6 +1,6 @@
 """A tokenizer for synthetic-weight smoke runs: byte-level BPE trained on the shipped example tasks.
 
-Synthetic weights (the architecture with random values, gentrend.loading) score at chance; they exist to
+Synthetic weights (the architecture with random values, gentrend.models.loading) score at chance; they exist to
 exercise the full evaluation path and to time it without downloading anything. Real checkpoints bring their
 own tokenizer. This one covers any text (byte-level, no unknown token), has at most 512 entries (so it fits
 the tiny architectures' vocabulary) and a Qwen-style chat template with the enable_thinking switch.
@@ -8,7 +8,7 @@ the tiny architectures' vocabulary) and a Qwen-style chat template with the enab
 
 from __future__ import annotations
 
-from .. import paths
+from gentrend.core import paths
 
 VOCAB_SIZE = 400
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>"]

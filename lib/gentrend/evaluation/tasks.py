@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from .. import paths
-from ..errors import GentrendError
+from gentrend.core import paths
+from gentrend.core.errors import GentrendError
 
 
 class TaskError(GentrendError):

@@ -10,8 +10,8 @@ import matplotlib
 import matplotlib.pyplot as plt
 import seaborn as sns
 
-from ..publish import describe
-from ..vocab import generation_colors
+from gentrend.report.publish import describe
+from gentrend.core.vocab import generation_colors
 
 
 def apply_theme() -> None:
@@ -44,7 +44,7 @@ def apply_theme() -> None:
 def colors(present=()) -> dict[str, tuple]:
     """Generation colours in catalogue order, so every chart gives a generation the same colour whatever
     subset it shows; generations in `present` but not in the catalogue (fixtures) come after it."""
-    from ..catalogue import load_catalogue
+    from gentrend.models.catalogue import load_catalogue
 
     order = list(load_catalogue().generations)
     order += [g for g in dict.fromkeys(map(str, present)) if g not in order]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from . import footnote
+from gentrend.plots import footnote
 
 
 def parameter_split(table: pd.DataFrame, title: str) -> plt.Figure:

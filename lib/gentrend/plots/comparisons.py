@@ -1,4 +1,4 @@
-"""Charts of per-size comparisons: the score-delta heatmap per size class (input: gentrend.comparisons)."""
+"""Charts of per-size comparisons: the score-delta heatmap per size class (input: gentrend.analysis.comparisons)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from . import footnote
-from .density import PUBLISHED, source_note
+from gentrend.plots import footnote
+from gentrend.plots.density import PUBLISHED, source_note
 
 
 def delta_heatmap(matrix: pd.DataFrame, track: str, size: str = "total", baseline: str = "", source: str = PUBLISHED) -> plt.Figure:
     """Benchmarks x (generation, size class) score deltas in points against the baseline generation
-    (input: gentrend.comparisons.delta_matrix). Empty cells: the pair was not scored on that benchmark."""
+    (input: gentrend.analysis.comparisons.delta_matrix). Empty cells: the pair was not scored on that benchmark."""
     columns = [f"{g}\n{c}" for g, c in matrix.columns]
     fig, ax = plt.subplots(figsize=(1.0 * len(columns) + 3.5, 0.28 * len(matrix) + 1.8))
     limit = max(float(matrix.abs().max().max()), 1.0)
@@ -26,4 +26,4 @@ def delta_heatmap(matrix: pd.DataFrame, track: str, size: str = "total", baselin
     alt = (f"Heatmap of score changes in points against generation {baseline}, {track} track, {len(matrix)} benchmarks x "
            f"{len(columns)} generation/size-class columns; changes range from {cells.min():+.1f} to {cells.max():+.1f} "
            f"points, median {cells.median():+.1f}.") if not cells.empty else f"Empty heatmap: no score changes on the {track} track."
-    return footnote(fig, source_note(track, size, source=source) + " Size classes are bins of parameter count (gentrend.comparisons.SIZE_CLASSES).", alt)
+    return footnote(fig, source_note(track, size, source=source) + " Size classes are bins of parameter count (gentrend.analysis.comparisons.SIZE_CLASSES).", alt)

@@ -1,5 +1,5 @@
 """Charts of capability density: score vs size per benchmark, effective-size arrows, density ratios per model,
-and the density multiplier over release date. Inputs are the tables of gentrend.density. An interval is
+and the density multiplier over release date. Inputs are the tables of gentrend.analysis.density. An interval is
 drawn for exact medians only; a bound is drawn as a bound; models outside the reference range get no value,
 only their win / tie / loss."""
 
@@ -12,10 +12,10 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 import numpy as np
 import pandas as pd
 
-from ..density import (DAYS_PER_MONTH, DENSING_LAW_DOUBLING_MONTHS, DENSING_LAW_SOURCE, EXACT, LOWER, NOT_ESTIMABLE, RANGE,
+from gentrend.analysis.density import (DAYS_PER_MONTH, DENSING_LAW_DOUBLING_MONTHS, DENSING_LAW_SOURCE, EXACT, LOWER, NOT_ESTIMABLE, RANGE,
                        UPPER, monotone_curve)
-from ..vocab import SIZE_CONVENTIONS, size_column
-from . import colors, footnote
+from gentrend.core.vocab import SIZE_CONVENTIONS, size_column
+from gentrend.plots import colors, footnote
 
 MARKERS = {EXACT: "o", LOWER: ">", UPPER: "<"}  # bounds on a horizontal value axis
 MARKERS_UP = {EXACT: "o", LOWER: "^", UPPER: "v"}  # bounds on a vertical value axis
@@ -97,8 +97,8 @@ def _outside_alt(outside: pd.DataFrame) -> str:
 def effective_size_arrows(models: pd.DataFrame, outside: pd.DataFrame | None = None, source: str = PUBLISHED) -> plt.Figure:
     """Per model, an arrow from its own size to its median effective size on the reference curve, labelled
     'Qwen3-1.7B ≈ Qwen2.5-3.4B'; for a bound the arrow stops at the bound and is dashed, for two-sided bounds
-    a dashed bar spans them (input: gentrend.density.model_density). Models outside the reference range
-    (gentrend.density.outside_range) are listed by win / tie / loss, without an arrow."""
+    a dashed bar spans them (input: gentrend.analysis.density.model_density). Models outside the reference range
+    (gentrend.analysis.density.outside_range) are listed by win / tie / loss, without an arrow."""
     outside = pd.DataFrame(columns=["model", "versus"]) if outside is None else outside
     track, size, reference = models[["track", "size_convention", "reference"]].iloc[0]
     palette = colors(models["generation"])

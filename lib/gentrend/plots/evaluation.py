@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from . import footnote
+from gentrend.plots import footnote
 
 
 def measured_scores(rows: pd.DataFrame, title: str = "Measured scores") -> plt.Figure:

@@ -13,12 +13,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ..catalogue import Catalogue
-from ..memory_model import memory_curve
-from ..profiling.results import kernel_text
-from ..publish import describe
-from ..vocab import QUANTIZED_PRECISIONS, backend_label, precision_name
-from . import colors, footnote
+from gentrend.models.catalogue import Catalogue
+from gentrend.models.memory_model import memory_curve
+from gentrend.profiling.results import kernel_text
+from gentrend.report.publish import describe
+from gentrend.core.vocab import QUANTIZED_PRECISIONS, backend_label, precision_name
+from gentrend.plots import colors, footnote
 
 MEMORY_UNIT = "memory in GiB (2^30 bytes)"
 
@@ -136,7 +136,7 @@ def memory_vs_context(curves: pd.DataFrame, title: str, measured: pd.DataFrame |
               title="KV cache + state (thick) and prefill activations (thin)")
     ax.legend(fontsize=7, ncol=2)
     chunks = sorted({"unchunked" if pd.isna(c) else f"in chunks of {int(c)} tokens" for c in curves["prefill_chunk"]})
-    note = ("Analytical model (gentrend.memory_model): weights + KV cache (full-attention layers only for Qwen3.5) + "
+    note = ("Analytical model (gentrend.models.memory_model): weights + KV cache (full-attention layers only for Qwen3.5) + "
             f"fixed linear-attention state + prefill activations (prefill {', '.join(chunks)}); " + MEMORY_UNIT + ".")
     if measured is not None and not measured.empty:
         note += " Crosses: measured (" + ", ".join(sorted(measured["measured_as"].unique())) + ", device " + ", ".join(sorted(measured["device"].unique())) + ")."

@@ -8,19 +8,19 @@ Modules: settings (validated ProfileSettings, per-device defaults), backends (co
 decode step; eager: transformers generate), measure (one point: warm-up until stable, TTFT, TPOT, decode/prefill
 throughput, memory, energy, compiles), sweep (the grid; one backend runner per batch size; OOM and errors
 recorded, sweep goes on), guard (per-device lock, busy note), cache (checksummed reuse, interrupted sweeps
-resumed), profile (load + sweep + rows, gentrend.environment on every row), estimate (how long a sweep takes),
+resumed), profile (load + sweep + rows, gentrend.core.environment on every row), estimate (how long a sweep takes),
 results (schema, tables).
 """
 
-from .backends import GenerateRunner, StaticDecoder, compile_counters
-from .cache import CacheWarning
-from .estimate import estimate_text, quantized_models, sweep_seconds
-from .measure import measure_point
-from .profile import ProfilingWarning, profile, profile_precisions
-from .results import (SCHEMA_COLUMNS, bandwidth_path, load_run_results, memory_validation, partial_results_path,
+from gentrend.profiling.backends import GenerateRunner, StaticDecoder, compile_counters
+from gentrend.profiling.cache import CacheWarning
+from gentrend.profiling.estimate import estimate_text, quantized_models, sweep_seconds
+from gentrend.profiling.measure import measure_point
+from gentrend.profiling.profile import ProfilingWarning, profile, profile_precisions
+from gentrend.profiling.results import (SCHEMA_COLUMNS, bandwidth_path, load_run_results, memory_validation, partial_results_path,
                       precision_table, results_path, save_results, summary_table, wide)
-from .settings import BACKENDS, ProfileSettings, ProfileSettingsError, defaults_for, quantized_precisions
-from .sweep import is_oom, run_sweep
+from gentrend.profiling.settings import BACKENDS, ProfileSettings, ProfileSettingsError, defaults_for, quantized_precisions
+from gentrend.profiling.sweep import is_oom, run_sweep
 
 __all__ = [
     "BACKENDS", "CacheWarning", "GenerateRunner", "ProfileSettings", "ProfileSettingsError", "SCHEMA_COLUMNS",

@@ -27,8 +27,8 @@ import time
 import torch
 from transformers.generation.streamers import BaseStreamer
 
-from ..loading import LoadedModel
-from .settings import ProfileSettings
+from gentrend.models.loading import LoadedModel
+from gentrend.profiling.settings import ProfileSettings
 
 
 def sync(device: torch.device) -> None:

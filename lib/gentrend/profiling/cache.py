@@ -1,6 +1,6 @@
 """Result cache: a rerun with the same model, weights, settings and environment reuses the stored rows.
 
-Files: gentrend.paths.cache_dir() / "profiling" / "<model>-<key>.csv", and beside it "<model>-<key>.json"
+Files: gentrend.core.paths.cache_dir() / "profiling" / "<model>-<key>.csv", and beside it "<model>-<key>.json"
 with the entry's row count and the SHA-256 of the CSV's bytes. The key hashes the model id, the loading mode
 and source, tiny, the settings, the environment fingerprint, the code's commit and the results schema version.
 
@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import paths
-from ..errors import DataError
-from ..files import OutputError, write_bytes, write_json
+from gentrend.core import paths
+from gentrend.core.errors import DataError
+from gentrend.core.files import OutputError, write_bytes, write_json
 
 SCHEMA_VERSION = 2
 
@@ -54,7 +54,7 @@ def _sidecar(path: Path) -> Path:
 def load_cached(model_id: str, key: str, cache_dir: Path | str | None = None, partial: bool = False) -> pd.DataFrame | None:
     """The cached rows (partial: the checkpoint of an interrupted sweep), or None when there is no entry or it is
     damaged (then with a CacheWarning)."""
-    from .results import read_rows
+    from gentrend.profiling.results import read_rows
 
     path = cache_path(model_id, key, cache_dir, partial)
     if not path.exists():
@@ -76,7 +76,7 @@ def load_cached(model_id: str, key: str, cache_dir: Path | str | None = None, pa
 
 def save_cached(rows: pd.DataFrame, model_id: str, key: str, cache_dir: Path | str | None = None,
                 partial: bool = False) -> Path | None:
-    """Write the entry (partial: the checkpoint) and its sidecar atomically (gentrend.files); a cache that cannot
+    """Write the entry (partial: the checkpoint) and its sidecar atomically (gentrend.core.files); a cache that cannot
     be written gives a CacheWarning and None (the rows are not lost: the caller still has them)."""
     path = cache_path(model_id, key, cache_dir, partial)
     data = rows.to_csv(index=False).encode()

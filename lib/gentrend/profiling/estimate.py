@@ -27,11 +27,11 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
-from ..catalogue import Catalogue, Model, load_catalogue
-from ..memory_model import weights_bytes
-from ..roofline import bytes_per_decode_step, gpu_for_device_name
-from ..architecture import describe
-from .settings import ProfileSettings, defaults_for, quantized_precisions
+from gentrend.models.catalogue import Catalogue, Model, load_catalogue
+from gentrend.models.memory_model import weights_bytes
+from gentrend.models.roofline import bytes_per_decode_step, gpu_for_device_name
+from gentrend.models.architecture import describe
+from gentrend.profiling.settings import ProfileSettings, defaults_for, quantized_precisions
 
 SWEEP_BUDGET_S = 20 * 60  # a GPU sweep of all catalogue models should fit one sitting
 

@@ -37,10 +37,10 @@ import numpy as np
 import psutil
 import torch
 
-from ..loading import LoadedModel
-from ..memory_model import GIB
-from .backends import attention_kernels, compile_counters, counter_delta, make_runner
-from .settings import ProfileSettings
+from gentrend.models.loading import LoadedModel
+from gentrend.models.memory_model import GIB
+from gentrend.profiling.backends import attention_kernels, compile_counters, counter_delta, make_runner
+from gentrend.profiling.settings import ProfileSettings
 
 
 class PeakSampler:

@@ -19,20 +19,20 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from ..catalogue import Catalogue, load_catalogue
-from ..devices import resolve_device
-from ..environment import environment, fingerprint, git_commit
-from ..files import write_csv
-from ..loading import Mode, load_model, stored_bytes, weights_source
-from ..memory_model import GIB
-from ..roofline import decode_roofline_tokens_per_s, device_bandwidth
-from ..vocab import resolve_precision
-from . import cache
-from .guard import busy_note, device_lock
-from .measure import free_memory, rss_bytes
-from .results import POINT_METRIC_ORDER, SCHEMA_COLUMNS
-from .settings import ProfileSettings, defaults_for
-from .sweep import run_sweep
+from gentrend.models.catalogue import Catalogue, load_catalogue
+from gentrend.core.devices import resolve_device
+from gentrend.core.environment import environment, fingerprint, git_commit
+from gentrend.core.files import write_csv
+from gentrend.models.loading import Mode, load_model, stored_bytes, weights_source
+from gentrend.models.memory_model import GIB
+from gentrend.models.roofline import decode_roofline_tokens_per_s, device_bandwidth
+from gentrend.core.vocab import resolve_precision
+from gentrend.profiling import cache
+from gentrend.profiling.guard import busy_note, device_lock
+from gentrend.profiling.measure import free_memory, rss_bytes
+from gentrend.profiling.results import POINT_METRIC_ORDER, SCHEMA_COLUMNS
+from gentrend.profiling.settings import ProfileSettings, defaults_for
+from gentrend.profiling.sweep import run_sweep
 
 
 def use_compile_cache(cache_dir: str | Path | None = None) -> None:
@@ -196,7 +196,7 @@ def profile_precisions(model_id: str, mode: Mode = "synthetic", *, settings: Pro
     point (ProfileSettings.quantized), concatenated. Partial rows and the bandwidth record go to the run folder
     `output_dir`. A weight-only precision that cannot be profiled (e.g. torchao missing) is a ProfilingWarning,
     not the end of the profile."""
-    from .results import bandwidth_path, partial_results_path
+    from gentrend.profiling.results import bandwidth_path, partial_results_path
 
     device = str(resolve_device(settings.device))
     common = dict(bandwidth_path=bandwidth_path(device, output_dir), **kwargs)

@@ -4,7 +4,7 @@ Long format, one row per measurement (a metric of a sweep point, or of the model
 
   identity     model_id, model, generation, params_total, weights ("synthetic" | "real"), weights_source,
                mode (synthetic | hub | local), tiny
-  setting      backend (compiled | eager: see gentrend.vocab.backend_label), dtype (fp32 | bf16 | fp16 | int8 |
+  setting      backend (compiled | eager: see gentrend.core.vocab.backend_label), dtype (fp32 | bf16 | fp16 | int8 |
                int4: the weights' precision, int8/int4 weight-only), new_tokens, static_cache_len (compiled),
                scope ("model" | "point"), batch_size, prompt_length (empty for scope "model")
   outcome      status ("ok" | "oom" | "error"), error (message; a failed point has one row, metric "status"),
@@ -36,11 +36,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import paths
-from ..catalogue import Catalogue, load_catalogue
-from ..files import read_csv, write_csv
-from ..memory_model import GIB, estimate
-from ..vocab import backend_label, precision_name
+from gentrend.core import paths
+from gentrend.models.catalogue import Catalogue, load_catalogue
+from gentrend.core.files import read_csv, write_csv
+from gentrend.models.memory_model import GIB, estimate
+from gentrend.core.vocab import backend_label, precision_name
 
 SCHEMA_COLUMNS = [
     "model_id", "model", "generation", "params_total", "weights", "weights_source", "mode", "tiny",
@@ -199,7 +199,7 @@ def precision_table(df: pd.DataFrame, catalogue: Catalogue | None = None) -> pd.
     """Speed, peak memory and energy per weight precision, next to the memory model's prediction at that
     precision: one row per model, backend and precision at batch 1 (or the smallest batch) and the shortest
     prompt measured for every precision of the model; only models measured at more than one precision. On CUDA the measured memory is torch's max allocated;
-    the memory model counts GPTQ/AWQ-style groups (see gentrend.memory_model), torchao's formats differ a little."""
+    the memory model counts GPTQ/AWQ-style groups (see gentrend.models.memory_model), torchao's formats differ a little."""
     catalogue = catalogue or load_catalogue()
     w = wide(df)
     w = w[w["status"] == "ok"] if not w.empty else w

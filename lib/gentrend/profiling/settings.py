@@ -8,8 +8,8 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from ..errors import SettingError
-from ..vocab import BACKENDS, QUANTIZED_PRECISIONS, precision_name
+from gentrend.core.errors import SettingError
+from gentrend.core.vocab import BACKENDS, QUANTIZED_PRECISIONS, precision_name
 
 Backend = Literal["eager", "compiled"]
 CACHE_ROUNDING = 64  # static cache length: the sweep's longest prompt + new tokens, rounded up to this
@@ -30,8 +30,8 @@ class ProfileSettings:
 
     backend: "compiled" (static cache sized once for the sweep, eager prefill, decode step compiled once per
     batch size: CUDA graphs on a GPU) or "eager" (transformers generate() with its dynamic cache, the
-    "transformers eager" reference). dtype: a precision name of gentrend.vocab ("auto": bf16 on a GPU, fp32
-    on the CPU; int8/int4: weight-only quantized); device as in gentrend.devices. Inputs are random token ids
+    "transformers eager" reference). dtype: a precision name of gentrend.core.vocab ("auto": bf16 on a GPU, fp32
+    on the CPU; int8/int4: weight-only quantized); device as in gentrend.core.devices. Inputs are random token ids
     from `seed` (no tokenizer), attention mask of ones."""
 
     batch_sizes: tuple[int, ...] = (1, 2)
@@ -127,7 +127,7 @@ _EMPTY_IS_DEFAULT = ("batch_sizes", "prompt_lengths", "new_tokens", "dtype", "ba
 
 def device_kind(device: str) -> str:
     """'cpu' or 'cuda' for a device name ("auto" resolves to cuda when available)."""
-    from ..devices import resolve_device
+    from gentrend.core.devices import resolve_device
 
     kind = resolve_device(device).type if device == "auto" else str(device).split(":")[0]
     if kind not in _DEFAULTS:

@@ -17,9 +17,9 @@ from typing import Callable
 import torch
 from tqdm.auto import tqdm
 
-from ..loading import LoadedModel
-from . import backends, measure
-from .settings import ProfileSettings
+from gentrend.models.loading import LoadedModel
+from gentrend.profiling import backends, measure
+from gentrend.profiling.settings import ProfileSettings
 
 _CPU_OOM_MESSAGES = ("can't allocate memory", "out of memory", "not enough memory")
 

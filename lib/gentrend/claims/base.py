@@ -1,0 +1,154 @@
+"""What every claim check shares: the one verdict rule, the context a check may look at, and the registry.
+
+A check is a plain function registered with @check("name"); data/claims.yaml names it in `check:`. It splits
+its claim into parts, gives each part an outcome by the kind of evidence behind it (`shown`, `argued`,
+`untested_part`), and returns `verdict_of(parts, based_on)`: the verdict follows from the parts by VERDICT_RULE,
+the same rule for every claim, printed above the ledger.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Callable, Literal
+
+import pandas as pd
+from pydantic import AfterValidator, ValidationInfo
+from typing_extensions import TypedDict
+
+from gentrend.models.catalogue import Catalogue
+from gentrend.core.vocab import check_track, precision_name
+
+VerdictLabel = Literal["supported", "partly supported", "not refuted", "refuted", "not testable"]
+VERDICTS = ("supported", "partly supported", "not refuted", "refuted", "not testable")
+Outcome = Literal["holds", "fails", "possible", "untested"]
+COMFORT_HEADROOM = 0.10  # "comfortably", "easily", "with room to spare": at least 10 % of the memory left free
+
+VERDICT_RULE = f"""**How verdicts are given (one rule for every claim).** A claim is split into its parts (each model,
+number, size or condition it states). Each part gets one outcome from the evidence behind it:
+
+- *holds* or *fails*: shown by published data read directly (scores, configs, model cards) or by a
+  measurement made in this run on the claim's own subject;
+- *possible* or *fails*: argued from a model (the memory model, the bandwidth roofline). An argument can show
+  a claim impossible, never that it happens: it can refute, or not refute;
+- *untested*: nothing in the data or the models decides it.
+
+Words of margin get a stated margin: "comfortably" (and alike) needs at least {COMFORT_HEADROOM:.0%} of the
+memory left free. The verdict then follows from the parts, in this order:
+
+1. **not testable**: no part is decided;
+2. **supported**: every part holds;
+3. **partly supported**: some part holds, and another fails, is only possible, or is untested;
+4. **refuted**: no part holds and some part fails;
+5. **not refuted**: no part holds or fails, and some part is possible."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of a claim, its outcome and the evidence for it (use `shown`, `argued`, `untested_part`)."""
+
+    part: str
+    outcome: Outcome
+    evidence: str
+
+
+def shown(part: str, holds: bool, evidence: str) -> Part:
+    """A part decided by published data or a measurement of the claim's subject: it holds or fails."""
+    return Part(part, "holds" if holds else "fails", evidence)
+
+
+def argued(part: str, possible: bool, evidence: str) -> Part:
+    """A part argued from a model (memory model, roofline): possible (not refuted) or fails (impossible)."""
+    return Part(part, "possible" if possible else "fails", evidence)
+
+
+def untested_part(part: str, reason: str) -> Part:
+    """A part nothing in the data or the models decides."""
+    return Part(part, "untested", reason)
+
+
+def untested_parts(parts: dict[str, str] | None) -> list[Part]:
+    """The parts of a claim that no data can test ({part: why}, from data/claims.yaml), as untested parts."""
+    return [untested_part(part, reason) for part, reason in (parts or {}).items()]
+
+
+def overall_verdict(outcomes: list[str]) -> VerdictLabel:
+    """The verdict of a claim from its parts' outcomes (VERDICT_RULE)."""
+    decided = [o for o in outcomes if o != "untested"]
+    if not decided:
+        return "not testable"
+    if all(o == "holds" for o in outcomes):
+        return "supported"
+    if "holds" in outcomes:
+        return "partly supported"
+    return "refuted" if "fails" in outcomes else "not refuted"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    verdict: VerdictLabel
+    evidence: str
+    based_on: str = ""  # the rows or measurements behind it (e.g. "published scores: 15 base benchmarks")
+    parts: str = ""  # the outcome of each part, e.g. "Qwen3.5-0.8B: fails; Qwen3.5-2B: holds"
+
+
+def verdict_of(parts: list[Part], based_on: str, note: str = "") -> Verdict:
+    """The Verdict of a claim from its parts (VERDICT_RULE); `note`: evidence that is no part (context)."""
+    evidence = "; ".join(f"{p.part}: {p.evidence}" for p in parts) + (f". {note}" if note else "")
+    return Verdict(overall_verdict([p.outcome for p in parts]), evidence, based_on,
+                   "; ".join(f"{p.part}: {p.outcome}" for p in parts))
+
+
+@dataclass
+class ClaimContext:
+    """What checks may look at: published scores, the catalogue, and measured profiling rows if any."""
+
+    scores: pd.DataFrame
+    catalogue: Catalogue
+    profiling: pd.DataFrame | None = None
+
+
+CHECKS: dict[str, Callable[..., Verdict]] = {}
+
+
+# --- argument types: data/claims.yaml is validated against these before anything runs -------------------------
+
+
+def _model(value: str, info: ValidationInfo) -> str:
+    info.context["catalogue"].get(value)  # raises with the list of known ids
+    return value
+
+
+def _generation(value: str, info: ValidationInfo) -> str:
+    info.context["catalogue"].in_generation(value)
+    return value
+
+
+def _gpu(value: str, info: ValidationInfo) -> str:
+    from gentrend.models.roofline import gpu
+
+    gpu(value)
+    return value
+
+
+ModelId = Annotated[str, AfterValidator(_model)]
+GenerationLabel = Annotated[str, AfterValidator(_generation)]
+Track = Annotated[str, AfterValidator(check_track)]
+Precision = Annotated[str, AfterValidator(precision_name)]
+GpuName = Annotated[str, AfterValidator(_gpu)]
+
+
+class CpuClaim(TypedDict, total=False):
+    model: ModelId
+    tokens_per_s: float
+    bandwidth_gb_s: float
+    label: str
+
+
+def check(name: str):
+    """Register a claim check under `name` (the `check:` field of data/claims.yaml)."""
+
+    def register(fn: Callable[..., Verdict]):
+        CHECKS[name] = fn
+        return fn
+
+    return register

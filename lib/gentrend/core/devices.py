@@ -1,0 +1,35 @@
+"""The device a run measures on, resolved once (the runner does it before any notebook starts) and passed down
+as an explicit name ('cpu', 'cuda:0'), so every notebook and module of one run agrees on it."""
+
+from __future__ import annotations
+
+import torch
+
+from gentrend.core.errors import SettingError
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """'auto' → the first CUDA GPU when there is one, else the CPU; 'cuda' → 'cuda:0'. Errors say what exists."""
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if not isinstance(device, str) or not (device == "cpu" or device.startswith("cuda")):
+        raise SettingError(f"unknown device {device!r}", "use auto, cpu, cuda or cuda:N")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise SettingError(f"device {device!r} requested but CUDA is not available on this machine",
+                           "use --device cpu (or auto)")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise SettingError(f"unknown device {device!r}", "use auto, cpu, cuda or cuda:N") from None
+    if dev.type == "cuda":
+        index = 0 if dev.index is None else dev.index
+        if index >= torch.cuda.device_count():
+            raise SettingError(f"device {device!r} does not exist: {torch.cuda.device_count()} GPU(s) visible",
+                               f"use cuda:0 ... cuda:{torch.cuda.device_count() - 1}")
+        dev = torch.device("cuda", index)
+    return dev
+
+
+def device_name(device: str = "auto") -> str:
+    """The resolved device as the string notebooks receive: 'cpu' or 'cuda:N'."""
+    return str(resolve_device(device))

@@ -1,0 +1,112 @@
+"""Where a result came from: the code version, the library versions and the machine. Profiling and evaluation
+rows carry `environment(device)` on every row; the run's manifest and the report carry `run_metadata`.
+No hostname and no user names are recorded."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import subprocess
+from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
+from importlib.util import find_spec
+
+import pandas as pd
+
+from gentrend import __version__
+from gentrend.core import paths
+
+LIBRARIES = ("torch", "transformers", "accelerate", "pandas", "papermill")
+
+
+def git_commit() -> str:
+    """The checkout's commit (with '+dirty' when it has uncommitted changes), or 'unknown'."""
+    try:
+        run = lambda *a: subprocess.run(["git", *a], cwd=paths.REPO_ROOT, capture_output=True, text=True, timeout=10)  # noqa: E731
+        sha = run("rev-parse", "--short", "HEAD").stdout.strip()
+        dirty = bool(run("status", "--porcelain", "--untracked-files=no").stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (sha + ("+dirty" if dirty else "")) if sha else "unknown"
+
+
+def library_versions(names: tuple[str, ...] = LIBRARIES) -> dict[str, str]:
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _nvml_driver() -> str:
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        driver = pynvml.nvmlSystemGetDriverVersion()
+        return driver.decode() if isinstance(driver, bytes) else str(driver)
+    except Exception:  # no NVML (CPU machine, or driver too old): not an error
+        return ""
+
+
+@lru_cache(maxsize=8)
+def environment(device: str = "cpu") -> dict:
+    """Flat dict of everything that can change a measurement: device, driver, CUDA, library versions, CPU,
+    threads, and whether the fast linear-attention kernels are installed."""
+    import torch
+    import transformers
+
+    dev = torch.device(device)
+    cuda = dev.type == "cuda"
+    env = {
+        "device": dev.type,
+        "device_name": torch.cuda.get_device_name(dev) if cuda else cpu_model(),
+        "driver": _nvml_driver() if cuda else "",
+        "cuda": (torch.version.cuda or "") if cuda else "",
+        "cpu_model": cpu_model(),
+        "cpu_cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "gentrend": __version__,
+        "flash_linear_attention": find_spec("fla") is not None,
+        "causal_conv1d": find_spec("causal_conv1d") is not None,
+    }
+    if cuda:
+        env["device_memory_gib"] = torch.cuda.get_device_properties(dev).total_memory / 2**30
+    return env
+
+
+def fingerprint(env: dict) -> str:
+    """A short hash of an environment: results are reused only on the same machine and software."""
+    return hashlib.sha256(json.dumps(env, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def run_metadata(run_name: str = "") -> pd.DataFrame:
+    """A two-column table (item, value) describing this run."""
+    items = {
+        "run": run_name or "interactive",
+        "generated (UTC)": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M"),
+        "gentrend": f"{__version__} (commit {git_commit()})",
+        "python": platform.python_version(),
+        **library_versions(),
+        "machine": f"{platform.system()} {platform.machine()}, {cpu_model()}",
+    }
+    return pd.DataFrame({"item": list(items), "value": list(items.values())})

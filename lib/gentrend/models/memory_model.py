@@ -1,0 +1,272 @@
+"""Analytical memory model: how much accelerator (or CPU) memory a model needs, from its config alone.
+
+    total = weights + KV cache (grows with context) + linear-attention state (fixed per sequence)
+            + activations (peak of one prefill chunk) [+ a fixed runtime overhead, only in `fits_table`]
+
+Units: bytes internally, GiB (2**30 bytes) in every table and chart. GPU memory sizes are named as vendors
+sell them ("an 8 GB card") but are treated as GiB: the VRAM of an "8 GB" card is 8 GiB (8 x 2**30 bytes).
+
+Weights. Text-model parameter count from the catalogue (the vision tower optionally added; the MTP head is
+never counted: transformers does not build it) times bytes per parameter. For 8-bit and 4-bit weights we
+model a GPTQ/AWQ-style checkpoint: every non-embedding parameter is quantized with one fp16 scale per group
+of 128 weights (int4 also one 4-bit zero point per group), while embeddings, the LM head and the vision
+tower stay in bf16. Norms and biases are counted as quantized too (they are < 0.1 % of the parameters).
+
+KV cache and linear-attention state: from `architecture.describe` (full-attention layers only for Qwen3.5;
+the Gated DeltaNet recurrent state is fp32 whatever the model dtype). The cache dtype is the weights dtype
+for fp32/bf16/fp16 and bf16 for quantized weights (the usual default).
+
+Activations: the peak of one prefill forward. A long prompt is prefilled in chunks of PREFILL_CHUNK_TOKENS
+tokens, as serving engines do (llama.cpp's default batch; vLLM and SGLang chunk prefill likewise), so the
+intermediates scale with the chunk while the KV cache (above) holds the whole context: the curves, the fits
+table and the memory claims use it. `estimate` defaults to an unchunked prefill (prefill_chunk=None), which
+is what transformers' generate() runs and the profiler measures. With c = tokens in the forward
+(the chunk, or the whole prompt) and L = tokens attended to (the prompt so far), at batch b, with only one
+layer's intermediates alive at a time:
+    b x c x (4 x hidden + 3 x intermediate + q/k/v width) x act_bytes          (residual, MLP gate/up/act, q/k/v)
+  + b x c x 3 x conv_dim x 4 bytes          for Gated DeltaNet layers (fp32 copies of q/k/v in the kernels)
+  + b x heads x c x L x act_bytes x 2       only with attn_implementation="eager" (score matrix + softmax;
+                                             sdpa / flash kernels never hold it)
+  + 2 x b x vocab x 4 bytes                 (last-position logits in fp32 and the processed scores:
+                                             generate() computes logits for the last position only)
+It is an estimate, validated against measurement per component (`component_errors`; profiling.results.
+memory_validation, and benchmarks/memory_long_context.py at long prompts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pandas as pd
+import torch
+
+from gentrend.models.architecture import Architecture, describe, text_config
+from gentrend.models.catalogue import Catalogue, Model
+from gentrend.core.errors import GentrendError
+from gentrend.core.vocab import BITS_PER_PARAM, QUANTIZED_PRECISIONS, compute_precision, precision_name
+
+GIB = 2**30
+GROUP_SIZE = 128  # quantization group: one fp16 scale (and for int4 one 4-bit zero point) per 128 weights
+GROUP_OVERHEAD_BITS = {"int8": 16, "int4": 20}  # per group: fp16 scale (+ 4-bit zero point for int4)
+DEFAULT_MEMORY_SIZES_GB = (8, 12, 16, 24, 48, 80)
+DEFAULT_OVERHEAD_GIB = 0.5  # CUDA context + allocator slack assumed by `fits_table` (not in `estimate`)
+PREFILL_CHUNK_TOKENS = 2048  # prefill chunk of the serving view (memory curves, fits, memory claims)
+
+
+def stored_bits(precision: str) -> float:
+    """Bits stored per parameter in the modelled checkpoint format, group scales included."""
+    name = precision_name(precision)
+    return BITS_PER_PARAM[name] + GROUP_OVERHEAD_BITS.get(name, 0) / GROUP_SIZE
+
+
+@lru_cache(maxsize=None)
+def _tiny_counts(model: Model) -> tuple[int, int]:
+    """(total, embedding) parameter counts of the shrunken test copy, counted on the meta device."""
+    from transformers import AutoModelForCausalLM
+
+    with torch.device("meta"):
+        net = AutoModelForCausalLM.from_config(text_config(model, tiny=True))
+    total = sum(p.numel() for p in net.parameters())  # parameters() yields tied weights once
+    return total, net.get_input_embeddings().weight.numel()
+
+
+def param_counts(model: Model, tiny: bool = False) -> tuple[int, int]:
+    """(text parameters, of which kept unquantized: embedding, plus the LM head when untied)."""
+    if tiny:
+        total, embedding = _tiny_counts(model)
+        arch = describe(model, tiny=True)
+        return total, embedding * (1 if arch.tied_embeddings else 2)
+    return model.params.total, model.params.total - model.params.non_embedding
+
+
+def weights_bytes(model: Model, precision: str = "bf16", include_vision: bool = False, tiny: bool = False) -> float:
+    """Bytes of the weights at `precision` (see the module docstring for the quantized-format simplification)."""
+    precision = precision_name(precision)
+    total, kept = param_counts(model, tiny)
+    if precision in QUANTIZED_PRECISIONS:
+        nbytes = kept * 2 + (total - kept) * stored_bits(precision) / 8
+    else:
+        nbytes = total * stored_bits(precision) / 8
+    if include_vision and model.params.vision and not tiny:
+        nbytes += model.params.vision * (4 if precision == "fp32" else 2)
+    return float(nbytes)
+
+
+def weights_read_per_token_bytes(model: Model, precision: str = "bf16", tiny: bool = False) -> float:
+    """Weight bytes a decode step reads: all of them, except an untied input embedding (one row per token)."""
+    nbytes = weights_bytes(model, precision, tiny=tiny)
+    arch = describe(model, tiny=tiny)
+    if not arch.tied_embeddings:
+        per_param = stored_bits(compute_precision(precision)) / 8
+        nbytes -= arch.vocab_size * arch.hidden_size * per_param
+    return nbytes
+
+
+def activation_bytes(arch: Architecture, batch: int, seq: int, precision: str = "bf16", attn_implementation: str = "sdpa",
+                     attended: int | None = None) -> float:
+    """Peak activation bytes of one prefill forward over `seq` tokens that attend to `attended` tokens (default
+    `seq`: a whole prompt in one forward); formula in the module docstring."""
+    act = stored_bits(compute_precision(precision)) / 8
+    qkv = (arch.attention_heads + 2 * arch.kv_heads) * arch.head_dim
+    nbytes = batch * seq * (4 * arch.hidden_size + 3 * arch.intermediate_size + qkv) * act
+    if arch.linear_attention_layers:
+        nbytes += batch * seq * 3 * arch.linear_conv_dim * 4
+    if attn_implementation == "eager":
+        nbytes += batch * arch.attention_heads * seq * (seq if attended is None else attended) * act * 2
+    return nbytes + 2 * batch * arch.vocab_size * 4
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Bytes needed to run `model` at `precision` with `batch` sequences of `context` tokens, after a prefill
+    in chunks of `prefill_chunk` tokens (None: one forward over the whole prompt)."""
+
+    model_id: str
+    precision: str
+    batch: int
+    context: int
+    weights_bytes: float
+    kv_cache_bytes: float
+    linear_state_bytes: float
+    activation_bytes: float
+    prefill_chunk: int | None = None
+
+    @property
+    def kv_state_bytes(self) -> float:
+        """What the sequences keep between steps: KV cache + linear-attention state."""
+        return self.kv_cache_bytes + self.linear_state_bytes
+
+    @property
+    def runtime_bytes(self) -> float:
+        return self.kv_state_bytes + self.activation_bytes
+
+    @property
+    def total_bytes(self) -> float:
+        return self.weights_bytes + self.runtime_bytes
+
+    def as_gib(self) -> dict:
+        return {
+            "model_id": self.model_id, "precision": self.precision, "batch": self.batch, "context": self.context,
+            "prefill_chunk": self.prefill_chunk, "weights_gib": self.weights_bytes / GIB,
+            "kv_cache_gib": self.kv_cache_bytes / GIB, "linear_state_gib": self.linear_state_bytes / GIB,
+            "kv_state_gib": self.kv_state_bytes / GIB, "activation_gib": self.activation_bytes / GIB,
+            "runtime_gib": self.runtime_bytes / GIB, "total_gib": self.total_bytes / GIB,
+        }
+
+
+def estimate(
+    model: Model,
+    precision: str = "bf16",
+    context: int = 4096,
+    batch: int = 1,
+    *,
+    prefill_tokens: int | None = None,
+    prefill_chunk: int | None = None,
+    include_vision: bool = False,
+    attn_implementation: str = "sdpa",
+    tiny: bool = False,
+) -> MemoryEstimate:
+    """Memory for `batch` sequences holding `context` tokens of cache, after a prefill of `prefill_tokens`
+    (default: the whole context) in chunks of `prefill_chunk` tokens (default None: one forward, as
+    transformers' generate() runs it, to compare with a measurement; PREFILL_CHUNK_TOKENS: the serving view
+    of `memory_curve`, `fits_table` and `fits`)."""
+    precision = precision_name(precision)
+    if batch < 1 or context < 1:
+        raise GentrendError(f"batch ({batch}) and context ({context}) must be >= 1", "pass positive integers")
+    if prefill_chunk is not None and prefill_chunk < 1:
+        raise GentrendError(f"prefill_chunk must be >= 1 or None, got {prefill_chunk}", "pass a token count, or None for no chunking")
+    arch = describe(model, compute_precision(precision), tiny=tiny)
+    prefill = context if prefill_tokens is None else prefill_tokens
+    chunk = prefill if prefill_chunk is None else min(prefill_chunk, prefill)
+    return MemoryEstimate(
+        model_id=model.id,
+        precision=precision,
+        batch=batch,
+        context=context,
+        weights_bytes=weights_bytes(model, precision, include_vision, tiny),
+        kv_cache_bytes=batch * context * arch.kv_cache_bytes_per_token,
+        linear_state_bytes=batch * arch.linear_state_bytes,
+        activation_bytes=activation_bytes(arch, batch, chunk, precision, attn_implementation, attended=prefill),
+        prefill_chunk=prefill_chunk,
+    )
+
+
+COMPONENTS = ("weights", "kv_state", "activations", "runtime", "total")  # runtime = kv_state + activations
+
+
+def component_errors(predicted: MemoryEstimate, measured: dict[str, float]) -> list[dict]:
+    """Per component of COMPONENTS that `measured` gives (GiB): predicted, measured, error (GiB and % of the
+    measurement). The validation table of the memory model: one row per component, so an error in the
+    activations is not hidden by the weights."""
+    gib = {"weights": predicted.weights_bytes, "kv_state": predicted.kv_state_bytes,
+           "activations": predicted.activation_bytes, "runtime": predicted.runtime_bytes, "total": predicted.total_bytes}
+    rows = []
+    for component in COMPONENTS:
+        if component not in measured:
+            continue
+        p, m = gib[component] / GIB, float(measured[component])
+        rows.append({"component": component, "predicted_gib": p, "measured_gib": m, "error_gib": p - m,
+                     "error_pct": 100 * (p - m) / m if m else float("nan")})
+    return rows
+
+
+def context_grid(max_context: int, start: int = 32) -> list[int]:
+    """Powers of two from `start` up to and including `max_context`."""
+    grid, c = [], start
+    while c < max_context:
+        grid.append(c)
+        c *= 2
+    return grid + [max_context]
+
+
+def memory_curve(models: list[Model], precision: str = "bf16", batch: int = 1, contexts: list[int] | None = None,
+                 tiny: bool = False, prefill_chunk: int | None = PREFILL_CHUNK_TOKENS) -> pd.DataFrame:
+    """Memory vs context length, one row per (model, context), up to each model's stated maximum context, with
+    a prefill chunked at `prefill_chunk` tokens (None: unchunked, to lay measured generate() points on it). GiB
+    columns (kv_state_gib apart from activation_gib); generation and params_total for colouring and ordering."""
+    rows = []
+    for m in models:
+        grid = contexts or context_grid(m.context_length)
+        for c in grid:
+            e = estimate(m, precision, c, batch, prefill_chunk=prefill_chunk, tiny=tiny)
+            rows.append({"generation": m.generation, "params_total": m.params.total, **e.as_gib()})
+    return pd.DataFrame(rows)
+
+
+def fits_table(
+    catalogue: Catalogue | list[Model],
+    memory_sizes_gb: tuple[int, ...] | list[int] = DEFAULT_MEMORY_SIZES_GB,
+    precisions: tuple[str, ...] | list[str] = ("bf16", "int8", "int4"),
+    context: int = 4096,
+    batch: int = 1,
+    include_vision: bool = False,
+    overhead_gib: float = DEFAULT_OVERHEAD_GIB,
+) -> pd.DataFrame:
+    """Which model fits which GPU memory size: one row per (model, precision), the GiB needed at `context`
+    tokens (prefill in chunks of PREFILL_CHUNK_TOKENS) plus `overhead_gib`, and one yes/no column per size
+    ("8 GB" = 8 GiB of VRAM)."""
+    rows = []
+    for m in catalogue:
+        for p in precisions:
+            e = estimate(m, p, context, batch, prefill_chunk=PREFILL_CHUNK_TOKENS, include_vision=include_vision)
+            need = e.total_bytes / GIB + overhead_gib
+            row = {"model_id": m.id, "generation": m.generation, "precision": precision_name(p), "context": context,
+                   "weights_gib": e.weights_bytes / GIB, "needed_gib": need}
+            row |= {f"{size} GB": "yes" if need <= size else "no" for size in memory_sizes_gb}
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def needed_gib(model: Model, precision: str = "bf16", context: int = 4096, batch: int = 1, include_vision: bool = False,
+               overhead_gib: float = DEFAULT_OVERHEAD_GIB) -> float:
+    """GiB one model needs on a card: the estimate (prefill in chunks of PREFILL_CHUNK_TOKENS) plus the overhead."""
+    e = estimate(model, precision, context, batch, prefill_chunk=PREFILL_CHUNK_TOKENS, include_vision=include_vision)
+    return e.total_bytes / GIB + overhead_gib
+
+
+def fits(model: Model, memory_gb: float, precision: str = "bf16", context: int = 4096, batch: int = 1,
+         include_vision: bool = False, overhead_gib: float = DEFAULT_OVERHEAD_GIB) -> tuple[bool, float]:
+    """(fits?, GiB needed) for one model on one memory size, same rule as `fits_table`."""
+    need = needed_gib(model, precision, context, batch, include_vision, overhead_gib)
+    return need <= memory_gb, need

@@ -1,0 +1,177 @@
+"""`gentrend clean`: remove old run folders and profiling cache entries from the reports folder.
+
+What may go: run folders (<reports>/<run-id>/ with a valid run id and a notebooks/ or artefacts/ folder) and
+profiling cache entries (<reports>/cache/profiling/<model>-<key>.csv, with every file of the same stem beside
+it). What never goes: the run `latest` points to, the newest complete run (one with trend_report.html),
+anything that is not a run (reports/interactive, other files), and nothing at all while another gentrend run
+holds the reports folder: clean takes the same lock as a report run.
+
+Which: `older_than` (seconds since the run or entry was last written) and `keep` (all but the newest N runs,
+and all but the newest N cache entries of each model); given both, an item goes only when both select it.
+A run folder is renamed to a hidden name before it is deleted, so a half-deleted run is never taken for a run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from gentrend.core import paths
+from gentrend.core.errors import GentrendError, SettingError
+
+AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+REMOVING = ".removing"
+
+
+@dataclass(frozen=True)
+class Item:
+    """A run folder or a cache entry (its files), with its age and size."""
+
+    kind: str  # "run" | "cache"
+    path: Path
+    files: tuple[Path, ...]
+    age_s: float
+    size: int
+    group: str = ""  # cache: the model id (keep N applies per model)
+
+
+def parse_age(text: str) -> float:
+    """'30d', '12h', '2w', '90m', '45s' (a bare number is days) → seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", str(text))
+    if not match:
+        raise SettingError(f"cannot read the age {text!r}", "write a number and a unit: 30d, 12h, 2w, 90m or 45s")
+    return float(match.group(1)) * AGE_UNITS[match.group(2) or "d"]
+
+
+def _tree(folder: Path) -> list[Path]:
+    return [Path(root) / name for root, _, names in os.walk(folder) for name in names]
+
+
+def _item(kind: str, path: Path, files: list[Path], group: str = "") -> Item:
+    stats = [f.lstat() for f in files] or [path.lstat()]
+    age = time.time() - max(s.st_mtime for s in stats)
+    return Item(kind, path, tuple(files), age, sum(s.st_size for s in stats), group)
+
+
+def runs(reports: Path) -> list[Item]:
+    """The run folders of `reports`, newest first."""
+    from gentrend.pipeline.runner import check_run_id
+
+    found = []
+    for folder in reports.iterdir() if reports.is_dir() else ():
+        try:
+            check_run_id(folder.name)
+        except SettingError:
+            continue
+        if folder.is_dir() and not folder.is_symlink() and any((folder / sub).is_dir() for sub in ("notebooks", "artefacts")):
+            found.append(_item("run", folder, _tree(folder)))
+    return sorted(found, key=lambda item: item.age_s)
+
+
+def cache_entries() -> list[Item]:
+    """The profiling cache entries, newest first; each with its companion files (same stem, e.g. a checksum)."""
+    from gentrend.profiling.cache import cache_path
+
+    folder = cache_path("model", "key").parent
+    found = []
+    for entry in sorted(folder.glob("*.csv")) if folder.is_dir() else ():
+        files = [entry] + [f for f in folder.glob(f"{entry.stem}.*") if f.suffix not in (".csv", ".lock")]
+        found.append(_item("cache", entry, files, group=entry.stem.rsplit("-", 1)[0]))
+    return sorted(found, key=lambda item: item.age_s)
+
+
+def protected_runs(reports: Path, found: list[Item]) -> dict[Path, str]:
+    """Runs that are never removed, with why: latest's target and the newest complete run."""
+    keep = {}
+    latest = reports / "latest"
+    if latest.is_symlink() and latest.exists():
+        keep[latest.resolve()] = "latest points to it"
+    complete = [item for item in found if (item.path / "trend_report.html").is_file()]
+    if complete:
+        newest = max(complete, key=lambda item: (item.path / "trend_report.html").stat().st_mtime)
+        keep.setdefault(newest.path.resolve(), "the newest complete report")
+    return keep
+
+
+def _selected(items: list[Item], older_than: float | None, keep: int | None) -> list[Item]:
+    """Items (newest first, one group) that the age and count rules both select."""
+    return [item for i, item in enumerate(items)
+            if (older_than is None or item.age_s > older_than) and (keep is None or i >= keep)]
+
+
+def _check_request(older_than: float | None, keep: int | None) -> None:
+    if older_than is None and keep is None:
+        raise SettingError("gentrend clean needs to know what to remove",
+                           "pass --older-than AGE (e.g. 30d) and/or --keep N (add --dry-run to see the list first)")
+    if keep is not None and keep < 0:
+        raise SettingError(f"--keep must be 0 or more, got {keep}", "pass the number of newest runs to keep")
+
+
+def plan(older_than: float | None = None, keep: int | None = None) -> tuple[list[Item], dict[Path, str]]:
+    """(what would be removed, the runs kept because they are protected) in the reports folder."""
+    _check_request(older_than, keep)
+    reports = paths.reports_dir()
+    found = runs(reports)
+    protected = protected_runs(reports, found)
+    doomed = [item for item in _selected(found, older_than, keep) if item.path.resolve() not in protected]
+    entries = cache_entries()
+    for group in dict.fromkeys(item.group for item in entries):
+        doomed += _selected([item for item in entries if item.group == group], older_than, keep)
+    return doomed, protected
+
+
+def remove(item: Item) -> None:
+    """Delete a run folder (renamed to a hidden name first) or a cache entry's files."""
+    try:
+        if item.kind == "run":
+            hidden = item.path.with_name(f".{item.path.name}{REMOVING}")
+            os.replace(item.path, hidden)
+            shutil.rmtree(hidden)
+        else:
+            for f in item.files:
+                f.unlink(missing_ok=True)
+    except OSError as e:
+        raise GentrendError(f"cannot remove {item.path}: {os.strerror(e.errno) if e.errno else e}",
+                            "make the reports folder writable, then run gentrend clean again") from None
+
+
+def leftovers(reports: Path) -> list[Path]:
+    """Run folders an interrupted clean left half-deleted (hidden, named *.removing)."""
+    return sorted(reports.glob(f".*{REMOVING}")) if reports.is_dir() else []
+
+
+def clean(older_than: float | None = None, keep: int | None = None,
+          dry_run: bool = False) -> tuple[list[Item], dict[Path, str]]:
+    """Remove (or with dry_run only list) what `plan` selects, holding the reports folder's lock."""
+    from gentrend.pipeline.runner import reports_lock
+
+    _check_request(older_than, keep)
+    reports = paths.reports_dir()
+    if not reports.is_dir():
+        return [], {}
+    with reports_lock(reports):
+        doomed, protected = plan(older_than, keep)
+        if not dry_run:
+            for folder in leftovers(reports):
+                shutil.rmtree(folder, ignore_errors=True)
+            for item in doomed:
+                remove(item)
+    return doomed, protected
+
+
+def size_text(size: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+
+
+def age_text(seconds: float) -> str:
+    for unit, span in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= span:
+            return f"{seconds / span:.0f} {unit}"
+    return f"{seconds:.0f} seconds"

@@ -1,0 +1,185 @@
+"""What a notebook publishes into its run folder, and how it is shown: tables, charts and prose built from data.
+
+One notebook run = one *producer* (e.g. "density-base"). Each artefact it publishes has a stable key, is
+written atomically, and is listed in the producer's index <run>/artefacts/<producer>.json, which is what the
+trend report reads (gentrend.report.layout): the report lays artefacts out, it never recomputes them.
+
+    out = Publisher(output_dir, "density", track)
+    out.table(frame, "per_model", f"Density per model, {track}", source="published scores")  # tables/<slug>.csv
+    out.figure(fig, "ratios")                                                                  # figures/<slug>.png
+    out.text("reading", markdown)                                                              # prose with numbers
+
+Rules: a table file another producer of the same run wrote is never overwritten (PublishError); every value
+that came from data is HTML-escaped where it is shown (cells, headers, captions, prose), so markup in the data
+is displayed as text and never runs.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import io
+import json
+import re
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import HTML, Markdown
+
+from gentrend.core.errors import GentrendError
+from gentrend.core.files import write_bytes, write_csv, write_json
+from gentrend.core.paths import run_dir
+
+INDEX_DIR = "artefacts"
+FIGURE_DPI = 150
+
+
+class PublishError(GentrendError):
+    """An artefact would overwrite another producer's, or is malformed."""
+
+
+def slug(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")
+
+
+def producer_name(name: str, label: str = "") -> str:
+    """The producer id of a notebook role and its label: ('density', 'non-thinking') → 'density-non-thinking'."""
+    return slug(f"{name} {label}").replace("_", "-")
+
+
+def escape(value) -> str:
+    """Text from data, safe to put in HTML or Markdown (markup shows as text)."""
+    return html.escape(str(value), quote=True)
+
+
+def _whole_numbers_as_int(column: pd.Series) -> pd.Series:
+    """Show parameter counts as 1,720,574,976, not 1,720,574,976.00 (float columns from joins and CSV)."""
+    if pd.api.types.is_float_dtype(column) and column.notna().any():
+        values = column.dropna()
+        if np.isfinite(values).all() and (values == values.round()).all() and values.abs().max() >= 1000:
+            return column.astype("Int64")
+    return column
+
+
+WIDE_COLUMNS = 8  # tables with more columns are set in a smaller type
+PRINT_COLUMNS = 11  # the PDF shows at most this many columns of a table (its caption says so; the CSV has all)
+
+
+def _breakable(name) -> str:
+    """A column name that may wrap after '_' (a zero-width space), never inside a word."""
+    return str(name).replace("_", "_\u200b")
+
+
+def table_html(frame: pd.DataFrame, caption: str, badges: tuple[str, ...] = ()) -> HTML:
+    """A table as escaped HTML: cells, column names and caption all escaped; numbers with 2 decimals.
+    Columns in `badges` get a class per value (e.g. `badge verdict-partly-supported`) for coloured badges;
+    cells without a space (a number, a model name) get class `token`, which never wraps. Columns beyond PRINT_COLUMNS are left out of the PDF (class screen-only), which the caption says."""
+    shown = frame.apply(_whole_numbers_as_int).rename(columns=_breakable)
+    spaced = shown.astype(str).apply(lambda c: c.str.contains(r"\s")).to_numpy(dtype=bool)
+    classes = pd.DataFrame(np.where(spaced, "", "token"), index=shown.index, columns=shown.columns, dtype=object)
+    for column in map(_breakable, badges):
+        classes[column] = "badge " + slug(column) + "-" + shown[column].astype(str).map(slug).str.replace("_", "-")
+    for column in shown.columns[PRINT_COLUMNS:]:
+        classes[column] = "screen-only"
+    styler = (shown.style.set_uuid(hashlib.sha1(caption.encode()).hexdigest()[:8]).hide(axis="index")
+              .format(precision=2, thousands=",", na_rep="", escape="html").format_index(escape="html", axis=1)
+              .set_caption(escape(caption)).set_td_classes(classes)
+              .set_table_attributes(f'class="{"wide" if len(frame.columns) > WIDE_COLUMNS else "narrow"}"'))
+    page = styler.to_html()
+    for position in range(PRINT_COLUMNS, len(shown.columns)):  # their headers too
+        page = page.replace(f'class="col_heading level0 col{position}"', f'class="col_heading level0 col{position} screen-only"')
+    if len(shown.columns) > PRINT_COLUMNS:
+        note = f'<span class="print-only"> [first {PRINT_COLUMNS} of {len(shown.columns)} columns; all in the CSV]</span>'
+        page = page.replace("</caption>", note + "</caption>", 1)
+    return HTML(page)
+
+
+def empty_table_html(title: str, why: str = "") -> HTML:
+    """The note shown for a table published without rows, with the reason where the producer gave one."""
+    return HTML(f'<p class="empty">{escape(title)}: {escape(why or "no rows in this run")}.</p>')
+
+
+def figure_html(png: bytes, alt: str, caption: str = "") -> HTML:
+    """A chart as an <img> with real alt text (and a caption), the PNG embedded: nothing is fetched."""
+    data = base64.b64encode(png).decode()
+    img = f'<img src="data:image/png;base64,{data}" alt="{escape(alt)}">'
+    return HTML(f'<figure class="chart">{img}' + (f"<figcaption>{escape(caption)}</figcaption>" if caption else "") + "</figure>")
+
+
+def caption_of(title: str, source: str, file: str) -> str:
+    return title + (f" — source: {source}" if source else "") + f" (CSV: {file})"
+
+
+def describe(fig: plt.Figure, alt: str) -> plt.Figure:
+    """Attach the alt text a chart is published with (chart functions call this)."""
+    fig.set_label(alt)
+    return fig
+
+
+class Publisher:
+    """The artefacts of one producer in one run folder (see the module docstring)."""
+
+    def __init__(self, output_dir: str | Path = "", name: str = "", label: str = "", qualifier: str = ""):
+        """`qualifier` (e.g. "measured here") sets apart a second run of one notebook on other inputs: it prefixes
+        the producer's name and every table title."""
+        if not name:
+            raise PublishError("a publisher needs a name", "pass the notebook's role, e.g. Publisher(output_dir, 'density', track)")
+        self.run = run_dir(output_dir)
+        self.producer = producer_name(name, f"{qualifier} {label}".strip())
+        self.qualifier = qualifier
+        self.index_path = self.run / INDEX_DIR / f"{self.producer}.json"
+        self.items: dict[str, dict] = {}
+        write_json(self.index_path, {"producer": self.producer, "items": self.items})  # a rerun starts afresh
+
+    def _owner(self, relative: str) -> str | None:
+        """The other producer of this run that already published `relative`, if any."""
+        for index in (self.run / INDEX_DIR).glob("*.json"):
+            if index == self.index_path:
+                continue
+            items = json.loads(index.read_text()).get("items", {})
+            if any(item.get("file") == relative for item in items.values() if relative):
+                return index.stem
+        return None
+
+    def _record(self, key: str, item: dict) -> None:
+        if key in self.items and self.items[key]["kind"] != item["kind"]:
+            raise PublishError(f"{self.producer}: key {key!r} already names a {self.items[key]['kind']}",
+                               "give each table, chart and text of a notebook its own key")
+        owner = self._owner(item["file"]) if "file" in item else None
+        if owner:
+            raise PublishError(f"{self.producer}: {item['file']} was already published by {owner} in this run",
+                               "give the table or chart a title that names what differs (track, generation, model)")
+        self.items[key] = item
+        write_json(self.index_path, {"producer": self.producer, "items": self.items})
+
+    def table(self, frame: pd.DataFrame, key: str, title: str, source: str = "", empty: str = "") -> HTML:
+        """Write tables/<slug of title>.csv and return the captioned, escaped table (a table without rows is
+        recorded and shown as a one-line note, `empty` saying why, with no file)."""
+        title = f"{self.qualifier.capitalize()}: {title}" if self.qualifier else title
+        if frame.empty:  # no rows: a note, not an empty file (empty tables of different titles would be identical)
+            self._record(key, {"kind": "table", "title": title, "source": source, "file": None, "empty": empty})
+            return empty_table_html(title, empty)
+        relative = f"tables/{slug(title)}.csv"
+        self._record(key, {"kind": "table", "title": title, "source": source, "file": relative})
+        write_csv(frame, self.run / relative)
+        return table_html(frame, caption_of(title, source, relative))
+
+    def figure(self, fig: plt.Figure, key: str, title: str = "") -> HTML:
+        """Write figures/<slug>.png (the chart's alt text is its label, see `describe`) and return it as HTML."""
+        title = title or (fig._suptitle.get_text() if fig._suptitle else "") or fig.axes[0].get_title() or key
+        alt = fig.get_label() or title
+        relative = f"figures/{slug(self.producer + ' ' + key)}.png"
+        self._record(key, {"kind": "figure", "title": title, "alt": alt, "file": relative})
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=FIGURE_DPI, bbox_inches="tight")
+        plt.close(fig)
+        write_bytes(self.run / relative, buffer.getvalue())
+        return figure_html(buffer.getvalue(), alt)
+
+    def text(self, key: str, markdown: str) -> Markdown:
+        """Prose that quotes numbers of this run (built by gentrend from the data, values escaped)."""
+        self._record(key, {"kind": "text", "markdown": markdown})
+        return Markdown(markdown)

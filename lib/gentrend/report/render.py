@@ -1,0 +1,162 @@
+"""Render an executed trend-report notebook to a self-contained HTML page and a PDF.
+
+HTML: nbconvert's `basic` template (cells only), inputs and prompts hidden, stderr streams dropped, charts
+embedded as base64 PNG, one inline stylesheet. The body is then sanitised with an allowlist (bleach): only
+document tags survive, images only as embedded PNG data, links only within the page. Values from data are
+already escaped where they are published (gentrend.report.publish); the sanitiser is the second wall, and `seal`
+refuses to write a page that still holds a script, an event handler or a reference to anything outside it.
+
+PDF: the same HTML laid out by WeasyPrint with a URL fetcher that refuses every scheme but `data:`, so the
+PDF is made from the page alone (no file from the rendering machine, nothing from the network).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import bleach
+import nbformat
+from bs4 import BeautifulSoup
+from nbconvert import HTMLExporter
+
+from gentrend.core.errors import NotebookError
+from gentrend.core.files import atomic_path, write_text
+
+STYLESHEET = Path(__file__).parent / "templates" / "report.css"
+TEMPLATE = "basic"  # nbconvert's template for the report body (no Jupyter chrome)
+HIDDEN_CELL_TAGS = {"parameters", "injected-parameters", "remove"}
+
+ALLOWED_TAGS = {"a", "abbr", "b", "blockquote", "br", "caption", "code", "div", "em", "figcaption", "figure", "h1",
+                "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "main", "nav", "ol", "p", "pre", "section",
+                "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul"}
+ALLOWED_ATTRIBUTES = {"*": ["class", "id", "title"], "a": ["href"], "img": ["src", "alt"], "th": ["colspan", "rowspan"],
+                      "td": ["colspan", "rowspan"]}
+EMBEDDED_PNG = re.compile(r"^data:image/png;base64,[A-Za-z0-9+/=\s]+$")
+
+
+class RenderError(NotebookError):
+    """The report cannot be rendered safely or at all."""
+
+
+def _allowed_attribute(tag: str, name: str, value: str) -> bool:
+    if tag == "img" and name == "src":
+        return bool(EMBEDDED_PNG.match(value))
+    if tag == "a" and name == "href":
+        return value.startswith("#")
+    return name in ALLOWED_ATTRIBUTES.get(tag, []) or name in ALLOWED_ATTRIBUTES["*"]
+
+
+def sanitize(body: str) -> str:
+    """Keep only document markup: allowlisted tags and attributes, embedded PNGs, in-page links."""
+    return bleach.clean(body, tags=ALLOWED_TAGS, attributes=_allowed_attribute, protocols={"data"}, strip=True,
+                        strip_comments=True)
+
+
+def seal(body: str) -> str:
+    """`body` unchanged if every element and attribute in it is allowed and inert (parsed, not pattern-matched:
+    escaped markup shown as text is harmless); a RenderError naming what was found otherwise."""
+    for tag in BeautifulSoup(body, "html.parser").find_all(True):
+        if tag.name not in ALLOWED_TAGS:
+            raise RenderError(f"the rendered report still holds a <{tag.name}> element", "report this as a bug")
+        for name, value in tag.attrs.items():
+            value = " ".join(value) if isinstance(value, list) else value
+            if name.lower().startswith("on"):
+                raise RenderError(f"the rendered report still holds an event handler ({name})", "report this as a bug")
+            if name.lower() in ("src", "href") and not (value.startswith("#") or EMBEDDED_PNG.match(value)):
+                raise RenderError(f"the rendered report refers to {value[:80]!r}", "report this as a bug")
+    return body
+
+
+def _report_cells(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Drop cells that are plumbing (parameters) and outputs that are noise (stderr warnings)."""
+    nb.cells = [c for c in nb.cells if not HIDDEN_CELL_TAGS & set(c.get("metadata", {}).get("tags", []))]
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.get("name") == "stderr")]
+    return nb
+
+
+def html_exporter() -> HTMLExporter:
+    """nbconvert's exporter for the report body; a clear error, before any work, where its template is missing
+    (nbconvert installed without its data files, e.g. with pip --target)."""
+    try:
+        exporter = HTMLExporter(template_name=TEMPLATE, exclude_input=True, exclude_input_prompt=True,
+                                exclude_output_prompt=True)
+        exporter.template_paths  # noqa: B018  (looks the template up)
+    except ValueError as e:
+        raise RenderError(f"nbconvert's {TEMPLATE!r} template was not found, so the report cannot be rendered",
+                          "reinstall nbconvert in this environment (pip install --force-reinstall nbconvert), or point "
+                          "JUPYTER_PATH at the share/jupyter folder of an installation that has it") from e
+    return exporter
+
+
+def notebook_to_html(notebook: Path, title: str = "gentrend trend report") -> str:
+    nb = _report_cells(nbformat.read(str(notebook), as_version=4))
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    if errors:
+        raise RenderError(f"{notebook.name} holds an error output ({errors[0].ename})", "fix the failing cell and re-run")
+    body = seal(_with_contents(sanitize(html_exporter().from_notebook_node(nb)[0])))
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{html.escape(title)}</title>"
+        f"<style>{STYLESHEET.read_text()}</style></head>\n<body>\n{body}\n</body></html>\n"
+    )
+
+
+def _with_contents(body: str) -> str:
+    """Insert a linked table of contents (the h2 sections) after the first section (the summary), so the first
+    page holds the title, the findings and the contents."""
+    soup = BeautifulSoup(body, "html.parser")
+    sections = [h for h in soup.find_all("h2") if h.get("id")]
+    if len(sections) < 2:
+        return body
+    nav = soup.new_tag("nav", attrs={"class": "contents"})
+    items = soup.new_tag("ol")
+    for h in sections:
+        link = soup.new_tag("a", href=f"#{h['id']}")
+        link.string = h.get_text().rstrip("¶").strip()
+        item = soup.new_tag("li")
+        item.append(link)
+        items.append(item)
+    nav.append(items)
+    anchor = sections[1].find_parent(class_="cell") or sections[1]
+    anchor.insert_before(nav)
+    return str(soup)
+
+
+class SealedFetcher:
+    """WeasyPrint URL fetcher that serves `data:` URLs only and remembers every other URL it refused."""
+
+    def __init__(self):
+        from weasyprint.urls import URLFetcher
+
+        self._fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=False)
+        self._fail_on_errors = False
+        self.refused: list[str] = []
+
+    def __call__(self, url: str):
+        if not url.startswith("data:"):
+            self.refused.append(url)
+            raise ValueError(f"refused: {url[:80]}")
+        return self._fetcher(url)
+
+
+def html_to_pdf(page: str, pdf: Path) -> list[str]:
+    """Lay `page` out as a PDF (written atomically). Returns the URLs the sealed fetcher refused."""
+    from weasyprint import HTML
+
+    fetcher = SealedFetcher()
+    with atomic_path(pdf) as tmp:
+        HTML(string=page, base_url="about:blank", url_fetcher=fetcher).write_pdf(str(tmp))
+    return fetcher.refused
+
+
+def render_report(notebook: Path, html_path: Path, pdf: Path | None = None) -> tuple[Path, Path | None]:
+    """Write the HTML (and the PDF when `pdf` is a path), each under its final name only when complete."""
+    page = notebook_to_html(Path(notebook))
+    write_text(html_path, page)
+    if pdf is not None:
+        html_to_pdf(page, pdf)
+    return html_path, pdf
