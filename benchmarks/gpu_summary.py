@@ -23,26 +23,55 @@ def summary(run_dir: Path) -> str:
     w = wide(rows)
     first = w.iloc[0]
     datasheet = first.get("memory_bandwidth_datasheet_gb_s")
-    lines = [f"{run_dir.name}: {first['device_name']} ({first['device']}), torch {rows['torch'].iloc[0]}, "
-             f"transformers {rows['transformers'].iloc[0]}",
-             f"memory bandwidth: measured {first['memory_bandwidth_gb_s']:.0f} GB/s (copy test), datasheet "
-             + (f"{datasheet:.0f} GB/s" if pd.notna(datasheet) else "unknown"), ""]
-    table = summary_table(rows)[["model", "dtype", "point (batch × prompt)", "decode tok/s median [p10–p90]",
-                                 "% of roofline (measured bandwidth)", "% of roofline (datasheet bandwidth)", "compile s",
-                                 "peak memory GiB", "kernel path", "fallback", "device busy"]]
+    lines = [
+        f"{run_dir.name}: {first['device_name']} ({first['device']}), torch {rows['torch'].iloc[0]}, "
+        f"transformers {rows['transformers'].iloc[0]}",
+        f"memory bandwidth: measured {first['memory_bandwidth_gb_s']:.0f} GB/s (copy test), datasheet "
+        + (f"{datasheet:.0f} GB/s" if pd.notna(datasheet) else "unknown"),
+        "",
+    ]
+    table = summary_table(rows)[
+        [
+            "model",
+            "dtype",
+            "point (batch × prompt)",
+            "decode tok/s median [p10–p90]",
+            "% of roofline (measured bandwidth)",
+            "% of roofline (datasheet bandwidth)",
+            "compile s",
+            "peak memory GiB",
+            "kernel path",
+            "fallback",
+            "device busy",
+        ]
+    ]
     lines += [table.to_string(index=False, float_format=lambda v: f"{v:.1f}"), ""]
     precisions = precision_table(rows)
     if not precisions.empty:
-        lines += ["weight precisions (batch 1): measured vs memory model",
-                  precisions[["model", "dtype", "decode tok/s", "speed vs float weights", "peak memory GiB (measured)",
-                              "memory GiB (memory model)", "energy J/token"]].to_string(index=False, float_format=lambda v: f"{v:.2f}"), ""]
+        lines += [
+            "weight precisions (batch 1): measured vs memory model",
+            precisions[
+                [
+                    "model",
+                    "dtype",
+                    "decode tok/s",
+                    "speed vs float weights",
+                    "peak memory GiB (measured)",
+                    "memory GiB (memory model)",
+                    "energy J/token",
+                ]
+            ].to_string(index=False, float_format=lambda v: f"{v:.2f}"),
+            "",
+        ]
     loop_file = run_dir / "results" / "reference_loop.json"
     if loop_file.exists():
         r = json.loads(loop_file.read_text())
-        lines.append(f"reference loop ({r['model']}, batch {r['batch']}, prompt {r['prompt']}): loop {r['loop_tokens_per_s']:.1f} "
-                     f"tok/s, profiler {r['profiler_tokens_per_s']:.1f} tok/s = {100 * r['profiler_vs_loop']:.0f} % of the loop "
-                     "(target >= 90 %); loop at " + ", ".join(f"{100 * v:.0f} % of the {k}-bandwidth roofline"
-                                                              for k, v in r["loop_vs_roofline"].items()))
+        lines.append(
+            f"reference loop ({r['model']}, batch {r['batch']}, prompt {r['prompt']}): loop {r['loop_tokens_per_s']:.1f} "
+            f"tok/s, profiler {r['profiler_tokens_per_s']:.1f} tok/s = {100 * r['profiler_vs_loop']:.0f} % of the loop "
+            "(target >= 90 %); loop at "
+            + ", ".join(f"{100 * v:.0f} % of the {k}-bandwidth roofline" for k, v in r["loop_vs_roofline"].items())
+        )
     return "\n".join(lines)
 
 

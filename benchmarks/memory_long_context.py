@@ -31,8 +31,8 @@ import tempfile
 import pandas as pd
 import torch
 
-from gentrend.models.catalogue import load_catalogue
 from gentrend.core.files import write_csv
+from gentrend.models.catalogue import load_catalogue
 from gentrend.models.loading import load_model
 from gentrend.models.memory_model import GIB, component_errors, estimate
 from gentrend.profiling import ProfileSettings, profile, wide
@@ -70,30 +70,68 @@ def measured_cache(model_id: str, dtype: str, tiny: bool) -> tuple[float, float]
 
 def measure_point(model_id: str, prompt: int, dtype: str, tiny: bool) -> dict:
     """Profile one prompt length (after the warm-up point) in this process: the profiler's memory metrics."""
-    settings = ProfileSettings(batch_sizes=(1,), prompt_lengths=(WARMUP_TOKENS, prompt), new_tokens=NEW_TOKENS, warmup=0,
-                               min_runs=1, max_runs=1, min_seconds=0.0, device="cpu", dtype=dtype)
+    settings = ProfileSettings(
+        batch_sizes=(1,),
+        prompt_lengths=(WARMUP_TOKENS, prompt),
+        new_tokens=NEW_TOKENS,
+        warmup=0,
+        min_runs=1,
+        max_runs=1,
+        min_seconds=0.0,
+        device="cpu",
+        dtype=dtype,
+    )
     with tempfile.TemporaryDirectory() as cache_dir:
-        rows = profile(model_id, "synthetic", settings=settings, tiny=tiny, force=True, cache_dir=cache_dir, progress=False)
+        rows = profile(
+            model_id, "synthetic", settings=settings, tiny=tiny, force=True, cache_dir=cache_dir, progress=False
+        )
     point = wide(rows).set_index("prompt_length").loc[prompt]
-    return {k: point[k] for k in ("weights_measured_gib", "runtime_memory_gib", "ttft_s", "attn_implementation", "status")}
+    return {
+        k: point[k] for k in ("weights_measured_gib", "runtime_memory_gib", "ttft_s", "attn_implementation", "status")
+    }
 
 
-def compare(model_id: str, prompt: int, dtype: str, tiny: bool, measured: dict, cache: tuple[float, float]) -> list[dict]:
+def compare(
+    model_id: str, prompt: int, dtype: str, tiny: bool, measured: dict, cache: tuple[float, float]
+) -> list[dict]:
     """Per-component rows of one point: the memory model (unchunked prefill, as generate() runs it) vs measured."""
     context = prompt + NEW_TOKENS
     kv_state = (cache[0] + cache[1] * context) / GIB
-    components = {"weights": measured["weights_measured_gib"], "kv_state": kv_state,
-                  "activations": measured["runtime_memory_gib"] - kv_state, "runtime": measured["runtime_memory_gib"],
-                  "total": measured["weights_measured_gib"] + measured["runtime_memory_gib"]}
-    predicted = estimate(load_catalogue().get(model_id), dtype, context, 1, prefill_tokens=prompt, prefill_chunk=None,
-                         attn_implementation=measured["attn_implementation"], tiny=tiny)
-    return [{"model_id": model_id, "prompt_length": prompt, "context": context, "dtype": dtype, "ttft_s": measured["ttft_s"],
-             **row} for row in component_errors(predicted, components)]
+    components = {
+        "weights": measured["weights_measured_gib"],
+        "kv_state": kv_state,
+        "activations": measured["runtime_memory_gib"] - kv_state,
+        "runtime": measured["runtime_memory_gib"],
+        "total": measured["weights_measured_gib"] + measured["runtime_memory_gib"],
+    }
+    predicted = estimate(
+        load_catalogue().get(model_id),
+        dtype,
+        context,
+        1,
+        prefill_tokens=prompt,
+        prefill_chunk=None,
+        attn_implementation=measured["attn_implementation"],
+        tiny=tiny,
+    )
+    return [
+        {
+            "model_id": model_id,
+            "prompt_length": prompt,
+            "context": context,
+            "dtype": dtype,
+            "ttft_s": measured["ttft_s"],
+            **row,
+        }
+        for row in component_errors(predicted, components)
+    ]
 
 
 def in_fresh_process(model_id: str, prompt: int, dtype: str, tiny: bool) -> dict:
     """`measure_point` in a child process (this script with --point), its result read back as JSON."""
-    command = [sys.executable, __file__, "--point", model_id, str(prompt), "--dtype", dtype] + (["--tiny"] if tiny else [])
+    command = [sys.executable, __file__, "--point", model_id, str(prompt), "--dtype", dtype] + (
+        ["--tiny"] if tiny else []
+    )
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -114,7 +152,14 @@ def main() -> None:
     for model_id in args.models:
         cache = measured_cache(model_id, args.dtype, args.tiny)
         for prompt in args.prompts:
-            rows += compare(model_id, prompt, args.dtype, args.tiny, in_fresh_process(model_id, prompt, args.dtype, args.tiny), cache)
+            rows += compare(
+                model_id,
+                prompt,
+                args.dtype,
+                args.tiny,
+                in_fresh_process(model_id, prompt, args.dtype, args.tiny),
+                cache,
+            )
     table = pd.DataFrame(rows)
     write_csv(table, args.out)
     with pd.option_context("display.width", 200, "display.max_rows", 200, "display.float_format", "{:.3f}".format):

@@ -13,8 +13,6 @@ import argparse
 import statistics
 import time
 
-import torch
-
 from gentrend.models.catalogue import load_catalogue
 from gentrend.models.loading import load_model
 from gentrend.profiling import ProfileSettings, measure
@@ -34,10 +32,21 @@ def main() -> None:
     ap.add_argument("--tiny", action="store_true", help="shrunken architecture (quick check of the script)")
     args = ap.parse_args()
 
-    loaded = load_model(load_catalogue().get(args.model), "synthetic", device=args.device, dtype=args.dtype, tiny=args.tiny)
-    settings = ProfileSettings(batch_sizes=(args.batch,), prompt_lengths=(args.prompt,), new_tokens=args.new_tokens,
-                               warmup=0, min_runs=1, max_runs=1, min_seconds=0.0, device=args.device, dtype=args.dtype,
-                               backend=args.backend)
+    loaded = load_model(
+        load_catalogue().get(args.model), "synthetic", device=args.device, dtype=args.dtype, tiny=args.tiny
+    )
+    settings = ProfileSettings(
+        batch_sizes=(args.batch,),
+        prompt_lengths=(args.prompt,),
+        new_tokens=args.new_tokens,
+        warmup=0,
+        min_runs=1,
+        max_runs=1,
+        min_seconds=0.0,
+        device=args.device,
+        dtype=args.dtype,
+        backend=args.backend,
+    )
     inputs = measure.make_inputs(loaded.model.config.vocab_size, args.batch, args.prompt, settings.seed, loaded.device)
     runner = make_runner(loaded, settings, args.batch)
 
@@ -53,13 +62,23 @@ def main() -> None:
     bare_times, profiler_times = [], []
     for _ in range(args.runs):
         bare_times.append(bare())
-        profiler_times.append(measure.measure_point(loaded, settings, args.batch, args.prompt, runner=runner)["e2e_s"]["value"])
+        profiler_times.append(
+            measure.measure_point(loaded, settings, args.batch, args.prompt, runner=runner)["e2e_s"]["value"]
+        )
     b, p = statistics.median(bare_times), statistics.median(profiler_times)
-    print(f"model {args.model}{' (tiny)' if args.tiny else ''}, synthetic, {loaded.device}, {loaded.dtype}, {args.backend}, "
-          f"batch {args.batch}, prompt {args.prompt}, {args.new_tokens} new tokens, {args.runs} runs each")
-    print(f"bare loop       median {b * 1000:9.2f} ms  (min {min(bare_times) * 1000:.2f}, max {max(bare_times) * 1000:.2f})")
-    print(f"profiler (E2E)  median {p * 1000:9.2f} ms  (min {min(profiler_times) * 1000:.2f}, max {max(profiler_times) * 1000:.2f})")
-    print(f"overhead        {100 * (p - b) / b:+.2f} %  = {(p - b) / args.new_tokens * 1000:+.3f} ms per generated token")
+    print(
+        f"model {args.model}{' (tiny)' if args.tiny else ''}, synthetic, {loaded.device}, {loaded.dtype}, {args.backend}, "
+        f"batch {args.batch}, prompt {args.prompt}, {args.new_tokens} new tokens, {args.runs} runs each"
+    )
+    print(
+        f"bare loop       median {b * 1000:9.2f} ms  (min {min(bare_times) * 1000:.2f}, max {max(bare_times) * 1000:.2f})"
+    )
+    print(
+        f"profiler (E2E)  median {p * 1000:9.2f} ms  (min {min(profiler_times) * 1000:.2f}, max {max(profiler_times) * 1000:.2f})"
+    )
+    print(
+        f"overhead        {100 * (p - b) / b:+.2f} %  = {(p - b) / args.new_tokens * 1000:+.3f} ms per generated token"
+    )
 
 
 if __name__ == "__main__":

@@ -26,10 +26,9 @@ from transformers import StaticCache
 
 from gentrend.models.catalogue import load_catalogue
 from gentrend.models.loading import load_model
+from gentrend.models.roofline import decode_roofline_tokens_per_s, device_bandwidth
 from gentrend.profiling import StaticDecoder, defaults_for, measure_point
 from gentrend.profiling.measure import make_inputs
-from gentrend.models.roofline import decode_roofline_tokens_per_s, device_bandwidth
-
 
 ROUNDS = 3  # loop runs and profiler measurements alternate this many times
 
@@ -44,12 +43,14 @@ class ReferenceDecoder:
         self.cache = StaticCache(config=model.config, max_cache_len=cache_len)
         self.step = self._step
         if compile:
-            self.step = torch.compile(self._step, mode="reduce-overhead" if self.cuda else "default", fullgraph=True,
-                                      dynamic=False)
+            self.step = torch.compile(
+                self._step, mode="reduce-overhead" if self.cuda else "default", fullgraph=True, dynamic=False
+            )
 
     def _step(self, token, position):
-        logits = self.model(input_ids=token, position_ids=position, past_key_values=self.cache, use_cache=True,
-                            logits_to_keep=1).logits
+        logits = self.model(
+            input_ids=token, position_ids=position, past_key_values=self.cache, use_cache=True, logits_to_keep=1
+        ).logits
         return logits[:, -1].argmax(-1, keepdim=True)
 
     @torch.inference_mode()
@@ -80,13 +81,23 @@ class ReferenceDecoder:
         return torch.cat(out, dim=1), seconds / (new_tokens - 1)
 
 
-def compare(model_id: str, device: str, dtype: str = "auto", batch: int = 1, prompt: int = 128, new_tokens: int = 64,
-            runs: int = 10, tiny: bool = False, compile: bool = True) -> dict:
+def compare(
+    model_id: str,
+    device: str,
+    dtype: str = "auto",
+    batch: int = 1,
+    prompt: int = 128,
+    new_tokens: int = 64,
+    runs: int = 10,
+    tiny: bool = False,
+    compile: bool = True,
+) -> dict:
     """Decode tokens/s of the loop (median of `runs` after warm-up) and of the profiler at the same point."""
     catalogue = load_catalogue()
     model = catalogue.get(model_id)
-    settings = defaults_for(device, batch_sizes=[batch], prompt_lengths=[prompt], new_tokens=new_tokens,
-                            backend="compiled", dtype=dtype)
+    settings = defaults_for(
+        device, batch_sizes=[batch], prompt_lengths=[prompt], new_tokens=new_tokens, backend="compiled", dtype=dtype
+    )
     loaded = load_model(model, "synthetic", device=device, dtype=settings.dtype, tiny=tiny)
     inputs = make_inputs(loaded.model.config.vocab_size, batch, prompt, settings.seed, loaded.device)
     loop = ReferenceDecoder(loaded.model, settings.cache_len, compile=compile)
@@ -102,14 +113,29 @@ def compare(model_id: str, device: str, dtype: str = "auto", batch: int = 1, pro
     loop_tps, profiler = batch / statistics.median(steps), statistics.median(profiler)
     bandwidth = device_bandwidth(loaded.device)
     context = prompt + new_tokens // 2
-    roof = {name: decode_roofline_tokens_per_s(model, bw, batch, context, loaded.precision, tiny=tiny)
-            for name, bw in (("measured", bandwidth.measured), ("datasheet", bandwidth.datasheet)) if bw}
-    return {"model": model_id, "device": str(loaded.device), "device_name": bandwidth.device_name, "dtype": loaded.precision,
-            "batch": batch, "prompt": prompt, "new_tokens": new_tokens, "tiny": tiny, "compiled": compile,
-            "loop_warmup_s": warmup, "loop_tokens_per_s": loop_tps, "profiler_tokens_per_s": profiler,
-            "profiler_vs_loop": profiler / loop_tps, "roofline_tokens_per_s": roof,
-            "loop_vs_roofline": {k: loop_tps / v for k, v in roof.items()},
-            "profiler_vs_roofline": {k: profiler / v for k, v in roof.items()}}
+    roof = {
+        name: decode_roofline_tokens_per_s(model, bw, batch, context, loaded.precision, tiny=tiny)
+        for name, bw in (("measured", bandwidth.measured), ("datasheet", bandwidth.datasheet))
+        if bw
+    }
+    return {
+        "model": model_id,
+        "device": str(loaded.device),
+        "device_name": bandwidth.device_name,
+        "dtype": loaded.precision,
+        "batch": batch,
+        "prompt": prompt,
+        "new_tokens": new_tokens,
+        "tiny": tiny,
+        "compiled": compile,
+        "loop_warmup_s": warmup,
+        "loop_tokens_per_s": loop_tps,
+        "profiler_tokens_per_s": profiler,
+        "profiler_vs_loop": profiler / loop_tps,
+        "roofline_tokens_per_s": roof,
+        "loop_vs_roofline": {k: loop_tps / v for k, v in roof.items()},
+        "profiler_vs_roofline": {k: profiler / v for k, v in roof.items()},
+    }
 
 
 def main() -> None:
@@ -122,18 +148,35 @@ def main() -> None:
     ap.add_argument("--new-tokens", type=int, default=64)
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--tiny", action="store_true", help="shrunken architecture (quick check of the script)")
-    ap.add_argument("--no-compile", action="store_true", help="eager decode step in both (checks the plumbing, not speed)")
+    ap.add_argument(
+        "--no-compile", action="store_true", help="eager decode step in both (checks the plumbing, not speed)"
+    )
     ap.add_argument("--json", help="also write the result to this file")
     args = ap.parse_args()
-    r = compare(args.model, args.device, args.dtype, args.batch, args.prompt, args.new_tokens, args.runs, args.tiny,
-                not args.no_compile)
-    print(f"{r['model']}{' (tiny)' if r['tiny'] else ''}, synthetic, {r['device']} ({r['device_name']}), {r['dtype']}, "
-          f"batch {r['batch']}, prompt {r['prompt']}, {r['new_tokens']} new tokens")
+    r = compare(
+        args.model,
+        args.device,
+        args.dtype,
+        args.batch,
+        args.prompt,
+        args.new_tokens,
+        args.runs,
+        args.tiny,
+        not args.no_compile,
+    )
+    print(
+        f"{r['model']}{' (tiny)' if r['tiny'] else ''}, synthetic, {r['device']} ({r['device_name']}), {r['dtype']}, "
+        f"batch {r['batch']}, prompt {r['prompt']}, {r['new_tokens']} new tokens"
+    )
     print(f"reference loop   {r['loop_tokens_per_s']:10.1f} tok/s  (warm-up {r['loop_warmup_s']:.0f} s)")
-    print(f"profiler         {r['profiler_tokens_per_s']:10.1f} tok/s  = {100 * r['profiler_vs_loop']:.0f} % of the loop (target >= 90 %)")
+    print(
+        f"profiler         {r['profiler_tokens_per_s']:10.1f} tok/s  = {100 * r['profiler_vs_loop']:.0f} % of the loop (target >= 90 %)"
+    )
     for name, roof in r["roofline_tokens_per_s"].items():
-        print(f"roofline ({name} bandwidth) {roof:10.1f} tok/s: loop {100 * r['loop_vs_roofline'][name]:.0f} %, "
-              f"profiler {100 * r['profiler_vs_roofline'][name]:.0f} %")
+        print(
+            f"roofline ({name} bandwidth) {roof:10.1f} tok/s: loop {100 * r['loop_vs_roofline'][name]:.0f} %, "
+            f"profiler {100 * r['profiler_vs_roofline'][name]:.0f} %"
+        )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(r, f, indent=1)

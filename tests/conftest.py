@@ -8,15 +8,14 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 # Reports, results and the profiling cache of test runs go to a scratch folder, never into reports/.
 os.environ["GENTREND_REPORTS"] = tempfile.mkdtemp(prefix="gentrend-test-reports-")
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-import pytest  # noqa: E402
-import yaml  # noqa: E402
+import pytest
+import yaml
 
-from gentrend.core import paths  # noqa: E402
-from gentrend.models.catalogue import load_catalogue  # noqa: E402
-from gentrend.analysis.scores import load_scores  # noqa: E402
-
+from gentrend.analysis.scores import load_scores
+from gentrend.core import paths
+from gentrend.models.catalogue import load_catalogue
 
 EVAL_DIR = Path(tempfile.mkdtemp(prefix="gentrend-test-checkpoints-"))
 EVAL_MODELS = ("qwen2.5-0.5b", "qwen2.5-1.5b", "qwen3-0.6b", "qwen3-1.7b")
@@ -25,10 +24,18 @@ EVAL_MODELS = ("qwen2.5-0.5b", "qwen2.5-1.5b", "qwen3-0.6b", "qwen3-1.7b")
 def _e2e_request():
     from gentrend.pipeline.runner import EvalRequest, ReportRequest
 
-    evaluation = EvalRequest(tasks=("gentrend_example_mc",), models=EVAL_MODELS, mode="local", local_dir=str(EVAL_DIR),
-                             checkpoint="base")
-    return ReportRequest(profile_models=("qwen2.5-0.5b", "qwen3.5-0.8b"), device="cpu", tiny=True,
-                         batch_sizes=(1, 2), prompt_lengths=(8,), new_tokens=4, evaluation=evaluation)
+    evaluation = EvalRequest(
+        tasks=("gentrend_example_mc",), models=EVAL_MODELS, mode="local", local_dir=str(EVAL_DIR), checkpoint="base"
+    )
+    return ReportRequest(
+        profile_models=("qwen2.5-0.5b", "qwen3.5-0.8b"),
+        device="cpu",
+        tiny=True,
+        batch_sizes=(1, 2),
+        prompt_lengths=(8,),
+        new_tokens=4,
+        evaluation=evaluation,
+    )
 
 
 E2E_REQUEST = _e2e_request()
@@ -43,7 +50,11 @@ def tiny_checkpoints(folder: Path, model_ids, catalogue) -> None:
     for model_id in model_ids:
         net = load_model(catalogue.get(model_id), "synthetic", device="cpu", tiny=True).model
         for config in (net.config, net.generation_config):  # special tokens inside the tiny vocabulary
-            config.eos_token_id, config.pad_token_id, config.bos_token_id = tokenizer.eos_token_id, tokenizer.pad_token_id, None
+            config.eos_token_id, config.pad_token_id, config.bos_token_id = (
+                tokenizer.eos_token_id,
+                tokenizer.pad_token_id,
+                None,
+            )
         net.save_pretrained(folder / model_id)
         tokenizer.save_pretrained(folder / model_id)
 

@@ -4,8 +4,8 @@ import pytest
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM
 
-from gentrend.models.catalogue import load_catalogue
 from gentrend.core.errors import CatalogueError
+from gentrend.models.catalogue import load_catalogue
 
 
 def test_catalogue_holds_the_qwen_generations_in_release_order(catalogue):
@@ -14,7 +14,9 @@ def test_catalogue_holds_the_qwen_generations_in_release_order(catalogue):
     assert [m.id for m in catalogue.smallest_per_generation()][:3] == ["qwen2.5-0.5b", "qwen3-0.6b", "qwen3.5-0.8b"]
 
 
-@pytest.mark.parametrize("model_id", [f"qwen{s}" for s in ("2.5-0.5b", "2.5-7b", "3-0.6b", "3-8b", "3.5-0.8b", "3.5-9b")])
+@pytest.mark.parametrize(
+    "model_id", [f"qwen{s}" for s in ("2.5-0.5b", "2.5-7b", "3-0.6b", "3-8b", "3.5-0.8b", "3.5-9b")]
+)
 def test_parameter_counts_match_the_shipped_configs(catalogue, model_id):
     """The catalogue's counts equal the parameters of the architecture built from the shipped config."""
     model = catalogue.get(model_id)
@@ -51,12 +53,27 @@ def test_unknown_generation(catalogue):
         (lambda raw: raw["generations"][2]["models"][1].update(repos={}), r"model 'qwen3.5-2b'.*repos.*at least one"),
         (lambda raw: raw["generations"][2]["models"][0].update(flops=1), r"model 'qwen3.5-0.8b'.*field flops"),
         (lambda raw: raw["generations"][1].update(release_date="soon"), r"generation Qwen 3:.*release_date"),
-        (lambda raw: raw["generations"][0]["models"][3].update(config="configs/missing.json"), r"qwen2.5-7b.*config.*not found"),
+        (
+            lambda raw: raw["generations"][0]["models"][3].update(config="configs/missing.json"),
+            r"qwen2.5-7b.*config.*not found",
+        ),
         (lambda raw: raw["generations"][1]["models"][0].update(id="qwen2.5-0.5b"), r"'qwen2.5-0.5b' appears twice"),
-        (lambda raw: raw["generations"][1].update(release_date="2024-19-09"), r"generation Qwen 3:.*release_date.*month"),
-        (lambda raw: raw["generations"][2].update(generation="3"), r"generation Qwen 3: generation label '3' is used twice"),
-        (lambda raw: raw["generations"][2].update(family="Llama", generation="3"), r"label '3' is used twice.*first by generation Qwen 3"),
-        (lambda raw: raw["generations"][0]["models"][1].update(size_label="0.5B"), r"Qwen 2.5: size_label '0.5B' appears twice"),
+        (
+            lambda raw: raw["generations"][1].update(release_date="2024-19-09"),
+            r"generation Qwen 3:.*release_date.*month",
+        ),
+        (
+            lambda raw: raw["generations"][2].update(generation="3"),
+            r"generation Qwen 3: generation label '3' is used twice",
+        ),
+        (
+            lambda raw: raw["generations"][2].update(family="Llama", generation="3"),
+            r"label '3' is used twice.*first by generation Qwen 3",
+        ),
+        (
+            lambda raw: raw["generations"][0]["models"][1].update(size_label="0.5B"),
+            r"Qwen 2.5: size_label '0.5B' appears twice",
+        ),
         (lambda raw: raw.update(generations=[]), r"has no 'generations' list"),
     ],
 )
@@ -68,7 +85,9 @@ def test_malformed_entries_name_the_entry_and_field(catalogue_yaml, edit, expect
 def test_an_impossible_unquoted_date_is_named(catalogue_yaml):
     path = catalogue_yaml()
     path.write_text(path.read_text().replace("release_date: 2025-04-29", "release_date: 2025-19-29"))
-    with pytest.raises(CatalogueError, match=r"models.yaml \(model catalogue\) holds an invalid value: month must be in 1\.\.12"):
+    with pytest.raises(
+        CatalogueError, match=r"models.yaml \(model catalogue\) holds an invalid value: month must be in 1\.\.12"
+    ):
         load_catalogue(path)
 
 
@@ -100,6 +119,6 @@ def test_a_new_generation_is_one_entry(catalogue_yaml):
 def test_a_config_that_is_not_json_is_named(catalogue_yaml, tmp_path):
     broken = tmp_path / "broken.json"
     broken.write_text("{ not json")
-    edit = lambda raw: raw["generations"][0]["models"][0].update(config=str(broken))  # noqa: E731
+    edit = lambda raw: raw["generations"][0]["models"][0].update(config=str(broken))
     with pytest.raises(CatalogueError, match=r"qwen2.5-0.5b.*broken.json is not valid JSON"):
         load_catalogue(catalogue_yaml(edit))

@@ -16,20 +16,44 @@ A, B = pd.Timestamp("2024-01-01"), pd.Timestamp("2025-01-01")
 
 def row(generation, params_b, benchmark, score, release):
     size = f"{params_b:g}B"
-    return {"model_id": f"m{generation}-{size}", "family": "M", "generation": generation, "size_label": size,
-            "benchmark": benchmark, "score": float(score), "release_date": release,
-            "params_total": params_b * 1e9, "params_non_embedding": params_b * 0.8e9}
+    return {
+        "model_id": f"m{generation}-{size}",
+        "family": "M",
+        "generation": generation,
+        "size_label": size,
+        "benchmark": benchmark,
+        "score": float(score),
+        "release_date": release,
+        "params_total": params_b * 1e9,
+        "params_non_embedding": params_b * 0.8e9,
+    }
 
 
 def fixture():
-    old = [row("A", p, b, s + (5 if b == "Y" else 0), A) for p, s in ((0.5, 30), (1.5, 50), (7, 70)) for b in ("X", "Y")]
-    new = [row("B", p, b, s + (5 if b == "Y" else 0), B) for p, s in ((0.6, 40), (1.7, 65), (4, 71), (8, 80)) for b in ("X", "Y")]
+    old = [
+        row("A", p, b, s + (5 if b == "Y" else 0), A) for p, s in ((0.5, 30), (1.5, 50), (7, 70)) for b in ("X", "Y")
+    ]
+    new = [
+        row("B", p, b, s + (5 if b == "Y" else 0), B)
+        for p, s in ((0.6, 40), (1.7, 65), (4, 71), (8, 80))
+        for b in ("X", "Y")
+    ]
     return pd.DataFrame(old + new)
 
 
 def test_size_classes_follow_the_bin_edges():
     labels = c.size_class(pd.Series([0.494e9, 0.752e9, 1.0e9, 1.02e9, 1.88e9, 3.09e9, 4.2e9, 7.6e9, 8.95e9, 30e9]))
-    assert labels.tolist()[:9] == ["0.5–0.8B", "0.5–0.8B", "0.5–0.8B", "1.5–2B", "1.5–2B", "3–4B", "3–4B", "7–9B", "7–9B"]
+    assert labels.tolist()[:9] == [
+        "0.5–0.8B",
+        "0.5–0.8B",
+        "0.5–0.8B",
+        "1.5–2B",
+        "1.5–2B",
+        "3–4B",
+        "3–4B",
+        "7–9B",
+        "7–9B",
+    ]
     assert pd.isna(labels.iloc[9])
 
 
@@ -47,7 +71,12 @@ def test_deltas_against_the_oldest_generation_of_the_same_class():
 def test_smallest_new_model_matching_the_largest_old():
     result = c.newest_matching_oldest_largest(fixture())
     assert result["versus"].unique().tolist() == ["MA-7B"]
-    assert result.set_index("model")["median_delta"].to_dict() == {"MB-0.6B": -30, "MB-1.7B": -5, "MB-4B": 1, "MB-8B": 10}
+    assert result.set_index("model")["median_delta"].to_dict() == {
+        "MB-0.6B": -30,
+        "MB-1.7B": -5,
+        "MB-4B": 1,
+        "MB-8B": 10,
+    }
     assert result.set_index("model").loc["MB-4B", ["wins", "ties", "losses"]].tolist() == [0, 2, 0]
     assert result.loc[result["smallest_match"], "model"].tolist() == ["MB-4B"]
     assert result["benchmarks"].iloc[0] == "X, Y"

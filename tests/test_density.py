@@ -1,7 +1,6 @@
 """Capability density on hand-computed fixtures: interpolation, bounds, aggregation, unit filtering, the
 disagreement rule, chaining, doubling time; then the real data and a fictitious fourth generation."""
 
-import math
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -10,19 +9,31 @@ import pytest
 from fixtures.fourth_generation import load_with_fourth_generation
 
 from gentrend.analysis import density as d
+from gentrend.analysis.selection import benchmark_families, default_references, family_of, family_table, select_scores
 from gentrend.core.errors import GentrendError
 from gentrend.plots import density as charts
-from gentrend.analysis.selection import benchmark_families, default_references, family_of, family_table, select_scores
 
 A, B, C = pd.Timestamp("2024-01-01"), pd.Timestamp("2025-01-01"), pd.Timestamp("2026-01-01")
 
 
 def row(generation, params_b, benchmark, score, release=A, source="https://a", unit="percent", model_id=True):
     size = f"{params_b:g}B"
-    return {"model_id": f"m{generation}-{size}" if model_id else None, "model": f"Org/M{generation}-{size}",
-            "family": "M", "generation": generation, "size_label": size, "track": "base", "unit": unit,
-            "benchmark": benchmark, "score": float(score), "source_url": source, "flag": "", "release_date": release,
-            "params_total": params_b * 1e9, "params_non_embedding": params_b * 0.8e9}
+    return {
+        "model_id": f"m{generation}-{size}" if model_id else None,
+        "model": f"Org/M{generation}-{size}",
+        "family": "M",
+        "generation": generation,
+        "size_label": size,
+        "track": "base",
+        "unit": unit,
+        "benchmark": benchmark,
+        "score": float(score),
+        "source_url": source,
+        "flag": "",
+        "release_date": release,
+        "params_total": params_b * 1e9,
+        "params_non_embedding": params_b * 0.8e9,
+    }
 
 
 def reference(benchmark="X", scores=(50, 60, 70)):
@@ -83,10 +94,15 @@ def test_reference_needs_two_sizes_per_benchmark():
 
 
 def test_units_other_than_percent_and_foreign_checkpoints_are_dropped_with_reasons():
-    scores = pd.DataFrame(reference() + [row("B", 1, "Elo", 1200, B, unit="elo"), row("B", 1, "X", 55, B, model_id=False)])
+    scores = pd.DataFrame(
+        reference() + [row("B", 1, "Elo", 1200, B, unit="elo"), row("B", 1, "X", 55, B, model_id=False)]
+    )
     kept, dropped = select_scores(scores, "base")
     assert set(kept["unit"]) == {"percent"} and kept["model_id"].notna().all()
-    assert sorted(dropped["reason"]) == ["checkpoint not in the catalogue", "unit elo: only percent scores are compared"]
+    assert sorted(dropped["reason"]) == [
+        "checkpoint not in the catalogue",
+        "unit elo: only percent scores are compared",
+    ]
 
 
 def test_disagreement_rule_prefers_the_source_covering_most_models_then_the_newer():
@@ -97,8 +113,10 @@ def test_disagreement_rule_prefers_the_source_covering_most_models_then_the_newe
     kept, dropped = select_scores(pd.DataFrame(wide + [narrow, older, newer]), "base")
     two_b = kept[kept["model_id"] == "mA-2B"]
     assert two_b["source_url"].tolist() == ["https://wide"] and two_b["score"].tolist() == [60]
-    assert dropped["reason"].tolist() == ["disagreement rule: kept 60 from https://wide",
-                                          "disagreement rule: kept 58 from https://wide"]
+    assert dropped["reason"].tolist() == [
+        "disagreement rule: kept 60 from https://wide",
+        "disagreement rule: kept 58 from https://wide",
+    ]
     assert len(kept) == 4
 
 
@@ -127,8 +145,14 @@ def test_default_reference_is_the_oldest_generation_with_two_sizes_on_the_track(
     [
         (lambda s: select_scores(s, "reasoning"), r"unknown track 'reasoning'.*base, non-thinking, thinking"),
         (lambda s: select_scores(s, "base", ["NoSuchBench"]), r"unknown benchmark\(s\) \['NoSuchBench'\].*MMLU"),
-        (lambda s: d.density_rows(select_scores(s, "thinking").kept, "2.5"), r"reference generation '2.5'.*use one of: 3, 3.5"),
-        (lambda s: d.density_rows(select_scores(s, "base").kept, "2.5", "embedding"), r"unknown size convention 'embedding'"),
+        (
+            lambda s: d.density_rows(select_scores(s, "thinking").kept, "2.5"),
+            r"reference generation '2.5'.*use one of: 3, 3.5",
+        ),
+        (
+            lambda s: d.density_rows(select_scores(s, "base").kept, "2.5", "embedding"),
+            r"unknown size convention 'embedding'",
+        ),
     ],
 )
 def test_bad_parameters_name_the_value_and_the_valid_ones(scores, call, message):
@@ -142,10 +166,23 @@ def test_bad_parameters_name_the_value_and_the_valid_ones(scores, call, message)
 def density_frame(densities, bounds=None, model="m", generation="B", benchmarks=None, position="inside"):
     bounds = bounds or ["="] * len(densities)
     benchmarks = benchmarks or [f"b{i}" for i in range(len(densities))]
-    return pd.DataFrame({"model_id": model, "model": model, "generation": generation, "release_date": B,
-                         "params": 1e9, "benchmark": benchmarks, "family": benchmarks, "density": densities,
-                         "bound": bounds, "position": position, "reference": "A", "track": "base",
-                         "size_convention": "total"})
+    return pd.DataFrame(
+        {
+            "model_id": model,
+            "model": model,
+            "generation": generation,
+            "release_date": B,
+            "params": 1e9,
+            "benchmark": benchmarks,
+            "family": benchmarks,
+            "density": densities,
+            "bound": bounds,
+            "position": position,
+            "reference": "A",
+            "track": "base",
+            "size_convention": "total",
+        }
+    )
 
 
 def test_model_median_and_bootstrap_interval():
@@ -217,12 +254,20 @@ def test_families_file_lists_each_benchmark_once_and_is_reported(scores, tmp_pat
 
 def test_rows_outside_the_reference_range_are_not_pooled_but_won_tied_or_lost():
     # reference A at 1, 2, 4B; B-8B is above the range, B-0.5B below it, B-1.5B inside
-    scores = pd.DataFrame(reference("X") + reference("Y") + reference("Z")
-                          + [row("B", 8, b, s, B) for b, s in (("X", 75), ("Y", 70.5), ("Z", 60))]
-                          + [row("B", 0.5, b, 45, B) for b in ("X", "Y", "Z")]
-                          + [row("B", 1.5, b, 65, B) for b in ("X", "Y", "Z")])
+    scores = pd.DataFrame(
+        reference("X")
+        + reference("Y")
+        + reference("Z")
+        + [row("B", 8, b, s, B) for b, s in (("X", 75), ("Y", 70.5), ("Z", 60))]
+        + [row("B", 0.5, b, 45, B) for b in ("X", "Y", "Z")]
+        + [row("B", 1.5, b, 65, B) for b in ("X", "Y", "Z")]
+    )
     rows = d.density_rows(scores, "A")
-    assert rows.groupby("model")["position"].first().to_dict() == {"MB-0.5B": "below", "MB-1.5B": "inside", "MB-8B": "above"}
+    assert rows.groupby("model")["position"].first().to_dict() == {
+        "MB-0.5B": "below",
+        "MB-1.5B": "inside",
+        "MB-8B": "above",
+    }
     assert d.model_density(rows)["model"].tolist() == ["MB-1.5B"]  # no pooled value outside the range
     outside = d.outside_range(rows, scores).set_index("model")
     assert outside.loc["MB-8B", ["versus", "wins", "ties", "losses"]].tolist() == ["MA-4B", 1, 1, 1]
@@ -274,8 +319,14 @@ def test_too_few_votes_are_not_estimable():
 def test_generation_without_overlap_is_chained_and_says_so():
     scores = two_generations()
     for b in ("Z", "W", "V"):  # B's own curves, where C (no overlap with A) is scored
-        scores = pd.concat([scores, pd.DataFrame([row("B", 1, b, 60, B), row("B", 2, b, 70, B), row("B", 4, b, 80, B),
-                                                  row("C", 1, b, 70, C)])])
+        scores = pd.concat(
+            [
+                scores,
+                pd.DataFrame(
+                    [row("B", 1, b, 60, B), row("B", 2, b, 70, B), row("B", 4, b, 80, B), row("C", 1, b, 70, C)]
+                ),
+            ]
+        )
     gens = d.generation_multipliers(scores, "A", n_boot=200).set_index("generation")
     assert gens.loc["C", "method"] == "chained C→B→A"
     # C-1B scores 70 on B's curves (1B→60, 2B→70): effective 2B, density 2; times B's 2 against A.
@@ -327,13 +378,18 @@ def test_fourth_generation_appears_in_every_density_table_and_chart(catalogue_ya
     outside = d.outside_range(rows, selected)
     gens = d.generation_multipliers(selected, "2.5", n_boot=200)
     doubling = d.doubling_time(selected, "2.5", n_boot=200)
-    assert "4" in set(rows["generation"]) and "Qwen4-1.7B" in set(models["model"]) and "Qwen4-8B" in set(outside["model"])
+    assert (
+        "4" in set(rows["generation"]) and "Qwen4-1.7B" in set(models["model"]) and "Qwen4-8B" in set(outside["model"])
+    )
     assert gens["generation"].tolist() == ["2.5", "3", "4"]
     assert "4" in doubling["generations"].iloc[0] + doubling["excluded"].iloc[0]
     assert len(d.reference_curves(selected, "4")) == 15 * 4  # the new generation can be the reference too
-    for fig in (charts.score_vs_params(selected, "base", benchmarks=["MMLU", "GPQA"]),
-                charts.effective_size_arrows(models, outside), charts.density_ratios(models, outside),
-                charts.density_over_time(gens, doubling)):
+    for fig in (
+        charts.score_vs_params(selected, "base", benchmarks=["MMLU", "GPQA"]),
+        charts.effective_size_arrows(models, outside),
+        charts.density_ratios(models, outside),
+        charts.density_over_time(gens, doubling),
+    ):
         assert "Qwen4" in texts(fig) or "4:" in texts(fig)
         assert "text-only total parameters" in texts(fig) and "track: base" in texts(fig)
         plt.close(fig)

@@ -13,16 +13,28 @@ import pandas as pd
 import pytest
 import yaml
 
-from gentrend.core import paths
 from gentrend.analysis.comparisons import size_class_scores
 from gentrend.analysis.density import density_rows
 from gentrend.analysis.selection import select_scores
+from gentrend.core import paths
 from gentrend.core.errors import GentrendError, ModelLoadError
 from gentrend.evaluation import (
-    DatasetUnavailableError, EvalSettings, EvalSettingsError, TaskError, as_scores, compare_with_published, evaluate,
-    gpu_throughput, load_run_results, planning_table, resolve_tasks, save_results, summary_table, synthetic_tokenizer,
+    DatasetUnavailableError,
+    EvalSettings,
+    EvalSettingsError,
+    TaskError,
+    as_scores,
+    cache,
+    compare_with_published,
+    evaluate,
+    gpu_throughput,
+    load_run_results,
+    planning_table,
+    resolve_tasks,
+    save_results,
+    summary_table,
+    synthetic_tokenizer,
 )
-from gentrend.evaluation import cache
 from gentrend.evaluation.estimate import Throughput, Workload, estimate_seconds, task_workload
 from gentrend.evaluation.tasks import load_task
 from gentrend.models.loading import load_model
@@ -53,7 +65,11 @@ def checkpoint(tmp_path_factory, catalogue):
     tokenizer = synthetic_tokenizer()
     net = load_model(catalogue.get("qwen3-0.6b"), "synthetic", device="cpu", dtype="float32", tiny=True).model
     for config in (net.config, net.generation_config):  # special tokens inside the tiny vocabulary
-        config.eos_token_id, config.pad_token_id, config.bos_token_id = tokenizer.eos_token_id, tokenizer.pad_token_id, None
+        config.eos_token_id, config.pad_token_id, config.bos_token_id = (
+            tokenizer.eos_token_id,
+            tokenizer.pad_token_id,
+            None,
+        )
     net.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
@@ -74,11 +90,22 @@ def calls(monkeypatch):
     return seen
 
 
-@pytest.mark.parametrize("bad", [
-    dict(tasks=[]), dict(tasks=["a", "a"]), dict(num_fewshot=-1), dict(batch_size=0), dict(batch_size="big"),
-    dict(limit=0), dict(limit=1.5), dict(thinking=True), dict(dtype="int3"), dict(device="tpu"),
-    dict(device="cpu", batch_size="auto"),
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(tasks=[]),
+        dict(tasks=["a", "a"]),
+        dict(num_fewshot=-1),
+        dict(batch_size=0),
+        dict(batch_size="big"),
+        dict(limit=0),
+        dict(limit=1.5),
+        dict(thinking=True),
+        dict(dtype="int3"),
+        dict(device="tpu"),
+        dict(device="cpu", batch_size="auto"),
+    ],
+)
 def test_settings_are_validated(bad):
     with pytest.raises(EvalSettingsError) as err:
         EvalSettings(**bad)
@@ -98,7 +125,10 @@ def test_user_tasks_resolve_relative_to_their_yaml(tmp_path, monkeypatch):
     assert [s.name for s in specs] == list(TASKS) and {s.kind for s in specs} == {"user"}
     for spec in specs:
         files = spec.config["dataset_kwargs"]["data_files"]
-        assert all(paths.data_file("tasks").joinpath(v).samefile(files[k]) for k, v in task_yaml(spec.name)["dataset_kwargs"]["data_files"].items())
+        assert all(
+            paths.data_file("tasks").joinpath(v).samefile(files[k])
+            for k, v in task_yaml(spec.name)["dataset_kwargs"]["data_files"].items()
+        )
         assert spec.version == str(task_yaml(spec.name)["metadata"]["version"])
 
     # a copy in the user's folder wins over the shipped one; editing its data changes the content hash
@@ -164,27 +194,48 @@ def test_evaluate_end_to_end_with_cache(checkpoint, tmp_path, calls):
         assert own["value"].between(0, 100).all() and (own["unit"] == "percent").all()
         correct = own["value"] / 100 * own["n_samples"]  # a share of whole documents
         assert np.allclose(correct, correct.round())
-        assert (own["num_fewshot"] == 1).all() and (own["task_version"] == str(task_yaml(task)["metadata"]["version"])).all()
-    assert set(rows["weights"]) == {"real"} and set(rows["mode"]) == {"local"} and set(rows["weights_source"]) == {str(checkpoint)}
+        assert (own["num_fewshot"] == 1).all() and (
+            own["task_version"] == str(task_yaml(task)["metadata"]["version"])
+        ).all()
+    assert (
+        set(rows["weights"]) == {"real"}
+        and set(rows["mode"]) == {"local"}
+        and set(rows["weights_source"]) == {str(checkpoint)}
+    )
     assert set(rows["lm_eval"]) == {version("lm_eval")} and set(rows["origin"]) == {"measured here"}
     assert not rows["chat_template"].any() and rows["thinking"].isna().all() and set(rows["dtype"]) == {"float32"}
-    for column in ("device", "device_name", "torch", "transformers", "env_fingerprint", "settings_json", "measured_at", "cache_key"):
+    for column in (
+        "device",
+        "device_name",
+        "torch",
+        "transformers",
+        "env_fingerprint",
+        "settings_json",
+        "measured_at",
+        "cache_key",
+    ):
         assert rows[column].notna().all(), column
     assert (rows["eval_seconds"] > 0).all() and (rows["estimated_seconds"] > 0).all()
-    assert len(list((tmp_path / "lm_eval" / "qwen3-0.6b").glob("*_rank0.db"))) == 1  # lm-eval's response cache, per model
+    assert (
+        len(list((tmp_path / "lm_eval" / "qwen3-0.6b").glob("*_rank0.db"))) == 1
+    )  # lm-eval's response cache, per model
 
     again = evaluate("qwen3-0.6b", "local", settings, path=checkpoint, cache_dir=tmp_path, progress=False)
     assert len(calls) == len(TASKS) and again["from_cache"].all()
     pd.testing.assert_series_equal(again["value"], rows["value"])
 
     # a changed setting is a different result; force re-measures the same one
-    evaluate("qwen3-0.6b", "local", settings.replace(num_fewshot=0), path=checkpoint, cache_dir=tmp_path, progress=False)
+    evaluate(
+        "qwen3-0.6b", "local", settings.replace(num_fewshot=0), path=checkpoint, cache_dir=tmp_path, progress=False
+    )
     assert len(calls) == 2 * len(TASKS)
     forced = evaluate("qwen3-0.6b", "local", settings, path=checkpoint, cache_dir=tmp_path, force=True, progress=False)
     assert len(calls) == 3 * len(TASKS) and not forced["from_cache"].any() and calls[-1]["use_cache"] is None
 
     # a damaged cache entry is evaluated again; the intact one is reused
-    damaged = cache.cache_path("qwen3-0.6b", TASKS[0], rows.loc[rows["requested_task"] == TASKS[0], "cache_key"].iloc[0], tmp_path)
+    damaged = cache.cache_path(
+        "qwen3-0.6b", TASKS[0], rows.loc[rows["requested_task"] == TASKS[0], "cache_key"].iloc[0], tmp_path
+    )
     damaged.write_text(damaged.read_text()[: len(damaged.read_text()) // 2])
     mixed = evaluate("qwen3-0.6b", "local", settings, path=checkpoint, cache_dir=tmp_path, progress=False)
     assert len(calls) == 3 * len(TASKS) + 1
@@ -205,7 +256,9 @@ def test_chat_template_and_thinking_reach_lm_eval(checkpoint, tmp_path, calls, m
 
     prompts = []
     real = HFLM.apply_chat_template
-    monkeypatch.setattr(HFLM, "apply_chat_template", lambda self, *a, **k: prompts.append(real(self, *a, **k)) or prompts[-1])
+    monkeypatch.setattr(
+        HFLM, "apply_chat_template", lambda self, *a, **k: prompts.append(real(self, *a, **k)) or prompts[-1]
+    )
     exact = EvalSettings(tasks=["gentrend_example_exact"], chat_template=True, limit=4, **CPU)
 
     rows = evaluate("qwen3-0.6b", "local", exact, path=checkpoint, cache_dir=tmp_path, progress=False)
@@ -216,7 +269,9 @@ def test_chat_template_and_thinking_reach_lm_eval(checkpoint, tmp_path, calls, m
     assert (rows["n_samples"] == 4).all() and (rows["n_samples_total"] == documents("gentrend_example_exact")).all()
 
     prompts.clear()
-    rows = evaluate("qwen3-0.6b", "local", exact.replace(thinking=True), path=checkpoint, cache_dir=tmp_path, progress=False)
+    rows = evaluate(
+        "qwen3-0.6b", "local", exact.replace(thinking=True), path=checkpoint, cache_dir=tmp_path, progress=False
+    )
     lm = calls[-1]["model"]
     assert lm.chat_template_args == {"enable_thinking": True} and lm.think_end_token == "</think>"
     assert prompts and not any("<think>" in p for p in prompts)
@@ -224,12 +279,21 @@ def test_chat_template_and_thinking_reach_lm_eval(checkpoint, tmp_path, calls, m
 
     n = len(calls)
     with pytest.raises(EvalSettingsError, match="log-likelihood"):
-        evaluate("qwen3-0.6b", "local", exact.replace(tasks=TASKS, thinking=True), path=checkpoint, cache_dir=tmp_path, progress=False)
+        evaluate(
+            "qwen3-0.6b",
+            "local",
+            exact.replace(tasks=TASKS, thinking=True),
+            path=checkpoint,
+            cache_dir=tmp_path,
+            progress=False,
+        )
     # a template without the switch (Qwen2.5): thinking cannot be asked for, and is recorded as not applicable
     plain = tmp_path / "plain"
     shutil.copytree(checkpoint, plain)
-    (plain / "chat_template.jinja").write_text("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
-                                                "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+    (plain / "chat_template.jinja").write_text(
+        "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+        "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+    )
     with pytest.raises(EvalSettingsError, match="no thinking switch"):
         evaluate("qwen3-0.6b", "local", exact.replace(thinking=True), path=plain, cache_dir=tmp_path, progress=False)
     assert len(calls) == n
@@ -240,25 +304,48 @@ def test_chat_template_and_thinking_reach_lm_eval(checkpoint, tmp_path, calls, m
 @pytest.fixture(scope="module")
 def measured_rows(checkpoint, tmp_path_factory):
     settings = EvalSettings(tasks=["gentrend_example_mc"], limit=2, **CPU)
-    return evaluate("qwen3-0.6b", "local", settings, path=checkpoint, checkpoint="base",
-                    cache_dir=tmp_path_factory.mktemp("cache"), progress=False)
+    return evaluate(
+        "qwen3-0.6b",
+        "local",
+        settings,
+        path=checkpoint,
+        checkpoint="base",
+        cache_dir=tmp_path_factory.mktemp("cache"),
+        progress=False,
+    )
 
 
-def constructed(measured_rows: pd.DataFrame, catalogue, scores: dict[str, float], task: str = "gentrend_example_mc") -> pd.DataFrame:
+def constructed(
+    measured_rows: pd.DataFrame, catalogue, scores: dict[str, float], task: str = "gentrend_example_mc"
+) -> pd.DataFrame:
     """The measured rows of one task, re-labelled as runs of several catalogue models with given scores."""
     own = measured_rows[(measured_rows["task"] == measured_rows["requested_task"]) & (measured_rows["metric"] == "acc")]
     frames = []
     for model_id, score in scores.items():
         m = catalogue.get(model_id)
-        frames.append(own.assign(model_id=m.id, model=m.name, generation=m.generation, params_total=m.params.total,
-                                 requested_task=task, task=task, value=score, cache_key=f"key-{m.id}"))
+        frames.append(
+            own.assign(
+                model_id=m.id,
+                model=m.name,
+                generation=m.generation,
+                params_total=m.params.total,
+                requested_task=task,
+                task=task,
+                value=score,
+                cache_key=f"key-{m.id}",
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
 @pytest.mark.slow
 def test_measured_scores_feed_density_and_per_size(measured_rows, catalogue):
-    reference, newer, bonus = ["qwen2.5-0.5b", "qwen2.5-1.5b", "qwen2.5-7b"], ["qwen3-0.6b", "qwen3-1.7b", "qwen3-4b"], 2.0
-    line = lambda params: 10 + 10 * np.log10(params / 1e8)  # noqa: E731 - scores linear in log size
+    reference, newer, bonus = (
+        ["qwen2.5-0.5b", "qwen2.5-1.5b", "qwen2.5-7b"],
+        ["qwen3-0.6b", "qwen3-1.7b", "qwen3-4b"],
+        2.0,
+    )
+    line = lambda params: 10 + 10 * np.log10(params / 1e8)
     size = {m: catalogue.get(m).params.total for m in reference + newer}
     scores = {m: line(size[m]) for m in reference} | {m: line(size[m]) + bonus for m in newer}
     measured = as_scores(constructed(measured_rows, catalogue, scores), catalogue)
@@ -274,14 +361,19 @@ def test_measured_scores_feed_density_and_per_size(measured_rows, catalogue):
     assert (rows.loc[newer, "bound"] == "=").all()
     classes = size_class_scores(kept).dropna(subset=["delta"])
     newer_classes = classes[classes["generation"] == "3"]
-    expected = {"qwen3-0.6b": scores["qwen3-0.6b"] - scores["qwen2.5-0.5b"], "qwen3-1.7b": scores["qwen3-1.7b"] - scores["qwen2.5-1.5b"]}
+    expected = {
+        "qwen3-0.6b": scores["qwen3-0.6b"] - scores["qwen2.5-0.5b"],
+        "qwen3-1.7b": scores["qwen3-1.7b"] - scores["qwen2.5-1.5b"],
+    }
     got = dict(zip(newer_classes["model"].str.lower(), newer_classes["delta"]))
     assert got == pytest.approx(expected)
 
 
 @pytest.mark.slow
 def test_compare_with_published(measured_rows, catalogue, scores):
-    published = scores[(scores["model_id"] == "qwen2.5-0.5b") & (scores["benchmark"] == "MMLU") & (scores["track"] == "base")]
+    published = scores[
+        (scores["model_id"] == "qwen2.5-0.5b") & (scores["benchmark"] == "MMLU") & (scores["track"] == "base")
+    ]
     five_shot = published["score"].iloc[0]  # the first printed row wins ties
     rows = constructed(measured_rows, catalogue, {"qwen2.5-0.5b": 40.0}, task="mmlu")
     measured = as_scores(rows, catalogue)
@@ -291,7 +383,9 @@ def test_compare_with_published(measured_rows, catalogue, scores):
     assert table["difference"].iloc[0] == pytest.approx(40.0 - five_shot)
     assert table["n_published"].iloc[0] == len(published)
     assert "few-shot: 0 vs 5" in table["differs"].iloc[0] and "documents" in table["differs"].iloc[0]
-    same = compare_with_published(as_scores(rows.assign(num_fewshot=5, n_samples=rows["n_samples_total"]), catalogue), scores)
+    same = compare_with_published(
+        as_scores(rows.assign(num_fewshot=5, n_samples=rows["n_samples_total"]), catalogue), scores
+    )
     assert same["differs"].iloc[0] == "none"
     assert compare_with_published(measured.assign(benchmark="not published"), scores).empty
 
@@ -310,7 +404,9 @@ def test_estimate_formula_and_planning_table(catalogue):
     assert len(table) == 2 * len(catalogue) and set(table["dtype"]) == {"fp32", "bf16"}
     for _, group in table.groupby("device"):
         assert group.sort_values("params_total")["seconds"].is_monotonic_increasing
-    assert (table[table["device"] == "H100 SXM"]["seconds"].values < table[table["device"] == "cpu"]["seconds"].values).all()
+    assert (
+        table[table["device"] == "H100 SXM"]["seconds"].values < table[table["device"] == "cpu"]["seconds"].values
+    ).all()
     with pytest.raises(GentrendError):
         gpu_throughput("RTX 3060")  # in data/gpus.yaml, without a compute figure
 
@@ -318,10 +414,17 @@ def test_estimate_formula_and_planning_table(catalogue):
 def test_workload_counts_requests_from_the_task():
     tokenizer = synthetic_tokenizer()
     mc, exact = (load_task(spec) for spec in resolve_tasks(TASKS))
-    choices = len(json.loads((paths.data_file("tasks") / "gentrend_example_mc.jsonl").read_text().splitlines()[0])["choices"])
+    choices = len(
+        json.loads((paths.data_file("tasks") / "gentrend_example_mc.jsonl").read_text().splitlines()[0])["choices"]
+    )
     work = task_workload("gentrend_example_mc", mc, tokenizer, EvalSettings(limit=5))
     assert (work.requests, work.generated_tokens) == (5 * choices, 0) and work.prompt_tokens > 5 * choices
     work = task_workload("gentrend_example_exact", exact, tokenizer, EvalSettings())
     budget = task_yaml("gentrend_example_exact")["generation_kwargs"]["max_gen_toks"]
-    assert (work.requests, work.generated_tokens) == (documents("gentrend_example_exact"), documents("gentrend_example_exact") * budget)
-    assert task_workload("gentrend_example_exact", exact, tokenizer, EvalSettings(max_gen_toks=3)).generated_tokens == 3 * documents("gentrend_example_exact")
+    assert (work.requests, work.generated_tokens) == (
+        documents("gentrend_example_exact"),
+        documents("gentrend_example_exact") * budget,
+    )
+    assert task_workload(
+        "gentrend_example_exact", exact, tokenizer, EvalSettings(max_gen_toks=3)
+    ).generated_tokens == 3 * documents("gentrend_example_exact")

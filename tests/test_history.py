@@ -3,49 +3,90 @@
 import json
 
 import pandas as pd
-import pytest
 
 from gentrend.core.files import write_csv
-from gentrend.report.history import baseline, changes, changes_reading, write_index
-from gentrend.pipeline.reuse import link_files, produced, reusable, snapshot, upstream
+from gentrend.pipeline.history import baseline, changes, changes_reading, write_index
 from gentrend.pipeline.manifest import Manifest, file_digest
+from gentrend.pipeline.reuse import link_files, produced, reusable, snapshot, upstream
 
 
 def _run(reports, name, status="complete", started="2026-11-01T00:00:00+00:00", **tables):
     run = reports / name
     for relative, frame in tables.items():
         write_csv(frame, run / relative.replace("__", "/").replace("_csv", ".csv"))
-    Manifest(run, {"run_id": name, "status": status, "started": started, "jobs": [], "headlines": [f"<b>{name}</b>"]}).save()
+    Manifest(
+        run, {"run_id": name, "status": status, "started": started, "jobs": [], "headlines": [f"<b>{name}</b>"]}
+    ).save()
     return run
 
 
 def _point(value, p10, p90, metric="decode_tokens_per_s"):
-    return {"scope": "point", "model_id": "m", "backend": "eager", "dtype": "fp32", "device_name": "cpu", "tiny": False,
-            "batch_size": 1, "prompt_length": 8, "metric": metric, "value": value, "p10": p10, "p90": p90}
+    return {
+        "scope": "point",
+        "model_id": "m",
+        "backend": "eager",
+        "dtype": "fp32",
+        "device_name": "cpu",
+        "tiny": False,
+        "batch_size": 1,
+        "prompt_length": 8,
+        "metric": metric,
+        "value": value,
+        "p10": p10,
+        "p90": p90,
+    }
 
 
-SCORES = pd.DataFrame({"model": ["Org/M-1B", "Org/M-2B"], "variant": "base", "benchmark": "X", "setting": "5-shot",
-                       "source_url": "https://a", "score": ["50.0", "60.0"]})
+SCORES = pd.DataFrame(
+    {
+        "model": ["Org/M-1B", "Org/M-2B"],
+        "variant": "base",
+        "benchmark": "X",
+        "setting": "5-shot",
+        "source_url": "https://a",
+        "score": ["50.0", "60.0"],
+    }
+)
 
 
 def test_changes_lists_models_scores_measurements_and_verdicts(tmp_path):
-    old = _run(tmp_path, "old", tables__models_csv=pd.DataFrame({"model": ["M-1B", "M-2B"]}),
-               inputs__published_scores_csv=SCORES,
-               results__profile_m_csv=pd.DataFrame([_point(10, 9.5, 10.5), _point(1.0, 0.9, 1.1, "ttft_s")]),
-               tables__claims_ledger_csv=pd.DataFrame({"id": ["C1", "C2"], "claim": ["a", "b"], "verdict": ["supported", "refuted"]}))
+    old = _run(
+        tmp_path,
+        "old",
+        tables__models_csv=pd.DataFrame({"model": ["M-1B", "M-2B"]}),
+        inputs__published_scores_csv=SCORES,
+        results__profile_m_csv=pd.DataFrame([_point(10, 9.5, 10.5), _point(1.0, 0.9, 1.1, "ttft_s")]),
+        tables__claims_ledger_csv=pd.DataFrame(
+            {"id": ["C1", "C2"], "claim": ["a", "b"], "verdict": ["supported", "refuted"]}
+        ),
+    )
     scores = SCORES.assign(score=["50.0", "61.5"])
-    new = _run(tmp_path, "new", tables__models_csv=pd.DataFrame({"model": ["M-1B", "M-2B", "M-4B"]}),
-               inputs__published_scores_csv=pd.concat([scores, SCORES.iloc[:1].assign(benchmark="Y")]),
-               results__profile_m_csv=pd.DataFrame([_point(20, 19, 21), _point(1.05, 1.0, 1.1, "ttft_s")]),
-               tables__claims_ledger_csv=pd.DataFrame({"id": ["C1", "C2"], "claim": ["a", "b"], "verdict": ["supported", "not testable"]}))
+    new = _run(
+        tmp_path,
+        "new",
+        tables__models_csv=pd.DataFrame({"model": ["M-1B", "M-2B", "M-4B"]}),
+        inputs__published_scores_csv=pd.concat([scores, SCORES.iloc[:1].assign(benchmark="Y")]),
+        results__profile_m_csv=pd.DataFrame([_point(20, 19, 21), _point(1.05, 1.0, 1.1, "ttft_s")]),
+        tables__claims_ledger_csv=pd.DataFrame(
+            {"id": ["C1", "C2"], "claim": ["a", "b"], "verdict": ["supported", "not testable"]}
+        ),
+    )
     table = changes(new, old)
     kinds = table.groupby("kind")["item"].apply(list).to_dict()
     assert kinds["model added"] == ["M-4B"]
-    assert kinds["score changed"] == ["Org/M-2B X (base, 5-shot)"] and kinds["score added"] == ["Org/M-1B Y (base, 5-shot)"]
-    assert kinds["measurement moved"] == ["m decode_tokens_per_s at batch 1 × prompt 8 (fp32, eager)"]  # TTFT within spread
-    assert table.loc[table["kind"] == "verdict flipped", ["before", "after"]].values.tolist() == [["refuted", "not testable"]]
+    assert kinds["score changed"] == ["Org/M-2B X (base, 5-shot)"] and kinds["score added"] == [
+        "Org/M-1B Y (base, 5-shot)"
+    ]
+    assert kinds["measurement moved"] == [
+        "m decode_tokens_per_s at batch 1 × prompt 8 (fp32, eager)"
+    ]  # TTFT within spread
+    assert table.loc[table["kind"] == "verdict flipped", ["before", "after"]].values.tolist() == [
+        ["refuted", "not testable"]
+    ]
     assert "1 model added" in changes_reading(table, "old") and "nothing" not in changes_reading(table, "old").lower()
-    assert changes(old, old).empty and changes_reading(changes(old, old), "old").startswith("- Nothing changed since run old")
+    assert changes(old, old).empty and changes_reading(changes(old, old), "old").startswith(
+        "- Nothing changed since run old"
+    )
 
 
 def test_baseline_is_the_newest_complete_run_with_different_content(tmp_path):
@@ -69,8 +110,19 @@ def test_index_lists_runs_newest_first_with_escaped_headlines(tmp_path):
 def test_a_step_is_reusable_only_while_its_files_are_intact(tmp_path):
     source = tmp_path / "a"
     write_csv(pd.DataFrame({"x": [1]}), source / "tables" / "t.csv")
-    manifest = Manifest(source, {"jobs": [{"name": "s", "key": "k1", "status": "executed",
-                                           "files": {"tables/t.csv": file_digest(source / "tables" / "t.csv")}}]})
+    manifest = Manifest(
+        source,
+        {
+            "jobs": [
+                {
+                    "name": "s",
+                    "key": "k1",
+                    "status": "executed",
+                    "files": {"tables/t.csv": file_digest(source / "tables" / "t.csv")},
+                }
+            ]
+        },
+    )
     assert reusable("s", "k1", [manifest])[1]["name"] == "s"
     assert reusable("s", "k2", [manifest]) is None  # another key: inputs changed
     target = tmp_path / "b"

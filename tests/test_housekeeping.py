@@ -9,8 +9,8 @@ import pytest
 
 from gentrend.cli import main
 from gentrend.pipeline.clean import parse_age
-from gentrend.profiling.cache import cache_path
 from gentrend.pipeline.runner import point_latest, reports_lock
+from gentrend.profiling.cache import cache_path
 
 DAY = 86400
 
@@ -74,7 +74,12 @@ def test_dry_run_lists_what_would_go_and_removes_nothing(reports, capsys):
     assert main(["clean", "--older-than", "30d", "--dry-run"]) == 0
     out = capsys.readouterr().out
     listed = {line.split()[3] for line in out.splitlines() if line.startswith("would remove")}
-    assert {Path(p).name for p in listed} == {"run-old", "run-broken", f"qwen3-0.6b-{'a' * 20}.csv", f"qwen2.5-0.5b-{'c' * 20}.csv"}
+    assert {Path(p).name for p in listed} == {
+        "run-old",
+        "run-broken",
+        f"qwen3-0.6b-{'a' * 20}.csv",
+        f"qwen2.5-0.5b-{'c' * 20}.csv",
+    }
     assert "dry run: nothing removed" in out and "run-older  (latest points to it)" in out
     assert _names(reports) == before
 
@@ -82,10 +87,24 @@ def test_dry_run_lists_what_would_go_and_removes_nothing(reports, capsys):
 def test_clean_by_age_removes_old_runs_and_entries_with_their_companions(reports, capsys):
     assert main(["clean", "--older-than", "30d"]) == 0
     left = _names(reports)
-    assert {"run-old", "run-broken", f"qwen3-0.6b-{'a' * 20}.csv", f"qwen3-0.6b-{'a' * 20}.json",
-            f"qwen2.5-0.5b-{'c' * 20}.csv"}.isdisjoint(left)
-    assert {"run-older", "run-mid", "run-new", "latest", "interactive", "README.md", "mine", f"qwen3-0.6b-{'b' * 20}.csv",
-            "cuda-0.lock"} <= left
+    assert {
+        "run-old",
+        "run-broken",
+        f"qwen3-0.6b-{'a' * 20}.csv",
+        f"qwen3-0.6b-{'a' * 20}.json",
+        f"qwen2.5-0.5b-{'c' * 20}.csv",
+    }.isdisjoint(left)
+    assert {
+        "run-older",
+        "run-mid",
+        "run-new",
+        "latest",
+        "interactive",
+        "README.md",
+        "mine",
+        f"qwen3-0.6b-{'b' * 20}.csv",
+        "cuda-0.lock",
+    } <= left
     assert not list(reports.glob(".*removing"))
 
 
@@ -128,11 +147,14 @@ def test_a_half_finished_removal_is_finished_by_the_next_clean(reports):
     assert not (reports / ".run-gone.removing").exists() and "run-old" in _names(reports)
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["clean"], "gentrend clean needs to know what to remove"),
-    (["clean", "--older-than", "30x"], "cannot read the age '30x'"),
-    (["clean", "--keep", "-1"], "--keep must be 0 or more"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["clean"], "gentrend clean needs to know what to remove"),
+        (["clean", "--older-than", "30x"], "cannot read the age '30x'"),
+        (["clean", "--keep", "-1"], "--keep must be 0 or more"),
+    ],
+)
 def test_unclear_requests_are_one_error(reports, capsys, argv, message):
     before = _names(reports)
     assert main(argv) == 2

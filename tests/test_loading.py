@@ -1,11 +1,10 @@
 import pytest
 import torch
 
-from gentrend.models.architecture import shrink, text_config
-from gentrend.core.errors import ModelLoadError
-from gentrend.core.errors import SettingError
-from gentrend.models.loading import build_synthetic, check_weights_reachable, load_model, repo_id
+from gentrend.core.errors import ModelLoadError, SettingError
 from gentrend.core.vocab import resolve_precision, torch_dtype
+from gentrend.models.architecture import shrink, text_config
+from gentrend.models.loading import build_synthetic, check_weights_reachable, load_model, repo_id
 
 
 @pytest.mark.parametrize("model_id", ["qwen2.5-0.5b", "qwen3-0.6b", "qwen3.5-0.8b"])
@@ -55,7 +54,9 @@ def test_hub_and_local_modes_load_a_saved_checkpoint(catalogue, tmp_path):
 def test_hub_without_cached_weights_says_how_to_get_them(catalogue):
     with pytest.raises(ModelLoadError, match="(?s)cannot load weights of qwen3-0.6b.*mode='synthetic'"):
         load_model(catalogue.get("qwen3-0.6b"), "hub")
-    with pytest.raises(ModelLoadError, match="(?s)not in the local Hugging Face cache.*huggingface-cli download Qwen/Qwen3-0.6B"):
+    with pytest.raises(
+        ModelLoadError, match="(?s)not in the local Hugging Face cache.*huggingface-cli download Qwen/Qwen3-0.6B"
+    ):
         check_weights_reachable(catalogue.get("qwen3-0.6b"), "hub")
 
 
@@ -111,10 +112,12 @@ def test_int8_weights_through_torchao_on_the_cpu(catalogue, model_id):
     bf16 = load_model(catalogue.get(model_id), tiny=True, dtype="bf16")
     int8 = load_model(catalogue.get(model_id), tiny=True, dtype="int8")
     assert int8.precision == "int8" and int8.dtype == torch.bfloat16
-    size = lambda m: sum(stored_bytes(p) for p in m.parameters())  # noqa: E731
+    size = lambda m: sum(stored_bytes(p) for p in m.parameters())
     assert size(int8.model) < 0.8 * size(bf16.model)
     assert type(int8.model.lm_head.weight) is torch.nn.Parameter
-    out = int8.model.generate(torch.randint(0, 500, (1, 8)), max_new_tokens=4, min_new_tokens=4, do_sample=False, pad_token_id=0)
+    out = int8.model.generate(
+        torch.randint(0, 500, (1, 8)), max_new_tokens=4, min_new_tokens=4, do_sample=False, pad_token_id=0
+    )
     assert out.shape == (1, 12)
 
 

@@ -2,11 +2,21 @@
 
 import pytest
 
-from gentrend.models.architecture import describe
 from gentrend.core.errors import GentrendError
-from gentrend.models.memory_model import (GIB, PREFILL_CHUNK_TOKENS, activation_bytes, component_errors, estimate, fits,
-                                   fits_table, memory_curve, stored_bits, weights_bytes)
 from gentrend.core.vocab import precision_name
+from gentrend.models.architecture import describe
+from gentrend.models.memory_model import (
+    GIB,
+    PREFILL_CHUNK_TOKENS,
+    activation_bytes,
+    component_errors,
+    estimate,
+    fits,
+    fits_table,
+    memory_curve,
+    stored_bits,
+    weights_bytes,
+)
 
 # 2 (K and V) x full-attention layers x KV heads x head_dim x 2 bytes (bf16), from data/configs:
 KV_BF16 = {
@@ -41,14 +51,18 @@ def test_weights_from_parameter_counts(catalogue):
     assert weights_bytes(m, "int4") == pytest.approx(embedding * 2 + m.params.non_embedding * int4_bits / 8)
     assert weights_bytes(m, "int4") < weights_bytes(m, "int8") < weights_bytes(m, "bf16")
     with_vision = catalogue.get("qwen3.5-4b")
-    assert weights_bytes(with_vision, "bf16", include_vision=True) - weights_bytes(with_vision, "bf16") == 333_514_240 * 2
+    assert (
+        weights_bytes(with_vision, "bf16", include_vision=True) - weights_bytes(with_vision, "bf16") == 333_514_240 * 2
+    )
 
 
 def test_estimate_components_scale_with_context_and_batch(catalogue):
     m = catalogue.get("qwen3-0.6b")
     a, b = estimate(m, "bf16", 1000, 1), estimate(m, "bf16", 2000, 2)
     assert b.kv_cache_bytes == 4 * a.kv_cache_bytes == 4 * 1000 * 114_688
-    assert a.total_bytes == pytest.approx(a.weights_bytes + a.kv_cache_bytes + a.linear_state_bytes + a.activation_bytes)
+    assert a.total_bytes == pytest.approx(
+        a.weights_bytes + a.kv_cache_bytes + a.linear_state_bytes + a.activation_bytes
+    )
     hybrid = estimate(catalogue.get("qwen3.5-0.8b"), "bf16", 1000, 3)
     assert hybrid.linear_state_bytes == 3 * describe(catalogue.get("qwen3.5-0.8b")).linear_state_bytes
 
@@ -80,13 +94,20 @@ def test_kv_state_apart_from_activations_at_long_context(catalogue):
         assert e.runtime_bytes == e.kv_state_bytes + e.activation_bytes
         assert e.activation_bytes < e.kv_state_bytes  # a chunked prefill never holds the whole prompt's intermediates
         row = memory_curve([m], "bf16", contexts=[m.context_length]).iloc[0]  # the curves are chunked too
-        assert row["kv_state_gib"] == pytest.approx(e.kv_state_bytes / GIB) and row["prefill_chunk"] == PREFILL_CHUNK_TOKENS
+        assert (
+            row["kv_state_gib"] == pytest.approx(e.kv_state_bytes / GIB)
+            and row["prefill_chunk"] == PREFILL_CHUNK_TOKENS
+        )
         assert row["activation_gib"] == pytest.approx(e.activation_bytes / GIB)
 
 
 def test_component_errors_per_component(catalogue):
     e = estimate(catalogue.get("qwen3-0.6b"), "fp32", 4096)
-    measured = {"weights": e.weights_bytes / GIB, "kv_state": e.kv_state_bytes / GIB, "activations": 2 * e.activation_bytes / GIB}
+    measured = {
+        "weights": e.weights_bytes / GIB,
+        "kv_state": e.kv_state_bytes / GIB,
+        "activations": 2 * e.activation_bytes / GIB,
+    }
     rows = {r["component"]: r for r in component_errors(e, measured)}
     assert list(rows) == ["weights", "kv_state", "activations"]  # only what was measured, in COMPONENTS order
     assert rows["weights"]["error_pct"] == 0 and rows["kv_state"]["error_gib"] == 0

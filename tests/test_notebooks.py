@@ -26,8 +26,12 @@ def test_committed_without_outputs_and_thin(notebook):
     # papermill skips lines it cannot parse (e.g. a comment holding '='): every parameter must be visible to it
     assert set(declared_parameters(notebook)) == assigned and "output_dir" in assigned
     for cell in code:  # logic lives in gentrend, not in notebooks
-        tree = ast.parse("\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))))
-        assert not [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Lambda))], cell.source
+        tree = ast.parse(
+            "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))
+        )
+        assert not [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Lambda))], (
+            cell.source
+        )
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), "open with a title"
 
 

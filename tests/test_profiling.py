@@ -4,19 +4,27 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
+import pandas as pd
+import pytest
+import torch
 
-from gentrend.models.catalogue import load_catalogue  # noqa: E402
-from gentrend.core.errors import SettingError  # noqa: E402
-from gentrend.plots.profiling import latency_vs_batch, measured_vs_roofline, memory_vs_context, speed_vs_size  # noqa: E402
-from gentrend.models.memory_model import memory_curve  # noqa: E402
-from gentrend.profiling import (  # noqa: E402
-    ProfileSettings, ProfileSettingsError, defaults_for, is_oom, load_run_results, memory_validation, profile,
-    save_results, summary_table, wide,
+from gentrend.core.errors import SettingError
+from gentrend.models.catalogue import load_catalogue
+from gentrend.models.memory_model import memory_curve
+from gentrend.plots.profiling import latency_vs_batch, measured_vs_roofline, memory_vs_context, speed_vs_size
+from gentrend.profiling import (
+    ProfileSettings,
+    ProfileSettingsError,
+    defaults_for,
+    is_oom,
+    load_run_results,
+    measure,
+    memory_validation,
+    profile,
+    save_results,
+    summary_table,
+    wide,
 )
-from gentrend.profiling import measure  # noqa: E402
 
 FAST = dict(batch_sizes=(1, 2), prompt_lengths=(8,), new_tokens=4, warmup=0, min_runs=2, min_seconds=0.0, device="cpu")
 
@@ -42,8 +50,19 @@ def test_cpu_end_to_end(tmp_path, counted):
     assert counted["calls"] == [(1, 8), (2, 8)]
     assert not rows["from_cache"].any()
     assert set(rows["weights"]) == {"synthetic"} and rows["tiny"].all()
-    for column in ("device", "device_name", "torch", "transformers", "cpu_model", "dtype", "attn_implementation",
-                   "linear_attention_kernels", "settings_json", "env_fingerprint", "measured_at"):
+    for column in (
+        "device",
+        "device_name",
+        "torch",
+        "transformers",
+        "cpu_model",
+        "dtype",
+        "attn_implementation",
+        "linear_attention_kernels",
+        "settings_json",
+        "env_fingerprint",
+        "measured_at",
+    ):
         assert rows[column].notna().all(), column
     points = wide(rows)
     assert list(zip(points["batch_size"], points["prompt_length"])) == [(1, 8), (2, 8)]
@@ -51,9 +70,17 @@ def test_cpu_end_to_end(tmp_path, counted):
     assert (points["n_runs"] if "n_runs" in points else rows.loc[rows["metric"] == "e2e_s", "n_runs"]).ge(2).all()
     assert (points["ttft_s"] < points["e2e_s"]).all()
     assert (points["decode_tokens_per_s"] > 0).all() and (points["roofline_fraction"] > 0).all()
-    assert (points["peak_memory_gib"] > 0).all() and set(rows.loc[rows["metric"] == "peak_memory_gib", "unit"]) == {"GiB"}
+    assert (points["peak_memory_gib"] > 0).all() and set(rows.loc[rows["metric"] == "peak_memory_gib", "unit"]) == {
+        "GiB"
+    }
     model_metrics = set(rows.loc[rows["scope"] == "model", "metric"])
-    assert {"load_s", "weights_gib", "weights_measured_gib", "memory_bandwidth_gb_s", "process_baseline_gib"} <= model_metrics
+    assert {
+        "load_s",
+        "weights_gib",
+        "weights_measured_gib",
+        "memory_bandwidth_gb_s",
+        "process_baseline_gib",
+    } <= model_metrics
 
     # the run-folder round trip and the tables and charts built on it
     save_results(rows, "qwen3-0.6b", tmp_path / "run")
@@ -65,8 +92,12 @@ def test_cpu_end_to_end(tmp_path, counted):
     assert len(validation) == 2 and (validation["total_predicted_gib"] > 0).all()
     w = wide(gathered)
     curve = memory_curve([load_catalogue().get("qwen3-0.6b")], "fp32", tiny=True)
-    for fig in (latency_vs_batch(w, "t"), speed_vs_size(w, "t"), measured_vs_roofline(w, "t"),
-                memory_vs_context(curve, "t", validation)):
+    for fig in (
+        latency_vs_batch(w, "t"),
+        speed_vs_size(w, "t"),
+        measured_vs_roofline(w, "t"),
+        memory_vs_context(curve, "t", validation),
+    ):
         assert "GiB" in fig.texts[-1].get_text()
         matplotlib.pyplot.close(fig)
 
@@ -126,16 +157,19 @@ def test_results_are_cached_unless_forced(tmp_path, counted):
     assert len(counted["calls"]) == 3 and not forced["from_cache"].any()
 
 
-@pytest.mark.parametrize("bad, match", [
-    (dict(batch_sizes=(0, 1)), "batch_sizes"),
-    (dict(batch_sizes=(-2,)), "batch_sizes"),
-    (dict(prompt_lengths=()), "prompt_lengths"),
-    (dict(new_tokens=1), "new_tokens"),
-    (dict(backend="vllm"), "backend"),
-    (dict(dtype="int3"), "unknown precision 'int3'"),
-    (dict(min_runs=5, max_runs=2), "repetition"),
-    (dict(device="tpu"), "device"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (dict(batch_sizes=(0, 1)), "batch_sizes"),
+        (dict(batch_sizes=(-2,)), "batch_sizes"),
+        (dict(prompt_lengths=()), "prompt_lengths"),
+        (dict(new_tokens=1), "new_tokens"),
+        (dict(backend="vllm"), "backend"),
+        (dict(dtype="int3"), "unknown precision 'int3'"),
+        (dict(min_runs=5, max_runs=2), "repetition"),
+        (dict(device="tpu"), "device"),
+    ],
+)
 def test_settings_validation(bad, match):
     with pytest.raises(SettingError, match=match):
         ProfileSettings(**bad)

@@ -8,16 +8,26 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from gentrend.core import devices
-from gentrend.pipeline import runner
 from gentrend.cli import build_parser
+from gentrend.core import devices
+from gentrend.core.vocab import backend_label
 from gentrend.models.loading import build_synthetic, kernel_paths, linear_attention_kernels, load_model
-from gentrend.profiling import (ProfileSettings, ProfileSettingsError, StaticDecoder, defaults_for, estimate_text,
-                                measure_point, quantized_models, run_sweep, sweep_seconds)
-from gentrend.profiling import backends, measure
+from gentrend.pipeline import runner
+from gentrend.profiling import (
+    ProfileSettings,
+    ProfileSettingsError,
+    StaticDecoder,
+    backends,
+    defaults_for,
+    estimate_text,
+    measure,
+    measure_point,
+    quantized_models,
+    run_sweep,
+    sweep_seconds,
+)
 from gentrend.profiling.estimate import SWEEP_BUDGET_S
 from gentrend.profiling.settings import CACHE_ROUNDING
-from gentrend.core.vocab import backend_label
 
 FAST = dict(batch_sizes=(1,), prompt_lengths=(8,), new_tokens=4, warmup=0, min_runs=2, min_seconds=0.0, device="cpu")
 
@@ -26,13 +36,19 @@ FAST = dict(batch_sizes=(1,), prompt_lengths=(8,), new_tokens=4, warmup=0, min_r
 def on_cuda(monkeypatch):
     """Plan as on a machine with one CUDA GPU (nothing runs on it)."""
     real = devices.resolve_device
-    monkeypatch.setattr(devices, "resolve_device", lambda d="auto": torch.device("cuda", 0) if d in ("auto", "cuda", "cuda:0") else real(d))
+    monkeypatch.setattr(
+        devices,
+        "resolve_device",
+        lambda d="auto": torch.device("cuda", 0) if d in ("auto", "cuda", "cuda:0") else real(d),
+    )
 
 
 def test_cuda_defaults_are_the_compiled_backend_with_one_compile_per_model():
     cuda, cpu = defaults_for("cuda"), defaults_for("cpu")
     assert cuda.backend == "compiled" and cpu.backend == "eager"
-    assert len(cuda.batch_sizes) == 1 and len(cuda.prompt_lengths) > 1  # a prompt length costs seconds, a batch a compile
+    assert (
+        len(cuda.batch_sizes) == 1 and len(cuda.prompt_lengths) > 1
+    )  # a prompt length costs seconds, a batch a compile
     assert cuda.cache_len % CACHE_ROUNDING == 0 and cuda.cache_len >= max(cuda.prompt_lengths) + cuda.new_tokens
     q = cuda.quantized("int4")
     assert (q.dtype, q.batch_sizes, q.prompt_lengths) == ("int4", (1,), (min(cuda.prompt_lengths),))
@@ -71,14 +87,43 @@ def test_default_gpu_models_and_their_quantized_rows(catalogue, on_cuda):
 
 
 def test_cli_options_reach_the_profiling_notebook(catalogue, scores):
-    args = build_parser().parse_args(["report", "--device", "cpu", "--backend", "compiled", "--batch-sizes", "1,4",
-                                      "--prompt-lengths", "16 64", "--new-tokens", "8", "--models", "qwen3-0.6b", "--tiny"])
-    request = runner.ReportRequest(profile_models=tuple(args.models), device=args.device, backend=args.backend,
-                                   batch_sizes=tuple(args.batch_sizes), prompt_lengths=tuple(args.prompt_lengths),
-                                   new_tokens=args.new_tokens, tiny=args.tiny)
+    args = build_parser().parse_args(
+        [
+            "report",
+            "--device",
+            "cpu",
+            "--backend",
+            "compiled",
+            "--batch-sizes",
+            "1,4",
+            "--prompt-lengths",
+            "16 64",
+            "--new-tokens",
+            "8",
+            "--models",
+            "qwen3-0.6b",
+            "--tiny",
+        ]
+    )
+    request = runner.ReportRequest(
+        profile_models=tuple(args.models),
+        device=args.device,
+        backend=args.backend,
+        batch_sizes=tuple(args.batch_sizes),
+        prompt_lengths=tuple(args.prompt_lengths),
+        new_tokens=args.new_tokens,
+        tiny=args.tiny,
+    )
     (job,) = [j for j in runner.plan(catalogue, scores, request) if j.notebook == runner.PROFILE_NB]
-    assert {k: job.parameters[k] for k in ("backend", "batch_sizes", "prompt_lengths", "new_tokens", "quantized_models")} == {
-        "backend": "compiled", "batch_sizes": [1, 4], "prompt_lengths": [16, 64], "new_tokens": 8, "quantized_models": []}
+    assert {
+        k: job.parameters[k] for k in ("backend", "batch_sizes", "prompt_lengths", "new_tokens", "quantized_models")
+    } == {
+        "backend": "compiled",
+        "batch_sizes": [1, 4],
+        "prompt_lengths": [16, 64],
+        "new_tokens": 8,
+        "quantized_models": [],
+    }
 
 
 class FakeRunner:
@@ -106,8 +151,12 @@ def counters(monkeypatch):
     return state
 
 
-LOADED = SimpleNamespace(model=SimpleNamespace(config=SimpleNamespace(vocab_size=100)), device=torch.device("cpu"),
-                         catalogue_id="fake", precision="fp32")
+LOADED = SimpleNamespace(
+    model=SimpleNamespace(config=SimpleNamespace(vocab_size=100)),
+    device=torch.device("cpu"),
+    catalogue_id="fake",
+    precision="fp32",
+)
 
 
 def test_warm_up_runs_until_nothing_compiles_and_timings_settle(counters):
@@ -138,7 +187,9 @@ def test_recompiles_and_skipped_cuda_graphs_during_measured_runs_are_recorded(co
 
 def test_the_compiled_backend_makes_one_runner_per_batch_size(monkeypatch):
     made = []
-    monkeypatch.setattr(backends, "make_runner", lambda loaded, settings, batch: made.append(batch) or SimpleNamespace(fallback=""))
+    monkeypatch.setattr(
+        backends, "make_runner", lambda loaded, settings, batch: made.append(batch) or SimpleNamespace(fallback="")
+    )
     monkeypatch.setattr(measure, "measure_point", lambda loaded, settings, batch, prompt, runner=None: {"ok": batch})
     settings = ProfileSettings(**{**FAST, "batch_sizes": (4, 1), "prompt_lengths": (64, 8, 32), "backend": "compiled"})
     records = run_sweep(LOADED, settings, progress=False)
@@ -157,8 +208,9 @@ def test_static_decoder_generates_what_generate_does_and_falls_back_when_compile
     decoder.step = lambda token, position: tokens.append(token) or decoder._step(token, position)
     ttft, e2e, n = decoder({"input_ids": ids})
     assert n == settings.new_tokens and 0 < ttft < e2e
-    expected = loaded.model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=settings.new_tokens,
-                                     do_sample=False, pad_token_id=0)[:, 8:]
+    expected = loaded.model.generate(
+        ids, attention_mask=torch.ones_like(ids), max_new_tokens=settings.new_tokens, do_sample=False, pad_token_id=0
+    )[:, 8:]
     assert torch.equal(torch.cat(tokens, dim=1), expected[:, :-1])  # the inputs of each decode step
 
     def broken(fn, **kwargs):
@@ -217,8 +269,9 @@ def test_compiled_backend_compiles_once_per_batch_size_on_the_cpu(tmp_path):
     point reuses the graph, nothing recompiles during measured runs, no graph break, no fallback."""
     from gentrend.profiling import memory_validation, profile, wide
 
-    settings = defaults_for("cpu", backend="compiled", batch_sizes=[1, 2], prompt_lengths=[8, 16], new_tokens=4,
-                            min_runs=2, min_seconds=0.0)
+    settings = defaults_for(
+        "cpu", backend="compiled", batch_sizes=[1, 2], prompt_lengths=[8, 16], new_tokens=4, min_runs=2, min_seconds=0.0
+    )
     rows = profile("qwen3.5-0.8b", settings=settings, tiny=True, cache_dir=tmp_path, progress=False)
     points = wide(rows)
     assert (memory_validation(rows)["context"] == settings.cache_len).all()  # the memory model sees the static cache
@@ -237,7 +290,9 @@ def test_reference_loop_runs_beside_the_profiler():
 
     from gentrend.core import paths
 
-    spec = importlib.util.spec_from_file_location("reference_loop", paths.REPO_ROOT / "benchmarks" / "reference_loop.py")
+    spec = importlib.util.spec_from_file_location(
+        "reference_loop", paths.REPO_ROOT / "benchmarks" / "reference_loop.py"
+    )
     loop = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(loop)
     r = loop.compare("qwen3-0.6b", "cpu", batch=2, prompt=8, new_tokens=6, runs=3, tiny=True, compile=False)
@@ -253,9 +308,19 @@ def test_int8_rows_beside_the_float_ones_and_int4_skipped_on_the_cpu(tmp_path, c
     from gentrend.profiling import ProfilingWarning, precision_table, profile_precisions, save_results, wide
 
     settings = defaults_for("cpu", batch_sizes=[1, 2], prompt_lengths=[8], new_tokens=4, min_runs=1, min_seconds=0.0)
-    with pytest.warns(ProfilingWarning, match="int4 weights of qwen3-0.6b not profiled: ModelLoadError: int4 weight-only runs on CUDA only"):
-        rows = profile_precisions("qwen3-0.6b", settings=settings, precisions=("int8", "int4"), output_dir=tmp_path / "run",
-                                  tiny=True, cache_dir=tmp_path / "cache", progress=False)
+    with pytest.warns(
+        ProfilingWarning,
+        match="int4 weights of qwen3-0.6b not profiled: ModelLoadError: int4 weight-only runs on CUDA only",
+    ):
+        rows = profile_precisions(
+            "qwen3-0.6b",
+            settings=settings,
+            precisions=("int8", "int4"),
+            output_dir=tmp_path / "run",
+            tiny=True,
+            cache_dir=tmp_path / "cache",
+            progress=False,
+        )
     points = wide(rows)
     assert sorted(points["dtype"].unique()) == ["fp32", "int8"]
     assert points.loc[points["dtype"] == "int8", "batch_size"].tolist() == [1]  # the quantized point only
@@ -286,8 +351,21 @@ def test_an_error_outside_the_compiled_step_is_not_called_a_compile_failure(cata
 def test_one_progress_line_per_point():
     from gentrend.profiling.sweep import point_line
 
-    ok = {"batch_size": 1, "prompt_length": 1024, "status": "ok", "error": "", "fallback": "",
-          "metrics": {"decode_tokens_per_s": {"value": 104.24}, "ttft_s": {"value": 0.0312}, "compile_s": {"value": 95.2}}}
-    assert point_line("qwen3-8b bf16", 2, 4, ok) == "  qwen3-8b bf16 [2/4] batch 1 x prompt 1024: 104.2 tok/s decode, TTFT 31 ms (compile 95 s)"
+    ok = {
+        "batch_size": 1,
+        "prompt_length": 1024,
+        "status": "ok",
+        "error": "",
+        "fallback": "",
+        "metrics": {
+            "decode_tokens_per_s": {"value": 104.24},
+            "ttft_s": {"value": 0.0312},
+            "compile_s": {"value": 95.2},
+        },
+    }
+    assert (
+        point_line("qwen3-8b bf16", 2, 4, ok)
+        == "  qwen3-8b bf16 [2/4] batch 1 x prompt 1024: 104.2 tok/s decode, TTFT 31 ms (compile 95 s)"
+    )
     oom = {**ok, "status": "oom", "error": "OutOfMemoryError: CUDA out of memory", "metrics": {}}
     assert point_line("qwen3-8b bf16", 3, 4, oom).endswith("OOM (OutOfMemoryError: CUDA out of memory)")

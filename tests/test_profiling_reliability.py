@@ -9,8 +9,17 @@ import pytest
 import torch
 from filelock import Timeout
 
-from gentrend.profiling import CacheWarning, ProfileSettings, load_run_results, profile, save_results, wide
-from gentrend.profiling import cache, guard, measure
+from gentrend.profiling import (
+    CacheWarning,
+    ProfileSettings,
+    cache,
+    guard,
+    load_run_results,
+    measure,
+    profile,
+    save_results,
+    wide,
+)
 from gentrend.profiling.results import partial_results_path
 
 FAST = dict(batch_sizes=(1, 2), prompt_lengths=(8,), new_tokens=4, warmup=0, min_runs=1, min_seconds=0.0, device="cpu")
@@ -32,7 +41,9 @@ def counted(monkeypatch):
 
 
 def _profile(tmp_path, **kwargs):
-    return profile("qwen3-0.6b", settings=ProfileSettings(**FAST), tiny=True, cache_dir=tmp_path, progress=False, **kwargs)
+    return profile(
+        "qwen3-0.6b", settings=ProfileSettings(**FAST), tiny=True, cache_dir=tmp_path, progress=False, **kwargs
+    )
 
 
 @pytest.mark.slow
@@ -117,7 +128,8 @@ def test_a_busy_gpu_is_named(monkeypatch):
 
     nvml = types.SimpleNamespace(
         nvmlDeviceGetComputeRunningProcesses=lambda h: [types.SimpleNamespace(pid=4242, usedGpuMemory=3 * 2**30)],
-        nvmlDeviceGetUtilizationRates=lambda h: types.SimpleNamespace(gpu=87))
+        nvmlDeviceGetUtilizationRates=lambda h: types.SimpleNamespace(gpu=87),
+    )
     monkeypatch.setitem(sys.modules, "pynvml", nvml)
     monkeypatch.setattr(measure, "_nvml_handle", lambda device: "handle")
     monkeypatch.setattr(guard.time, "sleep", lambda s: None)

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 from gentrend.core.files import OutputError, read_csv, write_text
-from gentrend.report.layout import RunArtefacts
 from gentrend.plots import footnote
+from gentrend.report.layout import RunArtefacts
 from gentrend.report.publish import Publisher, PublishError
 
-PAYLOAD = '<script>alert(1)</script><img src=x onerror=alert(1)>'
+PAYLOAD = "<script>alert(1)</script><img src=x onerror=alert(1)>"
 
 
 def test_values_headers_and_captions_from_data_are_escaped(tmp_path):
@@ -21,7 +21,10 @@ def test_values_headers_and_captions_from_data_are_escaped(tmp_path):
     shown = Publisher(tmp_path, "t").table(frame, "k", f"Title {PAYLOAD}", source=PAYLOAD).data
     assert "<script" not in shown and "<img" not in shown and "&lt;script&gt;" in shown
     assert "1,720,574,976" in shown  # whole numbers are shown as whole numbers
-    assert read_csv(tmp_path / "tables" / "title_script_alert_1_script_img_src_x_onerror_alert_1.csv", "t").iloc[0, 0] == PAYLOAD
+    assert (
+        read_csv(tmp_path / "tables" / "title_script_alert_1_script_img_src_x_onerror_alert_1.csv", "t").iloc[0, 0]
+        == PAYLOAD
+    )
 
 
 def test_a_table_another_producer_wrote_is_never_overwritten(tmp_path):
@@ -57,8 +60,14 @@ def test_layout_reads_tables_back_and_names_what_is_missing(tmp_path):
 
 
 def test_a_table_without_rows_is_a_note_that_says_why_and_leaves_no_file(tmp_path):
-    shown = Publisher(tmp_path, "speed-memory").table(pd.DataFrame(), "precisions", "Precisions", empty="one <b>precision</b>").data
-    assert shown == RunArtefacts(tmp_path).table("speed-memory", "precisions").data  # the report shows what the notebook did
+    shown = (
+        Publisher(tmp_path, "speed-memory")
+        .table(pd.DataFrame(), "precisions", "Precisions", empty="one <b>precision</b>")
+        .data
+    )
+    assert (
+        shown == RunArtefacts(tmp_path).table("speed-memory", "precisions").data
+    )  # the report shows what the notebook did
     assert 'class="empty"' in shown and "Precisions: one &lt;b&gt;precision&lt;/b&gt;." in shown
     assert not list(tmp_path.rglob("*.csv"))
 

@@ -28,10 +28,10 @@ import yaml
 from bs4 import BeautifulSoup
 from fixtures.hostile import PAYLOADS, RENAMED_BENCHMARK, hostile_copy
 
-from gentrend.core import paths
-from gentrend.pipeline import runner
 from gentrend.cli import main
+from gentrend.core import paths
 from gentrend.core.files import OutputError
+from gentrend.pipeline import runner
 from gentrend.pipeline.runner import ReportRequest, check_run_id, new_run_id, reports_lock
 
 # --- helpers ---------------------------------------------------------------------------------------------------------
@@ -48,7 +48,9 @@ def raw_tags(soup: BeautifulSoup) -> list[str]:
             value = " ".join(value) if isinstance(value, list) else value
             if name.lower().startswith("on"):
                 found.append(f"<{tag.name} {name}={value[:60]!r}>")
-            if name.lower() in URL_ATTRIBUTES and not (value.startswith("#") or value.startswith("data:image/png;base64,")):
+            if name.lower() in URL_ATTRIBUTES and not (
+                value.startswith("#") or value.startswith("data:image/png;base64,")
+            ):
                 found.append(f"<{tag.name} {name}={value[:60]!r}>")
     return found
 
@@ -113,20 +115,24 @@ def write(name: str, text: str):
 
 def scores_lines(edit):
     """An edit of the data copy: `edit` changes the list of lines of published_scores.csv in place."""
+
     def apply(data: Path):
         path = data / "published_scores.csv"
         lines = path.read_text().splitlines()
         edit(lines)
         path.write_text("\n".join(lines) + "\n")
+
     return apply
 
 
 def edit_yaml(name: str, edit):
     """An edit of the data copy: `edit` changes the parsed YAML file `name` in place."""
+
     def apply(data: Path):
         raw = yaml.safe_load((data / name).read_text())
         edit(raw)
         (data / name).write_text(yaml.safe_dump(raw, sort_keys=False))
+
     return apply
 
 
@@ -136,85 +142,190 @@ def edit_yaml(name: str, edit):
 ISSUE_BAD_INPUT = [
     ("score inf", sub("published_scores.csv", ",35.6,", ",inf,"), r"score inf is outside the percent range 0–100"),
     ("score negative", sub("published_scores.csv", ",35.6,", ",-35.6,"), r"score -35.6 is outside the percent range"),
-    ("score 3560 on a percent benchmark", sub("published_scores.csv", ",35.6,", ",3560,"),
-     r"score 3560 is outside the percent range"),
+    (
+        "score 3560 on a percent benchmark",
+        sub("published_scores.csv", ",35.6,", ",3560,"),
+        r"score 3560 is outside the percent range",
+    ),
     ("duplicate claim id", sub("claims.yaml", "id: C2", "id: C1"), r"claim id 'C1' appears twice"),
-    ("invalid config JSON", write("configs/qwen3-4b.json", "{ not json"),
-     r"model 'qwen3-4b': field config: .*qwen3-4b.json is not valid JSON"),
-    ("claim names an unknown model", sub("claims.yaml", "model: qwen3.5-9b", "model: qwen3.5-90b"),
-     r"claim C3: argument model: unknown model 'qwen3.5-90b'"),
-    ("claim names an unknown track", sub("claims.yaml", "track: base", "track: bse"),
-     r"claim C1: argument track: unknown track 'bse'"),
-    ("two generations with one label", sub("models.yaml", 'generation: "3"', 'generation: "2.5"'),
-     r"generation label '2.5' is used twice"),
-    ("header-only scores file", scores_lines(lambda lines: lines.__delitem__(slice(1, None))),
-     r"published_scores.csv has a header but no scores"),
-    ("broken gpus.yaml", write("gpus.yaml", "gpus:\n  - {name: X, bandwidth_gb_s: fast}\n"),
-     r"gpus.yaml: GPU #1 \('X'\): bandwidth_gb_s: Input should be a valid number"),
+    (
+        "invalid config JSON",
+        write("configs/qwen3-4b.json", "{ not json"),
+        r"model 'qwen3-4b': field config: .*qwen3-4b.json is not valid JSON",
+    ),
+    (
+        "claim names an unknown model",
+        sub("claims.yaml", "model: qwen3.5-9b", "model: qwen3.5-90b"),
+        r"claim C3: argument model: unknown model 'qwen3.5-90b'",
+    ),
+    (
+        "claim names an unknown track",
+        sub("claims.yaml", "track: base", "track: bse"),
+        r"claim C1: argument track: unknown track 'bse'",
+    ),
+    (
+        "two generations with one label",
+        sub("models.yaml", 'generation: "3"', 'generation: "2.5"'),
+        r"generation label '2.5' is used twice",
+    ),
+    (
+        "header-only scores file",
+        scores_lines(lambda lines: lines.__delitem__(slice(1, None))),
+        r"published_scores.csv has a header but no scores",
+    ),
+    (
+        "broken gpus.yaml",
+        write("gpus.yaml", "gpus:\n  - {name: X, bandwidth_gb_s: fast}\n"),
+        r"gpus.yaml: GPU #1 \('X'\): bandwidth_gb_s: Input should be a valid number",
+    ),
 ]
 ISSUE_TRACEBACKS = [
-    ("impossible date", sub("models.yaml", "release_date: 2024-09-19", "release_date: 2024-19-09"),
-     r"models.yaml \(model catalogue\) holds an invalid value: month must be in 1\.\.12"),
-    ("broken claims.yaml", write("claims.yaml", "claims: [\n  - id: C1\n"),
-     r"claims.yaml \(claims file\) is not valid YAML at line 2"),
-    ("broken benchmarks.yaml", write("benchmarks.yaml", "units: {MMLU: percent\n"),
-     r"benchmarks.yaml \(benchmark units\) is not valid YAML"),
+    (
+        "impossible date",
+        sub("models.yaml", "release_date: 2024-09-19", "release_date: 2024-19-09"),
+        r"models.yaml \(model catalogue\) holds an invalid value: month must be in 1\.\.12",
+    ),
+    (
+        "broken claims.yaml",
+        write("claims.yaml", "claims: [\n  - id: C1\n"),
+        r"claims.yaml \(claims file\) is not valid YAML at line 2",
+    ),
+    (
+        "broken benchmarks.yaml",
+        write("benchmarks.yaml", "units: {MMLU: percent\n"),
+        r"benchmarks.yaml \(benchmark units\) is not valid YAML",
+    ),
     ("claims.yaml as a list", write("claims.yaml", "- id: C1\n  text: x\n"), r"claims.yaml has no 'claims' list"),
-    ("CSV line with an extra field", scores_lines(lambda lines: lines.__setitem__(5, lines[5] + ",extra")),
-     r"published_scores.csv \(published scores\) cannot be parsed as CSV: .*Expected 9 fields in line 6, saw 10"),
-    ("CSV with an unclosed quote", scores_lines(lambda lines: lines.append('Qwen/Qwen3-4B-Base,3,4B,base,MMLU,"5-shot,1,x,y')),
-     r"published_scores.csv \(published scores\) cannot be parsed as CSV: .*EOF inside string"),
+    (
+        "CSV line with an extra field",
+        scores_lines(lambda lines: lines.__setitem__(5, lines[5] + ",extra")),
+        r"published_scores.csv \(published scores\) cannot be parsed as CSV: .*Expected 9 fields in line 6, saw 10",
+    ),
+    (
+        "CSV with an unclosed quote",
+        scores_lines(lambda lines: lines.append('Qwen/Qwen3-4B-Base,3,4B,base,MMLU,"5-shot,1,x,y')),
+        r"published_scores.csv \(published scores\) cannot be parsed as CSV: .*EOF inside string",
+    ),
     ("empty CSV", write("published_scores.csv", ""), r"published_scores.csv \(published scores\) is empty"),
 ]
 MORE_BAD_INPUT = [
-    ("a key given twice in YAML", sub("models.yaml", "size_label: 0.5B", "size_label: 0.5B\n        size_label: 1B"),
-     r"models.yaml \(model catalogue\) is not valid YAML at line \d+, column \d+: found the key 'size_label' twice"),
-    ("a python tag in YAML", write("claims.yaml", "claims: !!python/object/apply:os.system ['echo x']\n"),
-     r"claims.yaml \(claims file\) is not valid YAML .*could not determine a constructor"),
-    ("a data file that is not UTF-8", lambda d: (d / "models.yaml").write_bytes(b"\xff\xfe\x00"), r"models.yaml \(model catalogue\) is not UTF-8"),
+    (
+        "a key given twice in YAML",
+        sub("models.yaml", "size_label: 0.5B", "size_label: 0.5B\n        size_label: 1B"),
+        r"models.yaml \(model catalogue\) is not valid YAML at line \d+, column \d+: found the key 'size_label' twice",
+    ),
+    (
+        "a python tag in YAML",
+        write("claims.yaml", "claims: !!python/object/apply:os.system ['echo x']\n"),
+        r"claims.yaml \(claims file\) is not valid YAML .*could not determine a constructor",
+    ),
+    (
+        "a data file that is not UTF-8",
+        lambda d: (d / "models.yaml").write_bytes(b"\xff\xfe\x00"),
+        r"models.yaml \(model catalogue\) is not UTF-8",
+    ),
     ("a missing data file", lambda d: (d / "claims.yaml").unlink(), r"claims file not found: .*claims.yaml"),
     ("a config that is not an object", write("configs/qwen3-4b.json", "[1]"), r"qwen3-4b.json has no model_type"),
-    ("a config that is a folder", lambda d: ((d / "configs" / "qwen3-4b.json").unlink(), (d / "configs" / "qwen3-4b.json").mkdir()),
-     r"model 'qwen3-4b': field config: file not found"),
-    ("one generation label in two families", edit_yaml("models.yaml", lambda raw: raw["generations"][2].update(family="Llama", generation="3")),
-     r"generation label '3' is used twice .*first by generation Qwen 3"),
-    ("two models with one size label", edit_yaml("models.yaml", lambda raw: raw["generations"][0]["models"][1].update(size_label="0.5B")),
-     r"size_label '0.5B' appears twice"),
+    (
+        "a config that is a folder",
+        lambda d: ((d / "configs" / "qwen3-4b.json").unlink(), (d / "configs" / "qwen3-4b.json").mkdir()),
+        r"model 'qwen3-4b': field config: file not found",
+    ),
+    (
+        "one generation label in two families",
+        edit_yaml("models.yaml", lambda raw: raw["generations"][2].update(family="Llama", generation="3")),
+        r"generation label '3' is used twice .*first by generation Qwen 3",
+    ),
+    (
+        "two models with one size label",
+        edit_yaml("models.yaml", lambda raw: raw["generations"][0]["models"][1].update(size_label="0.5B")),
+        r"size_label '0.5B' appears twice",
+    ),
     ("no generations", write("models.yaml", "generations: []\n"), r"models.yaml has no 'generations' list"),
-    ("a generation without models", edit_yaml("models.yaml", lambda raw: raw["generations"][0].update(models=[])),
-     r"generation Qwen 2.5: field models: List should have at least 1 item"),
-    ("a score that is not a number", sub("published_scores.csv", ",35.6,", ",n/a,"), r"row 2: score 'n/a' is not a number"),
+    (
+        "a generation without models",
+        edit_yaml("models.yaml", lambda raw: raw["generations"][0].update(models=[])),
+        r"generation Qwen 2.5: field models: List should have at least 1 item",
+    ),
+    (
+        "a score that is not a number",
+        sub("published_scores.csv", ",35.6,", ",n/a,"),
+        r"row 2: score 'n/a' is not a number",
+    ),
     ("a score of nan", sub("published_scores.csv", ",35.6,", ",nan,"), r"row 2: score 'nan' is not a number"),
-    ("a score row given twice", scores_lines(lambda lines: lines.insert(2, lines[1])),
-     r"rows 2 and 3 give the same model, variant, benchmark, setting and source"),
-    ("a score row that contradicts the catalogue",
-     sub("published_scores.csv", "Qwen/Qwen2.5-0.5B,2.5,0.5B,base,ARC-C", "Qwen/Qwen2.5-0.5B,3,0.5B,base,ARC-C"),
-     r"row 2: Qwen/Qwen2.5-0.5B has generation '3', but the catalogue says '2.5'"),
-    ("a scores file without a column", sub("published_scores.csv", "source_detail\n", "detail\n"),
-     r"published_scores.csv lacks columns \['source_detail'\]"),
-    ("an unknown variant", sub("published_scores.csv", ",base,ARC-C,", ",bse,ARC-C,"), r"unknown variant\(s\) \['bse'\]"),
-    ("a unit that is not a name", write("benchmarks.yaml", "units: {MMLU: [percent]}\n"), r"unknown unit\(s\) \{'MMLU': \['percent'\]\}"),
+    (
+        "a score row given twice",
+        scores_lines(lambda lines: lines.insert(2, lines[1])),
+        r"rows 2 and 3 give the same model, variant, benchmark, setting and source",
+    ),
+    (
+        "a score row that contradicts the catalogue",
+        sub("published_scores.csv", "Qwen/Qwen2.5-0.5B,2.5,0.5B,base,ARC-C", "Qwen/Qwen2.5-0.5B,3,0.5B,base,ARC-C"),
+        r"row 2: Qwen/Qwen2.5-0.5B has generation '3', but the catalogue says '2.5'",
+    ),
+    (
+        "a scores file without a column",
+        sub("published_scores.csv", "source_detail\n", "detail\n"),
+        r"published_scores.csv lacks columns \['source_detail'\]",
+    ),
+    (
+        "an unknown variant",
+        sub("published_scores.csv", ",base,ARC-C,", ",bse,ARC-C,"),
+        r"unknown variant\(s\) \['bse'\]",
+    ),
+    (
+        "a unit that is not a name",
+        write("benchmarks.yaml", "units: {MMLU: [percent]}\n"),
+        r"unknown unit\(s\) \{'MMLU': \['percent'\]\}",
+    ),
     ("benchmarks.yaml without units", write("benchmarks.yaml", "- a\n"), r"benchmarks.yaml has no 'units' mapping"),
     ("a claim id that is not text", sub("claims.yaml", "id: C2", "id: [1]"), r"claim #2: id must be text"),
-    ("a claim without text", sub("claims.yaml", "capability\n    text: The smallest", "capability\n    txt: The smallest"),
-     r"claim #2 \(C2\) has no text"),
-    ("an unknown claim check", sub("claims.yaml", "check: not_in_data", "check: not_in_dat"),
-     r"claim C6: unknown check 'not_in_dat'"),
-    ("an unknown claim argument", sub("claims.yaml", "tolerance: 1.0", "tolerence: 1.0"),
-     r"claim C1: bad args for check 'model_matches_larger'"),
-    ("a claim naming an unknown generation", sub("claims.yaml", 'new: "3.5"', 'new: "4"'),
-     r"claim C2: argument new: unknown generation '4'"),
+    (
+        "a claim without text",
+        sub("claims.yaml", "capability\n    text: The smallest", "capability\n    txt: The smallest"),
+        r"claim #2 \(C2\) has no text",
+    ),
+    (
+        "an unknown claim check",
+        sub("claims.yaml", "check: not_in_data", "check: not_in_dat"),
+        r"claim C6: unknown check 'not_in_dat'",
+    ),
+    (
+        "an unknown claim argument",
+        sub("claims.yaml", "tolerance: 1.0", "tolerence: 1.0"),
+        r"claim C1: bad args for check 'model_matches_larger'",
+    ),
+    (
+        "a claim naming an unknown generation",
+        sub("claims.yaml", 'new: "3.5"', 'new: "4"'),
+        r"claim C2: argument new: unknown generation '4'",
+    ),
     ("a claim naming an unknown GPU", sub("claims.yaml", "gpu: RTX 4080", "gpu: RTX 9999"), r"unknown GPU 'RTX 9999'"),
-    ("a claim naming an unknown precision", sub("claims.yaml", "precisions: [bf16, int8, int4]", "precisions: [bf16, int3]"),
-     r"claim C9: argument precisions: unknown precision 'int3'"),
+    (
+        "a claim naming an unknown precision",
+        sub("claims.yaml", "precisions: [bf16, int8, int4]", "precisions: [bf16, int3]"),
+        r"claim C9: argument precisions: unknown precision 'int3'",
+    ),
     ("an empty claims list", write("claims.yaml", "claims: []\n"), r"claims.yaml has no 'claims' list"),
-    ("a GPU entry that is not a mapping", write("gpus.yaml", "gpus:\n  - H100\n"),
-     r"GPU #1 \('H100'\): entry: Input should be a valid dictionary"),
-    ("a GPU with infinite memory", write("gpus.yaml", "gpus:\n  - {name: X, bandwidth_gb_s: 1, memory_gib: .inf, source: s}\n"),
-     r"GPU #1 \('X'\): memory_gib: Input should be a finite number"),
-    ("two GPUs with one name", write("gpus.yaml", "gpus:\n  - {name: X, bandwidth_gb_s: 1, memory_gib: 1, source: s}\n"
-                                                  "  - {name: x, bandwidth_gb_s: 2, memory_gib: 1, source: s}\n"),
-     r"GPU #2 \('x'\): name or alias 'x' is already used by 'X'"),
+    (
+        "a GPU entry that is not a mapping",
+        write("gpus.yaml", "gpus:\n  - H100\n"),
+        r"GPU #1 \('H100'\): entry: Input should be a valid dictionary",
+    ),
+    (
+        "a GPU with infinite memory",
+        write("gpus.yaml", "gpus:\n  - {name: X, bandwidth_gb_s: 1, memory_gib: .inf, source: s}\n"),
+        r"GPU #1 \('X'\): memory_gib: Input should be a finite number",
+    ),
+    (
+        "two GPUs with one name",
+        write(
+            "gpus.yaml",
+            "gpus:\n  - {name: X, bandwidth_gb_s: 1, memory_gib: 1, source: s}\n"
+            "  - {name: x, bandwidth_gb_s: 2, memory_gib: 1, source: s}\n",
+        ),
+        r"GPU #2 \('x'\): name or alias 'x' is already used by 'X'",
+    ),
     ("an empty GPU table", write("gpus.yaml", "gpus: []\n"), r"gpus.yaml has no 'gpus' list"),
 ]
 ALL_BAD_INPUT = ISSUE_BAD_INPUT + ISSUE_TRACEBACKS + MORE_BAD_INPUT
@@ -227,8 +338,9 @@ def test_check_names_every_bad_input_in_one_message(data, capsys, case, edit, me
     assert re.search(message, err), err
 
 
-@pytest.mark.parametrize("case, edit, message", ISSUE_BAD_INPUT + ISSUE_TRACEBACKS,
-                         ids=[c[0] for c in ISSUE_BAD_INPUT + ISSUE_TRACEBACKS])
+@pytest.mark.parametrize(
+    "case, edit, message", ISSUE_BAD_INPUT + ISSUE_TRACEBACKS, ids=[c[0] for c in ISSUE_BAD_INPUT + ISSUE_TRACEBACKS]
+)
 def test_report_refuses_bad_input_before_any_notebook(data, capsys, no_notebooks, case, edit, message):
     edit(data)
     err = one_error(*cli(capsys, "report", "--no-profile", "--no-pdf", "--run-id", "bad"))
@@ -316,8 +428,13 @@ def tmpfs():
 
     def mount(folder: Path, options: str) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
-        if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
-                                               capture_output=True).returncode != 0:
+        if (
+            os.geteuid() != 0
+            or subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True
+            ).returncode
+            != 0
+        ):
             pytest.skip("needs root to mount a tmpfs")
         mounted.append(folder)
         return folder
@@ -328,8 +445,9 @@ def tmpfs():
 
 
 @pytest.mark.parametrize("where", ["uncreatable", "read-only"])
-def test_a_reports_folder_that_cannot_be_written_is_one_line(data, tmp_path, capsys, no_notebooks, monkeypatch, tmpfs,
-                                                             where):
+def test_a_reports_folder_that_cannot_be_written_is_one_line(
+    data, tmp_path, capsys, no_notebooks, monkeypatch, tmpfs, where
+):
     if where == "uncreatable":
         (tmp_path / "a-file").write_text("x")
         reports, reason = tmp_path / "a-file" / "reports", "Not a directory"
@@ -385,8 +503,10 @@ def test_the_pdf_fetcher_refuses_files_and_network_and_attaches_nothing(tmp_path
 
     from gentrend.report.render import html_to_pdf
 
-    page = ("<html><body><p>x</p>" + "".join(PAYLOADS) + '<img src="file:///etc/hostname">'
-            '<img src="https://example.org/a.png"></body></html>')
+    page = (
+        "<html><body><p>x</p>" + "".join(PAYLOADS) + '<img src="file:///etc/hostname">'
+        '<img src="https://example.org/a.png"></body></html>'
+    )
     refused = html_to_pdf(page, tmp_path / "r.pdf")
     assert {"file:///etc/passwd", "file:///etc/hostname", "https://example.org/a.png"} <= set(refused)
     assert not PdfReader(tmp_path / "r.pdf").attachments
@@ -400,7 +520,9 @@ def test_a_table_of_hostile_text_renders_as_text(tmp_path):
     shown = Publisher(tmp_path, "claims").table(frame, "ledger", "Claims ledger", source=PAYLOADS[1])
     cell = nbformat.v4.new_code_cell("display(table)")
     cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": shown.data})]
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Report"), cell]), tmp_path / "r.ipynb")
+    nbformat.write(
+        nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Report"), cell]), tmp_path / "r.ipynb"
+    )
     soup = BeautifulSoup(notebook_to_html(tmp_path / "r.ipynb").split("<body>", 1)[1], "html.parser")
     assert raw_tags(soup) == [] and all(p in soup.get_text() for p in PAYLOADS)
 
@@ -413,7 +535,8 @@ def test_no_eval_pickle_unsafe_yaml_or_shell_in_the_library():
             if isinstance(node, ast.Call):
                 name = ast.unparse(node.func)
                 if name in ("eval", "exec", "os.system", "os.popen", "yaml.load", "yaml.unsafe_load") and not (
-                        name == "yaml.load" and "Loader=_StrictLoader" in ast.unparse(node)):
+                    name == "yaml.load" and "Loader=_StrictLoader" in ast.unparse(node)
+                ):
                     found.append(f"{path.name}: {ast.unparse(node)}")
                 if any(k.arg == "shell" and ast.unparse(k.value) != "False" for k in node.keywords):
                     found.append(f"{path.name}: {ast.unparse(node)}")
@@ -443,8 +566,9 @@ def hostile_run(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("hostile")
     data = hostile_copy(root)
-    request = ReportRequest(profile_models=("qwen2.5-0.5b",), device="cpu", tiny=True, batch_sizes=(1,),
-                            prompt_lengths=(8,), new_tokens=2)
+    request = ReportRequest(
+        profile_models=("qwen2.5-0.5b",), device="cpu", tiny=True, batch_sizes=(1,), prompt_lengths=(8,), new_tokens=2
+    )
     refused = None
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GENTREND_DATA", str(data))
@@ -454,8 +578,9 @@ def hostile_run(tmp_path_factory):
         except render.RenderError as e:
             refused, run = e, root / "reports" / "hostile"
             mp.setattr(render, "seal", lambda body: body)
-            render.render_report(run / "notebooks" / runner.TREND_REPORT_NB, run / "trend_report.html",
-                                 run / "trend_report.pdf")
+            render.render_report(
+                run / "notebooks" / runner.TREND_REPORT_NB, run / "trend_report.html", run / "trend_report.pdf"
+            )
     return run, data, asked, refused
 
 
@@ -480,7 +605,9 @@ def test_hostile_text_is_kept_verbatim_in_the_tables(hostile_run):
     run, data, *_ = hostile_run
     claims = yaml.safe_load((data / "claims.yaml").read_text())["claims"]
     ledger = pd.read_csv(run / "tables" / "claims_ledger.csv")
-    assert ledger["claim"].tolist() == [c["text"] for c in claims] and ledger["id"].tolist() == [c["id"] for c in claims]
+    assert ledger["claim"].tolist() == [c["text"] for c in claims] and ledger["id"].tolist() == [
+        c["id"] for c in claims
+    ]
     models = pd.read_csv(run / "tables" / "models.csv")
     assert all(any(p in lic for p in PAYLOADS) for lic in models["license"])
 
@@ -536,9 +663,15 @@ def _gentrend(*args: str, reports: Path, data: Path | None = None) -> subprocess
     env = {**os.environ, "GENTREND_REPORTS": str(reports), "PYTHONPATH": str(paths.REPO_ROOT / "lib")}
     if data:
         env["GENTREND_DATA"] = str(data)
-    return subprocess.Popen([sys.executable, "-m", "gentrend.cli", *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    return subprocess.Popen(
+        [sys.executable, "-m", "gentrend.cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
 
 def _wait_for(condition, timeout: float = 300) -> None:
@@ -596,8 +729,10 @@ def test_ctrl_c_prints_no_traceback(interrupted):
 @pytest.mark.slow
 def test_two_runs_with_one_run_id_never_share_the_folder(tmp_path):
     reports = tmp_path / "reports"
-    first, second = (_gentrend("report", "--run-id", "same", "--force", "--no-profile", "--no-pdf", reports=reports)
-                     for _ in range(2))
+    first, second = (
+        _gentrend("report", "--run-id", "same", "--force", "--no-profile", "--no-pdf", reports=reports)
+        for _ in range(2)
+    )
     _wait_for(lambda: first.poll() is not None or second.poll() is not None, timeout=120)
     loser, winner = (first, second) if first.poll() is not None else (second, first)
     _, err = loser.communicate()

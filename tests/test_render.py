@@ -27,16 +27,20 @@ def _executed(path, extra_outputs=()):
     chart.outputs = [
         nbformat.v4.new_output("stream", name="stderr", text="UserWarning: noisy library\n"),
         nbformat.v4.new_output("display_data", data={"image/png": _png(), "text/plain": "<Figure>"}),
-        nbformat.v4.new_output("display_data", data={"text/html": "<table><tr><th>model</th></tr><tr><td>Qwen3-4B</td></tr></table>"}),
+        nbformat.v4.new_output(
+            "display_data", data={"text/html": "<table><tr><th>model</th></tr><tr><td>Qwen3-4B</td></tr></table>"}
+        ),
         *extra_outputs,
     ]
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("# Trend report"),
-        params,
-        nbformat.v4.new_markdown_cell("## Capability density\nText about density."),
-        chart,
-        nbformat.v4.new_markdown_cell("## Speed and memory\nText about speed."),
-    ])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# Trend report"),
+            params,
+            nbformat.v4.new_markdown_cell("## Capability density\nText about density."),
+            chart,
+            nbformat.v4.new_markdown_cell("## Speed and memory\nText about speed."),
+        ]
+    )
     nbformat.write(nb, path)
     return path
 
@@ -66,8 +70,13 @@ def test_a_notebook_with_an_error_output_is_not_rendered(tmp_path):
         notebook_to_html(_executed(tmp_path / "r.ipynb", [error]))
 
 
-PAYLOADS = ['<script>alert(1)</script>', '<img src=x onerror=alert(1)>', '<a href="javascript:alert(1)">x</a>',
-            '<link rel="attachment" href="file:///etc/passwd">', '<iframe src="https://example.org"></iframe>']
+PAYLOADS = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    '<a href="javascript:alert(1)">x</a>',
+    '<link rel="attachment" href="file:///etc/passwd">',
+    '<iframe src="https://example.org"></iframe>',
+]
 
 
 def test_markup_in_outputs_is_sanitised_and_the_page_sealed(tmp_path):
@@ -90,8 +99,10 @@ def test_seal_refuses_what_the_sanitiser_should_have_removed():
 def test_pdf_fetches_nothing_but_embedded_data(tmp_path):
     from gentrend.report.render import html_to_pdf
 
-    page = ('<html><body><p>x</p><img src="file:///etc/hostname"><link rel="attachment" href="file:///etc/passwd">'
-            '<img src="https://example.org/a.png"></body></html>')
+    page = (
+        '<html><body><p>x</p><img src="file:///etc/hostname"><link rel="attachment" href="file:///etc/passwd">'
+        '<img src="https://example.org/a.png"></body></html>'
+    )
     refused = html_to_pdf(page, tmp_path / "r.pdf")
     assert set(refused) >= {"file:///etc/hostname", "https://example.org/a.png"}
     reader = PdfReader(tmp_path / "r.pdf")
@@ -99,8 +110,8 @@ def test_pdf_fetches_nothing_but_embedded_data(tmp_path):
 
 
 def test_a_missing_nbconvert_template_stops_the_report_before_any_work(tmp_path, monkeypatch):
-    from gentrend.report import render
     from gentrend.pipeline.runner import ReportRequest, run_report
+    from gentrend.report import render
 
     monkeypatch.setattr(render, "TEMPLATE", "no-such-template")  # as when nbconvert lacks its data files
     with pytest.raises(render.RenderError, match="'no-such-template' template was not found") as e:

@@ -27,7 +27,9 @@ def tools():
 
 def _pdf_text(pdf, first=None, last=None) -> str:
     pages = ["-f", str(first), "-l", str(last)] if first else []
-    return subprocess.run(["pdftotext", "-layout", *pages, str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        ["pdftotext", "-layout", *pages, str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def test_the_first_page_of_the_html_and_the_pdf_is_the_summary(report_run):
@@ -68,13 +70,27 @@ def test_no_pdf_table_cell_is_split_inside_a_word(report_run):
 
 
 def test_pdf_pages_with_images_are_not_blank(report_run, tmp_path):
-    listing = subprocess.run(["pdfimages", "-list", str(report_run / "trend_report.pdf")], capture_output=True, text=True,
-                             check=True).stdout.splitlines()[2:]
+    listing = subprocess.run(
+        ["pdfimages", "-list", str(report_run / "trend_report.pdf")], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[2:]
     pages = sorted({int(line.split()[0]) for line in listing})
     assert pages
     for page in pages:
-        subprocess.run(["pdftoppm", "-r", "30", "-png", "-f", str(page), "-l", str(page), str(report_run / "trend_report.pdf"),
-                        str(tmp_path / f"p{page}")], check=True)
+        subprocess.run(
+            [
+                "pdftoppm",
+                "-r",
+                "30",
+                "-png",
+                "-f",
+                str(page),
+                "-l",
+                str(page),
+                str(report_run / "trend_report.pdf"),
+                str(tmp_path / f"p{page}"),
+            ],
+            check=True,
+        )
         (png,) = tmp_path.glob(f"p{page}*.png")
         grey = Image.open(png).convert("L").getdata()
         ink = sum(1 for v in grey if v < 200) / len(grey)
@@ -86,15 +102,25 @@ def test_a_real_browser_shows_the_report_without_errors(report_run, tmp_path):
 
     errors, failed = [], []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--no-first-run", "--disable-sync"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
+        )
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("requestfailed", lambda r: failed.append(r.url))
         page.goto((report_run / "trend_report.html").as_uri())
-        images = page.eval_on_selector_all("img", "els => els.map(e => [e.complete, e.naturalWidth, e.naturalHeight, e.alt])")
+        images = page.eval_on_selector_all(
+            "img", "els => els.map(e => [e.complete, e.naturalWidth, e.naturalHeight, e.alt])"
+        )
         findings_bottom = page.evaluate("""() => {
             const heading = document.getElementById("Summary");
             const items = [...document.querySelectorAll("li")].filter(

@@ -9,13 +9,12 @@ import time
 import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
-
 from conftest import E2E_REQUEST
 
-from gentrend.core import paths
 from gentrend.claims import VERDICTS
 from gentrend.claims.ledger import load_claims
 from gentrend.cli import main
+from gentrend.core import paths
 from gentrend.pipeline.manifest import Manifest
 from gentrend.pipeline.runner import run_report
 
@@ -35,7 +34,9 @@ def soup(report_run):
 @pytest.mark.slow
 def test_run_folder_holds_report_notebooks_tables_and_results(report_run):
     assert (report_run.parent / "latest").resolve() == report_run.resolve()
-    assert {"profile_qwen2.5-0.5b.csv", "profile_qwen3.5-0.8b.csv"} <= {p.name for p in (report_run / "results").iterdir()}
+    assert {"profile_qwen2.5-0.5b.csv", "profile_qwen3.5-0.8b.csv"} <= {
+        p.name for p in (report_run / "results").iterdir()
+    }
     assert not list((report_run / "results" / "partial").glob("*.csv"))  # finished sweeps leave no partial file
     ledger = pd.read_csv(report_run / "tables" / "claims_ledger.csv")
     assert list(ledger["id"]) == [c["id"] for c in load_claims()]
@@ -77,7 +78,13 @@ def _section(soup, anchor: str) -> str:
 @pytest.mark.slow
 def test_density_and_claims_sections_state_their_rules(report_run, soup):
     density = _section(soup, "Capability-density")
-    for rule in ("Bounds in the median", "Benchmark families", "Reference range", "Evaluation pipelines", "Doubling time"):
+    for rule in (
+        "Bounds in the median",
+        "Benchmark families",
+        "Reference range",
+        "Evaluation pipelines",
+        "Doubling time",
+    ):
         assert rule in density
     families = pd.read_csv(report_run / "tables" / "benchmark_families_counted_once_base.csv")
     assert {"EvalPlus", "MMLU"} <= set(families["family"])  # the base track's families with two members
@@ -102,8 +109,12 @@ def test_pdf_has_every_chart_and_table_of_the_html(report_run, soup):
     text = subprocess.run(["pdftotext", pdf, "-"], capture_output=True, text=True, check=True).stdout
     text = _squash(re.sub(r"page \d+ of \d+", "", text))  # the page footers, wherever a caption breaks
     # WeasyPrint shares one image object between pages that show the same PNG: count distinct objects
-    listing = subprocess.run(["pdfimages", "-list", pdf], capture_output=True, text=True, check=True).stdout.splitlines()[2:]
-    assert len({tuple(line.split()[10:12]) for line in listing if line.split()[2] == "image"}) == len({img["src"] for img in soup.find_all("img")})
+    listing = subprocess.run(
+        ["pdfimages", "-list", pdf], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[2:]
+    assert len({tuple(line.split()[10:12]) for line in listing if line.split()[2] == "image"}) == len(
+        {img["src"] for img in soup.find_all("img")}
+    )
     for caption in soup.find_all("caption"):
         assert _squash(caption.get_text()) in text
     for section in SECTIONS:
@@ -128,8 +139,10 @@ def test_a_bad_value_fails_in_seconds_with_one_message(capsys):
 def test_cli_check_validates_the_data(capsys, catalogue, scores):
     assert main(["check"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"ok: {len(catalogue)} models in {len(catalogue.generations)} generations, "
-                          f"{len(scores)} published scores, {len(load_claims())} claims")
+    assert out.startswith(
+        f"ok: {len(catalogue)} models in {len(catalogue.generations)} generations, "
+        f"{len(scores)} published scores, {len(load_claims())} claims"
+    )
 
 
 @pytest.mark.slow
@@ -152,8 +165,8 @@ def test_a_changed_input_reruns_only_what_depends_on_it_and_says_what_changed(re
     data = tmp_path / "data"
     shutil.copytree(paths.data_dir(), data)
     claims = (data / "claims.yaml").read_text()
-    assert "check: dense_hybrid_layout\n    args: {generation: \"3.5\"}" in claims
-    (data / "claims.yaml").write_text(claims.replace("args: {generation: \"3.5\"}", "args: {generation: \"2.5\"}"))
+    assert 'check: dense_hybrid_layout\n    args: {generation: "3.5"}' in claims
+    (data / "claims.yaml").write_text(claims.replace('args: {generation: "3.5"}', 'args: {generation: "2.5"}'))
     monkeypatch.setenv("GENTREND_DATA", str(data))
     result = run_report("e2e-changed", E2E_REQUEST, reports_dir=report_run.parent)
     assert result.status == "complete"
@@ -175,7 +188,9 @@ def test_one_command_scores_several_generations_and_reports_the_measured_density
     models = E2E_REQUEST.evaluation.models
     assert {p.name for p in (report_run / "results").glob("eval_*.csv")} == {f"eval_{m}-base.csv" for m in models}
     measured = pd.read_csv(next((report_run / "tables").glob("measured_here_density_ratio_per_model_*.csv")))
-    newer = {catalogue.get(m).name for m in models if catalogue.get(m).generation != catalogue.get(models[0]).generation}
+    newer = {
+        catalogue.get(m).name for m in models if catalogue.get(m).generation != catalogue.get(models[0]).generation
+    }
     assert not measured.empty and set(measured["model"]) <= newer
     soup = BeautifulSoup((report_run / "trend_report.html").read_text(), "html.parser")
     captions = [c.get_text() for c in soup.find("h2", id="Measured-here").find_all_next("caption")]

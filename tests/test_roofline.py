@@ -4,7 +4,12 @@ import pytest
 
 from gentrend.core.errors import GentrendError
 from gentrend.models.roofline import (
-    bytes_per_decode_step, decode_roofline_tokens_per_s, gpu, gpu_for_device_name, load_gpus, measure_bandwidth,
+    bytes_per_decode_step,
+    decode_roofline_tokens_per_s,
+    gpu,
+    gpu_for_device_name,
+    load_gpus,
+    measure_bandwidth,
 )
 
 
@@ -14,12 +19,16 @@ def test_roofline_by_hand(catalogue):
     assert bytes_per_decode_step(m, 1, 1024, "bf16") == step
     assert decode_roofline_tokens_per_s(m, 717e9, 1, 1024, "bf16") == pytest.approx(717e9 / step)
     # batch 4 reads the weights once and four caches
-    assert decode_roofline_tokens_per_s(m, 717e9, 4, 1024, "bf16") == pytest.approx(4 * 717e9 / (596_049_920 * 2 + 4 * 1024 * 114_688))
+    assert decode_roofline_tokens_per_s(m, 717e9, 4, 1024, "bf16") == pytest.approx(
+        4 * 717e9 / (596_049_920 * 2 + 4 * 1024 * 114_688)
+    )
 
 
 def test_untied_input_embedding_is_not_read_per_step(catalogue):
     m = catalogue.get("qwen2.5-7b")  # untied: vocab 152064 x hidden 3584 input embedding, one row per token
-    assert bytes_per_decode_step(m, 1, 1, "bf16") == pytest.approx((7_615_616_512 - 152_064 * 3_584) * 2 + 2 * 28 * 4 * 128 * 2)
+    assert bytes_per_decode_step(m, 1, 1, "bf16") == pytest.approx(
+        (7_615_616_512 - 152_064 * 3_584) * 2 + 2 * 28 * 4 * 128 * 2
+    )
 
 
 def test_hybrid_model_reads_fixed_state(catalogue):
@@ -31,8 +40,23 @@ def test_hybrid_model_reads_fixed_state(catalogue):
 
 def test_gpu_table():
     gpus = load_gpus()
-    assert {"H100 SXM", "H100 PCIe", "H200", "A100 40GB", "A100 80GB", "L4", "L40S", "A10G", "RTX 3060", "RTX 3090",
-            "RTX 4080", "RTX 4090", "RTX 5090", "T4", "V100"} <= {g.name for g in gpus}
+    assert {
+        "H100 SXM",
+        "H100 PCIe",
+        "H200",
+        "A100 40GB",
+        "A100 80GB",
+        "L4",
+        "L40S",
+        "A10G",
+        "RTX 3060",
+        "RTX 3090",
+        "RTX 4080",
+        "RTX 4090",
+        "RTX 5090",
+        "T4",
+        "V100",
+    } <= {g.name for g in gpus}
     assert all(g.source and g.bandwidth_gb_s > 0 and g.memory_gib > 0 for g in gpus)
     assert gpu("RTX 4080").bandwidth_gb_s == 717
     assert gpu("NVIDIA GeForce RTX 4080").name == "RTX 4080"
@@ -66,7 +90,9 @@ def test_bandwidth_is_measured_once_per_run_and_device(tmp_path, monkeypatch):
     from gentrend.models import roofline
 
     calls = []
-    monkeypatch.setattr(roofline, "measure_bandwidth", lambda d: calls.append(d) or {"median": 2e10, "p10": 1.8e10, "p90": 2.1e10})
+    monkeypatch.setattr(
+        roofline, "measure_bandwidth", lambda d: calls.append(d) or {"median": 2e10, "p10": 1.8e10, "p90": 2.1e10}
+    )
     store = tmp_path / "bandwidth_cpu.json"
     first = roofline.device_bandwidth("cpu", "Some CPU", store=store)
     again = roofline.device_bandwidth("cpu", "Some CPU", store=store)
@@ -81,10 +107,19 @@ def test_decode_regime_from_batch_scaling():
 
     from gentrend.models.roofline import decode_regime, regime_text
 
-    points = pd.DataFrame({
-        "model": ["A"] * 2 + ["B"] * 2 + ["C"], "backend": "eager", "dtype": "fp32", "device": "cpu", "status": "ok",
-        "batch_size": [1, 2, 1, 2, 1], "prompt_length": 32, "decode_tokens_per_s": [10.0, 19.0, 10.0, 10.5, 7.0],
-        "roofline_fraction": [0.6, 0.6, 0.5, 0.3, 0.5]})
+    points = pd.DataFrame(
+        {
+            "model": ["A"] * 2 + ["B"] * 2 + ["C"],
+            "backend": "eager",
+            "dtype": "fp32",
+            "device": "cpu",
+            "status": "ok",
+            "batch_size": [1, 2, 1, 2, 1],
+            "prompt_length": 32,
+            "decode_tokens_per_s": [10.0, 19.0, 10.0, 10.5, 7.0],
+            "roofline_fraction": [0.6, 0.6, 0.5, 0.3, 0.5],
+        }
+    )
     regime = decode_regime(points).set_index("model")
     assert regime.loc["A", "regime"] == "bandwidth-bound" and regime.loc["B", "regime"] == "compute-bound"
     assert regime.loc["C", "regime"] == "one batch size"

@@ -3,14 +3,27 @@
 import nbformat
 import pytest
 
+from gentrend.analysis.selection import default_references
 from gentrend.core import paths
 from gentrend.core.errors import GentrendError, NotebookError, RunLockedError, SettingError
 from gentrend.pipeline.runner import (
-    DENSITY_NB, EVALUATE_NB, GENERATION_NB, PER_SIZE_NB, PROFILE_NB, TREND_REPORT_NB, EvalRequest, NotebookJob,
-    ReportRequest, check_parameters,
-    check_run_id, execute, new_run_id, plan, point_latest, reports_lock,
+    DENSITY_NB,
+    EVALUATE_NB,
+    GENERATION_NB,
+    PER_SIZE_NB,
+    PROFILE_NB,
+    TREND_REPORT_NB,
+    EvalRequest,
+    NotebookJob,
+    ReportRequest,
+    check_parameters,
+    check_run_id,
+    execute,
+    new_run_id,
+    plan,
+    point_latest,
+    reports_lock,
 )
-from gentrend.analysis.selection import default_references
 
 
 def _notebook(path, *cells):
@@ -28,7 +41,9 @@ CPU = ReportRequest(device="cpu", tiny=True)
 
 def test_default_plan_covers_every_generation_and_track_and_profiles_the_smallest_models(catalogue, scores):
     jobs = plan(catalogue, scores, CPU)
-    assert [j.parameters for j in jobs if j.notebook == GENERATION_NB] == [{"generation": g} for g in catalogue.generations]
+    assert [j.parameters for j in jobs if j.notebook == GENERATION_NB] == [
+        {"generation": g} for g in catalogue.generations
+    ]
     tracks = {track: {"track": track, "reference_generation": ref} for track, ref in default_references(scores).items()}
     for notebook in (DENSITY_NB, PER_SIZE_NB):  # once per track, each against the track's reference
         assert [j.parameters for j in jobs if j.notebook == notebook] == list(tracks.values())
@@ -39,8 +54,11 @@ def test_default_plan_covers_every_generation_and_track_and_profiles_the_smalles
 
 
 def _evaluating(tmp_path, **kwargs) -> ReportRequest:
-    return ReportRequest(device="cpu", tiny=True, evaluation=EvalRequest(
-        tasks=("gentrend_example_mc",), mode="local", local_dir=str(tmp_path), **kwargs))
+    return ReportRequest(
+        device="cpu",
+        tiny=True,
+        evaluation=EvalRequest(tasks=("gentrend_example_mc",), mode="local", local_dir=str(tmp_path), **kwargs),
+    )
 
 
 def test_every_notebook_of_the_suite_is_planned(catalogue, scores, tmp_path, monkeypatch):
@@ -49,8 +67,9 @@ def test_every_notebook_of_the_suite_is_planned(catalogue, scores, tmp_path, mon
     assert planned == {p.name for p in paths.NOTEBOOKS_DIR.glob("*.ipynb")}
 
 
-def test_evaluation_scores_every_model_with_the_checkpoint_then_analyses_the_measured_scores(catalogue, scores, tmp_path,
-                                                                                             monkeypatch):
+def test_evaluation_scores_every_model_with_the_checkpoint_then_analyses_the_measured_scores(
+    catalogue, scores, tmp_path, monkeypatch
+):
     monkeypatch.setattr("gentrend.evaluation.model.check_checkpoint_folder", lambda path: None)
     jobs = plan(catalogue, scores, _evaluating(tmp_path, checkpoint="base"))
     evaluated = [j.parameters["model"] for j in jobs if j.notebook == EVALUATE_NB]
@@ -59,13 +78,20 @@ def test_evaluation_scores_every_model_with_the_checkpoint_then_analyses_the_mea
     measured = [j for j in jobs if j.parameters.get("scores_source") == "measured"]
     assert [(j.notebook, j.parameters["track"]) for j in measured] == [(DENSITY_NB, "base"), (PER_SIZE_NB, "base")]
     one = plan(catalogue, scores, _evaluating(tmp_path, models=("qwen3-0.6b",)))
-    assert not [j for j in one if j.parameters.get("scores_source") == "measured"]  # one model: no curve to compare with
+    assert not [
+        j for j in one if j.parameters.get("scores_source") == "measured"
+    ]  # one model: no curve to compare with
 
 
 def test_evaluation_checks_its_settings_tasks_and_weights_before_work(catalogue, scores, tmp_path):
     with pytest.raises(GentrendError, match="unknown task|no_such_task"):
-        plan(catalogue, scores, ReportRequest(device="cpu", evaluation=EvalRequest(tasks=("no_such_task",), mode="local",
-                                                                                   local_dir=str(tmp_path))))
+        plan(
+            catalogue,
+            scores,
+            ReportRequest(
+                device="cpu", evaluation=EvalRequest(tasks=("no_such_task",), mode="local", local_dir=str(tmp_path))
+            ),
+        )
     with pytest.raises(GentrendError, match="qwen3-0.6b.*config.json"):
         plan(catalogue, scores, _evaluating(tmp_path, models=("qwen3-0.6b",)))
     with pytest.raises(SettingError, match="thinking=True needs chat_template=True"):
@@ -82,23 +108,29 @@ def test_device_precision_and_grid_are_resolved_once_and_passed_down(catalogue, 
     assert job.parameters["backend"] == "eager" and job.parameters["tiny"] is True
 
 
-@pytest.mark.parametrize("request_kwargs, message", [
-    ({"profile_models": ("qwen3-5b",)}, "unknown model 'qwen3-5b'"),
-    ({"batch_sizes": (0,)}, "batch_sizes must be positive integers"),
-    ({"new_tokens": 1}, "new_tokens must be an integer >= 2"),
-    ({"device": "cuda:7"}, "cuda:7"),
-    ({"device": "tpu"}, "unknown device 'tpu'"),
-])
+@pytest.mark.parametrize(
+    "request_kwargs, message",
+    [
+        ({"profile_models": ("qwen3-5b",)}, "unknown model 'qwen3-5b'"),
+        ({"batch_sizes": (0,)}, "batch_sizes must be positive integers"),
+        ({"new_tokens": 1}, "new_tokens must be an integer >= 2"),
+        ({"device": "cuda:7"}, "cuda:7"),
+        ({"device": "tpu"}, "unknown device 'tpu'"),
+    ],
+)
 def test_bad_requests_fail_in_the_plan_before_any_notebook(catalogue, scores, request_kwargs, message):
     with pytest.raises(GentrendError, match=message):
         plan(catalogue, scores, ReportRequest(**{"device": "cpu", "tiny": True, **request_kwargs}))
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"dtype": "fp8"}, "unknown precision 'fp8'"),
-    ({"mode": "download"}, "unknown weights mode 'download'"),
-    ({"backend": "vllm"}, "unknown backend 'vllm'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"dtype": "fp8"}, "unknown precision 'fp8'"),
+        ({"mode": "download"}, "unknown weights mode 'download'"),
+        ({"backend": "vllm"}, "unknown backend 'vllm'"),
+    ],
+)
 def test_typos_fail_when_the_request_is_made(kwargs, message):
     with pytest.raises(SettingError, match=message):
         ReportRequest(**kwargs)
@@ -127,10 +159,9 @@ def test_default_run_ids_differ_within_one_second():
 
 
 def test_second_run_on_one_reports_folder_stops_with_its_own_exit_code(tmp_path):
-    with reports_lock(tmp_path):
-        with pytest.raises(RunLockedError, match="another gentrend run holds the lock") as err:
-            with reports_lock(tmp_path):
-                pass
+    with reports_lock(tmp_path), pytest.raises(RunLockedError, match="another gentrend run holds the lock") as err:
+        with reports_lock(tmp_path):
+            pass
     assert err.value.exit_code == 3
     with reports_lock(tmp_path):  # released: the next run goes ahead
         pass
@@ -176,9 +207,9 @@ def test_a_different_catalogue_runs_through_the_same_code(tmp_path, monkeypatch)
     """A fourth generation, added as data only, is planned, analysed and laid out by the unchanged code."""
     from fixtures.fourth_generation import fourth_generation_data
 
+    from gentrend.analysis.scores import load_scores
     from gentrend.models.catalogue import load_catalogue
     from gentrend.report.layout import RunArtefacts
-    from gentrend.analysis.scores import load_scores
 
     monkeypatch.setenv("GENTREND_DATA", str(fourth_generation_data(tmp_path)))
     catalogue = load_catalogue()

@@ -8,8 +8,8 @@ import subprocess
 import pytest
 import yaml
 
-from gentrend.core import paths
 from gentrend.cli import build_parser
+from gentrend.core import paths
 
 DEPLOY = paths.REPO_ROOT / "deploy"
 CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\d+(-\d+)?))*$")
@@ -20,7 +20,7 @@ def _gentrend_args(command: str) -> list[str]:
     words = shlex.split(command.replace("&&", " && "))
     start = next(i for i, w in enumerate(words) if w == "gentrend" or w.endswith("bin/gentrend"))
     end = next((i for i, w in enumerate(words) if i > start and w in ("&&", ";", ">", "2>&1", "|")), len(words))
-    return words[start + 1:end]
+    return words[start + 1 : end]
 
 
 def _valid(args: list[str]) -> None:
@@ -29,8 +29,11 @@ def _valid(args: list[str]) -> None:
 
 
 def test_cron_line_has_five_valid_fields_and_a_valid_command():
-    lines = [line for line in (DEPLOY / "cron" / "gentrend.crontab").read_text().splitlines()
-             if line.strip() and not line.startswith("#")]
+    lines = [
+        line
+        for line in (DEPLOY / "cron" / "gentrend.crontab").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     assert len(lines) == 1
     fields = lines[0].split(None, 5)
     ranges = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)]
@@ -45,9 +48,13 @@ def test_systemd_units_verify(tmp_path):
     for name in ("gentrend-report.service", "gentrend-report.timer"):
         text = (DEPLOY / "systemd" / name).read_text().replace("/opt/gentrend", str(paths.REPO_ROOT))
         (tmp_path / name).write_text(text.replace("User=gentrend", "User=root"))
-    run = subprocess.run(["systemd-analyze", "verify", *map(str, sorted(tmp_path.iterdir()))], capture_output=True, text=True)
+    run = subprocess.run(
+        ["systemd-analyze", "verify", *map(str, sorted(tmp_path.iterdir()))], capture_output=True, text=True
+    )
     assert run.returncode == 0, run.stderr
-    exec_start = re.search(r"^ExecStart=(.*)$", (DEPLOY / "systemd" / "gentrend-report.service").read_text(), re.M).group(1)
+    exec_start = re.search(
+        r"^ExecStart=(.*)$", (DEPLOY / "systemd" / "gentrend-report.service").read_text(), re.M
+    ).group(1)
     _valid(_gentrend_args(exec_start))
 
 

@@ -1,7 +1,7 @@
 import pytest
 
-from gentrend.core.errors import DataError
 from gentrend.analysis.scores import load_scores, score_table
+from gentrend.core.errors import DataError
 
 
 def test_tidy_columns_and_provenance_are_kept(scores):

@@ -51,16 +51,23 @@ def test_unknown_gpu(ctx):
 
 def test_fits_in_memory(ctx):
     assert speed.fits_in_memory(ctx, model="qwen3-0.6b", cards=[{"memory_gb": 8}]).verdict == "not refuted"
-    assert speed.fits_in_memory(ctx, model="qwen3.5-9b", cards=[{"memory_gb": 8}], precisions=["bf16"]).verdict == "refuted"
-    assert speed.fits_in_memory(ctx, model="qwen3.5-9b", cards=[{"memory_gb": 80}], claimed_precision="bf16").verdict == "not refuted"
+    assert (
+        speed.fits_in_memory(ctx, model="qwen3.5-9b", cards=[{"memory_gb": 8}], precisions=["bf16"]).verdict
+        == "refuted"
+    )
+    assert (
+        speed.fits_in_memory(ctx, model="qwen3.5-9b", cards=[{"memory_gb": 80}], claimed_precision="bf16").verdict
+        == "not refuted"
+    )
 
 
 def test_comfortably_needs_the_stated_headroom(ctx):
     need = needed_gib(ctx.catalogue.get("qwen3.5-9b"), "bf16")
     tight = need / (1 - COMFORT_HEADROOM / 2)  # fits, with half the headroom "comfortably" asks for
     plain = speed.fits_in_memory(ctx, model="qwen3.5-9b", cards=[{"memory_gb": tight}], claimed_precision="bf16")
-    comfortable = speed.fits_in_memory(ctx, model="qwen3.5-9b", cards=[{"memory_gb": tight, "comfortably": True}],
-                                       claimed_precision="bf16")
+    comfortable = speed.fits_in_memory(
+        ctx, model="qwen3.5-9b", cards=[{"memory_gb": tight, "comfortably": True}], claimed_precision="bf16"
+    )
     assert plain.verdict == "not refuted" and comfortable.verdict == "refuted"
     assert "5% free" in comfortable.evidence and "with 10% free" in comfortable.evidence
 
@@ -83,14 +90,34 @@ def test_a_measurement_on_the_claimed_gpu_decides_the_speed_part(ctx, monkeypatc
     assert argued_only.verdict == "not refuted"
 
     def points(measured_tps, device="NVIDIA GeForce RTX 4080"):
-        return pd.DataFrame([{"model_id": "qwen3.5-0.8b", "model": "Qwen3.5-0.8B", "device_name": device, "dtype": "bf16",
-                              "decode_tokens_per_s": measured_tps, "prompt_length": 128, "batch_size": 1, "status": "ok",
-                              "roofline_fraction": 0.5, "peak_memory_gib": 1.7, "weights": "synthetic", "device": "cuda",
-                              "linear_attention_kernels": "fast"}])
+        return pd.DataFrame(
+            [
+                {
+                    "model_id": "qwen3.5-0.8b",
+                    "model": "Qwen3.5-0.8B",
+                    "device_name": device,
+                    "dtype": "bf16",
+                    "decode_tokens_per_s": measured_tps,
+                    "prompt_length": 128,
+                    "batch_size": 1,
+                    "status": "ok",
+                    "roofline_fraction": 0.5,
+                    "peak_memory_gib": 1.7,
+                    "weights": "synthetic",
+                    "device": "cuda",
+                    "linear_attention_kernels": "fast",
+                }
+            ]
+        )
 
     for measured_tps, verdict in ((240.0, "supported"), (120.0, "refuted")):
         monkeypatch.setattr(speed, "_points", lambda ctx, tps=measured_tps: points(tps))
         v = speed.decode_speed_within_roofline(ctx, gpu="RTX 4080", claimed_tokens_per_s=claimed)
-        assert v.verdict == verdict and f"measured here on a NVIDIA GeForce RTX 4080: {measured_tps:.1f} tok/s" in v.evidence
+        assert (
+            v.verdict == verdict
+            and f"measured here on a NVIDIA GeForce RTX 4080: {measured_tps:.1f} tok/s" in v.evidence
+        )
     monkeypatch.setattr(speed, "_points", lambda ctx: points(240.0, "NVIDIA H100 80GB HBM3"))  # another card: argued
-    assert speed.decode_speed_within_roofline(ctx, gpu="RTX 4080", claimed_tokens_per_s=claimed).verdict == "not refuted"
+    assert (
+        speed.decode_speed_within_roofline(ctx, gpu="RTX 4080", claimed_tokens_per_s=claimed).verdict == "not refuted"
+    )

@@ -20,26 +20,48 @@ from gentrend.core.files import output_error
 def _report(args) -> int:
     from gentrend.pipeline.runner import EvalRequest, ReportRequest, run_report
 
-    evaluation = EvalRequest(
-        tasks=tuple(args.evaluate), models=tuple(args.eval_models) if args.eval_models else None, mode=args.eval_mode,
-        local_dir=args.eval_dir or "", checkpoint=args.checkpoint, chat_template=args.chat_template,
-        thinking=args.thinking, num_fewshot=args.num_fewshot, limit=args.limit, task_dir=args.task_dir or "",
-    ) if args.evaluate else None
+    evaluation = (
+        EvalRequest(
+            tasks=tuple(args.evaluate),
+            models=tuple(args.eval_models) if args.eval_models else None,
+            mode=args.eval_mode,
+            local_dir=args.eval_dir or "",
+            checkpoint=args.checkpoint,
+            chat_template=args.chat_template,
+            thinking=args.thinking,
+            num_fewshot=args.num_fewshot,
+            limit=args.limit,
+            task_dir=args.task_dir or "",
+        )
+        if args.evaluate
+        else None
+    )
     request = ReportRequest(
         profile_models=() if args.no_profile else (tuple(args.models) if args.models else None),
-        mode=args.mode, device=args.device, dtype=args.dtype, backend=args.backend or "",
-        batch_sizes=tuple(args.batch_sizes or ()), prompt_lengths=tuple(args.prompt_lengths or ()),
-        new_tokens=args.new_tokens or 0, tiny=args.tiny, force=args.force, evaluation=evaluation,
+        mode=args.mode,
+        device=args.device,
+        dtype=args.dtype,
+        backend=args.backend or "",
+        batch_sizes=tuple(args.batch_sizes or ()),
+        prompt_lengths=tuple(args.prompt_lengths or ()),
+        new_tokens=args.new_tokens or 0,
+        tiny=args.tiny,
+        force=args.force,
+        evaluation=evaluation,
     )
     start = time.perf_counter()
     result = run_report(args.run_id, request, pdf=not args.no_pdf)
     run_dir = result.run_dir
-    print(f"run {run_dir.name} {result.status} in {time.perf_counter() - start:.0f} s "
-          f"({result.executed} steps done, {result.reused} reused from an earlier run):")
+    print(
+        f"run {run_dir.name} {result.status} in {time.perf_counter() - start:.0f} s "
+        f"({result.executed} steps done, {result.reused} reused from an earlier run):"
+    )
     for name in ("trend_report.html", "trend_report.pdf"):
         if (run_dir / name).exists():
             print(f"  {run_dir / name}")
-    print(f"  log: {run_dir / 'run.log'}   manifest: {run_dir / 'manifest.json'}   all runs: {run_dir.parent / 'index.html'}")
+    print(
+        f"  log: {run_dir / 'run.log'}   manifest: {run_dir / 'manifest.json'}   all runs: {run_dir.parent / 'index.html'}"
+    )
     for failure in result.failures:
         print(f"gentrend: failed: {failure}", file=sys.stderr)
     return result.exit_code
@@ -49,22 +71,28 @@ def _models(args) -> None:
     from gentrend.models.catalogue import load_catalogue
 
     frame = load_catalogue().to_frame()
-    print(frame[["model_id", "generation", "size_label", "params_total", "release_date", "license"]].to_string(index=False))
+    print(
+        frame[["model_id", "generation", "size_label", "params_total", "release_date", "license"]].to_string(
+            index=False
+        )
+    )
 
 
 def check_data() -> str:
     """Validate every data file (catalogue and configs, scores, benchmark units, claims, GPU table); one line."""
-    from gentrend.models.catalogue import load_catalogue
-    from gentrend.claims.ledger import load_claims
-    from gentrend.models.roofline import load_gpus
     from gentrend.analysis.scores import load_scores
+    from gentrend.claims.ledger import load_claims
+    from gentrend.models.catalogue import load_catalogue
+    from gentrend.models.roofline import load_gpus
 
     catalogue = load_catalogue()
     scores = load_scores(catalogue=catalogue)
     gpus = load_gpus()  # before the claims, whose GPU arguments it resolves
     claims = load_claims(catalogue=catalogue)
-    return (f"ok: {len(catalogue)} models in {len(catalogue.generations)} generations, {len(scores)} published scores, "
-            f"{len(claims)} claims, {len(gpus)} GPUs")
+    return (
+        f"ok: {len(catalogue)} models in {len(catalogue.generations)} generations, {len(scores)} published scores, "
+        f"{len(claims)} claims, {len(gpus)} GPUs"
+    )
 
 
 def _check(args) -> None:
@@ -77,12 +105,16 @@ def _clean(args) -> None:
     older_than = parse_age(args.older_than) if args.older_than is not None else None
     doomed, protected = clean(older_than, args.keep, dry_run=args.dry_run)
     for item in doomed:
-        print(f"{'would remove' if args.dry_run else 'removed'} {item.kind:5} {item.path}  "
-              f"({size_text(item.size)}, last written {age_text(item.age_s)} ago)")
+        print(
+            f"{'would remove' if args.dry_run else 'removed'} {item.kind:5} {item.path}  "
+            f"({size_text(item.size)}, last written {age_text(item.age_s)} ago)"
+        )
     for path, why in protected.items():
         print(f"kept        run   {path}  ({why})")
     total = size_text(sum(item.size for item in doomed))
-    print(f"{len(doomed)} item(s), {total}" + (" would be freed (dry run: nothing removed)" if args.dry_run else " freed"))
+    print(
+        f"{len(doomed)} item(s), {total}" + (" would be freed (dry run: nothing removed)" if args.dry_run else " freed")
+    )
 
 
 def _positive_ints(text: str) -> list[int]:
@@ -105,46 +137,73 @@ def _limit(text: str) -> int | float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gentrend", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="gentrend", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     report = sub.add_parser("report", help="execute the notebooks and render reports/<run-id>/trend_report.{html,pdf}")
     report.add_argument("--run-id", help="name of the run folder (default: a timestamp with a random suffix)")
-    report.add_argument("--models", nargs="+", metavar="ID", help="models to profile (default: smallest of each generation)")
+    report.add_argument(
+        "--models", nargs="+", metavar="ID", help="models to profile (default: smallest of each generation)"
+    )
     report.add_argument("--no-profile", action="store_true", help="published-data analyses only")
-    report.add_argument("--mode", default="synthetic", help="weights for profiling: synthetic or hub (default: synthetic)")
+    report.add_argument(
+        "--mode", default="synthetic", help="weights for profiling: synthetic or hub (default: synthetic)"
+    )
     report.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: auto)")
-    report.add_argument("--dtype", default="auto", help="auto, bf16, fp16, fp32 (default: auto = bf16 on a GPU, fp32 on the CPU)")
+    report.add_argument(
+        "--dtype", default="auto", help="auto, bf16, fp16, fp32 (default: auto = bf16 on a GPU, fp32 on the CPU)"
+    )
     report.add_argument("--backend", help="profiling backend: eager or compiled (default: the device's)")
     report.add_argument("--batch-sizes", type=_positive_ints, metavar="N,N", help="batch sizes to sweep, e.g. 1,4,16")
-    report.add_argument("--prompt-lengths", type=_positive_ints, metavar="N,N", help="prompt lengths to sweep, e.g. 128,1024")
+    report.add_argument(
+        "--prompt-lengths", type=_positive_ints, metavar="N,N", help="prompt lengths to sweep, e.g. 128,1024"
+    )
     report.add_argument("--new-tokens", type=int, help="tokens generated per run (>= 2)")
     report.add_argument("--tiny", action="store_true", help="profile shrunken architectures (smoke test, seconds)")
     report.add_argument("--force", action="store_true", help="re-measure even where cached results exist")
     report.add_argument("--no-pdf", action="store_true", help="skip the PDF")
     evaluation = report.add_argument_group("same-harness evaluation (lm-evaluation-harness; needs real weights)")
     evaluation.add_argument("--evaluate", nargs="+", metavar="TASK", help="lm-eval tasks and/or user tasks to score")
-    evaluation.add_argument("--eval-models", nargs="+", metavar="ID", help="models to score (default: every model with the checkpoint)")
+    evaluation.add_argument(
+        "--eval-models", nargs="+", metavar="ID", help="models to score (default: every model with the checkpoint)"
+    )
     evaluation.add_argument("--eval-mode", default="hub", help="weights: hub (default) or local (with --eval-dir)")
     evaluation.add_argument("--eval-dir", metavar="DIR", help="local mode: DIR/<model id>/ holds each checkpoint")
-    evaluation.add_argument("--checkpoint", default="post_trained", choices=["base", "post_trained"], help="which checkpoint to score")
-    evaluation.add_argument("--chat-template", action="store_true", help="wrap prompts in the chat template (post-trained)")
-    evaluation.add_argument("--thinking", action=argparse.BooleanOptionalAction, default=None,
-                            help="Qwen3/Qwen3.5 thinking switch (with --chat-template; default: off)")
+    evaluation.add_argument(
+        "--checkpoint", default="post_trained", choices=["base", "post_trained"], help="which checkpoint to score"
+    )
+    evaluation.add_argument(
+        "--chat-template", action="store_true", help="wrap prompts in the chat template (post-trained)"
+    )
+    evaluation.add_argument(
+        "--thinking",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="Qwen3/Qwen3.5 thinking switch (with --chat-template; default: off)",
+    )
     evaluation.add_argument("--num-fewshot", type=int, help="few-shot examples (default: each task's)")
-    evaluation.add_argument("--limit", type=_limit, help="documents per task (an integer, or a fraction below 1) for quick runs")
+    evaluation.add_argument(
+        "--limit", type=_limit, help="documents per task (an integer, or a fraction below 1) for quick runs"
+    )
     evaluation.add_argument("--task-dir", metavar="DIR", help="folder of your own task YAML + JSONL files")
     report.set_defaults(func=_report)
 
     sub.add_parser("models", help="list the model catalogue").set_defaults(func=_models)
     sub.add_parser("check", help="validate data/ (catalogue, configs, scores, claims, GPUs)").set_defaults(func=_check)
 
-    clean = sub.add_parser("clean", help="remove old run folders and profiling cache entries",
-                           description="Remove run folders and profiling cache entries by age and/or count. Never "
-                                       "removed: the run `latest` points to, the newest complete report, anything "
-                                       "while a report run holds the reports folder.")
+    clean = sub.add_parser(
+        "clean",
+        help="remove old run folders and profiling cache entries",
+        description="Remove run folders and profiling cache entries by age and/or count. Never "
+        "removed: the run `latest` points to, the newest complete report, anything "
+        "while a report run holds the reports folder.",
+    )
     clean.add_argument("--older-than", metavar="AGE", help="what was last written more than AGE ago: 30d, 12h, 2w")
-    clean.add_argument("--keep", type=int, metavar="N", help="keep the N newest runs (and N newest cache entries per model)")
+    clean.add_argument(
+        "--keep", type=int, metavar="N", help="keep the N newest runs (and N newest cache entries per model)"
+    )
     clean.add_argument("--dry-run", action="store_true", help="list what would be removed, remove nothing")
     clean.set_defaults(func=_clean)
     return parser

@@ -45,8 +45,8 @@ import pandas as pd
 from scipy.optimize import isotonic_regression
 
 from gentrend.analysis.comparisons import family_deltas, win_tie_loss
-from gentrend.core.errors import DataError
 from gentrend.analysis.selection import family_of, generation_order
+from gentrend.core.errors import DataError
 from gentrend.core.vocab import model_labels, size_column
 
 DENSING_LAW_DOUBLING_MONTHS = 3.3  # Xiao et al., "Densing Law of LLMs", arXiv 2412.04315 (arXiv version)
@@ -146,9 +146,29 @@ def reference_curves(selected: pd.DataFrame, reference: str, size: str = "total"
     return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
 
 
-ROW_COLUMNS = ["model_id", "model", "generation", "release_date", "benchmark", "family", "score", "params",
-               "effective_params", "bound", "density", "effective_label", "density_label", "range_low", "range_high",
-               "position", "source_url", "reference_sources", "reference", "track", "size_convention"]
+ROW_COLUMNS = [
+    "model_id",
+    "model",
+    "generation",
+    "release_date",
+    "benchmark",
+    "family",
+    "score",
+    "params",
+    "effective_params",
+    "bound",
+    "density",
+    "effective_label",
+    "density_label",
+    "range_low",
+    "range_high",
+    "position",
+    "source_url",
+    "reference_sources",
+    "reference",
+    "track",
+    "size_convention",
+]
 
 
 def density_rows(selected: pd.DataFrame, reference: str, size: str = "total") -> pd.DataFrame:
@@ -168,8 +188,14 @@ def density_rows(selected: pd.DataFrame, reference: str, size: str = "total") ->
     for benchmark, group in others.groupby("benchmark", sort=True):
         curve = curves[curves["benchmark"] == benchmark]
         effective, bound = invert_curve(curve, group["score"])
-        parts.append(group.assign(effective_params=effective, bound=bound, range_low=curve["params"].min(),
-                                  range_high=curve["params"].max()))
+        parts.append(
+            group.assign(
+                effective_params=effective,
+                bound=bound,
+                range_low=curve["params"].min(),
+                range_high=curve["params"].max(),
+            )
+        )
     out = pd.concat(parts)
     out["model"] = model_labels(out)
     out["params"] = out[size_column(size)].astype(float)
@@ -177,8 +203,9 @@ def density_rows(selected: pd.DataFrame, reference: str, size: str = "total") ->
     out["density"] = out["effective_params"] / out["params"]
     out["effective_label"] = [bound_label(v, b) for v, b in zip(out["effective_params"], out["bound"])]
     out["density_label"] = [ratio_label(v, b) for v, b in zip(out["density"], out["bound"])]
-    out["position"] = np.where(out["params"] > out["range_high"], "above",
-                               np.where(out["params"] < out["range_low"], "below", "inside"))
+    out["position"] = np.where(
+        out["params"] > out["range_high"], "above", np.where(out["params"] < out["range_low"], "below", "inside")
+    )
     out["reference_sources"] = out["benchmark"].map(sources)
     out = out.assign(reference=str(reference), size_convention=size)
     return out.sort_values(["release_date", "params", "benchmark"])[ROW_COLUMNS].reset_index(drop=True)
@@ -210,7 +237,18 @@ def family_votes(rows: pd.DataFrame) -> pd.DataFrame:
     """One vote per (model, benchmark family) from the rows inside the reference range: log2 interval
     [low, high] of the members' median (MEDIAN_RULE; min_votes 1 inside a family) and its bound."""
     inside = rows[rows["position"] == "inside"]
-    columns = ["model_id", "model", "generation", "release_date", "params", "family", "low", "high", "bound", "n_members"]
+    columns = [
+        "model_id",
+        "model",
+        "generation",
+        "release_date",
+        "params",
+        "family",
+        "low",
+        "high",
+        "bound",
+        "n_members",
+    ]
     if inside.empty:
         return pd.DataFrame(columns=columns)
     lows, highs = _ends(np.log2(inside["density"].to_numpy(dtype=float)), inside["bound"].to_numpy())
@@ -219,8 +257,16 @@ def family_votes(rows: pd.DataFrame) -> pd.DataFrame:
     for (model_id, family), group in ends.groupby(["model_id", "family"], sort=False):
         low, high = _median_interval(group["_low"], group["_high"])
         first = group.iloc[0]
-        out.append({**first[["model_id", "model", "generation", "release_date", "params"]], "family": family,
-                    "low": low, "high": high, "bound": classify(low, high, 1, 1), "n_members": len(group)})
+        out.append(
+            {
+                **first[["model_id", "model", "generation", "release_date", "params"]],
+                "family": family,
+                "low": low,
+                "high": high,
+                "bound": classify(low, high, 1, 1),
+                "n_members": len(group),
+            }
+        )
     return pd.DataFrame(out, columns=columns)
 
 
@@ -246,8 +292,10 @@ def _interval(low_draws: np.ndarray, high_draws: np.ndarray, level: float) -> tu
     statistics, no interpolation, so an open end in a draw stays open)."""
     tail = (1 - level) / 2 * 100
     with warnings.catch_warnings(action="ignore", category=RuntimeWarning):
-        return (float(np.nanpercentile(low_draws, tail, method="lower")),
-                float(np.nanpercentile(high_draws, 100 - tail, method="higher")))
+        return (
+            float(np.nanpercentile(low_draws, tail, method="lower")),
+            float(np.nanpercentile(high_draws, 100 - tail, method="higher")),
+        )
 
 
 def _aggregate(votes: pd.DataFrame, draws: tuple[np.ndarray, np.ndarray], level: float) -> dict:
@@ -255,15 +303,46 @@ def _aggregate(votes: pd.DataFrame, draws: tuple[np.ndarray, np.ndarray], level:
     low, high = _median_interval(votes["low"], votes["high"])
     bound = classify(low, high, len(votes))
     ci = _interval(*draws, level) if bound == EXACT else (np.nan, np.nan)
-    return {"low": low, "high": high, "bound": bound, "ci_low": ci[0], "ci_high": ci[1], "n_votes": len(votes),
-            "n_exact": int((votes["bound"] == EXACT).sum()), "n_above": int((votes["bound"] == LOWER).sum()),
-            "n_below": int((votes["bound"] == UPPER).sum()), "bounded_share": float((votes["bound"] != EXACT).mean())}
+    return {
+        "low": low,
+        "high": high,
+        "bound": bound,
+        "ci_low": ci[0],
+        "ci_high": ci[1],
+        "n_votes": len(votes),
+        "n_exact": int((votes["bound"] == EXACT).sum()),
+        "n_above": int((votes["bound"] == LOWER).sum()),
+        "n_below": int((votes["bound"] == UPPER).sum()),
+        "bounded_share": float((votes["bound"] != EXACT).mean()),
+    }
 
 
-MODEL_COLUMNS = ["model_id", "model", "generation", "release_date", "params", "density", "density_low",
-                 "density_high", "ci_low", "ci_high", "bound", "density_label", "effective_params", "effective_label",
-                 "n_benchmarks", "n_votes", "n_exact", "n_above", "n_below", "bounded_share", "n_outside",
-                 "reference", "track", "size_convention"]
+MODEL_COLUMNS = [
+    "model_id",
+    "model",
+    "generation",
+    "release_date",
+    "params",
+    "density",
+    "density_low",
+    "density_high",
+    "ci_low",
+    "ci_high",
+    "bound",
+    "density_label",
+    "effective_params",
+    "effective_label",
+    "n_benchmarks",
+    "n_votes",
+    "n_exact",
+    "n_above",
+    "n_below",
+    "bounded_share",
+    "n_outside",
+    "reference",
+    "track",
+    "size_convention",
+]
 
 
 def model_density(rows: pd.DataFrame, n_boot: int = N_BOOT, seed: int = 0, level: float = LEVEL) -> pd.DataFrame:
@@ -282,20 +361,37 @@ def model_density(rows: pd.DataFrame, n_boot: int = N_BOOT, seed: int = 0, level
     for model_id, group in votes.groupby("model_id", sort=False):
         model_rows = rows[rows["model_id"] == model_id]
         first = model_rows.iloc[0]
-        out.append({**first[["model_id", "model", "generation", "release_date", "params", "reference", "track",
-                             "size_convention"]],
-                    **_aggregate(group, draws[model_id], level),
-                    "n_benchmarks": int((model_rows["position"] == "inside").sum()),
-                    "n_outside": int((model_rows["position"] != "inside").sum())})
+        out.append(
+            {
+                **first[
+                    [
+                        "model_id",
+                        "model",
+                        "generation",
+                        "release_date",
+                        "params",
+                        "reference",
+                        "track",
+                        "size_convention",
+                    ]
+                ],
+                **_aggregate(group, draws[model_id], level),
+                "n_benchmarks": int((model_rows["position"] == "inside").sum()),
+                "n_outside": int((model_rows["position"] != "inside").sum()),
+            }
+        )
     out = pd.DataFrame(out)
     out["density_low"], out["density_high"] = 2 ** out["low"], 2 ** out["high"]
     out["density"] = np.where(out["bound"] == EXACT, out["density_low"], np.nan)
     out["ci_low"], out["ci_high"] = 2 ** out["ci_low"], 2 ** out["ci_high"]
     out["effective_params"] = out["density"] * out["params"]
-    out["density_label"] = [interval_label(lo, hi, b) for lo, hi, b in
-                            zip(out["density_low"], out["density_high"], out["bound"])]
-    out["effective_label"] = [interval_label(lo * p, hi * p, b, params_label, "≈", "><") for lo, hi, b, p in
-                              zip(out["density_low"], out["density_high"], out["bound"], out["params"])]
+    out["density_label"] = [
+        interval_label(lo, hi, b) for lo, hi, b in zip(out["density_low"], out["density_high"], out["bound"])
+    ]
+    out["effective_label"] = [
+        interval_label(lo * p, hi * p, b, params_label, "≈", "><")
+        for lo, hi, b, p in zip(out["density_low"], out["density_high"], out["bound"], out["params"])
+    ]
     return out[MODEL_COLUMNS]
 
 
@@ -306,27 +402,60 @@ def outside_range(rows: pd.DataFrame, selected: pd.DataFrame, size: str = "total
     Columns: model, generation, position, versus, n_benchmarks, n_votes, wins, ties, losses, median_delta
     (points, over family votes), benchmarks, reference, track.
     """
-    columns = ["model", "generation", "position", "versus", "n_benchmarks", "n_votes", "wins", "ties", "losses",
-               "median_delta", "benchmarks", "reference", "track"]
+    columns = [
+        "model",
+        "generation",
+        "position",
+        "versus",
+        "n_benchmarks",
+        "n_votes",
+        "wins",
+        "ties",
+        "losses",
+        "median_delta",
+        "benchmarks",
+        "reference",
+        "track",
+    ]
     outside = rows[rows["position"] != "inside"]
     if outside.empty:
         return pd.DataFrame(columns=columns)
     reference = outside["reference"].iloc[0]
-    ref = selected[selected["generation"] == reference].assign(model=model_labels, params=lambda f: f[size_column(size)])
+    ref = selected[selected["generation"] == reference].assign(
+        model=model_labels, params=lambda f: f[size_column(size)]
+    )
     ref = ref.sort_values("params")
-    ends = pd.concat([ref.groupby("benchmark").tail(1).assign(position="above"),
-                      ref.groupby("benchmark").head(1).assign(position="below")])
-    paired = outside.merge(ends[["benchmark", "position", "model", "score"]], on=["benchmark", "position"],
-                           suffixes=("", "_versus"))
+    ends = pd.concat(
+        [
+            ref.groupby("benchmark").tail(1).assign(position="above"),
+            ref.groupby("benchmark").head(1).assign(position="below"),
+        ]
+    )
+    paired = outside.merge(
+        ends[["benchmark", "position", "model", "score"]], on=["benchmark", "position"], suffixes=("", "_versus")
+    )
     paired = paired.assign(delta=paired["score"] - paired["score_versus"], versus=paired["model_versus"])
     out = []
     for (model, position, versus), group in paired.groupby(["model", "position", "versus"], sort=False):
         deltas = family_deltas(group["delta"], group["benchmark"])
         wins, ties, losses = win_tie_loss(deltas)
-        out.append({"model": model, "generation": group["generation"].iloc[0], "position": position, "versus": versus,
-                    "n_benchmarks": len(group), "n_votes": len(deltas), "wins": wins, "ties": ties, "losses": losses,
-                    "median_delta": float(deltas.median()), "benchmarks": ", ".join(sorted(group["benchmark"])),
-                    "reference": reference, "track": group["track"].iloc[0]})
+        out.append(
+            {
+                "model": model,
+                "generation": group["generation"].iloc[0],
+                "position": position,
+                "versus": versus,
+                "n_benchmarks": len(group),
+                "n_votes": len(deltas),
+                "wins": wins,
+                "ties": ties,
+                "losses": losses,
+                "median_delta": float(deltas.median()),
+                "benchmarks": ", ".join(sorted(group["benchmark"])),
+                "reference": reference,
+                "track": group["track"].iloc[0],
+            }
+        )
     return pd.DataFrame(out, columns=columns)
 
 
@@ -340,15 +469,33 @@ def _generation_results(selected, reference, size, n_boot, seed, level):
     votes = family_votes(rows)
     direct_draws = _draws(votes, "generation", n_boot, seed) if not votes.empty else {}
     zero = (np.zeros(n_boot), np.zeros(n_boot))
-    result = {reference: {"method": "reference", "low": 0.0, "high": 0.0, "bound": EXACT, "ci_low": 0.0, "ci_high": 0.0,
-                          "n_votes": 0, "n_exact": 0, "n_above": 0, "n_below": 0, "bounded_share": 0.0,
-                          "n_models": 0, "draws": zero}}
+    result = {
+        reference: {
+            "method": "reference",
+            "low": 0.0,
+            "high": 0.0,
+            "bound": EXACT,
+            "ci_low": 0.0,
+            "ci_high": 0.0,
+            "n_votes": 0,
+            "n_exact": 0,
+            "n_above": 0,
+            "n_below": 0,
+            "bounded_share": 0.0,
+            "n_models": 0,
+            "draws": zero,
+        }
+    }
     order = generation_order(selected)
     for generation in (g for g in order if g != reference):
         if generation in direct_draws:
             group = votes[votes["generation"] == generation]
-            result[generation] = {"method": "direct", **_aggregate(group, direct_draws[generation], level),
-                                  "n_models": group["model_id"].nunique(), "draws": direct_draws[generation]}
+            result[generation] = {
+                "method": "direct",
+                **_aggregate(group, direct_draws[generation], level),
+                "n_models": group["model_id"].nunique(),
+                "draws": direct_draws[generation],
+            }
             continue
         for mid in (g for g in order if g in direct_draws and g != generation):
             step = family_votes(density_rows(selected, mid, size))
@@ -362,15 +509,29 @@ def _generation_results(selected, reference, size, n_boot, seed, level):
             bound = NOT_ESTIMABLE if NOT_ESTIMABLE in both else classify(low, high, MIN_VOTES)
             summed = (draws[0] + second["draws"][0], draws[1] + second["draws"][1])
             ci = _interval(*summed, level) if bound == EXACT else (np.nan, np.nan)
-            result[generation] = {**first, "method": f"chained {generation}→{mid}→{reference}", "low": low, "high": high,
-                                  "bound": bound, "ci_low": ci[0], "ci_high": ci[1],
-                                  "n_models": step["model_id"].nunique(), "draws": summed}
+            result[generation] = {
+                **first,
+                "method": f"chained {generation}→{mid}→{reference}",
+                "low": low,
+                "high": high,
+                "bound": bound,
+                "ci_low": ci[0],
+                "ci_high": ci[1],
+                "n_models": step["model_id"].nunique(),
+                "draws": summed,
+            }
             break
     return result
 
 
-def generation_multipliers(selected: pd.DataFrame, reference: str, size: str = "total", n_boot: int = N_BOOT,
-                           seed: int = 0, level: float = LEVEL) -> pd.DataFrame:
+def generation_multipliers(
+    selected: pd.DataFrame,
+    reference: str,
+    size: str = "total",
+    n_boot: int = N_BOOT,
+    seed: int = 0,
+    level: float = LEVEL,
+) -> pd.DataFrame:
     """Per generation (oldest first): density multiplier against the reference, the median over all its
     (model, family) votes inside the reference range (MEDIAN_RULE).
 
@@ -386,12 +547,24 @@ def generation_multipliers(selected: pd.DataFrame, reference: str, size: str = "
     out = []
     for generation, r in result.items():
         low, high = 2 ** r["low"], 2 ** r["high"]
-        out.append({"generation": generation, "release_date": release[generation],
-                    "multiplier": low if r["bound"] == EXACT else np.nan, "multiplier_low": low, "multiplier_high": high,
-                    "ci_low": 2 ** r["ci_low"], "ci_high": 2 ** r["ci_high"], "bound": r["bound"],
-                    "label": interval_label(low, high, r["bound"]), "n_models": r["n_models"],
-                    **{k: r[k] for k in ("n_votes", "n_exact", "n_above", "n_below", "bounded_share", "method")},
-                    "reference": reference, "track": track, "size_convention": size})
+        out.append(
+            {
+                "generation": generation,
+                "release_date": release[generation],
+                "multiplier": low if r["bound"] == EXACT else np.nan,
+                "multiplier_low": low,
+                "multiplier_high": high,
+                "ci_low": 2 ** r["ci_low"],
+                "ci_high": 2 ** r["ci_high"],
+                "bound": r["bound"],
+                "label": interval_label(low, high, r["bound"]),
+                "n_models": r["n_models"],
+                **{k: r[k] for k in ("n_votes", "n_exact", "n_above", "n_below", "bounded_share", "method")},
+                "reference": reference,
+                "track": track,
+                "size_convention": size,
+            }
+        )
     return pd.DataFrame(out).sort_values("release_date").reset_index(drop=True)
 
 
@@ -405,13 +578,21 @@ def _slope_range(weights: np.ndarray, lows, highs) -> tuple:
     weights = np.asarray(weights, dtype=float)
     lows, highs = np.asarray(lows, dtype=float), np.asarray(highs, dtype=float)
     with np.errstate(invalid="ignore"):  # 0 x inf: a generation at the mean date has no say in the slope
+
         def total(a, b):
             return np.sum(np.where(weights > 0, weights * a, np.where(weights < 0, weights * b, 0.0)), axis=-1)
+
         return total(lows, highs), total(highs, lows)
 
 
-def doubling_time(selected: pd.DataFrame, reference: str, size: str = "total", n_boot: int = N_BOOT,
-                  seed: int = 0, level: float = LEVEL) -> pd.DataFrame:
+def doubling_time(
+    selected: pd.DataFrame,
+    reference: str,
+    size: str = "total",
+    n_boot: int = N_BOOT,
+    seed: int = 0,
+    level: float = LEVEL,
+) -> pd.DataFrame:
     """Density doubling time in months (rule 8 of the module docstring). One row:
 
     doubling_months (exact fit only), doubling_low / doubling_high (where it can lie; a bound has an open or
@@ -431,7 +612,7 @@ def doubling_time(selected: pd.DataFrame, reference: str, size: str = "total", n
     newer = [r for g, r in result.items() if g != reference]
     n_votes = sum(r["n_votes"] for r in newer)
     share = sum(r["bounded_share"] * r["n_votes"] for r in newer) / n_votes if n_votes else np.nan
-    inv = lambda s: 1 / s if s > 0 else np.inf  # noqa: E731
+    inv = lambda s: 1 / s if s > 0 else np.inf
     fitted = exact if len(exact) >= 2 else [g for g, r in result.items() if r["bound"] != NOT_ESTIMABLE]
     fit = {"slope_per_month": np.nan, "intercept_log2": np.nan, "ci_low": np.nan, "ci_high": np.nan}
     if len(fitted) < 2:
@@ -448,22 +629,45 @@ def doubling_time(selected: pd.DataFrame, reference: str, size: str = "total", n
             low_draws = np.column_stack([result[g]["draws"][0] for g in exact])
             high_draws = np.column_stack([result[g]["draws"][1] for g in exact])
             s_low, s_high = _interval(*_slope_range(weights, low_draws, high_draws), level)
-            fit = {"slope_per_month": float(slope_min), "intercept_log2": float(np.mean(lows) - slope_min * months.mean()),
-                   "ci_low": inv(s_high), "ci_high": inv(s_low)}
+            fit = {
+                "slope_per_month": float(slope_min),
+                "intercept_log2": float(np.mean(lows) - slope_min * months.mean()),
+                "ci_low": inv(s_high),
+                "ci_high": inv(s_low),
+            }
             bound = EXACT
         elif slope_max <= 0 or (low == 0 and np.isinf(high)):  # no increase shown, or no side bounded
             bound = NOT_ESTIMABLE
         else:
             bound = UPPER if low == 0 else LOWER if np.isinf(high) else RANGE
-    fmt = lambda v: f"{v:.1f} months"  # noqa: E731
-    left_out = [g for g in result if g not in fitted] if bound == EXACT else \
-        [g for g, r in result.items() if r["bound"] == NOT_ESTIMABLE]
-    return pd.DataFrame([{
-        "doubling_months": low if bound == EXACT else np.nan, "doubling_low": low, "doubling_high": high,
-        "bound": bound, "label": interval_label(low, high, bound, fmt), **fit,
-        "n_generations": len(fitted), "generations": " → ".join(fitted),
-        "excluded": ", ".join(f"{g} ({interval_label(2 ** result[g]['low'], 2 ** result[g]['high'], result[g]['bound'])})"
-                              for g in left_out) or "none",
-        "bounded_share": share, "reference": reference, "track": ", ".join(sorted(set(selected["track"]))),
-        "size_convention": size, "published_months": DENSING_LAW_DOUBLING_MONTHS, "published_source": DENSING_LAW_SOURCE,
-    }])
+    fmt = lambda v: f"{v:.1f} months"
+    left_out = (
+        [g for g in result if g not in fitted]
+        if bound == EXACT
+        else [g for g, r in result.items() if r["bound"] == NOT_ESTIMABLE]
+    )
+    return pd.DataFrame(
+        [
+            {
+                "doubling_months": low if bound == EXACT else np.nan,
+                "doubling_low": low,
+                "doubling_high": high,
+                "bound": bound,
+                "label": interval_label(low, high, bound, fmt),
+                **fit,
+                "n_generations": len(fitted),
+                "generations": " → ".join(fitted),
+                "excluded": ", ".join(
+                    f"{g} ({interval_label(2 ** result[g]['low'], 2 ** result[g]['high'], result[g]['bound'])})"
+                    for g in left_out
+                )
+                or "none",
+                "bounded_share": share,
+                "reference": reference,
+                "track": ", ".join(sorted(set(selected["track"]))),
+                "size_convention": size,
+                "published_months": DENSING_LAW_DOUBLING_MONTHS,
+                "published_source": DENSING_LAW_SOURCE,
+            }
+        ]
+    )

@@ -20,12 +20,22 @@ import numpy as np
 import pandas as pd
 
 from gentrend.core import paths
-from gentrend.models.catalogue import Catalogue, load_catalogue
 from gentrend.core.errors import CatalogueError, DataError
 from gentrend.core.files import read_csv, read_yaml
 from gentrend.core.vocab import TRACK_OF_VARIANT
+from gentrend.models.catalogue import Catalogue, load_catalogue
 
-REQUIRED_COLUMNS = ["model", "generation", "size_label", "variant", "benchmark", "setting", "score", "source_url", "source_detail"]
+REQUIRED_COLUMNS = [
+    "model",
+    "generation",
+    "size_label",
+    "variant",
+    "benchmark",
+    "setting",
+    "score",
+    "source_url",
+    "source_detail",
+]
 # The range a score of each unit must lie in (inclusive); anything else is a typo in the data.
 UNIT_RANGES = {"percent": (0, 100), "points_10": (0, 10), "percentile": (0, 100), "elo": (0, 5000)}
 
@@ -36,11 +46,16 @@ def benchmark_units(path: Path | None = None) -> dict[str, str]:
     raw = read_yaml(path, "benchmark units")
     units = raw.get("units") if isinstance(raw, dict) else None
     if not isinstance(units, dict):
-        raise DataError(f"{path} has no 'units' mapping", "start the file with 'units:' followed by benchmark: unit lines")
+        raise DataError(
+            f"{path} has no 'units' mapping", "start the file with 'units:' followed by benchmark: unit lines"
+        )
     known = set(UNIT_RANGES) | {"points_10_or_percent"}
     bad = {b: u for b, u in units.items() if not isinstance(b, str) or not isinstance(u, str) or u not in known}
     if bad:
-        raise DataError(f"{path}: unknown unit(s) {bad}", f"write benchmark: unit lines, the unit one of: {', '.join(sorted(known))}")
+        raise DataError(
+            f"{path}: unknown unit(s) {bad}",
+            f"write benchmark: unit lines, the unit one of: {', '.join(sorted(known))}",
+        )
     return units
 
 
@@ -58,9 +73,11 @@ def _check_ranges(df: pd.DataFrame, path: Path) -> None:
     if bad.any():
         row = int(bad.idxmax())
         r = df.loc[row]
-        raise DataError(f"{path} row {row + 2}: {r['model']} {r['benchmark']} score {r['score']:g} is outside the "
-                        f"{r['unit']} range {UNIT_RANGES[r['unit']][0]}–{UNIT_RANGES[r['unit']][1]}",
-                        "write the score as printed in the source (percentages as 0–100)")
+        raise DataError(
+            f"{path} row {row + 2}: {r['model']} {r['benchmark']} score {r['score']:g} is outside the "
+            f"{r['unit']} range {UNIT_RANGES[r['unit']][0]}–{UNIT_RANGES[r['unit']][1]}",
+            "write the score as printed in the source (percentages as 0–100)",
+        )
 
 
 def _check_unique(df: pd.DataFrame, path: Path) -> None:
@@ -69,9 +86,11 @@ def _check_unique(df: pd.DataFrame, path: Path) -> None:
     repeated = df.duplicated(key, keep=False)
     if repeated.any():
         first, second = df.index[repeated][:2]
-        raise DataError(f"{path} rows {first + 2} and {second + 2} give the same model, variant, benchmark, setting and "
-                        f"source ({df.loc[first, 'model']}, {df.loc[first, 'benchmark']})",
-                        "keep one of them (a second source of the same score needs its own source_url)")
+        raise DataError(
+            f"{path} rows {first + 2} and {second + 2} give the same model, variant, benchmark, setting and "
+            f"source ({df.loc[first, 'model']}, {df.loc[first, 'benchmark']})",
+            "keep one of them (a second source of the same score needs its own source_url)",
+        )
 
 
 def _check_against_catalogue(df: pd.DataFrame, catalogue: Catalogue, path: Path) -> None:
@@ -80,8 +99,11 @@ def _check_against_catalogue(df: pd.DataFrame, catalogue: Catalogue, path: Path)
         model = catalogue.get(row.model_id)
         for column, expected in (("generation", model.generation), ("size_label", model.size_label)):
             if getattr(row, column) != expected:
-                raise DataError(f"{path} row {row.Index + 2}: {row.model} has {column} {getattr(row, column)!r}, "
-                                f"but the catalogue says {expected!r}", f"write {expected!r} there (data/models.yaml is the reference)")
+                raise DataError(
+                    f"{path} row {row.Index + 2}: {row.model} has {column} {getattr(row, column)!r}, "
+                    f"but the catalogue says {expected!r}",
+                    f"write {expected!r} there (data/models.yaml is the reference)",
+                )
 
 
 def load_scores(path: Path | str | None = None, catalogue: Catalogue | None = None) -> pd.DataFrame:
@@ -96,7 +118,10 @@ def load_scores(path: Path | str | None = None, catalogue: Catalogue | None = No
     score = pd.to_numeric(df["score"], errors="coerce")
     if score.isna().any():
         row = int(score.isna().idxmax())
-        raise DataError(f"{path} row {row + 2}: score {df.loc[row, 'score']!r} is not a number", "write the score as printed, digits only")
+        raise DataError(
+            f"{path} row {row + 2}: score {df.loc[row, 'score']!r} is not a number",
+            "write the score as printed, digits only",
+        )
     unknown = sorted(set(df["variant"]) - set(TRACK_OF_VARIANT))
     if unknown:
         raise DataError(f"{path}: unknown variant(s) {unknown}", f"use one of {sorted(TRACK_OF_VARIANT)}")
@@ -118,7 +143,9 @@ def load_scores(path: Path | str | None = None, catalogue: Catalogue | None = No
 
     df["model_id"] = df["model"].map(model_id)
     _check_against_catalogue(df, catalogue, path)
-    facts = catalogue.to_frame().set_index("model_id")[["params_total", "params_non_embedding", "release_date", "family"]]
+    facts = catalogue.to_frame().set_index("model_id")[
+        ["params_total", "params_non_embedding", "release_date", "family"]
+    ]
     df = df.join(facts, on="model_id")
     return df
 
@@ -141,8 +168,11 @@ def scores_from(kind: str, output_dir: str | Path = "", catalogue: Catalogue | N
     if kind == "measured":
         from gentrend.evaluation import as_scores, load_run_results
 
-        return ScoreSource(as_scores(load_run_results(output_dir), catalogue),
-                           "measured here with lm-evaluation-harness (results/eval_*.csv; settings per row)", MEASURED)
+        return ScoreSource(
+            as_scores(load_run_results(output_dir), catalogue),
+            "measured here with lm-evaluation-harness (results/eval_*.csv; settings per row)",
+            MEASURED,
+        )
     raise DataError(f"unknown score source {kind!r}", "use published or measured")
 
 

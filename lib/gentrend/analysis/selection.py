@@ -34,14 +34,17 @@ class Selection(NamedTuple):
     dropped: pd.DataFrame  # every other row of the track, with a `reason` column
 
 
-def select_scores(scores: pd.DataFrame, track: str, benchmarks: list[str] | tuple = (),
-                  units: tuple[str, ...] = UNITS) -> Selection:
+def select_scores(
+    scores: pd.DataFrame, track: str, benchmarks: list[str] | tuple = (), units: tuple[str, ...] = UNITS
+) -> Selection:
     """The rows one comparison uses (see the module docstring for the rule) and the rows it drops, with why."""
     rows = scores[scores["track"] == check_track(track)]
     unknown = sorted(set(benchmarks) - set(rows["benchmark"]))
     if unknown:
-        raise DataError(f"unknown benchmark(s) {unknown} on track {track}",
-                        f"use some of: {', '.join(sorted(set(rows['benchmark'])))}")
+        raise DataError(
+            f"unknown benchmark(s) {unknown} on track {track}",
+            f"use some of: {', '.join(sorted(set(rows['benchmark'])))}",
+        )
     if benchmarks:
         rows = rows[rows["benchmark"].isin(benchmarks)]
     reason = pd.Series("", index=rows.index, dtype=object)
@@ -51,14 +54,17 @@ def select_scores(scores: pd.DataFrame, track: str, benchmarks: list[str] | tupl
     catalogued = scores[scores["model_id"].notna()]
     source_date = catalogued.groupby("source_url")["release_date"].max()
     coverage = candidates.groupby(["benchmark", "source_url"])["model_id"].transform("nunique")
-    ranked = candidates.assign(_coverage=coverage, _date=candidates["source_url"].map(source_date),
-                               _order=np.arange(len(candidates)))
+    ranked = candidates.assign(
+        _coverage=coverage, _date=candidates["source_url"].map(source_date), _order=np.arange(len(candidates))
+    )
     ranked = ranked.sort_values(["_coverage", "_date", "_order"], ascending=[False, False, True])
     winner = ranked.groupby(["model_id", "benchmark", "unit"]).head(1)
     key = ["model_id", "benchmark", "unit"]
     losers = candidates.index.difference(winner.index)
     kept_of = candidates.loc[losers, key].merge(winner[key + ["score", "source_url"]], on=key, how="left")
-    reason[losers] = [f"disagreement rule: kept {s:g} from {u}" for s, u in zip(kept_of["score"], kept_of["source_url"])]
+    reason[losers] = [
+        f"disagreement rule: kept {s:g} from {u}" for s, u in zip(kept_of["score"], kept_of["source_url"])
+    ]
     kept = rows.loc[winner.index].sort_index()
     dropped = rows[reason != ""].assign(reason=reason[reason != ""])
     return Selection(kept, dropped)
@@ -94,12 +100,16 @@ def benchmark_families(path: Path | str | None = None) -> dict[str, dict]:
     seen: dict[str, str] = {}
     for name, entry in families.items():
         if not isinstance(entry, dict) or not entry.get("members") or not entry.get("why"):
-            raise DataError(f"{path}: family {name!r} needs a list of members and a why",
-                            "write it as NAME: {members: [benchmark, ...], why: where they come from}")
+            raise DataError(
+                f"{path}: family {name!r} needs a list of members and a why",
+                "write it as NAME: {members: [benchmark, ...], why: where they come from}",
+            )
         for member in entry["members"]:
             if member in seen:
-                raise DataError(f"{path}: benchmark {member!r} is in families {seen[member]!r} and {name!r}",
-                                "put each benchmark in one family")
+                raise DataError(
+                    f"{path}: benchmark {member!r} is in families {seen[member]!r} and {name!r}",
+                    "put each benchmark in one family",
+                )
             seen[member] = name
     return families
 
@@ -116,7 +126,14 @@ def family_table(rows: pd.DataFrame, families: dict[str, dict] | None = None) ->
     they count once. Columns: family, members, n_members, why."""
     families = benchmark_families() if families is None else families
     present = set(rows["benchmark"])
-    out = [{"family": name, "members": ", ".join(m for m in entry["members"] if m in present),
-            "n_members": sum(m in present for m in entry["members"]), "why": entry["why"]}
-           for name, entry in families.items() if present & set(entry["members"])]
+    out = [
+        {
+            "family": name,
+            "members": ", ".join(m for m in entry["members"] if m in present),
+            "n_members": sum(m in present for m in entry["members"]),
+            "why": entry["why"],
+        }
+        for name, entry in families.items()
+        if present & set(entry["members"])
+    ]
     return pd.DataFrame(out, columns=["family", "members", "n_members", "why"])

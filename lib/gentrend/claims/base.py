@@ -8,15 +8,16 @@ the same rule for every claim, printed above the ledger.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Callable, Literal
+from typing import Annotated, Literal
 
 import pandas as pd
 from pydantic import AfterValidator, ValidationInfo
 from typing_extensions import TypedDict
 
-from gentrend.models.catalogue import Catalogue
 from gentrend.core.vocab import check_track, precision_name
+from gentrend.models.catalogue import Catalogue
 
 VerdictLabel = Literal["supported", "partly supported", "not refuted", "refuted", "not testable"]
 VERDICTS = ("supported", "partly supported", "not refuted", "refuted", "not testable")
@@ -94,8 +95,12 @@ class Verdict:
 def verdict_of(parts: list[Part], based_on: str, note: str = "") -> Verdict:
     """The Verdict of a claim from its parts (VERDICT_RULE); `note`: evidence that is no part (context)."""
     evidence = "; ".join(f"{p.part}: {p.evidence}" for p in parts) + (f". {note}" if note else "")
-    return Verdict(overall_verdict([p.outcome for p in parts]), evidence, based_on,
-                   "; ".join(f"{p.part}: {p.outcome}" for p in parts))
+    return Verdict(
+        overall_verdict([p.outcome for p in parts]),
+        evidence,
+        based_on,
+        "; ".join(f"{p.part}: {p.outcome}" for p in parts),
+    )
 
 
 @dataclass

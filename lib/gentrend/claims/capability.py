@@ -7,11 +7,28 @@ holds or fails (base.VERDICT_RULE). Numbers quoted from the density analysis are
 
 from __future__ import annotations
 
-from gentrend.claims.base import (ClaimContext, GenerationLabel, ModelId, Track, Verdict, check, shown, untested_part, untested_parts,
-                   verdict_of)
-from gentrend.analysis.comparisons import SIZE_CLASSES, TIE_POINTS, family_deltas, size_class, size_class_scores, win_tie_loss
+from gentrend.analysis.comparisons import (
+    SIZE_CLASSES,
+    TIE_POINTS,
+    family_deltas,
+    size_class,
+    size_class_scores,
+    win_tie_loss,
+)
 from gentrend.analysis.density import EXACT, LOWER, RANGE, UPPER, density_rows, model_density, params_label
 from gentrend.analysis.selection import select_scores
+from gentrend.claims.base import (
+    ClaimContext,
+    GenerationLabel,
+    ModelId,
+    Track,
+    Verdict,
+    check,
+    shown,
+    untested_part,
+    untested_parts,
+    verdict_of,
+)
 
 SCORES = "published scores (data/published_scores.csv)"
 
@@ -27,8 +44,13 @@ def _density_table(ctx: ClaimContext, track: str, reference: str):
 
 
 @check("published_value")
-def published_value(ctx: ClaimContext, model: ModelId, values: dict[str, float], tolerance: float = 0.05,
-                    untested: dict[str, str] | None = None) -> Verdict:
+def published_value(
+    ctx: ClaimContext,
+    model: ModelId,
+    values: dict[str, float],
+    tolerance: float = 0.05,
+    untested: dict[str, str] | None = None,
+) -> Verdict:
     """Each claimed value is a part: it holds when a published score of the model (any track) equals it within
     `tolerance`, fails when the published scores differ, and is untested when the benchmark is not in the
     data. `untested`: further parts of the claim the data cannot test, {part: why}."""
@@ -53,8 +75,13 @@ def not_in_data(ctx: ClaimContext, reason: str) -> Verdict:
 
 
 @check("model_matches_larger")
-def model_matches_larger(ctx: ClaimContext, pairs: list[tuple[ModelId, ModelId]], track: Track = "base",
-                         tolerance: float = TIE_POINTS, untested: dict[str, str] | None = None) -> Verdict:
+def model_matches_larger(
+    ctx: ClaimContext,
+    pairs: list[tuple[ModelId, ModelId]],
+    track: Track = "base",
+    tolerance: float = TIE_POINTS,
+    untested: dict[str, str] | None = None,
+) -> Verdict:
     """Each (smaller, larger) pair is a part: it holds when the smaller model's median score difference over
     the shared benchmarks (one vote per family) is at least -tolerance points. The smaller model's effective
     size on the larger model's generation curve (the density table's value) is reported beside it."""
@@ -74,16 +101,23 @@ def model_matches_larger(ctx: ClaimContext, pairs: list[tuple[ModelId, ModelId]]
         table, _ = _density_table(ctx, track, ctx.catalogue.get(large).generation)
         own = table[table["model_id"] == small]
         effective = f"; effective size {own['effective_label'].iloc[0]}" if not own.empty else ""
-        parts.append(shown(name, votes.median() >= -tolerance,
-                           f"median difference {votes.median():+.1f} points over {len(votes)} benchmark families "
-                           f"({len(paired)} {track} benchmarks): {wins} higher, {ties} within {TIE_POINTS:g} point, "
-                           f"{losses} lower{effective}"))
+        parts.append(
+            shown(
+                name,
+                votes.median() >= -tolerance,
+                f"median difference {votes.median():+.1f} points over {len(votes)} benchmark families "
+                f"({len(paired)} {track} benchmarks): {wins} higher, {ties} within {TIE_POINTS:g} point, "
+                f"{losses} lower{effective}",
+            )
+        )
     note = f"Comparable: a median difference of at least -{tolerance:g} point."
     return verdict_of(parts + untested_parts(untested), f"{SCORES}: {n_rows} {track} rows", note)
 
 
 @check("consistent_improvement")
-def consistent_improvement(ctx: ClaimContext, new: GenerationLabel, old: GenerationLabel, track: Track = "non-thinking") -> Verdict:
+def consistent_improvement(
+    ctx: ClaimContext, new: GenerationLabel, old: GenerationLabel, track: Track = "non-thinking"
+) -> Verdict:
     """Each size class where both generations have a catalogue model is a part: it holds when the new model
     improves (median delta over family votes > 0 and more than half of the votes higher by more than a
     tie), and is untested where the two share no benchmark on the track."""
@@ -103,10 +137,15 @@ def consistent_improvement(ctx: ClaimContext, new: GenerationLabel, old: Generat
             continue
         votes = family_deltas(rows["delta"], rows["benchmark"])
         wins, ties, losses = win_tie_loss(votes)
-        parts.append(shown(label, votes.median() > 0 and wins > len(votes) / 2,
-                           f"{rows['model'].iloc[0]} vs {rows['baseline_model'].iloc[0]} median {votes.median():+.1f} "
-                           f"points, {wins} higher / {ties} tied / {losses} lower of {len(votes)} benchmark families "
-                           f"({', '.join(rows['benchmark'])})"))
+        parts.append(
+            shown(
+                label,
+                votes.median() > 0 and wins > len(votes) / 2,
+                f"{rows['model'].iloc[0]} vs {rows['baseline_model'].iloc[0]} median {votes.median():+.1f} "
+                f"points, {wins} higher / {ties} tied / {losses} lower of {len(votes)} benchmark families "
+                f"({', '.join(rows['benchmark'])})",
+            )
+        )
     return verdict_of(parts, f"{SCORES}: {len(table)} {track} deltas of generation {new} vs {old}")
 
 
@@ -121,8 +160,13 @@ def _reaches(row, target: float) -> bool | None:
 
 
 @check("small_model_effective_size")
-def small_model_effective_size(ctx: ClaimContext, models: list[ModelId], reference: GenerationLabel, target_params: float,
-                               tracks: list[Track] | tuple[Track, ...] = ("non-thinking",)) -> Verdict:
+def small_model_effective_size(
+    ctx: ClaimContext,
+    models: list[ModelId],
+    reference: GenerationLabel,
+    target_params: float,
+    tracks: list[Track] | tuple[Track, ...] = ("non-thinking",),
+) -> Verdict:
     """Each model on each track is a part: it holds when its median effective size on the reference
     generation's curve (the density table's value) is at least target_params, fails when it is below, and
     is untested where a bound or missing data leaves it open."""
@@ -130,7 +174,10 @@ def small_model_effective_size(ctx: ClaimContext, models: list[ModelId], referen
     for track in tracks:
         selected = select_scores(ctx.scores, track).kept
         if reference not in set(selected["generation"]):
-            parts += [untested_part(f"{_name(ctx, m)}, {track}", f"generation {reference} has no {track} scores") for m in models]
+            parts += [
+                untested_part(f"{_name(ctx, m)}, {track}", f"generation {reference} has no {track} scores")
+                for m in models
+            ]
             continue
         table, _ = _density_table(ctx, track, reference)
         for model in models:
@@ -142,10 +189,18 @@ def small_model_effective_size(ctx: ClaimContext, models: list[ModelId], referen
             r = own.iloc[0]
             n_rows += int(r["n_benchmarks"])
             interval = f", 95% interval {r['ci_low']:.2f}–{r['ci_high']:.2f}×" if r["bound"] == EXACT else ""
-            evidence = (f"effective size {r['effective_label']} (density {r['density_label']}{interval}; "
-                        f"{r['n_votes']} benchmark families, {r['bounded_share']:.0%} bounded)")
+            evidence = (
+                f"effective size {r['effective_label']} (density {r['density_label']}{interval}; "
+                f"{r['n_votes']} benchmark families, {r['bounded_share']:.0%} bounded)"
+            )
             reaches = _reaches(r, target)
-            parts.append(untested_part(name, evidence + ": the bounds leave it open") if reaches is None
-                         else shown(name, reaches, evidence))
-    return verdict_of(parts, f"{SCORES}: {n_rows} model-benchmark rows",
-                      f"Target: {params_label(target)} on the generation-{reference} curve.")
+            parts.append(
+                untested_part(name, evidence + ": the bounds leave it open")
+                if reaches is None
+                else shown(name, reaches, evidence)
+            )
+    return verdict_of(
+        parts,
+        f"{SCORES}: {n_rows} model-benchmark rows",
+        f"Target: {params_label(target)} on the generation-{reference} curve.",
+    )

@@ -10,20 +10,33 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-
 from typing_extensions import TypedDict
 
-from gentrend.models.architecture import describe
-from gentrend.claims.base import (COMFORT_HEADROOM, ClaimContext, CpuClaim, GenerationLabel, GpuName, ModelId, Precision, Verdict,
-                   argued, check, shown, untested_parts, verdict_of)
-from gentrend.models.memory_model import DEFAULT_OVERHEAD_GIB, GIB, PREFILL_CHUNK_TOKENS, estimate, fits, needed_gib
+from gentrend.claims.base import (
+    COMFORT_HEADROOM,
+    ClaimContext,
+    CpuClaim,
+    GenerationLabel,
+    GpuName,
+    ModelId,
+    Precision,
+    Verdict,
+    argued,
+    check,
+    shown,
+    untested_parts,
+    verdict_of,
+)
 from gentrend.core.vocab import precision_name
-from gentrend.models.roofline import decode_roofline_tokens_per_s
+from gentrend.models.architecture import describe
+from gentrend.models.memory_model import DEFAULT_OVERHEAD_GIB, GIB, PREFILL_CHUNK_TOKENS, estimate, fits, needed_gib
+from gentrend.models.roofline import decode_roofline_tokens_per_s, gpu_for_device_name
 from gentrend.models.roofline import gpu as gpu_spec
-from gentrend.models.roofline import gpu_for_device_name
 
-MODEL_BASIS = ("analytical memory model (gentrend.models.memory_model) from catalogue parameter counts and configs, "
-               f"prefill in chunks of {PREFILL_CHUNK_TOKENS} tokens")
+MODEL_BASIS = (
+    "analytical memory model (gentrend.models.memory_model) from catalogue parameter counts and configs, "
+    f"prefill in chunks of {PREFILL_CHUNK_TOKENS} tokens"
+)
 ROOFLINE_BASIS = "decode roofline (gentrend.models.roofline): bandwidth / (weights + cache bytes per step)"
 NEAR_PEAK = 0.85  # decode implementations rarely sustain more than ~85 % of peak bandwidth
 
@@ -65,9 +78,11 @@ def _measured_note(ctx: ClaimContext, model_ids: list[str]) -> str:
         return ""
     notes = []
     for _, r in w.sort_values("prompt_length").drop_duplicates(["model_id", "dtype"]).iterrows():
-        notes.append(f"{r['model']} at {r['dtype']}: {r['decode_tokens_per_s']:.1f} tok/s = {100 * r['roofline_fraction']:.0f} % of "
-                     f"this {r['device']}'s measured-bandwidth roofline, peak {r['peak_memory_gib']:.2f} GiB "
-                     f"({r['weights']} weights, kernels {r['linear_attention_kernels']})")
+        notes.append(
+            f"{r['model']} at {r['dtype']}: {r['decode_tokens_per_s']:.1f} tok/s = {100 * r['roofline_fraction']:.0f} % of "
+            f"this {r['device']}'s measured-bandwidth roofline, peak {r['peak_memory_gib']:.2f} GiB "
+            f"({r['weights']} weights, kernels {r['linear_attention_kernels']})"
+        )
     return " Measured here (a different machine from the claim's): " + "; ".join(notes) + "."
 
 
@@ -111,10 +126,15 @@ def decode_speed_within_roofline(
         measured = _measured_on(_points(ctx), card, model_id, precisions)
         if measured is not None:  # a measurement on the claim's own hardware decides the part
             fast = measured["decode_tokens_per_s"]
-            parts.append(shown(part, fast >= (1 - MEASURED_TOLERANCE) * claimed,
-                               f"measured here on a {measured['device_name']}: {fast:.1f} tok/s at {measured['dtype']} "
-                               f"(batch 1, prompt {int(measured['prompt_length'])}; within {MEASURED_TOLERANCE:.0%} "
-                               f"counts); roofline: {'; '.join(notes)}"))
+            parts.append(
+                shown(
+                    part,
+                    fast >= (1 - MEASURED_TOLERANCE) * claimed,
+                    f"measured here on a {measured['device_name']}: {fast:.1f} tok/s at {measured['dtype']} "
+                    f"(batch 1, prompt {int(measured['prompt_length'])}; within {MEASURED_TOLERANCE:.0%} "
+                    f"counts); roofline: {'; '.join(notes)}",
+                )
+            )
         else:
             parts.append(argued(part, bool(possible), f"{'; '.join(notes)}: {verdict}"))
     if cpu_claim:
@@ -123,13 +143,21 @@ def decode_speed_within_roofline(
         needs = {p: tps / decode_roofline_tokens_per_s(m, 1.0, 1, context, p) / 1e9 for p in precisions}
         have = float(cpu_claim["bandwidth_gb_s"])
         possible = [p for p, v in needs.items() if v <= have]
-        parts.append(argued(f"{m.name} {tps:g} tok/s on a {cpu_claim.get('label', 'laptop CPU')}", bool(possible),
-                            "needs " + ", ".join(f"{v:.0f} GB/s at {p}" for p, v in needs.items())
-                            + f" against ~{have:g} GB/s: " + (f"possible at {', '.join(possible)}" if possible
-                                                             else "impossible at every precision")))
-    note = (f"{card.name}: {card.bandwidth_gb_s:g} GB/s, {card.memory_gib:g} GiB ({card.source}); batch {batch}, "
-            f"context {context}. The roofline is an upper bound, not a measurement on that hardware."
-            + _measured_note(ctx, list(claimed_tokens_per_s) + ([cpu_claim["model"]] if cpu_claim else [])))
+        parts.append(
+            argued(
+                f"{m.name} {tps:g} tok/s on a {cpu_claim.get('label', 'laptop CPU')}",
+                bool(possible),
+                "needs "
+                + ", ".join(f"{v:.0f} GB/s at {p}" for p, v in needs.items())
+                + f" against ~{have:g} GB/s: "
+                + (f"possible at {', '.join(possible)}" if possible else "impossible at every precision"),
+            )
+        )
+    note = (
+        f"{card.name}: {card.bandwidth_gb_s:g} GB/s, {card.memory_gib:g} GiB ({card.source}); batch {batch}, "
+        f"context {context}. The roofline is an upper bound, not a measurement on that hardware."
+        + _measured_note(ctx, list(claimed_tokens_per_s) + ([cpu_claim["model"]] if cpu_claim else []))
+    )
     return verdict_of(parts, ROOFLINE_BASIS + "; data/gpus.yaml", note)
 
 
@@ -149,31 +177,47 @@ def fits_in_memory(
     and, for a card claimed to run it "comfortably", COMFORT_HEADROOM of the memory still free; else it
     fails."""
     m = ctx.catalogue.get(model)
-    tried = [precision_name(p) for p in ([claimed_precision] if claimed_precision else precisions or ["bf16", "int8", "int4"])]
+    tried = [
+        precision_name(p)
+        for p in ([claimed_precision] if claimed_precision else precisions or ["bf16", "int8", "int4"])
+    ]
     need = {p: needed_gib(m, p, context, batch, include_vision) for p in tried}
     parts = []
     for card in cards:
         size, comfortably = float(card["memory_gb"]), bool(card.get("comfortably", False))
         allowed = size * (1 - COMFORT_HEADROOM) if comfortably else size
         ok = [p for p in tried if need[p] <= allowed]
-        notes = [f"{p} needs {need[p]:.1f} GiB ({'fits' if need[p] <= size else 'does not fit'}"
-                 + (f", {size - need[p]:.1f} GiB = {(size - need[p]) / size:.0%} free" if need[p] <= size else "") + ")"
-                 for p in tried]
+        notes = [
+            f"{p} needs {need[p]:.1f} GiB ({'fits' if need[p] <= size else 'does not fit'}"
+            + (f", {size - need[p]:.1f} GiB = {(size - need[p]) / size:.0%} free" if need[p] <= size else "")
+            + ")"
+            for p in tried
+        ]
         name = f"{card.get('label', f'{size:g} GB')} ({size:g} GB{', comfortably' if comfortably else ''})"
-        verdict = f"fits at {', '.join(ok)}" if ok else "fits at no precision" + (
-            f" with {COMFORT_HEADROOM:.0%} free" if comfortably else "")
+        verdict = (
+            f"fits at {', '.join(ok)}"
+            if ok
+            else "fits at no precision" + (f" with {COMFORT_HEADROOM:.0%} free" if comfortably else "")
+        )
         parts.append(argued(name, bool(ok), "; ".join(notes) + f": {verdict}"))
     vision = "text + vision tower" if include_vision else "text model"
     if include_vision and not m.params.vision:
         vision += " (vision size not in the catalogue: not counted)"
-    note = (f"{m.name} ({vision}) at context {context}, batch {batch}, + {DEFAULT_OVERHEAD_GIB} GiB runtime overhead; "
-            "8/4-bit: GPTQ/AWQ-style, embeddings and vision in bf16. Image/video tokens only add context.")
+    note = (
+        f"{m.name} ({vision}) at context {context}, batch {batch}, + {DEFAULT_OVERHEAD_GIB} GiB runtime overhead; "
+        "8/4-bit: GPTQ/AWQ-style, embeddings and vision in bf16. Image/video tokens only add context."
+    )
     return verdict_of(parts, MODEL_BASIS, note)
 
 
 @check("quantized_memory_ratio")
 def quantized_memory_ratio(
-    ctx: ClaimContext, model: ModelId, bits: int, claimed_ratio: float, tolerance: float = 0.1, context: int = 4096,
+    ctx: ClaimContext,
+    model: ModelId,
+    bits: int,
+    claimed_ratio: float,
+    tolerance: float = 0.1,
+    context: int = 4096,
     untested: dict[str, str] | None = None,
 ) -> Verdict:
     """One part, argued from the memory model: memory at `bits`-bit weights / memory at bf16 is possible when
@@ -182,15 +226,23 @@ def quantized_memory_ratio(
     precision = {8: "int8", 4: "int4"}.get(int(bits))
     part = f"{bits}-bit memory ~{claimed_ratio:g}x of bf16"
     if precision is None:
-        return verdict_of([*untested_parts({part: f"no memory model for {bits}-bit weights (8 and 4 are modelled)"}),
-                           *untested_parts(untested)], MODEL_BASIS)
+        return verdict_of(
+            [
+                *untested_parts({part: f"no memory model for {bits}-bit weights (8 and 4 are modelled)"}),
+                *untested_parts(untested),
+            ],
+            MODEL_BASIS,
+        )
     q, full = (estimate(m, p, context, prefill_chunk=PREFILL_CHUNK_TOKENS) for p in (precision, "bf16"))
     total_ratio = q.total_bytes / full.total_bytes
-    evidence = (f"{precision} {q.total_bytes / GIB:.1f} GiB vs bf16 {full.total_bytes / GIB:.1f} GiB at context "
-                f"{context}: ratio {total_ratio:.2f} (weights alone {q.weights_bytes / full.weights_bytes:.2f}; "
-                f"tolerance ±{tolerance:g}; embeddings stay bf16, so the cut is less than 4x)")
-    return verdict_of([argued(part, abs(total_ratio - claimed_ratio) <= tolerance, evidence), *untested_parts(untested)],
-                      MODEL_BASIS)
+    evidence = (
+        f"{precision} {q.total_bytes / GIB:.1f} GiB vs bf16 {full.total_bytes / GIB:.1f} GiB at context "
+        f"{context}: ratio {total_ratio:.2f} (weights alone {q.weights_bytes / full.weights_bytes:.2f}; "
+        f"tolerance ±{tolerance:g}; embeddings stay bf16, so the cut is less than 4x)"
+    )
+    return verdict_of(
+        [argued(part, abs(total_ratio - claimed_ratio) <= tolerance, evidence), *untested_parts(untested)], MODEL_BASIS
+    )
 
 
 @check("context_length")
@@ -200,11 +252,23 @@ def context_length(ctx: ClaimContext, claimed: dict[GenerationLabel, int], max_p
     `max_params` limits to "small" models."""
     parts = []
     for generation, tokens in claimed.items():
-        models = [m for m in ctx.catalogue.in_generation(str(generation)) if max_params is None or m.params.total <= max_params]
-        parts.append(shown(f"Qwen{generation} {int(tokens):,} tokens", all(m.context_length == int(tokens) for m in models),
-                           ", ".join(f"{m.size_label} {m.context_length:,} (config {describe(m).max_context:,})" for m in models)))
-    return verdict_of(parts, "data/models.yaml context_length; data/configs max_position_embeddings",
-                      "Stated = model card / catalogue (128K for Qwen2.5-7B and Qwen3-4B/8B uses YaRN scaling).")
+        models = [
+            m
+            for m in ctx.catalogue.in_generation(str(generation))
+            if max_params is None or m.params.total <= max_params
+        ]
+        parts.append(
+            shown(
+                f"Qwen{generation} {int(tokens):,} tokens",
+                all(m.context_length == int(tokens) for m in models),
+                ", ".join(f"{m.size_label} {m.context_length:,} (config {describe(m).max_context:,})" for m in models),
+            )
+        )
+    return verdict_of(
+        parts,
+        "data/models.yaml context_length; data/configs max_position_embeddings",
+        "Stated = model card / catalogue (128K for Qwen2.5-7B and Qwen3-4B/8B uses YaRN scaling).",
+    )
 
 
 @check("dense_hybrid_layout")
@@ -219,10 +283,23 @@ def dense_hybrid_layout(ctx: ClaimContext, generation: GenerationLabel) -> Verdi
         moe = [k for k in ("num_experts", "num_experts_per_tok", "moe_intermediate_size") if text_cfg.get(k)]
         a = describe(m)
         dense.append((m.size_label, moe))
-        hybrid.append((m.size_label, a.linear_attention_layers > 0 and a.full_attention_layers > 0,
-                       f"{a.layers} layers = {a.attention_mix}"))
-    parts = [shown("dense", not any(moe for _, moe in dense),
-                   ", ".join(f"{s}: {'MoE ' + ','.join(moe) if moe else 'dense'}" for s, moe in dense)),
-             shown("hybrid Gated DeltaNet + attention", all(ok for _, ok, _ in hybrid),
-                   ", ".join(f"{s}: {mix}" for s, _, mix in hybrid))]
+        hybrid.append(
+            (
+                m.size_label,
+                a.linear_attention_layers > 0 and a.full_attention_layers > 0,
+                f"{a.layers} layers = {a.attention_mix}",
+            )
+        )
+    parts = [
+        shown(
+            "dense",
+            not any(moe for _, moe in dense),
+            ", ".join(f"{s}: {'MoE ' + ','.join(moe) if moe else 'dense'}" for s, moe in dense),
+        ),
+        shown(
+            "hybrid Gated DeltaNet + attention",
+            all(ok for _, ok, _ in hybrid),
+            ", ".join(f"{s}: {mix}" for s, _, mix in hybrid),
+        ),
+    ]
     return verdict_of(parts, "official configs (data/configs)")

@@ -15,8 +15,9 @@ def resolve_device(device: str = "auto") -> torch.device:
     if not isinstance(device, str) or not (device == "cpu" or device.startswith("cuda")):
         raise SettingError(f"unknown device {device!r}", "use auto, cpu, cuda or cuda:N")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise SettingError(f"device {device!r} requested but CUDA is not available on this machine",
-                           "use --device cpu (or auto)")
+        raise SettingError(
+            f"device {device!r} requested but CUDA is not available on this machine", "use --device cpu (or auto)"
+        )
     try:
         dev = torch.device(device)
     except RuntimeError:
@@ -24,8 +25,10 @@ def resolve_device(device: str = "auto") -> torch.device:
     if dev.type == "cuda":
         index = 0 if dev.index is None else dev.index
         if index >= torch.cuda.device_count():
-            raise SettingError(f"device {device!r} does not exist: {torch.cuda.device_count()} GPU(s) visible",
-                               f"use cuda:0 ... cuda:{torch.cuda.device_count() - 1}")
+            raise SettingError(
+                f"device {device!r} does not exist: {torch.cuda.device_count()} GPU(s) visible",
+                f"use cuda:0 ... cuda:{torch.cuda.device_count() - 1}",
+            )
         dev = torch.device("cuda", index)
     return dev
 

@@ -25,7 +25,7 @@ LIBRARIES = ("torch", "transformers", "accelerate", "pandas", "papermill")
 def git_commit() -> str:
     """The checkout's commit (with '+dirty' when it has uncommitted changes), or 'unknown'."""
     try:
-        run = lambda *a: subprocess.run(["git", *a], cwd=paths.REPO_ROOT, capture_output=True, text=True, timeout=10)  # noqa: E731
+        run = lambda *a: subprocess.run(["git", *a], cwd=paths.REPO_ROOT, capture_output=True, text=True, timeout=10)
         sha = run("rev-parse", "--short", "HEAD").stdout.strip()
         dirty = bool(run("status", "--porcelain", "--untracked-files=no").stdout.strip())
     except (OSError, subprocess.SubprocessError):

@@ -20,7 +20,6 @@ import yaml
 
 from gentrend.core.errors import DataError, GentrendError
 
-
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -39,14 +38,17 @@ def output_error(error: OSError, path: str | os.PathLike | None = None) -> Outpu
         path = Path(path)
         blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
         if blocking is not None:
-            return OutputError(f"cannot write {path}: {blocking} is a file, not a folder",
-                               "move that file away, or set GENTREND_REPORTS to another folder")
+            return OutputError(
+                f"cannot write {path}: {blocking} is a file, not a folder",
+                "move that file away, or set GENTREND_REPORTS to another folder",
+            )
         problem = f"cannot write {path}: {reason}"
-    fix = {errno.ENOSPC: "free disk space (e.g. `gentrend clean`), then run again",
-           errno.EDQUOT: "free disk space (e.g. `gentrend clean`), then run again",
-           errno.EACCES: "make the folder writable, or set GENTREND_REPORTS to a writable folder",
-           errno.EROFS: "set GENTREND_REPORTS to a folder on a writable disk"}.get(
-        error.errno, "check the folder exists and is writable, or set GENTREND_REPORTS to another folder")
+    fix = {
+        errno.ENOSPC: "free disk space (e.g. `gentrend clean`), then run again",
+        errno.EDQUOT: "free disk space (e.g. `gentrend clean`), then run again",
+        errno.EACCES: "make the folder writable, or set GENTREND_REPORTS to a writable folder",
+        errno.EROFS: "set GENTREND_REPORTS to a folder on a writable disk",
+    }.get(error.errno, "check the folder exists and is writable, or set GENTREND_REPORTS to another folder")
     return OutputError(problem, fix)
 
 
@@ -96,8 +98,10 @@ def require_file(path: str | os.PathLike, what: str) -> Path:
     """`path` if it exists, else a DataError naming `what` and how to get it back."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{what} not found: {path}",
-                        "restore it from the repository (git checkout -- data/), or set GENTREND_DATA to a data folder")
+        raise DataError(
+            f"{what} not found: {path}",
+            "restore it from the repository (git checkout -- data/), or set GENTREND_DATA to a data folder",
+        )
     return path
 
 
@@ -131,7 +135,9 @@ def read_yaml(path: str | os.PathLike, what: str):
     except UnicodeDecodeError:
         raise DataError(f"{path} ({what}) is not UTF-8 text", "save the file as UTF-8") from None
     except ValueError as e:  # a well-formed but impossible value, e.g. the date 2024-19-09
-        raise DataError(f"{path} ({what}) holds an invalid value: {e}", "correct the value (dates are YYYY-MM-DD)") from None
+        raise DataError(
+            f"{path} ({what}) holds an invalid value: {e}", "correct the value (dates are YYYY-MM-DD)"
+        ) from None
 
 
 def read_csv(path: str | os.PathLike, what: str, **kwargs) -> pd.DataFrame:
@@ -143,5 +149,7 @@ def read_csv(path: str | os.PathLike, what: str, **kwargs) -> pd.DataFrame:
         raise DataError(f"{path} ({what}) is empty", "restore the file: it needs a header line and rows") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as e:
         detail = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
-        raise DataError(f"{path} ({what}) cannot be parsed as CSV: {detail}",
-                        "fix that line (a stray comma or an unclosed quote), or restore the file") from None
+        raise DataError(
+            f"{path} ({what}) cannot be parsed as CSV: {detail}",
+            "fix that line (a stray comma or an unclosed quote), or restore the file",
+        ) from None

@@ -63,8 +63,10 @@ SIZE_CONVENTIONS = {"total": "text-only total parameters", "non_embedding": "non
 
 
 BACKENDS = ("eager", "compiled")  # profiling backends: transformers generate as is, or static cache + torch.compile
-BACKEND_LABELS = {"compiled": "compiled (static cache + torch.compile, CUDA graphs on a GPU)",
-                  "eager": "transformers eager (reference)"}
+BACKEND_LABELS = {
+    "compiled": "compiled (static cache + torch.compile, CUDA graphs on a GPU)",
+    "eager": "transformers eager (reference)",
+}
 WEIGHT_MODES = ("synthetic", "hub", "local")
 
 

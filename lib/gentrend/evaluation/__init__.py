@@ -12,8 +12,22 @@ starting; planning table), cache (per task, atomic), results (schema, files, sum
 compare_with_published), data (data/evaluation.yaml), run (evaluate).
 """
 
-from gentrend.evaluation.estimate import Throughput, Workload, device_throughput, estimate_seconds, gpu_throughput, planning_table
-from gentrend.evaluation.results import SCHEMA_COLUMNS, load_run_results, results_path, run_label, save_results, summary_table
+from gentrend.evaluation.estimate import (
+    Throughput,
+    Workload,
+    device_throughput,
+    estimate_seconds,
+    gpu_throughput,
+    planning_table,
+)
+from gentrend.evaluation.results import (
+    SCHEMA_COLUMNS,
+    load_run_results,
+    results_path,
+    run_label,
+    save_results,
+    summary_table,
+)
 from gentrend.evaluation.run import evaluate
 from gentrend.evaluation.scores import as_scores, compare_with_published, headline_rows, track_of
 from gentrend.evaluation.settings import EvalSettings, EvalSettingsError
@@ -21,8 +35,28 @@ from gentrend.evaluation.synthetic import synthetic_tokenizer
 from gentrend.evaluation.tasks import DatasetUnavailableError, TaskError, TaskSpec, resolve_tasks
 
 __all__ = [
-    "DatasetUnavailableError", "EvalSettings", "EvalSettingsError", "SCHEMA_COLUMNS", "TaskError", "TaskSpec",
-    "Throughput", "Workload", "as_scores", "compare_with_published", "device_throughput", "estimate_seconds",
-    "evaluate", "gpu_throughput", "headline_rows", "load_run_results", "planning_table", "resolve_tasks",
-    "results_path", "run_label", "save_results", "summary_table", "synthetic_tokenizer", "track_of",
+    "DatasetUnavailableError",
+    "EvalSettings",
+    "EvalSettingsError",
+    "SCHEMA_COLUMNS",
+    "TaskError",
+    "TaskSpec",
+    "Throughput",
+    "Workload",
+    "as_scores",
+    "compare_with_published",
+    "device_throughput",
+    "estimate_seconds",
+    "evaluate",
+    "gpu_throughput",
+    "headline_rows",
+    "load_run_results",
+    "planning_table",
+    "resolve_tasks",
+    "results_path",
+    "run_label",
+    "save_results",
+    "summary_table",
+    "synthetic_tokenizer",
+    "track_of",
 ]

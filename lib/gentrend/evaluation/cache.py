@@ -57,5 +57,6 @@ def load_cached(model_id: str, task: str, key: str, cache_dir: Path | str | None
 
 def save_cached(rows: pd.DataFrame, model_id: str, task: str, key: str, cache_dir: Path | str | None = None) -> Path:
     """Write atomically, so a killed run never leaves a half-written entry."""
-    return write_json(cache_path(model_id, task, key, cache_dir),
-                      {"key": key, "rows": json.loads(rows.to_json(orient="records"))})
+    return write_json(
+        cache_path(model_id, task, key, cache_dir), {"key": key, "rows": json.loads(rows.to_json(orient="records"))}
+    )

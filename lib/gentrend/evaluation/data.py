@@ -56,10 +56,15 @@ def load_evaluation_data(path: Path | str | None = None) -> EvaluationData:
     try:
         data = EvaluationData.model_validate(yaml.safe_load(path.read_text()))
     except (yaml.YAMLError, ValidationError) as e:
-        raise DataError(f"{path} is malformed: {str(e).splitlines()[0]} ({e})", "fix the entry named (see the file's comments)") from None
+        raise DataError(
+            f"{path} is malformed: {str(e).splitlines()[0]} ({e})", "fix the entry named (see the file's comments)"
+        ) from None
     for name in data.gpus:
         try:
             gpu(name)
         except GentrendError:
-            raise DataError(f"{path}: GPU {name!r} is not in data/gpus.yaml", "use a GPU name from data/gpus.yaml, or add the GPU there") from None
+            raise DataError(
+                f"{path}: GPU {name!r} is not in data/gpus.yaml",
+                "use a GPU name from data/gpus.yaml, or add the GPU there",
+            ) from None
     return data

@@ -30,13 +30,13 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
-from gentrend.models.catalogue import Catalogue, Model
 from gentrend.core.errors import DataError
-from gentrend.models.memory_model import param_counts, weights_read_per_token_bytes
 from gentrend.core.vocab import precision_name
-from gentrend.models.roofline import device_bandwidth, gpu, gpu_for_device_name
 from gentrend.evaluation.data import load_evaluation_data
 from gentrend.evaluation.settings import EvalSettings
+from gentrend.models.catalogue import Catalogue, Model
+from gentrend.models.memory_model import param_counts, weights_read_per_token_bytes
+from gentrend.models.roofline import device_bandwidth, gpu, gpu_for_device_name
 
 SAMPLE_DOCS = 16
 DEFAULT_MAX_GEN_TOKS = 256  # lm-eval's HFLM default when a task sets none
@@ -78,7 +78,7 @@ def _leaf_workload(task, tokenizer, settings: EvalSettings) -> tuple[int, int, i
     configured = task.config.num_fewshot
     shots = 0 if configured == 0 else (settings.num_fewshot if settings.num_fewshot is not None else configured or 0)
     docs = [task.eval_docs[i] for i in range(min(n, SAMPLE_DOCS))]
-    count = lambda text: len(tokenizer(text)["input_ids"])  # noqa: E731
+    count = lambda text: len(tokenizer(text)["input_ids"])
     requests = prompt = generated = 0
     for i, doc in enumerate(docs):
         ctx = task.fewshot_context(doc, shots)
@@ -108,7 +108,9 @@ def task_workload(name: str, loaded: dict, tokenizer, settings: EvalSettings) ->
 _MATMUL: dict[tuple[str, str], float] = {}
 
 
-def measure_matmul_flops(device: str = "cpu", dtype: torch.dtype = torch.float32, size: int = 1024, repeats: int = 5) -> float:
+def measure_matmul_flops(
+    device: str = "cpu", dtype: torch.dtype = torch.float32, size: int = 1024, repeats: int = 5
+) -> float:
     """FLOP/s of a square matmul at its best of `repeats` (after one warm-up: the best run is the one least
     disturbed by other work on the machine); measured once per device and dtype."""
     key = (device, str(dtype))
@@ -135,11 +137,20 @@ def gpu_throughput(name: str) -> Throughput:
     card = gpu(name)
     compute = data.gpus.get(card.name)
     if compute is None:
-        raise DataError(f"no BF16 compute figure for GPU {card.name!r}",
-                        f"add it under `gpus:` in data/evaluation.yaml (known: {', '.join(data.gpus)})")
-    return Throughput(card.name, compute.bf16_tflops * 1e12, f"datasheet: {compute.source}", card.bandwidth_bytes_per_s,
-                      f"datasheet: {card.source}", data.estimate.gpu_compute_share, data.estimate.gpu_bandwidth_share,
-                      data.estimate.gpu_step_floor_s)
+        raise DataError(
+            f"no BF16 compute figure for GPU {card.name!r}",
+            f"add it under `gpus:` in data/evaluation.yaml (known: {', '.join(data.gpus)})",
+        )
+    return Throughput(
+        card.name,
+        compute.bf16_tflops * 1e12,
+        f"datasheet: {compute.source}",
+        card.bandwidth_bytes_per_s,
+        f"datasheet: {card.source}",
+        data.estimate.gpu_compute_share,
+        data.estimate.gpu_bandwidth_share,
+        data.estimate.gpu_step_floor_s,
+    )
 
 
 def device_throughput(device: str, dtype: torch.dtype) -> Throughput:
@@ -153,21 +164,31 @@ def device_throughput(device: str, dtype: torch.dtype) -> Throughput:
     measured = device_bandwidth(dev)
     bandwidth, bandwidth_source = measured.measured, measured.measured_note
     cuda = dev.type == "cuda"
-    return Throughput(str(dev), measure_matmul_flops(str(dev), dtype), f"measured {precision_name(dtype)} matmul on {dev}",
-                      bandwidth, bandwidth_source, constants.gpu_compute_share if cuda else constants.cpu_compute_share,
-                      constants.gpu_bandwidth_share if cuda else constants.cpu_bandwidth_share,
-                      constants.gpu_step_floor_s if cuda else 0.0)
+    return Throughput(
+        str(dev),
+        measure_matmul_flops(str(dev), dtype),
+        f"measured {precision_name(dtype)} matmul on {dev}",
+        bandwidth,
+        bandwidth_source,
+        constants.gpu_compute_share if cuda else constants.cpu_compute_share,
+        constants.gpu_bandwidth_share if cuda else constants.cpu_bandwidth_share,
+        constants.gpu_step_floor_s if cuda else 0.0,
+    )
 
 
-def estimate_seconds(model: Model, work: Workload, throughput: Throughput, dtype: str | torch.dtype,
-                     batch: int, tiny: bool = False) -> dict[str, float]:
+def estimate_seconds(
+    model: Model, work: Workload, throughput: Throughput, dtype: str | torch.dtype, batch: int, tiny: bool = False
+) -> dict[str, float]:
     """prefill_s, decode_s, overhead_s and total_s of `work` (see the module docstring for the formula)."""
     n_params = param_counts(model, tiny)[0]
     flops = throughput.flops * throughput.compute_share
     weight_bytes = weights_read_per_token_bytes(model, precision_name(dtype), tiny=tiny)
     prefill = 2 * n_params * work.prompt_tokens / flops
-    step = max(weight_bytes / (throughput.bandwidth * throughput.bandwidth_share), 2 * n_params * batch / flops,
-               throughput.step_floor_s)
+    step = max(
+        weight_bytes / (throughput.bandwidth * throughput.bandwidth_share),
+        2 * n_params * batch / flops,
+        throughput.step_floor_s,
+    )
     decode = work.generated_tokens / batch * step
     constants = load_evaluation_data().estimate
     overhead = constants.task_overhead_s + work.requests * constants.request_overhead_s
@@ -186,8 +207,13 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def planning_table(catalogue: Catalogue, throughputs: list[Throughput], work: Workload = MMLU_STYLE, batch: int = 32,
-                   dtypes: dict[str, str] | None = None) -> pd.DataFrame:
+def planning_table(
+    catalogue: Catalogue,
+    throughputs: list[Throughput],
+    work: Workload = MMLU_STYLE,
+    batch: int = 32,
+    dtypes: dict[str, str] | None = None,
+) -> pd.DataFrame:
     """Estimated time of `work` for every catalogue model on each device (dtypes: device -> dtype; default
     fp32 on the CPU, bf16 elsewhere)."""
     rows = []
@@ -195,6 +221,15 @@ def planning_table(catalogue: Catalogue, throughputs: list[Throughput], work: Wo
         dtype = (dtypes or {}).get(tp.device) or ("fp32" if tp.device == "cpu" else "bf16")
         for m in catalogue:
             seconds = estimate_seconds(m, work, tp, dtype, batch)["total_s"]
-            rows.append({"model": m.name, "params_total": m.params.total, "device": tp.device, "dtype": dtype,
-                         "workload": work.task, "seconds": seconds, "time": format_seconds(seconds)})
+            rows.append(
+                {
+                    "model": m.name,
+                    "params_total": m.params.total,
+                    "device": tp.device,
+                    "dtype": dtype,
+                    "workload": work.task,
+                    "seconds": seconds,
+                    "time": format_seconds(seconds),
+                }
+            )
     return pd.DataFrame(rows)

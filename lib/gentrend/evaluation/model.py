@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gentrend.models.catalogue import Model
 from gentrend.core.errors import ModelLoadError
-from gentrend.models.loading import LoadedModel
 from gentrend.evaluation.settings import EvalSettings, EvalSettingsError
+from gentrend.models.catalogue import Model
+from gentrend.models.loading import LoadedModel
 
 WEIGHT_FILES = ("*.safetensors", "*.bin", "*.safetensors.index.json")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
@@ -44,10 +44,16 @@ def check_hub_cache(repo: str) -> None:
 
     if not constants.HF_HUB_OFFLINE:
         return  # online: from_pretrained downloads what is missing
-    cached = lambda *names: any(isinstance(try_to_load_from_cache(repo, n), str) for n in names)  # noqa: E731
-    missing = [piece for piece, names in (("config.json", ("config.json",)),
-                                          ("weights", ("model.safetensors", "model.safetensors.index.json")),
-                                          ("tokenizer", ("tokenizer.json", "tokenizer_config.json"))) if not cached(*names)]
+    cached = lambda *names: any(isinstance(try_to_load_from_cache(repo, n), str) for n in names)
+    missing = [
+        piece
+        for piece, names in (
+            ("config.json", ("config.json",)),
+            ("weights", ("model.safetensors", "model.safetensors.index.json")),
+            ("tokenizer", ("tokenizer.json", "tokenizer_config.json")),
+        )
+        if not cached(*names)
+    ]
     if missing:
         raise ModelLoadError(
             f"{repo} is not in the local Hugging Face cache and the hub is offline (HF_HUB_OFFLINE=1); missing: {', '.join(missing)}",
@@ -85,8 +91,10 @@ def applied_thinking(settings: EvalSettings, tokenizer, model_id: str) -> bool |
         return None
     if not has_thinking_switch(tokenizer):
         if settings.thinking:
-            raise EvalSettingsError(f"the chat template of {model_id} has no thinking switch (enable_thinking)",
-                                    "leave thinking None for this model (only Qwen3 and Qwen3.5 templates have it)")
+            raise EvalSettingsError(
+                f"the chat template of {model_id} has no thinking switch (enable_thinking)",
+                "leave thinking None for this model (only Qwen3 and Qwen3.5 templates have it)",
+            )
         return None
     return bool(settings.thinking)
 
@@ -96,7 +104,10 @@ def make_lm(loaded: LoadedModel, tokenizer, settings: EvalSettings, thinking: bo
     from lm_eval.models.huggingface import HFLM
 
     return HFLM(
-        pretrained=loaded.model, tokenizer=tokenizer, batch_size=settings.batch_size,
-        max_batch_size=settings.max_batch_size, enable_thinking=thinking,
+        pretrained=loaded.model,
+        tokenizer=tokenizer,
+        batch_size=settings.batch_size,
+        max_batch_size=settings.max_batch_size,
+        enable_thinking=thinking,
         think_end_token=settings.think_end_token if thinking else None,
     )

@@ -32,23 +32,101 @@ from gentrend.core.errors import DataError
 
 ORIGIN = "measured here"
 # lm-eval metrics that are proportions in [0, 1]: stored x 100 with unit "percent", as published scores are
-PERCENT_METRICS = frozenset({
-    "acc", "acc_norm", "acc_mutual_info", "exact_match", "em", "f1", "mc1", "mc2", "contains", "math_verify",
-    "pass@1", "pass_at_1", "prompt_level_strict_acc", "prompt_level_loose_acc", "inst_level_strict_acc",
-    "inst_level_loose_acc",
-})
+PERCENT_METRICS = frozenset(
+    {
+        "acc",
+        "acc_norm",
+        "acc_mutual_info",
+        "exact_match",
+        "em",
+        "f1",
+        "mc1",
+        "mc2",
+        "contains",
+        "math_verify",
+        "pass@1",
+        "pass_at_1",
+        "prompt_level_strict_acc",
+        "prompt_level_loose_acc",
+        "inst_level_strict_acc",
+        "inst_level_loose_acc",
+    }
+)
 SCHEMA_COLUMNS = [
-    "model_id", "model", "generation", "params_total", "weights", "weights_source", "mode", "checkpoint", "tiny",
-    "requested_task", "task", "task_kind", "task_version", "task_hash", "output_type",
-    "metric", "filter", "value", "stderr", "unit", "higher_is_better", "n_samples", "n_samples_total",
-    "num_fewshot", "chat_template", "thinking", "fewshot_as_multiturn", "limit", "batch_size", "batch_sizes_used",
-    "max_gen_toks", "dtype", "seed", "settings_json", "lm_eval", "eval_seconds", "estimated_seconds",
+    "model_id",
+    "model",
+    "generation",
+    "params_total",
+    "weights",
+    "weights_source",
+    "mode",
+    "checkpoint",
+    "tiny",
+    "requested_task",
+    "task",
+    "task_kind",
+    "task_version",
+    "task_hash",
+    "output_type",
+    "metric",
+    "filter",
+    "value",
+    "stderr",
+    "unit",
+    "higher_is_better",
+    "n_samples",
+    "n_samples_total",
+    "num_fewshot",
+    "chat_template",
+    "thinking",
+    "fewshot_as_multiturn",
+    "limit",
+    "batch_size",
+    "batch_sizes_used",
+    "max_gen_toks",
+    "dtype",
+    "seed",
+    "settings_json",
+    "lm_eval",
+    "eval_seconds",
+    "estimated_seconds",
 ]
-TEXT_COLUMNS = ("model_id", "model", "generation", "weights", "weights_source", "mode", "checkpoint", "requested_task",
-                "task", "task_kind", "task_version", "task_hash", "output_type", "metric", "filter", "unit",
-                "batch_size", "batch_sizes_used", "dtype", "settings_json", "lm_eval", "device", "device_name",
-                "driver", "cuda", "cpu_model", "python", "torch", "transformers", "gentrend", "env_fingerprint",
-                "cache_key", "measured_at", "origin")
+TEXT_COLUMNS = (
+    "model_id",
+    "model",
+    "generation",
+    "weights",
+    "weights_source",
+    "mode",
+    "checkpoint",
+    "requested_task",
+    "task",
+    "task_kind",
+    "task_version",
+    "task_hash",
+    "output_type",
+    "metric",
+    "filter",
+    "unit",
+    "batch_size",
+    "batch_sizes_used",
+    "dtype",
+    "settings_json",
+    "lm_eval",
+    "device",
+    "device_name",
+    "driver",
+    "cuda",
+    "cpu_model",
+    "python",
+    "torch",
+    "transformers",
+    "gentrend",
+    "env_fingerprint",
+    "cache_key",
+    "measured_at",
+    "origin",
+)
 
 
 def _number(value) -> float:
@@ -83,15 +161,24 @@ def metric_rows(results: dict, requested: str) -> list[dict]:
             metric, filter_name = key.split(",", 1)
             percent = metric in PERCENT_METRICS
             scale = 100.0 if percent else 1.0
-            rows.append({
-                "task": name, "task_version": str(results.get("versions", {}).get(name, "")),
-                "output_type": config.get("output_type", "group" if name in results.get("group_subtasks", {}) else ""),
-                "metric": metric, "filter": filter_name, "value": _number(value) * scale,
-                "stderr": _number(table[name].get(f"{metric}_stderr,{filter_name}")) * scale,
-                "unit": "percent" if percent else "as reported",
-                "higher_is_better": results.get("higher_is_better", {}).get(name, {}).get(metric),
-                "n_samples": n, "n_samples_total": total, "num_fewshot": results.get("n-shot", {}).get(name),
-            })
+            rows.append(
+                {
+                    "task": name,
+                    "task_version": str(results.get("versions", {}).get(name, "")),
+                    "output_type": config.get(
+                        "output_type", "group" if name in results.get("group_subtasks", {}) else ""
+                    ),
+                    "metric": metric,
+                    "filter": filter_name,
+                    "value": _number(value) * scale,
+                    "stderr": _number(table[name].get(f"{metric}_stderr,{filter_name}")) * scale,
+                    "unit": "percent" if percent else "as reported",
+                    "higher_is_better": results.get("higher_is_better", {}).get(name, {}).get(metric),
+                    "n_samples": n,
+                    "n_samples_total": total,
+                    "num_fewshot": results.get("n-shot", {}).get(name),
+                }
+            )
     return rows
 
 
@@ -107,7 +194,9 @@ def save_results(rows: pd.DataFrame, output_dir: str | Path = "") -> Path:
     """Write one evaluate() call's rows to <run>/results/eval_<model>-<label>.csv (what the report gathers)."""
     first = rows.iloc[0]
     thinking = first["thinking"] if isinstance(first["thinking"], bool) else None
-    path = results_path(first["model_id"], run_label(first["checkpoint"], bool(first["chat_template"]), thinking), output_dir)
+    path = results_path(
+        first["model_id"], run_label(first["checkpoint"], bool(first["chat_template"]), thinking), output_dir
+    )
     rows.to_csv(path, index=False)
     return path
 
@@ -132,7 +221,9 @@ def load_run_results(output_dir: str | Path = "") -> pd.DataFrame:
         try:
             frames.append(read_rows(f))
         except (pd.errors.ParserError, pd.errors.EmptyDataError, KeyError) as e:
-            raise DataError(f"cannot read evaluation results {f}: {e}", "delete the file and rerun its evaluation notebook") from None
+            raise DataError(
+                f"cannot read evaluation results {f}: {e}", "delete the file and rerun its evaluation notebook"
+            ) from None
     return pd.concat(frames, ignore_index=True)
 
 
@@ -143,14 +234,28 @@ def summary_table(rows: pd.DataFrame) -> pd.DataFrame:
     if own.empty:
         return pd.DataFrame()
     thinking = own["thinking"].map({True: "on", False: "off"}).fillna("n/a")
-    weights = [f"synthetic{' (tiny)' if t else ''}" if w == "synthetic" else f"{w} ({m}, {c.replace('_', '-')})"
-               for w, m, c, t in zip(own["weights"], own["mode"], own["checkpoint"], own["tiny"])]
-    return pd.DataFrame({
-        "model": own["model"], "weights": weights, "task": own["requested_task"],
-        "version": own["task_version"], "metric": own["metric"] + " [" + own["filter"] + "]",
-        "score": [f"{v:.1f} ± {s:.1f}" if pd.notna(s) else f"{v:.1f}" for v, s in zip(own["value"], own["stderr"])],
-        "unit": own["unit"], "documents": [f"{n}/{t}" for n, t in zip(own["n_samples"], own["n_samples_total"])],
-        "shots": own["num_fewshot"], "chat template": own["chat_template"].map({True: "on", False: "off"}),
-        "thinking": thinking, "dtype": own["dtype"], "device": own["device_name"], "lm-eval": own["lm_eval"],
-        "seconds": own["eval_seconds"].round(1), "from cache": own["from_cache"], "measured at (UTC)": own["measured_at"],
-    }).reset_index(drop=True)
+    weights = [
+        f"synthetic{' (tiny)' if t else ''}" if w == "synthetic" else f"{w} ({m}, {c.replace('_', '-')})"
+        for w, m, c, t in zip(own["weights"], own["mode"], own["checkpoint"], own["tiny"])
+    ]
+    return pd.DataFrame(
+        {
+            "model": own["model"],
+            "weights": weights,
+            "task": own["requested_task"],
+            "version": own["task_version"],
+            "metric": own["metric"] + " [" + own["filter"] + "]",
+            "score": [f"{v:.1f} ± {s:.1f}" if pd.notna(s) else f"{v:.1f}" for v, s in zip(own["value"], own["stderr"])],
+            "unit": own["unit"],
+            "documents": [f"{n}/{t}" for n, t in zip(own["n_samples"], own["n_samples_total"])],
+            "shots": own["num_fewshot"],
+            "chat template": own["chat_template"].map({True: "on", False: "off"}),
+            "thinking": thinking,
+            "dtype": own["dtype"],
+            "device": own["device_name"],
+            "lm-eval": own["lm_eval"],
+            "seconds": own["eval_seconds"].round(1),
+            "from cache": own["from_cache"],
+            "measured at (UTC)": own["measured_at"],
+        }
+    ).reset_index(drop=True)

@@ -18,11 +18,10 @@ import re
 
 import pandas as pd
 
-from gentrend.models.catalogue import Catalogue, load_catalogue
 from gentrend.core.errors import GentrendError
-from gentrend.models.loading import repo_id
-from gentrend.core.vocab import TRACKS
 from gentrend.evaluation.data import load_evaluation_data
+from gentrend.models.catalogue import Catalogue, load_catalogue
+from gentrend.models.loading import repo_id
 
 SOURCE_URL = "measured here"
 ORIGIN = "measured"
@@ -71,10 +70,36 @@ def as_scores(results: pd.DataFrame, catalogue: Catalogue | None = None) -> pd.D
     catalogue = catalogue or load_catalogue()
     real = results[results["weights"] != "synthetic"]
     rows = headline_rows(real)
-    columns = ["model", "generation", "size_label", "variant", "benchmark", "setting", "score", "source_url",
-               "source_detail", "track", "unit", "flag", "model_id", "params_total", "params_non_embedding",
-               "release_date", "family", "origin", "task", "metric", "filter", "stderr", "n_samples", "num_fewshot",
-               "chat_template", "thinking", "cot", "cache_key"]
+    columns = [
+        "model",
+        "generation",
+        "size_label",
+        "variant",
+        "benchmark",
+        "setting",
+        "score",
+        "source_url",
+        "source_detail",
+        "track",
+        "unit",
+        "flag",
+        "model_id",
+        "params_total",
+        "params_non_embedding",
+        "release_date",
+        "family",
+        "origin",
+        "task",
+        "metric",
+        "filter",
+        "stderr",
+        "n_samples",
+        "num_fewshot",
+        "chat_template",
+        "thinking",
+        "cot",
+        "cache_key",
+    ]
     if rows.empty:
         return pd.DataFrame(columns=columns)
     benchmarks = load_evaluation_data().benchmarks
@@ -83,10 +108,21 @@ def as_scores(results: pd.DataFrame, catalogue: Catalogue | None = None) -> pd.D
     spec = out["requested_task"].map(benchmarks.get)
     out["benchmark"] = [s.benchmark if s else t for s, t in zip(spec, out["requested_task"])]
     out["cot"] = [s.cot if s else None for s in spec]
-    out["track"] = [track_of(c, bool(t), th) for c, t, th in zip(out["checkpoint"], out["chat_template"], out["thinking"])]
+    out["track"] = [
+        track_of(c, bool(t), th) for c, t, th in zip(out["checkpoint"], out["chat_template"], out["thinking"])
+    ]
     out["variant"] = out["track"]
-    out["setting"] = [_setting(*a) for a in zip(out["num_fewshot"], out["cot"], out["chat_template"], out["thinking"],
-                                                  out["n_samples"], out["n_samples_total"])]
+    out["setting"] = [
+        _setting(*a)
+        for a in zip(
+            out["num_fewshot"],
+            out["cot"],
+            out["chat_template"],
+            out["thinking"],
+            out["n_samples"],
+            out["n_samples_total"],
+        )
+    ]
     out["model"] = [_display_model(r, catalogue) for _, r in out.iterrows()]
     out["score"] = out["value"].astype(float)
     out["source_url"] = SOURCE_URL
@@ -108,7 +144,7 @@ def _published_shots(setting: str):
 
 def _differences(m, p) -> str:
     """The settings in which a measured score row `m` and a published row `p` differ, as text."""
-    onoff = lambda v: "?" if v is None else ("on" if v else "off")  # noqa: E731
+    onoff = lambda v: "?" if v is None else ("on" if v else "off")
     out = []
     shots = _published_shots(p["setting"])
     if shots is None:
@@ -119,7 +155,9 @@ def _differences(m, p) -> str:
     if m["cot"] is None or bool(m["cot"]) != cot:
         out.append(f"CoT: {onoff(m['cot'])} vs {onoff(cot)}")
     if bool(m["chat_template"]) != (p["track"] != "base"):
-        out.append(f"chat template: {onoff(bool(m['chat_template']))} vs {onoff(p['track'] != 'base')} ({p['track']} track)")
+        out.append(
+            f"chat template: {onoff(bool(m['chat_template']))} vs {onoff(p['track'] != 'base')} ({p['track']} track)"
+        )
     published_thinking = {"thinking": True, "non-thinking": False}.get(p["track"])
     measured_thinking = m["thinking"] if isinstance(m["thinking"], bool) else None
     if measured_thinking != published_thinking and not (measured_thinking is None and published_thinking is False):
@@ -135,25 +173,56 @@ def compare_with_published(measured: pd.DataFrame, published: pd.DataFrame) -> p
 
     Of several published rows for the pair, the closest is compared: same track first, then same few-shot
     count, then same CoT use; ties go to the row printed first. n_published says how many there were."""
-    columns = ["model_id", "model", "benchmark", "task", "measured", "measured_stderr", "published", "difference",
-               "unit", "measured_track", "published_track", "measured_setting", "published_setting", "differs",
-               "published_source", "n_published"]
+    columns = [
+        "model_id",
+        "model",
+        "benchmark",
+        "task",
+        "measured",
+        "measured_stderr",
+        "published",
+        "difference",
+        "unit",
+        "measured_track",
+        "published_track",
+        "measured_setting",
+        "published_setting",
+        "differs",
+        "published_source",
+        "n_published",
+    ]
     pub = published[published["model_id"].notna()]
     rows = []
     for _, m in measured.iterrows():
-        candidates = pub[(pub["model_id"] == m["model_id"]) & (pub["benchmark"] == m["benchmark"]) & (pub["unit"] == m["unit"])]
+        candidates = pub[
+            (pub["model_id"] == m["model_id"]) & (pub["benchmark"] == m["benchmark"]) & (pub["unit"] == m["unit"])
+        ]
         if candidates.empty:
             continue
-        closeness = ((candidates["track"] == m["track"]) * 4
-                     + (candidates["setting"].map(_published_shots) == m["num_fewshot"]) * 2
-                     + (candidates["setting"].str.lower().str.contains("cot") == bool(m["cot"])) * 1)
+        closeness = (
+            (candidates["track"] == m["track"]) * 4
+            + (candidates["setting"].map(_published_shots) == m["num_fewshot"]) * 2
+            + (candidates["setting"].str.lower().str.contains("cot") == bool(m["cot"])) * 1
+        )
         p = candidates.loc[closeness.idxmax()]
-        rows.append({
-            "model_id": m["model_id"], "model": f"{m['family']}{m['generation']}-{m['size_label']}",
-            "benchmark": m["benchmark"], "task": m["task"], "measured": m["score"], "measured_stderr": m["stderr"],
-            "published": p["score"], "difference": m["score"] - p["score"], "unit": m["unit"],
-            "measured_track": m["track"], "published_track": p["track"], "measured_setting": m["setting"],
-            "published_setting": p["setting"], "differs": _differences(m, p), "published_source": p["source_url"],
-            "n_published": len(candidates),
-        })
+        rows.append(
+            {
+                "model_id": m["model_id"],
+                "model": f"{m['family']}{m['generation']}-{m['size_label']}",
+                "benchmark": m["benchmark"],
+                "task": m["task"],
+                "measured": m["score"],
+                "measured_stderr": m["stderr"],
+                "published": p["score"],
+                "difference": m["score"] - p["score"],
+                "unit": m["unit"],
+                "measured_track": m["track"],
+                "published_track": p["track"],
+                "measured_setting": m["setting"],
+                "published_setting": p["setting"],
+                "differs": _differences(m, p),
+                "published_source": p["source_url"],
+                "n_published": len(candidates),
+            }
+        )
     return pd.DataFrame(rows, columns=columns)

@@ -60,28 +60,42 @@ class EvalSettings:
         tasks = (self.tasks,) if isinstance(self.tasks, str) else tuple(self.tasks)
         object.__setattr__(self, "tasks", tasks)
         if not tasks or not all(isinstance(t, str) and t.strip() for t in tasks):
-            raise EvalSettingsError(f"tasks must be a non-empty list of names, got {list(tasks)}",
-                                    'e.g. tasks=["mmlu", "gsm8k", "gentrend_example_mc"]')
+            raise EvalSettingsError(
+                f"tasks must be a non-empty list of names, got {list(tasks)}",
+                'e.g. tasks=["mmlu", "gsm8k", "gentrend_example_mc"]',
+            )
         if len(set(tasks)) != len(tasks):
             raise EvalSettingsError(f"tasks lists a name twice: {list(tasks)}", "list each task once")
         for name in ("num_fewshot", "max_gen_toks"):
             value = getattr(self, name)
             if value is not None and (not _is_int(value) or value < (0 if name == "num_fewshot" else 1)):
-                raise EvalSettingsError(f"{name} must be None or an integer >= {0 if name == 'num_fewshot' else 1}, got {value!r}",
-                                        f"e.g. {name}={5 if name == 'num_fewshot' else 256}, or None for each task's default")
-        if not (self.batch_size is None or self.batch_size == "auto" or (_is_int(self.batch_size) and self.batch_size >= 1)):
-            raise EvalSettingsError(f"batch_size must be a positive integer, 'auto' or None, got {self.batch_size!r}",
-                                    "e.g. batch_size=8, or 'auto' on a GPU")
+                raise EvalSettingsError(
+                    f"{name} must be None or an integer >= {0 if name == 'num_fewshot' else 1}, got {value!r}",
+                    f"e.g. {name}={5 if name == 'num_fewshot' else 256}, or None for each task's default",
+                )
+        if not (
+            self.batch_size is None or self.batch_size == "auto" or (_is_int(self.batch_size) and self.batch_size >= 1)
+        ):
+            raise EvalSettingsError(
+                f"batch_size must be a positive integer, 'auto' or None, got {self.batch_size!r}",
+                "e.g. batch_size=8, or 'auto' on a GPU",
+            )
         if not _is_int(self.max_batch_size) or self.max_batch_size < 1:
-            raise EvalSettingsError(f"max_batch_size must be a positive integer, got {self.max_batch_size!r}", "e.g. 64")
+            raise EvalSettingsError(
+                f"max_batch_size must be a positive integer, got {self.max_batch_size!r}", "e.g. 64"
+            )
         if self.limit is not None:
             fraction = isinstance(self.limit, float) and 0 < self.limit < 1
             if not (fraction or (_is_int(self.limit) and self.limit >= 1)):
-                raise EvalSettingsError(f"limit must be None, an integer >= 1 or a fraction in (0, 1), got {self.limit!r}",
-                                        "e.g. limit=100 documents per task for a quick run")
+                raise EvalSettingsError(
+                    f"limit must be None, an integer >= 1 or a fraction in (0, 1), got {self.limit!r}",
+                    "e.g. limit=100 documents per task for a quick run",
+                )
         if self.thinking and not self.chat_template:
-            raise EvalSettingsError("thinking=True needs chat_template=True",
-                                    "thinking is a switch of the chat template: set chat_template=True (post-trained checkpoint)")
+            raise EvalSettingsError(
+                "thinking=True needs chat_template=True",
+                "thinking is a switch of the chat template: set chat_template=True (post-trained checkpoint)",
+            )
         if self.dtype != "auto":
             try:
                 precision_name(self.dtype)
@@ -90,12 +104,18 @@ class EvalSettings:
         if not (self.device in ("auto", "cpu") or self.device.startswith("cuda")):
             raise EvalSettingsError(f"unknown device {self.device!r}", "use auto, cpu, cuda or cuda:N")
         if self.batch_size == "auto" and self.device == "cpu":
-            raise EvalSettingsError("batch_size='auto' probes GPU memory and is not used on the CPU",
-                                    f"give a number on the CPU (e.g. {CPU_BATCH_SIZE}), or leave it None")
+            raise EvalSettingsError(
+                "batch_size='auto' probes GPU memory and is not used on the CPU",
+                f"give a number on the CPU (e.g. {CPU_BATCH_SIZE}), or leave it None",
+            )
 
     def resolve(self, device: str) -> EvalSettings:
         """Concrete device (e.g. 'cuda:0') and batch size, as recorded with the results."""
-        batch = self.batch_size if self.batch_size is not None else ("auto" if device.startswith("cuda") else CPU_BATCH_SIZE)
+        batch = (
+            self.batch_size
+            if self.batch_size is not None
+            else ("auto" if device.startswith("cuda") else CPU_BATCH_SIZE)
+        )
         return dataclasses.replace(self, device=device, batch_size=batch)
 
     def for_task(self) -> dict:
@@ -114,4 +134,3 @@ class EvalSettings:
 
 def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-

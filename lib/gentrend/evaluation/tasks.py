@@ -63,8 +63,10 @@ def task_dirs(task_dir: str | Path = "") -> list[Path]:
     if task_dir:
         folder = Path(task_dir).expanduser().resolve()
         if not folder.is_dir():
-            raise TaskError(f"task_dir {str(task_dir)!r} is not a folder",
-                            "point task_dir at the folder holding your task YAML and JSONL files (see data/tasks/README.md)")
+            raise TaskError(
+                f"task_dir {str(task_dir)!r} is not a folder",
+                "point task_dir at the folder holding your task YAML and JSONL files (see data/tasks/README.md)",
+            )
         dirs.append(folder)
     return dirs
 
@@ -80,8 +82,10 @@ def resolve_tasks(names, task_dir: str | Path = "") -> list[TaskSpec]:
         entry = user_index.get(name)
         if entry is not None:
             if entry.kind != Kind.TASK:
-                raise TaskError(f"user task {name!r} ({entry.yaml_path}) is a {entry.kind.name.lower()}, not a task",
-                                "list the tasks themselves in `tasks`; user groups and tags are not supported")
+                raise TaskError(
+                    f"user task {name!r} ({entry.yaml_path}) is a {entry.kind.name.lower()}, not a task",
+                    "list the tasks themselves in `tasks`; user groups and tags are not supported",
+                )
             specs.append(_user_spec(name, Path(entry.yaml_path)))
             continue
         manager = standard_manager()
@@ -120,8 +124,10 @@ def _resolve_files(value, folder: Path, task: str):
     path = Path(value).expanduser()
     path = path if path.is_absolute() else folder / path
     if not path.exists():
-        raise TaskError(f"user task {task!r}: data file not found: {path}",
-                        "data_files paths are relative to the task's YAML file; fix the path or add the file")
+        raise TaskError(
+            f"user task {task!r}: data file not found: {path}",
+            "data_files paths are relative to the task's YAML file; fix the path or add the file",
+        )
     return str(path)
 
 
@@ -162,17 +168,25 @@ def load_task(spec: TaskSpec):
             f"task {spec.name!r}: its dataset is not available here: {first}",
             "run the evaluation once with network access so the `datasets` library caches it (HF_HUB_OFFLINE "
             "unset), or point HF_HOME / HF_DATASETS_CACHE at a cache that has it; the task's YAML names the "
-            "dataset (dataset_path, dataset_name)" + (f": {spec.source}" if spec.kind == "user" else
-                                                      f"; `lm-eval ls tasks` shows where {spec.name}'s YAML lives"),
+            "dataset (dataset_path, dataset_name)"
+            + (
+                f": {spec.source}"
+                if spec.kind == "user"
+                else f"; `lm-eval ls tasks` shows where {spec.name}'s YAML lives"
+            ),
         ) from None
-    except Exception as e:  # noqa: BLE001 - any other failure is a broken task config
-        raise TaskError(f"task {spec.name!r} could not be built by lm-eval: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
-                        f"check its YAML against lm-eval's task guide (docs/task_guide.md); source: {spec.source}") from None
+    except Exception as e:
+        raise TaskError(
+            f"task {spec.name!r} could not be built by lm-eval: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
+            f"check its YAML against lm-eval's task guide (docs/task_guide.md); source: {spec.source}",
+        ) from None
     unsafe = sorted(name for name, task in loaded["tasks"].items() if getattr(task, "UNSAFE_CODE", False))
     if unsafe:
-        raise TaskError(f"task {spec.name!r} executes code the model writes ({', '.join(unsafe)})",
-                        "gentrend does not switch on lm-eval's confirm_run_unsafe_code; run such tasks with lm-eval "
-                        "itself, in a sandbox")
+        raise TaskError(
+            f"task {spec.name!r} executes code the model writes ({', '.join(unsafe)})",
+            "gentrend does not switch on lm-eval's confirm_run_unsafe_code; run such tasks with lm-eval "
+            "itself, in a sandbox",
+        )
     return loaded
 
 

@@ -13,17 +13,17 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import asdict, dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
 from transformers import AutoConfig, PretrainedConfig
 
-from gentrend.models.catalogue import Model
 from gentrend.core.vocab import bytes_per_param
+from gentrend.models.catalogue import Model
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load_config(path: Path) -> PretrainedConfig:
     return AutoConfig.for_model(**json.loads(Path(path).read_text()))
 

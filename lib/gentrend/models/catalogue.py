@@ -132,9 +132,7 @@ class Catalogue:
     def in_generation(self, generation: str) -> list[Model]:
         found = [m for m in self.models if m.generation == str(generation)]
         if not found:
-            raise CatalogueError(
-                f"unknown generation {generation!r}", f"use one of: {', '.join(self.generations)}"
-            )
+            raise CatalogueError(f"unknown generation {generation!r}", f"use one of: {', '.join(self.generations)}")
         return found
 
     def smallest_per_generation(self) -> list[Model]:
@@ -172,12 +170,16 @@ def _field_errors(err: ValidationError) -> str:
 def _check_config(config_path: Path, where: str) -> None:
     """The model's config must exist and be a JSON object (the architecture is read from it)."""
     if not config_path.is_file():
-        raise CatalogueError(f"{where}: file not found: {config_path}",
-                             "put the model's config.json under data/configs/ and point 'config' at it")
+        raise CatalogueError(
+            f"{where}: file not found: {config_path}",
+            "put the model's config.json under data/configs/ and point 'config' at it",
+        )
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise CatalogueError(f"{where}: {config_path} is not valid JSON: {e}", "restore the official config.json") from None
+        raise CatalogueError(
+            f"{where}: {config_path} is not valid JSON: {e}", "restore the official config.json"
+        ) from None
     if not isinstance(config, dict) or "model_type" not in config:
         raise CatalogueError(f"{where}: {config_path} has no model_type", "restore the official config.json")
 
@@ -190,7 +192,9 @@ def load_catalogue(path: Path | str | None = None) -> Catalogue:
     except DataError as e:
         raise CatalogueError(e.problem, e.fix) from None
     if not isinstance(raw, dict) or not isinstance(raw.get("generations"), list) or not raw["generations"]:
-        raise CatalogueError(f"{path} has no 'generations' list", "start the file with 'generations:' (see data/models.yaml)")
+        raise CatalogueError(
+            f"{path} has no 'generations' list", "start the file with 'generations:' (see data/models.yaml)"
+        )
 
     models, labels = [], {}
     for i, gen_raw in enumerate(raw["generations"]):
@@ -209,17 +213,24 @@ def load_catalogue(path: Path | str | None = None) -> Catalogue:
         try:
             gen = Generation.model_validate(gen_raw)
         except ValidationError as e:
-            raise CatalogueError(f"{path}: {label}: {_field_errors(e)}", "correct that field of the generation") from None
+            raise CatalogueError(
+                f"{path}: {label}: {_field_errors(e)}", "correct that field of the generation"
+            ) from None
         if gen.generation in labels:
-            raise CatalogueError(f"{path}: {label}: generation label {gen.generation!r} is used twice (analyses, tables "
-                                 f"and claims name a generation by its label alone; first by {labels[gen.generation]})",
-                                 "give each generation its own label")
+            raise CatalogueError(
+                f"{path}: {label}: generation label {gen.generation!r} is used twice (analyses, tables "
+                f"and claims name a generation by its label alone; first by {labels[gen.generation]})",
+                "give each generation its own label",
+            )
         labels[gen.generation] = label
         sizes = [entry.size_label for entry in gen.models]
         if len(set(sizes)) < len(sizes):
             twice = next(s for s in sizes if sizes.count(s) > 1)
-            raise CatalogueError(f"{path}: {label}: size_label {twice!r} appears twice, so two models would share one "
-                                 "name in every table", "give each model of a generation its own size_label")
+            raise CatalogueError(
+                f"{path}: {label}: size_label {twice!r} appears twice, so two models would share one "
+                "name in every table",
+                "give each model of a generation its own size_label",
+            )
         for entry in gen.models:
             config_path = (path.parent / entry.config).resolve()
             _check_config(config_path, f"{path}: {label}, model {entry.id!r}: field config")

@@ -41,7 +41,9 @@ def _import_torchao_quietly() -> None:
     """transformers imports torchao (when installed) as it builds any model. On a CPU build of torch that import
     logs one harmless warning per CUDA extension it cannot load, and torch logs deprecation notices for the enums
     torchao registers: import it here once with those two loggers quiet. On a CUDA build its warnings stay."""
-    loggers = [logging.getLogger("torch.utils._pytree")] + ([logging.getLogger("torchao")] if torch.version.cuda is None else [])
+    loggers = [logging.getLogger("torch.utils._pytree")] + (
+        [logging.getLogger("torchao")] if torch.version.cuda is None else []
+    )
     levels = [lg.level for lg in loggers]
     for lg in loggers:
         lg.setLevel(logging.ERROR)
@@ -56,11 +58,11 @@ _import_torchao_quietly()
 
 from transformers import AutoModelForCausalLM, PreTrainedModel  # noqa: E402
 
-from gentrend.models.architecture import text_config  # noqa: E402
-from gentrend.models.catalogue import Model  # noqa: E402
 from gentrend.core.devices import resolve_device  # noqa: E402
 from gentrend.core.errors import ModelLoadError  # noqa: E402
 from gentrend.core.vocab import QUANTIZED_PRECISIONS, WEIGHT_MODES, resolve_precision, torch_dtype  # noqa: E402
+from gentrend.models.architecture import text_config  # noqa: E402
+from gentrend.models.catalogue import Model  # noqa: E402
 
 Mode = Literal["hub", "local", "synthetic"]
 Checkpoint = Literal["base", "post_trained"]
@@ -74,8 +76,10 @@ def repo_id(model: Model, checkpoint: Checkpoint = "post_trained") -> str:
     repo = getattr(model.repos, checkpoint)
     if repo is None:
         other = "post_trained" if checkpoint == "base" else "base"
-        raise ModelLoadError(f"{model.id} has no {checkpoint} checkpoint in the catalogue",
-                             f"use checkpoint='{other}', or add repos.{checkpoint} to its entry in data/models.yaml")
+        raise ModelLoadError(
+            f"{model.id} has no {checkpoint} checkpoint in the catalogue",
+            f"use checkpoint='{other}', or add repos.{checkpoint} to its entry in data/models.yaml",
+        )
     return repo
 
 
@@ -114,7 +118,11 @@ def kernel_paths(model: nn.Module) -> dict[str, str]:
     """{attention, gated_delta_rule, causal_conv1d}: what runs. attention: sdpa / flash / eager. The linear-
     attention ops ("none" without such layers): fla / causal-conv1d, "torch" (the slow reference), or
     "mixed: ..." when prefill and decode resolved differently."""
-    out = {"attention": attention_label(model.config._attn_implementation), "gated_delta_rule": "none", "causal_conv1d": "none"}
+    out = {
+        "attention": attention_label(model.config._attn_implementation),
+        "gated_delta_rule": "none",
+        "causal_conv1d": "none",
+    }
     layers = [m for m in model.modules() if type(m).__name__.endswith("GatedDeltaNet")]
     if layers:
         names = inspect.unwrap(type(layers[0]).forward).__globals__  # where the forward looks its kernels up
@@ -158,8 +166,11 @@ class LoadedModel:
         """attn_implementation (as configured), the per-op truth of `kernel_paths` (as kernel_<op>), and its
         one-word summary."""
         paths = kernel_paths(self.model)
-        return {"attn_implementation": self.model.config._attn_implementation,
-                **{f"kernel_{op}": v for op, v in paths.items()}, "linear_attention_kernels": linear_attention_kernels(paths)}
+        return {
+            "attn_implementation": self.model.config._attn_implementation,
+            **{f"kernel_{op}": v for op, v in paths.items()},
+            "linear_attention_kernels": linear_attention_kernels(paths),
+        }
 
     @property
     def weights_label(self) -> str:
@@ -192,7 +203,12 @@ def build_synthetic(
 
 
 def weights_source(
-    model: Model, mode: Mode, *, path: str | Path | None = None, checkpoint: Checkpoint = "post_trained", tiny: bool = False
+    model: Model,
+    mode: Mode,
+    *,
+    path: str | Path | None = None,
+    checkpoint: Checkpoint = "post_trained",
+    tiny: bool = False,
 ) -> str:
     """Where `mode` takes the weights from: the config file (synthetic), the folder (local) or the repo id (hub).
     Bad combinations fail here, before anything is loaded."""
@@ -212,8 +228,9 @@ def weights_source(
     return repo_id(model, checkpoint)
 
 
-def check_weights_reachable(model: Model, mode: Mode, *, path: str | Path | None = None,
-                            checkpoint: Checkpoint = "post_trained") -> None:
+def check_weights_reachable(
+    model: Model, mode: Mode, *, path: str | Path | None = None, checkpoint: Checkpoint = "post_trained"
+) -> None:
     """Fail before any work when `mode`'s weights cannot be had: a local folder without config.json, or a hub
     repo that is neither in the local cache nor downloadable (offline, or no access)."""
     source = weights_source(model, mode, path=path, checkpoint=checkpoint)
@@ -221,7 +238,10 @@ def check_weights_reachable(model: Model, mode: Mode, *, path: str | Path | None
         return
     if mode == "local":
         if not (Path(source) / "config.json").is_file():
-            raise ModelLoadError(f"{source} has no config.json", "pass the folder written by save_pretrained (config.json + *.safetensors)")
+            raise ModelLoadError(
+                f"{source} has no config.json",
+                "pass the folder written by save_pretrained (config.json + *.safetensors)",
+            )
         return
     from huggingface_hub import hf_hub_download, try_to_load_from_cache
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
@@ -283,11 +303,15 @@ def check_quantization(precision: str, device: torch.device) -> None:
     try:
         import torchao  # noqa: F401
     except ImportError:
-        raise ModelLoadError(f"{precision} weights need torchao, which is not installed",
-                             "pip install torchao (requirements.txt pins the tested version)") from None
+        raise ModelLoadError(
+            f"{precision} weights need torchao, which is not installed",
+            "pip install torchao (requirements.txt pins the tested version)",
+        ) from None
     if precision == "int4" and device.type != "cuda":
-        raise ModelLoadError("int4 weight-only runs on CUDA only (torchao's tinygemm kernel)",
-                             "profile int4 on a GPU (--device cuda), or use int8 on the CPU")
+        raise ModelLoadError(
+            "int4 weight-only runs on CUDA only (torchao's tinygemm kernel)",
+            "profile int4 on a GPU (--device cuda), or use int8 on the CPU",
+        )
 
 
 def _torchao_config(precision: str, group_size: int):
@@ -297,7 +321,9 @@ def _torchao_config(precision: str, group_size: int):
     # compile in the process (bf16 ones included) and lengthen compiles
     if precision == "int8":
         return Int8WeightOnlyConfig(set_inductor_config=False)
-    return Int4WeightOnlyConfig(group_size=group_size, int4_packing_format="tile_packed_to_4d", set_inductor_config=False)
+    return Int4WeightOnlyConfig(
+        group_size=group_size, int4_packing_format="tile_packed_to_4d", set_inductor_config=False
+    )
 
 
 def quantize_weights(net: PreTrainedModel, precision: str) -> None:
@@ -326,7 +352,9 @@ def stored_bytes(tensor: torch.Tensor) -> int:
     return sum(stored_bytes(getattr(tensor, n)) for n in names)
 
 
-def _from_pretrained(source: str, device: torch.device, dtype: torch.dtype, model_id: str, quantization=None) -> PreTrainedModel:
+def _from_pretrained(
+    source: str, device: torch.device, dtype: torch.dtype, model_id: str, quantization=None
+) -> PreTrainedModel:
     # the whole model on the requested device: profiling must measure one device, and "auto" would spread it
     # over every visible GPU (or offload to the CPU) without saying so
     device_map = {"": device}

@@ -36,15 +36,15 @@ memory_validation, and benchmarks/memory_long_context.py at long prompts).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import pandas as pd
 import torch
 
-from gentrend.models.architecture import Architecture, describe, text_config
-from gentrend.models.catalogue import Catalogue, Model
 from gentrend.core.errors import GentrendError
 from gentrend.core.vocab import BITS_PER_PARAM, QUANTIZED_PRECISIONS, compute_precision, precision_name
+from gentrend.models.architecture import Architecture, describe, text_config
+from gentrend.models.catalogue import Catalogue, Model
 
 GIB = 2**30
 GROUP_SIZE = 128  # quantization group: one fp16 scale (and for int4 one 4-bit zero point) per 128 weights
@@ -60,7 +60,7 @@ def stored_bits(precision: str) -> float:
     return BITS_PER_PARAM[name] + GROUP_OVERHEAD_BITS.get(name, 0) / GROUP_SIZE
 
 
-@lru_cache(maxsize=None)
+@cache
 def _tiny_counts(model: Model) -> tuple[int, int]:
     """(total, embedding) parameter counts of the shrunken test copy, counted on the meta device."""
     from transformers import AutoModelForCausalLM
@@ -103,8 +103,14 @@ def weights_read_per_token_bytes(model: Model, precision: str = "bf16", tiny: bo
     return nbytes
 
 
-def activation_bytes(arch: Architecture, batch: int, seq: int, precision: str = "bf16", attn_implementation: str = "sdpa",
-                     attended: int | None = None) -> float:
+def activation_bytes(
+    arch: Architecture,
+    batch: int,
+    seq: int,
+    precision: str = "bf16",
+    attn_implementation: str = "sdpa",
+    attended: int | None = None,
+) -> float:
     """Peak activation bytes of one prefill forward over `seq` tokens that attend to `attended` tokens (default
     `seq`: a whole prompt in one forward); formula in the module docstring."""
     act = stored_bits(compute_precision(precision)) / 8
@@ -147,11 +153,18 @@ class MemoryEstimate:
 
     def as_gib(self) -> dict:
         return {
-            "model_id": self.model_id, "precision": self.precision, "batch": self.batch, "context": self.context,
-            "prefill_chunk": self.prefill_chunk, "weights_gib": self.weights_bytes / GIB,
-            "kv_cache_gib": self.kv_cache_bytes / GIB, "linear_state_gib": self.linear_state_bytes / GIB,
-            "kv_state_gib": self.kv_state_bytes / GIB, "activation_gib": self.activation_bytes / GIB,
-            "runtime_gib": self.runtime_bytes / GIB, "total_gib": self.total_bytes / GIB,
+            "model_id": self.model_id,
+            "precision": self.precision,
+            "batch": self.batch,
+            "context": self.context,
+            "prefill_chunk": self.prefill_chunk,
+            "weights_gib": self.weights_bytes / GIB,
+            "kv_cache_gib": self.kv_cache_bytes / GIB,
+            "linear_state_gib": self.linear_state_bytes / GIB,
+            "kv_state_gib": self.kv_state_bytes / GIB,
+            "activation_gib": self.activation_bytes / GIB,
+            "runtime_gib": self.runtime_bytes / GIB,
+            "total_gib": self.total_bytes / GIB,
         }
 
 
@@ -175,7 +188,9 @@ def estimate(
     if batch < 1 or context < 1:
         raise GentrendError(f"batch ({batch}) and context ({context}) must be >= 1", "pass positive integers")
     if prefill_chunk is not None and prefill_chunk < 1:
-        raise GentrendError(f"prefill_chunk must be >= 1 or None, got {prefill_chunk}", "pass a token count, or None for no chunking")
+        raise GentrendError(
+            f"prefill_chunk must be >= 1 or None, got {prefill_chunk}", "pass a token count, or None for no chunking"
+        )
     arch = describe(model, compute_precision(precision), tiny=tiny)
     prefill = context if prefill_tokens is None else prefill_tokens
     chunk = prefill if prefill_chunk is None else min(prefill_chunk, prefill)
@@ -199,15 +214,27 @@ def component_errors(predicted: MemoryEstimate, measured: dict[str, float]) -> l
     """Per component of COMPONENTS that `measured` gives (GiB): predicted, measured, error (GiB and % of the
     measurement). The validation table of the memory model: one row per component, so an error in the
     activations is not hidden by the weights."""
-    gib = {"weights": predicted.weights_bytes, "kv_state": predicted.kv_state_bytes,
-           "activations": predicted.activation_bytes, "runtime": predicted.runtime_bytes, "total": predicted.total_bytes}
+    gib = {
+        "weights": predicted.weights_bytes,
+        "kv_state": predicted.kv_state_bytes,
+        "activations": predicted.activation_bytes,
+        "runtime": predicted.runtime_bytes,
+        "total": predicted.total_bytes,
+    }
     rows = []
     for component in COMPONENTS:
         if component not in measured:
             continue
         p, m = gib[component] / GIB, float(measured[component])
-        rows.append({"component": component, "predicted_gib": p, "measured_gib": m, "error_gib": p - m,
-                     "error_pct": 100 * (p - m) / m if m else float("nan")})
+        rows.append(
+            {
+                "component": component,
+                "predicted_gib": p,
+                "measured_gib": m,
+                "error_gib": p - m,
+                "error_pct": 100 * (p - m) / m if m else float("nan"),
+            }
+        )
     return rows
 
 
@@ -220,8 +247,14 @@ def context_grid(max_context: int, start: int = 32) -> list[int]:
     return grid + [max_context]
 
 
-def memory_curve(models: list[Model], precision: str = "bf16", batch: int = 1, contexts: list[int] | None = None,
-                 tiny: bool = False, prefill_chunk: int | None = PREFILL_CHUNK_TOKENS) -> pd.DataFrame:
+def memory_curve(
+    models: list[Model],
+    precision: str = "bf16",
+    batch: int = 1,
+    contexts: list[int] | None = None,
+    tiny: bool = False,
+    prefill_chunk: int | None = PREFILL_CHUNK_TOKENS,
+) -> pd.DataFrame:
     """Memory vs context length, one row per (model, context), up to each model's stated maximum context, with
     a prefill chunked at `prefill_chunk` tokens (None: unchunked, to lay measured generate() points on it). GiB
     columns (kv_state_gib apart from activation_gib); generation and params_total for colouring and ordering."""
@@ -251,22 +284,41 @@ def fits_table(
         for p in precisions:
             e = estimate(m, p, context, batch, prefill_chunk=PREFILL_CHUNK_TOKENS, include_vision=include_vision)
             need = e.total_bytes / GIB + overhead_gib
-            row = {"model_id": m.id, "generation": m.generation, "precision": precision_name(p), "context": context,
-                   "weights_gib": e.weights_bytes / GIB, "needed_gib": need}
+            row = {
+                "model_id": m.id,
+                "generation": m.generation,
+                "precision": precision_name(p),
+                "context": context,
+                "weights_gib": e.weights_bytes / GIB,
+                "needed_gib": need,
+            }
             row |= {f"{size} GB": "yes" if need <= size else "no" for size in memory_sizes_gb}
             rows.append(row)
     return pd.DataFrame(rows)
 
 
-def needed_gib(model: Model, precision: str = "bf16", context: int = 4096, batch: int = 1, include_vision: bool = False,
-               overhead_gib: float = DEFAULT_OVERHEAD_GIB) -> float:
+def needed_gib(
+    model: Model,
+    precision: str = "bf16",
+    context: int = 4096,
+    batch: int = 1,
+    include_vision: bool = False,
+    overhead_gib: float = DEFAULT_OVERHEAD_GIB,
+) -> float:
     """GiB one model needs on a card: the estimate (prefill in chunks of PREFILL_CHUNK_TOKENS) plus the overhead."""
     e = estimate(model, precision, context, batch, prefill_chunk=PREFILL_CHUNK_TOKENS, include_vision=include_vision)
     return e.total_bytes / GIB + overhead_gib
 
 
-def fits(model: Model, memory_gb: float, precision: str = "bf16", context: int = 4096, batch: int = 1,
-         include_vision: bool = False, overhead_gib: float = DEFAULT_OVERHEAD_GIB) -> tuple[bool, float]:
+def fits(
+    model: Model,
+    memory_gb: float,
+    precision: str = "bf16",
+    context: int = 4096,
+    batch: int = 1,
+    include_vision: bool = False,
+    overhead_gib: float = DEFAULT_OVERHEAD_GIB,
+) -> tuple[bool, float]:
     """(fits?, GiB needed) for one model on one memory size, same rule as `fits_table`."""
     need = needed_gib(model, precision, context, batch, include_vision, overhead_gib)
     return need <= memory_gb, need

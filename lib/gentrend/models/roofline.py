@@ -34,12 +34,12 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gentrend.core import paths
-from gentrend.models.architecture import describe
-from gentrend.models.catalogue import Model
 from gentrend.core.errors import DataError, GentrendError
 from gentrend.core.files import OutputError, read_yaml, write_json
-from gentrend.models.memory_model import weights_read_per_token_bytes
 from gentrend.core.vocab import compute_precision, precision_name
+from gentrend.models.architecture import describe
+from gentrend.models.catalogue import Model
+from gentrend.models.memory_model import weights_read_per_token_bytes
 
 
 @dataclass(frozen=True)
@@ -85,13 +85,17 @@ def _load_gpus(path: Path) -> tuple[GPU, ...]:
         except ValidationError as e:
             name = g.get("name", "?") if isinstance(g, dict) else g
             fields = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'entry'}: {err['msg']}" for err in e.errors())
-            raise DataError(f"{path}: GPU #{i + 1} ({name!r}): {fields}",
-                            "every GPU needs name, bandwidth_gb_s, memory_gib (datasheet figures) and source") from None
+            raise DataError(
+                f"{path}: GPU #{i + 1} ({name!r}): {fields}",
+                "every GPU needs name, bandwidth_gb_s, memory_gib (datasheet figures) and source",
+            ) from None
         keys = {key.lower(): key for key in (entry.name, *entry.aliases)}  # an alias may repeat the name
         for low, key in keys.items():
             if low in owner:
-                raise DataError(f"{path}: GPU #{i + 1} ({entry.name!r}): name or alias {key!r} is already used by "
-                                f"{owner[low]!r}", "give each GPU its own name and aliases")
+                raise DataError(
+                    f"{path}: GPU #{i + 1} ({entry.name!r}): name or alias {key!r} is already used by {owner[low]!r}",
+                    "give each GPU its own name and aliases",
+                )
             owner[low] = entry.name
         gpus.append(GPU(entry.name, entry.bandwidth_gb_s, entry.memory_gib, entry.aliases, entry.source))
     return tuple(gpus)
@@ -106,7 +110,9 @@ def gpu(name: str) -> GPU:
     found = gpu_for_device_name(name)
     if found:
         return found
-    raise GentrendError(f"unknown GPU {name!r}", f"use one of: {', '.join(g.name for g in load_gpus())} (or add it to data/gpus.yaml)")
+    raise GentrendError(
+        f"unknown GPU {name!r}", f"use one of: {', '.join(g.name for g in load_gpus())} (or add it to data/gpus.yaml)"
+    )
 
 
 def gpu_for_device_name(device_name: str) -> GPU | None:
@@ -115,12 +121,17 @@ def gpu_for_device_name(device_name: str) -> GPU | None:
     best, best_len = None, 0
     for g in load_gpus():
         for alias in (g.name, *g.aliases):
-            if re.search(rf"(?<![\w-]){re.escape(alias)}(?!\w| Ti\b| SUPER\b)", device_name, re.IGNORECASE) and len(alias) > best_len:
+            if (
+                re.search(rf"(?<![\w-]){re.escape(alias)}(?!\w| Ti\b| SUPER\b)", device_name, re.IGNORECASE)
+                and len(alias) > best_len
+            ):
                 best, best_len = g, len(alias)
     return best
 
 
-def bytes_per_decode_step(model: Model, batch: int = 1, context: int = 1024, dtype: str = "bf16", tiny: bool = False) -> float:
+def bytes_per_decode_step(
+    model: Model, batch: int = 1, context: int = 1024, dtype: str = "bf16", tiny: bool = False
+) -> float:
     """Bytes one decode step reads: weights + every sequence's KV cache at `context` tokens + its fixed state."""
     precision = precision_name(dtype)
     arch = describe(model, compute_precision(precision), tiny=tiny)
@@ -129,7 +140,12 @@ def bytes_per_decode_step(model: Model, batch: int = 1, context: int = 1024, dty
 
 
 def decode_roofline_tokens_per_s(
-    model: Model, bandwidth_bytes_per_s: float, batch: int = 1, context: int = 1024, dtype: str = "bf16", tiny: bool = False
+    model: Model,
+    bandwidth_bytes_per_s: float,
+    batch: int = 1,
+    context: int = 1024,
+    dtype: str = "bf16",
+    tiny: bool = False,
 ) -> float:
     """The fastest decode possible (tokens/s over the whole batch) when bandwidth is the only limit."""
     if bandwidth_bytes_per_s <= 0:
@@ -138,11 +154,17 @@ def decode_roofline_tokens_per_s(
 
 
 def _spread(values: list[float]) -> dict:
-    return {"median": float(np.median(values)), "p10": float(np.percentile(values, 10)), "p90": float(np.percentile(values, 90)),
-            "samples": len(values)}
+    return {
+        "median": float(np.median(values)),
+        "p10": float(np.percentile(values, 10)),
+        "p90": float(np.percentile(values, 90)),
+        "samples": len(values),
+    }
 
 
-def measure_bandwidth(device: str | torch.device = "cpu", size_mib: int | None = None, samples: int | None = None) -> dict:
+def measure_bandwidth(
+    device: str | torch.device = "cpu", size_mib: int | None = None, samples: int | None = None
+) -> dict:
     """A copy test: {median, p10, p90, samples} in bytes/s (bytes read + written) and, on CUDA, `read`: the
     same for a read-only pass (a sum), which is what decode mostly does.
 
@@ -199,11 +221,15 @@ class Bandwidth:
 
     @property
     def measured_note(self) -> str:
-        return (f"copy test on {self.device} ({self.device_name}): {self.measured / 1e9:.0f} GB/s "
-                f"[{self.measured_p10 / 1e9:.0f}-{self.measured_p90 / 1e9:.0f}]")
+        return (
+            f"copy test on {self.device} ({self.device_name}): {self.measured / 1e9:.0f} GB/s "
+            f"[{self.measured_p10 / 1e9:.0f}-{self.measured_p90 / 1e9:.0f}]"
+        )
 
 
-def device_bandwidth(device: str | torch.device = "cpu", device_name: str = "", store: Path | str | None = None) -> Bandwidth:
+def device_bandwidth(
+    device: str | torch.device = "cpu", device_name: str = "", store: Path | str | None = None
+) -> Bandwidth:
     """Datasheet and measured bandwidth of a device. The copy test runs once per `store` file (the run folder's
     record for this device): a second model of the same run reads it back instead of measuring again. A store
     that cannot be written only means the next model measures again."""
@@ -220,16 +246,29 @@ def device_bandwidth(device: str | torch.device = "cpu", device_name: str = "", 
             measured = None
     if measured is None:
         test = measure_bandwidth(dev)
-        measured = {"device": str(dev), "device_name": name, "measured": test["median"], "measured_p10": test["p10"],
-                    "measured_p90": test["p90"], "measured_read": test.get("read", {}).get("median")}
+        measured = {
+            "device": str(dev),
+            "device_name": name,
+            "measured": test["median"],
+            "measured_p10": test["p10"],
+            "measured_p90": test["p90"],
+            "measured_read": test.get("read", {}).get("median"),
+        }
         if store:
             try:
                 write_json(store, measured)
             except OutputError:
                 pass
-    return Bandwidth(str(dev), name, known.bandwidth_bytes_per_s if known else None,
-                     f"data/gpus.yaml: {known.name} ({known.source})" if known else "", measured["measured"],
-                     measured["measured_p10"], measured["measured_p90"], measured.get("measured_read"))
+    return Bandwidth(
+        str(dev),
+        name,
+        known.bandwidth_bytes_per_s if known else None,
+        f"data/gpus.yaml: {known.name} ({known.source})" if known else "",
+        measured["measured"],
+        measured["measured_p10"],
+        measured["measured_p90"],
+        measured.get("measured_read"),
+    )
 
 
 def bandwidth_record(bandwidth: Bandwidth) -> dict:
@@ -258,19 +297,37 @@ def decode_regime(points: pd.DataFrame) -> pd.DataFrame:
         speedup = hi["decode_tokens_per_s"] / lo["decode_tokens_per_s"]
         efficiency = (speedup - 1) / (ratio - 1) if ratio > 1 else np.nan
         per_step = "bandwidth-bound" if lo.get("roofline_fraction", 1.0) >= OVERHEAD_BOUND else "overhead-bound"
-        regime = ("one batch size" if ratio == 1 else per_step if efficiency >= SCALING_BANDWIDTH_BOUND
-                  else "compute-bound" if efficiency <= 1 - SCALING_BANDWIDTH_BOUND else "between")
-        rows.append({"model": model, "backend": backend, "dtype": dtype, "device": device,
-                     "batch_low": int(lo["batch_size"]), "batch_high": int(hi["batch_size"]),
-                     "tokens_per_s_low": lo["decode_tokens_per_s"], "tokens_per_s_high": hi["decode_tokens_per_s"],
-                     "speedup": speedup, "scaling_efficiency": efficiency, "regime": regime})
+        regime = (
+            "one batch size"
+            if ratio == 1
+            else per_step
+            if efficiency >= SCALING_BANDWIDTH_BOUND
+            else "compute-bound"
+            if efficiency <= 1 - SCALING_BANDWIDTH_BOUND
+            else "between"
+        )
+        rows.append(
+            {
+                "model": model,
+                "backend": backend,
+                "dtype": dtype,
+                "device": device,
+                "batch_low": int(lo["batch_size"]),
+                "batch_high": int(hi["batch_size"]),
+                "tokens_per_s_low": lo["decode_tokens_per_s"],
+                "tokens_per_s_high": hi["decode_tokens_per_s"],
+                "speedup": speedup,
+                "scaling_efficiency": efficiency,
+                "regime": regime,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def regime_text(regime: pd.DataFrame) -> str:
     """Markdown: per model, what batch scaling says about the decode regime, and what that means for the roofline
     (on a compute-bound device it is only an upper bound). Values escaped for HTML."""
-    from gentrend.report.publish import escape
+    from gentrend.core.text import escape
 
     if regime.empty:
         return "No decode measurements: no regime to read."
@@ -280,11 +337,15 @@ def regime_text(regime: pd.DataFrame) -> str:
         if r.regime == "one batch size":
             lines.append(f"- {where}: one batch size measured, so batch scaling cannot show the regime.")
             continue
-        text = (f"- {where}: batch {r.batch_high} decoded {r.speedup:.2f}x the tokens/s of batch {r.batch_low} "
-                f"(a bandwidth-bound decoder would gain about {r.batch_high / r.batch_low:.0f}x): **{escape(r.regime)}**.")
+        text = (
+            f"- {where}: batch {r.batch_high} decoded {r.speedup:.2f}x the tokens/s of batch {r.batch_low} "
+            f"(a bandwidth-bound decoder would gain about {r.batch_high / r.batch_low:.0f}x): **{escape(r.regime)}**."
+        )
         if r.regime == "overhead-bound":
-            text += (" Far below the bandwidth roofline: a fixed cost per step (Python, kernel launches), not memory "
-                     "traffic, limits decode; the roofline is only an upper bound here.")
+            text += (
+                " Far below the bandwidth roofline: a fixed cost per step (Python, kernel launches), not memory "
+                "traffic, limits decode; the roofline is only an upper bound here."
+            )
         elif r.regime != "bandwidth-bound":
             text += " The bandwidth roofline is only an upper bound here: compute, not memory traffic, limits decode."
         lines.append(text)

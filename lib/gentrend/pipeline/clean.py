@@ -67,7 +67,11 @@ def runs(reports: Path) -> list[Item]:
             check_run_id(folder.name)
         except SettingError:
             continue
-        if folder.is_dir() and not folder.is_symlink() and any((folder / sub).is_dir() for sub in ("notebooks", "artefacts")):
+        if (
+            folder.is_dir()
+            and not folder.is_symlink()
+            and any((folder / sub).is_dir() for sub in ("notebooks", "artefacts"))
+        ):
             found.append(_item("run", folder, _tree(folder)))
     return sorted(found, key=lambda item: item.age_s)
 
@@ -99,14 +103,19 @@ def protected_runs(reports: Path, found: list[Item]) -> dict[Path, str]:
 
 def _selected(items: list[Item], older_than: float | None, keep: int | None) -> list[Item]:
     """Items (newest first, one group) that the age and count rules both select."""
-    return [item for i, item in enumerate(items)
-            if (older_than is None or item.age_s > older_than) and (keep is None or i >= keep)]
+    return [
+        item
+        for i, item in enumerate(items)
+        if (older_than is None or item.age_s > older_than) and (keep is None or i >= keep)
+    ]
 
 
 def _check_request(older_than: float | None, keep: int | None) -> None:
     if older_than is None and keep is None:
-        raise SettingError("gentrend clean needs to know what to remove",
-                           "pass --older-than AGE (e.g. 30d) and/or --keep N (add --dry-run to see the list first)")
+        raise SettingError(
+            "gentrend clean needs to know what to remove",
+            "pass --older-than AGE (e.g. 30d) and/or --keep N (add --dry-run to see the list first)",
+        )
     if keep is not None and keep < 0:
         raise SettingError(f"--keep must be 0 or more, got {keep}", "pass the number of newest runs to keep")
 
@@ -135,8 +144,10 @@ def remove(item: Item) -> None:
             for f in item.files:
                 f.unlink(missing_ok=True)
     except OSError as e:
-        raise GentrendError(f"cannot remove {item.path}: {os.strerror(e.errno) if e.errno else e}",
-                            "make the reports folder writable, then run gentrend clean again") from None
+        raise GentrendError(
+            f"cannot remove {item.path}: {os.strerror(e.errno) if e.errno else e}",
+            "make the reports folder writable, then run gentrend clean again",
+        ) from None
 
 
 def leftovers(reports: Path) -> list[Path]:
@@ -144,8 +155,9 @@ def leftovers(reports: Path) -> list[Path]:
     return sorted(reports.glob(f".*{REMOVING}")) if reports.is_dir() else []
 
 
-def clean(older_than: float | None = None, keep: int | None = None,
-          dry_run: bool = False) -> tuple[list[Item], dict[Path, str]]:
+def clean(
+    older_than: float | None = None, keep: int | None = None, dry_run: bool = False
+) -> tuple[list[Item], dict[Path, str]]:
     """Remove (or with dry_run only list) what `plan` selects, holding the reports folder's lock."""
     from gentrend.pipeline.runner import reports_lock
 

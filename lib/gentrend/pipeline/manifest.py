@@ -4,7 +4,7 @@ Written after every step, so an interrupted or failed run still says how far it 
 (data files, library code and notebooks by hash; library versions; the machine), every job with its input
 key, its status (executed / reused / failed), its duration and the files it produced (with their hashes),
 the rendering, the headline numbers, and the run's final status and exit code. Later runs use it to reuse
-what did not change (gentrend.pipeline.runner) and to list the history (gentrend.report.history).
+what did not change (gentrend.pipeline.runner) and to list the history (gentrend.pipeline.history).
 """
 
 from __future__ import annotations
@@ -59,15 +59,29 @@ class Manifest:
     data: dict = field(default_factory=dict)
 
     @classmethod
-    def start(cls, run_dir: Path, request: dict, inputs: dict) -> "Manifest":
-        m = cls(run_dir, {"run_id": run_dir.name, "gentrend": __version__, "started": now(), "finished": None,
-                          "status": "running", "exit_code": None, "request": request, "inputs": inputs,
-                          "jobs": [], "render": {}, "headlines": [], "failures": []})
+    def start(cls, run_dir: Path, request: dict, inputs: dict) -> Manifest:
+        m = cls(
+            run_dir,
+            {
+                "run_id": run_dir.name,
+                "gentrend": __version__,
+                "started": now(),
+                "finished": None,
+                "status": "running",
+                "exit_code": None,
+                "request": request,
+                "inputs": inputs,
+                "jobs": [],
+                "render": {},
+                "headlines": [],
+                "failures": [],
+            },
+        )
         m.save()
         return m
 
     @classmethod
-    def load(cls, run_dir: Path) -> "Manifest | None":
+    def load(cls, run_dir: Path) -> Manifest | None:
         """The manifest of a run folder, or None if it has none or it cannot be read."""
         try:
             return cls(run_dir, json.loads((run_dir / MANIFEST).read_text()))

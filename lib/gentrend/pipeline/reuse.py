@@ -25,7 +25,12 @@ def snapshot(run_dir: Path) -> dict[str, int]:
     found = {}
     for path in run_dir.rglob("*"):
         relative = str(path.relative_to(run_dir))
-        if path.is_file() and relative not in BOOKKEEPING and ".partial" not in path.name and "/partial/" not in f"/{relative}":
+        if (
+            path.is_file()
+            and relative not in BOOKKEEPING
+            and ".partial" not in path.name
+            and "/partial/" not in f"/{relative}"
+        ):
             found[relative] = path.stat().st_mtime_ns
     return found
 
@@ -45,8 +50,13 @@ def reusable(name: str, key: str, sources: list[Manifest]) -> tuple[Manifest, di
     """The first earlier run whose step `name` had this key and whose files are all still intact."""
     for source in sources:
         entry = source.job(name)
-        if entry and entry.get("key") == key and entry.get("status") in ("executed", "reused") \
-                and entry.get("files") and source.outputs_present(entry):
+        if (
+            entry
+            and entry.get("key") == key
+            and entry.get("status") in ("executed", "reused")
+            and entry.get("files")
+            and source.outputs_present(entry)
+        ):
             return source, entry
     return None
 

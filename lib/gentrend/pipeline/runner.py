@@ -35,12 +35,12 @@ from filelock import FileLock, Timeout
 from tqdm.auto import tqdm
 
 from gentrend.core import paths
-from gentrend.models.catalogue import Catalogue, Model, load_catalogue
 from gentrend.core.errors import GentrendError, NotebookError, RunLockedError, SettingError
 from gentrend.core.files import OutputError, output_error
-from gentrend.pipeline.reuse import link_files, produced, reusable, snapshot, upstream
-from gentrend.pipeline.manifest import Manifest, code_digest, digest, file_digest
 from gentrend.core.vocab import BACKENDS, TRACKS, precision_name, resolve_precision
+from gentrend.models.catalogue import Catalogue, Model, load_catalogue
+from gentrend.pipeline.manifest import Manifest, code_digest, digest, file_digest
+from gentrend.pipeline.reuse import link_files, produced, reusable, snapshot, upstream
 
 GENERATION_NB = "01_generation.ipynb"
 DENSITY_NB = "02_density.ipynb"
@@ -59,8 +59,20 @@ EVALUATION_DATA = ("models.yaml", "configs/*", "evaluation.yaml", "tasks/*")  # 
 MEASURED_DATA = SCORES_DATA + ("evaluation.yaml",)  # density and per-size over measured scores
 CHANGE_READS = ("tables/models.csv", "inputs/published_scores.csv", "results/profile_*.csv", "tables/claims_ledger.csv")
 INPUT_FILES = ("models.yaml", "published_scores.csv", "benchmarks.yaml", "claims.yaml", "gpus.yaml")
-LIBRARY_VERSIONS = ("torch", "transformers", "accelerate", "pandas", "numpy", "scipy", "matplotlib", "seaborn",
-                    "papermill", "nbconvert", "weasyprint", "bleach")
+LIBRARY_VERSIONS = (
+    "torch",
+    "transformers",
+    "accelerate",
+    "pandas",
+    "numpy",
+    "scipy",
+    "matplotlib",
+    "seaborn",
+    "papermill",
+    "nbconvert",
+    "weasyprint",
+    "bleach",
+)
 EXIT_PARTIAL, EXIT_FAILED = 4, 5
 RESERVED_RUN_IDS = {"latest", "cache", "index", "interactive"}
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -99,11 +111,15 @@ class EvalRequest:
 
     def __post_init__(self):
         if not self.tasks:
-            raise SettingError("--evaluate needs at least one task", "name lm-eval tasks or user tasks, e.g. --evaluate mmlu")
+            raise SettingError(
+                "--evaluate needs at least one task", "name lm-eval tasks or user tasks, e.g. --evaluate mmlu"
+            )
         if self.mode not in ("hub", "local"):
             raise SettingError(f"unknown evaluation weights mode {self.mode!r}", "use hub, or local with --eval-dir")
         if self.mode == "local" and not self.local_dir:
-            raise SettingError("--eval-mode local needs --eval-dir", "pass a folder holding one checkpoint folder per model id")
+            raise SettingError(
+                "--eval-mode local needs --eval-dir", "pass a folder holding one checkpoint folder per model id"
+            )
 
 
 @dataclass(frozen=True)
@@ -125,7 +141,9 @@ class ReportRequest:
     def __post_init__(self):
         """The checks that need no model code run here, so a typo fails in about a second."""
         if self.mode not in REPORT_MODES:
-            raise SettingError(f"unknown weights mode {self.mode!r} for a report", f"use one of: {', '.join(REPORT_MODES)}")
+            raise SettingError(
+                f"unknown weights mode {self.mode!r} for a report", f"use one of: {', '.join(REPORT_MODES)}"
+            )
         if self.dtype != "auto":
             precision_name(self.dtype)
         if self.backend and self.backend not in BACKENDS:
@@ -175,21 +193,40 @@ def profile_parameters(request: ReportRequest, catalogue: Catalogue | None = Non
     catalogue = catalogue or load_catalogue()
     device = resolve_device(request.device)
     precision = resolve_precision(request.dtype, device.type)
-    settings = defaults_for(str(device), batch_sizes=request.batch_sizes, prompt_lengths=request.prompt_lengths,
-                            new_tokens=request.new_tokens, backend=request.backend, dtype=precision)
-    models = ([catalogue.get(m) for m in request.profile_models] if request.profile_models is not None
-              else default_profile_models(catalogue, str(device)))
-    quantized = quantized_models(models, settings, catalogue, tiny=request.tiny) if precision in ("bf16", "fp16") else []
-    return {"mode": request.mode, "device": str(device), "dtype": precision, "backend": settings.backend,
-            "batch_sizes": list(settings.batch_sizes), "prompt_lengths": list(settings.prompt_lengths),
-            "new_tokens": settings.new_tokens, "tiny": request.tiny, "force": request.force,
-            "quantized_models": quantized}
+    settings = defaults_for(
+        str(device),
+        batch_sizes=request.batch_sizes,
+        prompt_lengths=request.prompt_lengths,
+        new_tokens=request.new_tokens,
+        backend=request.backend,
+        dtype=precision,
+    )
+    models = (
+        [catalogue.get(m) for m in request.profile_models]
+        if request.profile_models is not None
+        else default_profile_models(catalogue, str(device))
+    )
+    quantized = (
+        quantized_models(models, settings, catalogue, tiny=request.tiny) if precision in ("bf16", "fp16") else []
+    )
+    return {
+        "mode": request.mode,
+        "device": str(device),
+        "dtype": precision,
+        "backend": settings.backend,
+        "batch_sizes": list(settings.batch_sizes),
+        "prompt_lengths": list(settings.prompt_lengths),
+        "new_tokens": settings.new_tokens,
+        "tiny": request.tiny,
+        "force": request.force,
+        "quantized_models": quantized,
+    }
 
 
 def plan(catalogue: Catalogue, scores, request: ReportRequest = ReportRequest()) -> list[NotebookJob]:
     """The notebooks of one report, with their parameters; validates the request first (see the module docstring)."""
-    from gentrend.models.loading import check_weights_reachable
     from gentrend.analysis.selection import default_references
+    from gentrend.models.loading import check_weights_reachable
 
     if request.profile_models is None:
         models = default_profile_models(catalogue, request.device)
@@ -202,16 +239,22 @@ def plan(catalogue: Catalogue, scores, request: ReportRequest = ReportRequest())
     references = default_references(scores)
     jobs = [NotebookJob(GENERATION_NB, {"generation": g}, f"qwen{g}", data=SCORES_DATA) for g in catalogue.generations]
     for nb in (DENSITY_NB, PER_SIZE_NB):
-        jobs += [NotebookJob(nb, {"track": track, "reference_generation": ref}, track, data=SCORES_DATA)
-                 for track, ref in references.items()]
-    jobs += [NotebookJob(PROFILE_NB, {"model": m.id, **profile}, m.id, data=MACHINE_DATA, measures=True) for m in models]
+        jobs += [
+            NotebookJob(nb, {"track": track, "reference_generation": ref}, track, data=SCORES_DATA)
+            for track, ref in references.items()
+        ]
+    jobs += [
+        NotebookJob(PROFILE_NB, {"model": m.id, **profile}, m.id, data=MACHINE_DATA, measures=True) for m in models
+    ]
     if request.evaluation:
         jobs += evaluation_jobs(catalogue, request)
     profiled = [m.id for m in models]
     results = tuple(f"results/profile_{m}.csv" for m in profiled)
-    jobs += [NotebookJob(SPEED_MEMORY_NB, {"profiled_models": profiled}, reads=results, data=MACHINE_DATA),
-             NotebookJob(CLAIMS_NB, {"profiled_models": profiled}, reads=results),
-             NotebookJob(TREND_REPORT_NB, reads=PUBLISHED)]
+    jobs += [
+        NotebookJob(SPEED_MEMORY_NB, {"profiled_models": profiled}, reads=results, data=MACHINE_DATA),
+        NotebookJob(CLAIMS_NB, {"profiled_models": profiled}, reads=results),
+        NotebookJob(TREND_REPORT_NB, reads=PUBLISHED),
+    ]
     for job in jobs:
         check_parameters(paths.NOTEBOOKS_DIR / job.notebook, {**job.parameters, "output_dir": ""})
     return jobs
@@ -229,11 +272,22 @@ def evaluation_jobs(catalogue: Catalogue, request: ReportRequest) -> list[Notebo
 
     ev = request.evaluation
     device = resolve_device(request.device)
-    EvalSettings(tasks=ev.tasks, task_dir=ev.task_dir, num_fewshot=ev.num_fewshot, limit=ev.limit,
-                 chat_template=ev.chat_template, thinking=ev.thinking, dtype=request.dtype, device=str(device))
+    EvalSettings(
+        tasks=ev.tasks,
+        task_dir=ev.task_dir,
+        num_fewshot=ev.num_fewshot,
+        limit=ev.limit,
+        chat_template=ev.chat_template,
+        thinking=ev.thinking,
+        dtype=request.dtype,
+        device=str(device),
+    )
     resolve_tasks(ev.tasks, ev.task_dir)
-    models = ([catalogue.get(m) for m in ev.models] if ev.models
-              else [m for m in catalogue if getattr(m.repos, ev.checkpoint, None)])
+    models = (
+        [catalogue.get(m) for m in ev.models]
+        if ev.models
+        else [m for m in catalogue if getattr(m.repos, ev.checkpoint, None)]
+    )
     for m in models:
         repo_id(m, ev.checkpoint)  # the catalogue has the checkpoint
         if ev.mode == "local":
@@ -241,20 +295,41 @@ def evaluation_jobs(catalogue: Catalogue, request: ReportRequest) -> list[Notebo
         else:
             check_weights_reachable(m, "hub", checkpoint=ev.checkpoint)
     label = run_label(ev.checkpoint, ev.chat_template, ev.thinking)
-    common = {"mode": ev.mode, "checkpoint": ev.checkpoint, "tasks": list(ev.tasks), "task_dir": ev.task_dir,
-              "num_fewshot": ev.num_fewshot, "limit": ev.limit, "chat_template": ev.chat_template,
-              "thinking": ev.thinking, "device": str(device), "dtype": request.dtype, "force": request.force}
-    jobs = [NotebookJob(EVALUATE_NB, {"model": m.id, "path": str(Path(ev.local_dir) / m.id) if ev.mode == "local" else "",
-                                      **common}, f"{m.id}-{label}", data=EVALUATION_DATA, measures=True) for m in models]
+    common = {
+        "mode": ev.mode,
+        "checkpoint": ev.checkpoint,
+        "tasks": list(ev.tasks),
+        "task_dir": ev.task_dir,
+        "num_fewshot": ev.num_fewshot,
+        "limit": ev.limit,
+        "chat_template": ev.chat_template,
+        "thinking": ev.thinking,
+        "device": str(device),
+        "dtype": request.dtype,
+        "force": request.force,
+    }
+    jobs = [
+        NotebookJob(
+            EVALUATE_NB,
+            {"model": m.id, "path": str(Path(ev.local_dir) / m.id) if ev.mode == "local" else "", **common},
+            f"{m.id}-{label}",
+            data=EVALUATION_DATA,
+            measures=True,
+        )
+        for m in models
+    ]
     per_generation = {}
     for m in models:
         per_generation.setdefault(m.generation, []).append(m)
     track = track_of(ev.checkpoint, ev.chat_template, ev.thinking)
     if track in TRACKS and len(per_generation) >= 2 and any(len(ms) >= 2 for ms in per_generation.values()):
         reads = ("results/eval_*.csv",)
-        jobs += [NotebookJob(nb, {"track": track, "scores_source": "measured"}, f"measured-{track}", reads=reads,
-                             data=MEASURED_DATA)
-                 for nb in (DENSITY_NB, PER_SIZE_NB)]
+        jobs += [
+            NotebookJob(
+                nb, {"track": track, "scores_source": "measured"}, f"measured-{track}", reads=reads, data=MEASURED_DATA
+            )
+            for nb in (DENSITY_NB, PER_SIZE_NB)
+        ]
     return jobs
 
 
@@ -296,8 +371,12 @@ def execute(job: NotebookJob, out_dir: Path, notebooks_dir: Path = paths.NOTEBOO
     partial.parent.mkdir(parents=True, exist_ok=True)
     try:
         papermill.execute_notebook(
-            str(source), str(partial), parameters=parameters, kernel_name="python3",
-            cwd=str(notebooks_dir), progress_bar=False,
+            str(source),
+            str(partial),
+            parameters=parameters,
+            kernel_name="python3",
+            cwd=str(notebooks_dir),
+            progress_bar=False,
             # the kernel's own chatter (its start-up notice; on Ctrl-C, a ZMQ traceback from a kernel shut down
             # mid-cell) would reach the user's terminal
             extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
@@ -335,11 +414,15 @@ def reports_lock(reports: Path):
         lock = FileLock(reports / ".gentrend.lock")
         lock.acquire(timeout=0)
     except Timeout:
-        raise RunLockedError(f"another gentrend run holds the lock on {reports}",
-                             "wait for it to finish (or point GENTREND_REPORTS elsewhere)") from None
+        raise RunLockedError(
+            f"another gentrend run holds the lock on {reports}",
+            "wait for it to finish (or point GENTREND_REPORTS elsewhere)",
+        ) from None
     except OSError as e:
-        raise GentrendError(f"cannot use the reports folder {reports}: {os.strerror(e.errno) if e.errno else e}",
-                            "make it writable, or set GENTREND_REPORTS to a writable folder") from None
+        raise GentrendError(
+            f"cannot use the reports folder {reports}: {os.strerror(e.errno) if e.errno else e}",
+            "make it writable, or set GENTREND_REPORTS to a writable folder",
+        ) from None
     try:
         yield
     finally:
@@ -371,10 +454,24 @@ def publish_inputs(run_dir: Path, catalogue: Catalogue, scores) -> None:
 
     out = Publisher(run_dir, "run")
     out.table(run_metadata(run_dir.name), "environment", "Run", source="the run that produced this content")
-    models = catalogue.to_frame()[["model", "generation", "release_date", "params_total", "params_non_embedding",
-                                   "params_vision", "context_length", "license"]]
-    out.table(models.assign(release_date=models["release_date"].dt.date), "models", "Models",
-              source="data/models.yaml, official configs and model cards")
+    models = catalogue.to_frame()[
+        [
+            "model",
+            "generation",
+            "release_date",
+            "params_total",
+            "params_non_embedding",
+            "params_vision",
+            "context_length",
+            "license",
+        ]
+    ]
+    out.table(
+        models.assign(release_date=models["release_date"].dt.date),
+        "models",
+        "Models",
+        source="data/models.yaml, official configs and model cards",
+    )
     sources = scores.groupby("source_url").agg(rows=("score", "size"), models=("model", "nunique")).reset_index()
     out.table(sources, "sources", "Sources of published scores", source="data/published_scores.csv")
     for name in INPUT_FILES:
@@ -384,13 +481,16 @@ def publish_inputs(run_dir: Path, catalogue: Catalogue, scores) -> None:
 
 def publish_changes(run_dir: Path, base: Manifest | None) -> None:
     """The "changed since" section: this run against the newest earlier run whose content differs
-    (gentrend.report.history.baseline), so an unchanged rerun repeats the same section and can reuse the report."""
-    from gentrend.report.history import changes, changes_reading
+    (gentrend.pipeline.history.baseline), so an unchanged rerun repeats the same section and can reuse the report."""
+    from gentrend.pipeline.history import changes, changes_reading
     from gentrend.report.publish import Publisher
 
     out = Publisher(run_dir, "changes")
     if base is None:
-        out.text("reading", "- No earlier complete run in this reports folder differs from this one: nothing to compare with.")
+        out.text(
+            "reading",
+            "- No earlier complete run in this reports folder differs from this one: nothing to compare with.",
+        )
         return
     table = changes(run_dir, base.run_dir)
     out.text("reading", changes_reading(table, base.run_dir.name))
@@ -425,8 +525,12 @@ class _Run:
         if found:
             source, old = found
             link_files(list(old["files"]), source.run_dir, self.run_dir)
-            entry |= {"status": "reused", "reused_from": old.get("reused_from") or source.run_dir.name, "files": old["files"],
-                      "seconds": round(time.perf_counter() - start, 2)}
+            entry |= {
+                "status": "reused",
+                "reused_from": old.get("reused_from") or source.run_dir.name,
+                "files": old["files"],
+                "seconds": round(time.perf_counter() - start, 2),
+            }
             self.log.info("reused %s from run %s", name, entry["reused_from"])
         else:
             before = snapshot(self.run_dir)
@@ -441,12 +545,15 @@ class _Run:
                 raise output_error(e) from None
             except GentrendError as e:
                 status = self._failed(entry, str(e))
-            except Exception as e:  # noqa: BLE001 - a bug in one step must not lose the rest of the run
+            except Exception as e:
                 self.log.exception("internal error in %s", name)
                 status = self._failed(entry, f"{name}: internal error {type(e).__name__}: {e} (traceback in run.log)")
             files = produced(before, snapshot(self.run_dir))
-            entry |= {"status": status, "files": {f: file_digest(self.run_dir / f) for f in files},
-                      "seconds": round(time.perf_counter() - start, 2)}
+            entry |= {
+                "status": status,
+                "files": {f: file_digest(self.run_dir / f) for f in files},
+                "seconds": round(time.perf_counter() - start, 2),
+            }
             if status == "executed":
                 self.log.info("executed %s in %.1f s", name, entry["seconds"])
         self.manifest.record_job(entry)
@@ -491,13 +598,13 @@ def run_report(
     run_id = check_run_id(run_id) if run_id else new_run_id()
     import shutil
 
+    from gentrend.analysis.scores import load_scores
     from gentrend.claims.ledger import load_claims
     from gentrend.core.environment import environment, fingerprint, library_versions
-    from gentrend.report.history import baseline, previous_complete, write_index
+    from gentrend.models.roofline import load_gpus
+    from gentrend.pipeline.history import baseline, previous_complete, write_index
     from gentrend.profiling import estimate_text
     from gentrend.report.render import html_exporter, render_report
-    from gentrend.models.roofline import load_gpus
-    from gentrend.analysis.scores import load_scores
     from gentrend.report.summary import findings
 
     catalogue = load_catalogue()
@@ -517,46 +624,74 @@ def run_report(
         run_dir.mkdir(parents=True)
         previous = previous_complete(reports, exclude=run_id)
         sources = [] if request.force else [m for m in (Manifest.load(aside) if aside else None, previous) if m]
-        inputs = {"code": code_digest(), "data": upstream(paths.data_dir(), ("**/*",)),
-                  "libraries": library_versions(LIBRARY_VERSIONS), "machine": fingerprint(environment("cpu"))}
+        inputs = {
+            "code": code_digest(),
+            "data": upstream(paths.data_dir(), ("**/*",)),
+            "libraries": library_versions(LIBRARY_VERSIONS),
+            "machine": fingerprint(environment("cpu")),
+        }
         manifest = Manifest.start(run_dir, {"pdf": pdf, **dataclasses.asdict(request)}, inputs)
         log = _run_logger(run_dir)
         log.info("run %s: %d notebooks; reuse from %s", run_id, len(jobs), [m.run_dir.name for m in sources] or "none")
         run = _Run(run_dir, manifest, sources, digest(inputs["code"], inputs["libraries"]), log)
         try:
-            run.step("run inputs", {"machine": inputs["machine"], "data": inputs["data"]},
-                     lambda: publish_inputs(run_dir, catalogue, scores))
+            run.step(
+                "run inputs",
+                {"machine": inputs["machine"], "data": inputs["data"]},
+                lambda: publish_inputs(run_dir, catalogue, scores),
+            )
             with tqdm(total=len(jobs), desc="gentrend report", unit="notebook") as bar:
                 for job in jobs:
                     bar.set_postfix_str(job.output_name)
                     machine = fingerprint(environment(job.parameters["device"])) if job.measures else ""
                     if job.notebook == TREND_REPORT_NB:  # "changed since" is laid out by the report: before it
                         base = baseline(reports, run_dir, CHANGE_READS)
-                        run.step("changes", {"baseline": upstream(base.run_dir, CHANGE_READS) if base else {}},
-                                 lambda: publish_changes(run_dir, base), reads=CHANGE_READS)
-                    key = {"notebook": file_digest(paths.NOTEBOOKS_DIR / job.notebook), "parameters": job.parameters,
-                           "machine": machine, "data": upstream(paths.data_dir(), job.data)}
+                        run.step(
+                            "changes",
+                            {"baseline": upstream(base.run_dir, CHANGE_READS) if base else {}},
+                            lambda: publish_changes(run_dir, base),
+                            reads=CHANGE_READS,
+                        )
+                    key = {
+                        "notebook": file_digest(paths.NOTEBOOKS_DIR / job.notebook),
+                        "parameters": job.parameters,
+                        "machine": machine,
+                        "data": upstream(paths.data_dir(), job.data),
+                    }
                     run.step(job.output_name, key, lambda job=job: execute(job, run_dir), reads=job.reads)
                     bar.update()
             report_nb = run_dir / "notebooks" / jobs[-1].output_name
             if report_nb.exists():
                 targets = (run_dir / "trend_report.html", run_dir / "trend_report.pdf" if pdf else None)
-                run.step("render", {"pdf": pdf}, lambda: render_report(report_nb, *targets),
-                         reads=(f"notebooks/{report_nb.name}",))
+                run.step(
+                    "render",
+                    {"pdf": pdf},
+                    lambda: render_report(report_nb, *targets),
+                    reads=(f"notebooks/{report_nb.name}",),
+                )
             complete = (run_dir / "trend_report.html").exists() and not run.failures
             status = "complete" if complete else "partial" if (run_dir / "trend_report.html").exists() else "failed"
             exit_code = {"complete": 0, "partial": EXIT_PARTIAL, "failed": EXIT_FAILED}[status]
             from gentrend.report.layout import RunArtefacts
 
             headlines = [html.unescape(f.text) for f in findings(RunArtefacts(run_dir))]
-            manifest.finish(status, exit_code, seconds=round(time.perf_counter() - started, 1), headlines=headlines,
-                            failures=run.failures)
+            manifest.finish(
+                status,
+                exit_code,
+                seconds=round(time.perf_counter() - started, 1),
+                headlines=headlines,
+                failures=run.failures,
+            )
             log.info("run %s %s (exit code %d)", run_id, status, exit_code)
         except (KeyboardInterrupt, GentrendError) as e:
             interrupted = isinstance(e, KeyboardInterrupt)
             with contextlib.suppress(OSError):  # on a full disk even the manifest may not be writable
-                manifest.finish("interrupted" if interrupted else "failed", 130 if interrupted else e.exit_code,
-                                seconds=round(time.perf_counter() - started, 1), failures=run.failures)
+                manifest.finish(
+                    "interrupted" if interrupted else "failed",
+                    130 if interrupted else e.exit_code,
+                    seconds=round(time.perf_counter() - started, 1),
+                    failures=run.failures,
+                )
                 log.info("run %s %s", run_id, "interrupted" if interrupted else f"stopped: {e}")
             raise
         finally:

@@ -10,7 +10,6 @@ import matplotlib
 import matplotlib.pyplot as plt
 import seaborn as sns
 
-from gentrend.report.publish import describe
 from gentrend.core.vocab import generation_colors
 
 
@@ -49,6 +48,12 @@ def colors(present=()) -> dict[str, tuple]:
     order = list(load_catalogue().generations)
     order += [g for g in dict.fromkeys(map(str, present)) if g not in order]
     return generation_colors(order)
+
+
+def describe(fig: plt.Figure, alt: str) -> plt.Figure:
+    """Attach the alt text a chart is published with (chart functions call this)."""
+    fig.set_label(alt)
+    return fig
 
 
 def footnote(fig: plt.Figure, text: str, alt: str) -> plt.Figure:

@@ -18,8 +18,13 @@ def parameter_split(table: pd.DataFrame, title: str) -> plt.Figure:
     ax.legend()
     alt = f"Stacked bar chart, {title}: " + "; ".join(
         f"{m} {n / 1e9:.2f}B non-embedding + {t / 1e9 - n / 1e9:.2f}B embedding"
-        for m, n, t in zip(table["model"], table["params_non_embedding"], table["params_total"]))
-    return footnote(fig, "Source: official configs (data/configs), parameter counts verified by meta-device build; text model only.", alt)
+        for m, n, t in zip(table["model"], table["params_non_embedding"], table["params_total"])
+    )
+    return footnote(
+        fig,
+        "Source: official configs (data/configs), parameter counts verified by meta-device build; text model only.",
+        alt,
+    )
 
 
 def kv_cache_cost(table: pd.DataFrame, title: str) -> plt.Figure:
@@ -28,5 +33,9 @@ def kv_cache_cost(table: pd.DataFrame, title: str) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(7, 3.2))
     ax.bar(table["model"], table[column], color="#35b779")
     ax.set(ylabel="KiB per token per sequence", title=title)
-    alt = f"Bar chart, {title} ({column}): " + "; ".join(f"{m} {v:.1f} KiB" for m, v in zip(table["model"], table[column]))
-    return footnote(fig, f"Computed from the configs: 2 (K,V) x full-attention layers x KV heads x head_dim x bytes; {column}.", alt)
+    alt = f"Bar chart, {title} ({column}): " + "; ".join(
+        f"{m} {v:.1f} KiB" for m, v in zip(table["model"], table[column])
+    )
+    return footnote(
+        fig, f"Computed from the configs: 2 (K,V) x full-attention layers x KV heads x head_dim x bytes; {column}.", alt
+    )

@@ -8,12 +8,21 @@ from __future__ import annotations
 import math
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-from gentrend.analysis.density import (DAYS_PER_MONTH, DENSING_LAW_DOUBLING_MONTHS, DENSING_LAW_SOURCE, EXACT, LOWER, NOT_ESTIMABLE, RANGE,
-                       UPPER, monotone_curve)
+from gentrend.analysis.density import (
+    DAYS_PER_MONTH,
+    DENSING_LAW_DOUBLING_MONTHS,
+    DENSING_LAW_SOURCE,
+    EXACT,
+    LOWER,
+    NOT_ESTIMABLE,
+    RANGE,
+    UPPER,
+    monotone_curve,
+)
 from gentrend.core.vocab import SIZE_CONVENTIONS, size_column
 from gentrend.plots import colors, footnote
 
@@ -30,8 +39,10 @@ def _size_axis(ax) -> None:
     ax.xaxis.set_minor_locator(NullLocator())
 
 
-PUBLISHED = ("published scores, data/published_scores.csv (technical reports and model cards; one row per model and "
-             "benchmark by the disagreement rule)")
+PUBLISHED = (
+    "published scores, data/published_scores.csv (technical reports and model cards; one row per model and "
+    "benchmark by the disagreement rule)"
+)
 
 
 def source_note(track: str, size: str, reference: str | None = None, source: str = PUBLISHED) -> str:
@@ -40,8 +51,14 @@ def source_note(track: str, size: str, reference: str | None = None, source: str
     return f"Source: {source}; track: {track}; size: {SIZE_CONVENTIONS[size]}{ref}; percent-scale benchmarks only."
 
 
-def score_vs_params(selected: pd.DataFrame, track: str, size: str = "total", benchmarks: list[str] | None = None,
-                    ncols: int = 4, source: str = PUBLISHED) -> plt.Figure:
+def score_vs_params(
+    selected: pd.DataFrame,
+    track: str,
+    size: str = "total",
+    benchmarks: list[str] | None = None,
+    ncols: int = 4,
+    source: str = PUBLISHED,
+) -> plt.Figure:
     """Small multiples, one per benchmark: score against parameters (log axis) with each generation's monotone
     curve. benchmarks: which panels (default: those scored by at least two generations)."""
     column = size_column(size)
@@ -61,7 +78,7 @@ def score_vs_params(selected: pd.DataFrame, track: str, size: str = "total", ben
         _size_axis(ax)
         ax.set_title(benchmark, fontsize=9)
         ax.tick_params(labelsize=7)
-    for ax in list(axes.flat)[len(benchmarks):]:
+    for ax in list(axes.flat)[len(benchmarks) :]:
         ax.axis("off")
     handles = {h.get_label(): h for ax in axes.flat for h in ax.get_lines() if not h.get_label().startswith("_")}
     fig.legend(handles.values(), handles.keys(), loc="upper right", ncol=len(handles))
@@ -69,9 +86,13 @@ def score_vs_params(selected: pd.DataFrame, track: str, size: str = "total", ben
     fig.supylabel("score (%)", fontsize=9)
     fig.suptitle(f"Score vs size per benchmark, {track} track", fontweight="bold", y=1.0)
     fig.tight_layout()
-    alt = (f"Small multiples of score against parameters (log scale), {track} track, one panel per benchmark "
-           f"({', '.join(benchmarks)}), one monotone curve per generation ({', '.join(handles)}).")
-    return footnote(fig, source_note(track, size, source=source) + " Lines: each generation's isotonic (monotone) curve.", alt)
+    alt = (
+        f"Small multiples of score against parameters (log scale), {track} track, one panel per benchmark "
+        f"({', '.join(benchmarks)}), one monotone curve per generation ({', '.join(handles)})."
+    )
+    return footnote(
+        fig, source_note(track, size, source=source) + " Lines: each generation's isotonic (monotone) curve.", alt
+    )
 
 
 def _note(ax, y: float, text: str, **kw) -> None:
@@ -83,18 +104,27 @@ def _outside_rows(ax, outside: pd.DataFrame, start: int) -> list[str]:
     """Rows of text for models outside the reference range (win / tie / loss, no value drawn); their labels."""
     labels = []
     for y, row in enumerate(outside.itertuples(), start=start):
-        _note(ax, y, f"outside the reference range: vs {row.versus} {row.wins} higher / {row.ties} tied / "
-                     f"{row.losses} lower of {row.n_votes} families", color="0.3")
+        _note(
+            ax,
+            y,
+            f"outside the reference range: vs {row.versus} {row.wins} higher / {row.ties} tied / "
+            f"{row.losses} lower of {row.n_votes} families",
+            color="0.3",
+        )
         labels.append(row.model)
     return labels
 
 
 def _outside_alt(outside: pd.DataFrame) -> str:
-    return "".join(f"; {r.model} outside the reference range, against {r.versus}: {r.wins} higher, {r.ties} tied, "
-                   f"{r.losses} lower" for r in outside.itertuples())
+    return "".join(
+        f"; {r.model} outside the reference range, against {r.versus}: {r.wins} higher, {r.ties} tied, {r.losses} lower"
+        for r in outside.itertuples()
+    )
 
 
-def effective_size_arrows(models: pd.DataFrame, outside: pd.DataFrame | None = None, source: str = PUBLISHED) -> plt.Figure:
+def effective_size_arrows(
+    models: pd.DataFrame, outside: pd.DataFrame | None = None, source: str = PUBLISHED
+) -> plt.Figure:
     """Per model, an arrow from its own size to its median effective size on the reference curve, labelled
     'Qwen3-1.7B ≈ Qwen2.5-3.4B'; for a bound the arrow stops at the bound and is dashed, for two-sided bounds
     a dashed bar spans them (input: gentrend.analysis.density.model_density). Models outside the reference range
@@ -112,8 +142,12 @@ def effective_size_arrows(models: pd.DataFrame, outside: pd.DataFrame | None = N
         ax.plot(row.params, y, "o", color=color)
         target = lo if row.bound in (EXACT, LOWER, RANGE) else hi if row.bound == UPPER else None
         if target is not None:
-            ax.annotate("", xy=(target, y), xytext=(row.params, y),
-                        arrowprops={"arrowstyle": "->", "color": color, "lw": 2, "ls": "-" if row.bound == EXACT else "--"})
+            ax.annotate(
+                "",
+                xy=(target, y),
+                xytext=(row.params, y),
+                arrowprops={"arrowstyle": "->", "color": color, "lw": 2, "ls": "-" if row.bound == EXACT else "--"},
+            )
         if row.bound == RANGE:
             ax.plot([lo, hi], [y, y], "--", color=color, lw=2)
         _note(ax, y, f"{row.model} {row.effective_label} ({family}{reference} curve, {row.n_votes} families)")
@@ -122,14 +156,22 @@ def effective_size_arrows(models: pd.DataFrame, outside: pd.DataFrame | None = N
     ax.set_yticks(range(len(labels)), labels)
     ax.invert_yaxis()
     ax.set_xlim(ends.min() / 1.5, ends.max() * 1.5)
-    ax.set(xlabel=f"parameters ({SIZE_CONVENTIONS[size]}, log scale)",
-           title=f"Effective size on the {family}{reference} curve (median over benchmark families), {track}")
+    ax.set(
+        xlabel=f"parameters ({SIZE_CONVENTIONS[size]}, log scale)",
+        title=f"Effective size on the {family}{reference} curve (median over benchmark families), {track}",
+    )
     fig.tight_layout()
-    alt = (f"Arrows from each model's own size to its effective size on the generation-{reference} curve, {track} track: "
-           + "; ".join(f"{r.model} {r.params / 1e9:.2f}B to {r.effective_label}" for r in models.itertuples())
-           + _outside_alt(outside))
-    return footnote(fig, source_note(track, size, reference, source) + " Dot: own size; solid arrow: exact median; dashed: a "
-                    "bound (the arrow stops at it); models outside the reference range: win / tie / loss, no value.", alt)
+    alt = (
+        f"Arrows from each model's own size to its effective size on the generation-{reference} curve, {track} track: "
+        + "; ".join(f"{r.model} {r.params / 1e9:.2f}B to {r.effective_label}" for r in models.itertuples())
+        + _outside_alt(outside)
+    )
+    return footnote(
+        fig,
+        source_note(track, size, reference, source) + " Dot: own size; solid arrow: exact median; dashed: a "
+        "bound (the arrow stops at it); models outside the reference range: win / tie / loss, no value.",
+        alt,
+    )
 
 
 def density_ratios(models: pd.DataFrame, outside: pd.DataFrame | None = None, source: str = PUBLISHED) -> plt.Figure:
@@ -140,8 +182,13 @@ def density_ratios(models: pd.DataFrame, outside: pd.DataFrame | None = None, so
     track, size, reference = models[["track", "size_convention", "reference"]].iloc[0]
     palette = colors(models["generation"])
     fig, ax = plt.subplots(figsize=(11, 0.42 * (len(models) + len(outside)) + 1.3))
-    finite = pd.concat([models["density_low"][models["density_low"] > 0],
-                        models["density_high"][np.isfinite(models["density_high"])], models["ci_high"].dropna()])
+    finite = pd.concat(
+        [
+            models["density_low"][models["density_low"] > 0],
+            models["density_high"][np.isfinite(models["density_high"])],
+            models["ci_high"].dropna(),
+        ]
+    )
     for y, row in enumerate(models.itertuples()):
         color = palette[row.generation]
         if row.bound == EXACT:
@@ -163,14 +210,25 @@ def density_ratios(models: pd.DataFrame, outside: pd.DataFrame | None = None, so
         ax.set_xlim(min(finite.min(), 1) / 1.3, max(finite.max(), 1) * 1.3)
     ax.set_yticks(range(len(labels)), labels)
     ax.invert_yaxis()
-    ax.set(xlabel=f"density ratio vs generation {reference} (effective / own size, log scale)",
-           title=f"Capability density per model, {track} track")
+    ax.set(
+        xlabel=f"density ratio vs generation {reference} (effective / own size, log scale)",
+        title=f"Capability density per model, {track} track",
+    )
     fig.tight_layout()
-    alt = (f"Dot plot of the median density ratio per model against generation {reference}, {track} track: "
-           + "; ".join(f"{r.model} {r.density_label}" + (f" (interval {r.ci_low:.2f}–{r.ci_high:.2f})" if r.bound == EXACT else "")
-                       for r in models.itertuples()) + _outside_alt(outside))
-    return footnote(fig, source_note(track, size, reference, source) + " Median over benchmark families; line: 95% bootstrap "
-                    "interval (exact medians only); >/< marker: a bound, without an interval.", alt)
+    alt = (
+        f"Dot plot of the median density ratio per model against generation {reference}, {track} track: "
+        + "; ".join(
+            f"{r.model} {r.density_label}" + (f" (interval {r.ci_low:.2f}–{r.ci_high:.2f})" if r.bound == EXACT else "")
+            for r in models.itertuples()
+        )
+        + _outside_alt(outside)
+    )
+    return footnote(
+        fig,
+        source_note(track, size, reference, source) + " Median over benchmark families; line: 95% bootstrap "
+        "interval (exact medians only); >/< marker: a bound, without an interval.",
+        alt,
+    )
 
 
 def density_over_time(generations: pd.DataFrame, doubling: pd.DataFrame, source: str = PUBLISHED) -> plt.Figure:
@@ -185,8 +243,16 @@ def density_over_time(generations: pd.DataFrame, doubling: pd.DataFrame, source:
         color, label = palette[row.generation], f"{row.generation}: {row.label} ({row.method})"
         if row.bound == EXACT:
             err = [[row.multiplier - row.ci_low], [row.ci_high - row.multiplier]]
-            ax.errorbar(row.release_date, row.multiplier, yerr=err, fmt=MARKERS_UP[EXACT], color=color, ms=9, capsize=4,
-                        label=label)
+            ax.errorbar(
+                row.release_date,
+                row.multiplier,
+                yerr=err,
+                fmt=MARKERS_UP[EXACT],
+                color=color,
+                ms=9,
+                capsize=4,
+                label=label,
+            )
         elif row.bound != NOT_ESTIMABLE:
             ends = [(row.multiplier_low, MARKERS_UP[LOWER])] if row.bound in (LOWER, RANGE) else []
             ends += [(row.multiplier_high, MARKERS_UP[UPPER])] if row.bound in (UPPER, RANGE) else []
@@ -198,24 +264,43 @@ def density_over_time(generations: pd.DataFrame, doubling: pd.DataFrame, source:
     dates = ref_date + pd.to_timedelta(days, unit="D")
     fit = doubling.iloc[0]
     if fit["bound"] == EXACT:
-        ax.plot(dates, 2 ** (fit["intercept_log2"] + fit["slope_per_month"] * days / DAYS_PER_MONTH), "-", color="0.3",
-                label=f"fit on {fit['generations']}: doubling every {fit['label']} "
-                      f"(95% CI {fit['ci_low']:.1f}–{fit['ci_high']:.1f})")
+        ax.plot(
+            dates,
+            2 ** (fit["intercept_log2"] + fit["slope_per_month"] * days / DAYS_PER_MONTH),
+            "-",
+            color="0.3",
+            label=f"fit on {fit['generations']}: doubling every {fit['label']} "
+            f"(95% CI {fit['ci_low']:.1f}–{fit['ci_high']:.1f})",
+        )
     else:
         ax.plot([], [], " ", label=f"doubling time: {fit['label']} (no fit: bounded multipliers {fit['excluded']})")
-    ax.plot(dates, 2 ** (days / DAYS_PER_MONTH / DENSING_LAW_DOUBLING_MONTHS), ":", color="tab:red",
-            label=f"densing law: doubling every {DENSING_LAW_DOUBLING_MONTHS} months ({DENSING_LAW_SOURCE})")
+    ax.plot(
+        dates,
+        2 ** (days / DAYS_PER_MONTH / DENSING_LAW_DOUBLING_MONTHS),
+        ":",
+        color="tab:red",
+        label=f"densing law: doubling every {DENSING_LAW_DOUBLING_MONTHS} months ({DENSING_LAW_SOURCE})",
+    )
     ax.set_yscale("log", base=2)
     shown = pd.concat([generations["ci_high"], generations["multiplier_low"], generations["multiplier_high"]])
     shown = shown[np.isfinite(shown) & (shown > 0)]
     ax.set_ylim(min(shown.min(), 1) / 1.5, max(shown.max(), 1) * 2)
-    ax.set(xlabel="release date", ylabel=f"density multiplier vs {reference} (log2)",
-           title=f"Capability density over time, {track} track")
+    ax.set(
+        xlabel="release date",
+        ylabel=f"density multiplier vs {reference} (log2)",
+        title=f"Capability density over time, {track} track",
+    )
     ax.legend(fontsize=7.5, loc="upper left")
     fig.tight_layout()
-    alt = (f"Density multiplier against release date (log scale), {track} track, reference {reference}: "
-           + "; ".join(f"generation {r.generation} {r.label}" for r in generations.itertuples())
-           + f"; doubling time {fit['label']} against the densing law's {DENSING_LAW_DOUBLING_MONTHS} months.")
-    return footnote(fig, source_note(track, size, reference, source) + " Error bars: 95% bootstrap over benchmark families, exact"
-                    " multipliers only; ▲/▼: a lower / upper bound (dotted: both), without an interval; the trend is"
-                    " fitted on exact multipliers only.", alt)
+    alt = (
+        f"Density multiplier against release date (log scale), {track} track, reference {reference}: "
+        + "; ".join(f"generation {r.generation} {r.label}" for r in generations.itertuples())
+        + f"; doubling time {fit['label']} against the densing law's {DENSING_LAW_DOUBLING_MONTHS} months."
+    )
+    return footnote(
+        fig,
+        source_note(track, size, reference, source) + " Error bars: 95% bootstrap over benchmark families, exact"
+        " multipliers only; ▲/▼: a lower / upper bound (dotted: both), without an interval; the trend is"
+        " fitted on exact multipliers only.",
+        alt,
+    )

@@ -13,12 +13,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from gentrend.core.vocab import QUANTIZED_PRECISIONS, backend_label, precision_name
 from gentrend.models.catalogue import Catalogue
 from gentrend.models.memory_model import memory_curve
+from gentrend.plots import colors, describe, footnote
 from gentrend.profiling.results import kernel_text
-from gentrend.report.publish import describe
-from gentrend.core.vocab import QUANTIZED_PRECISIONS, backend_label, precision_name
-from gentrend.plots import colors, footnote
 
 MEMORY_UNIT = "memory in GiB (2^30 bytes)"
 
@@ -44,13 +43,17 @@ def provenance(w: pd.DataFrame) -> str:
         parts.append(f"kernel path: {'; '.join(kernels)}")
     if "kernel_fallback" in w and w["kernel_fallback"].astype(bool).any():
         fallback = sorted(w.loc[w["kernel_fallback"].astype(bool), "model"].unique())
-        parts.append(f"SLOW PYTORCH REFERENCE for some linear-attention ops ({', '.join(fallback)}): not representative of the fast kernels")
+        parts.append(
+            f"SLOW PYTORCH REFERENCE for some linear-attention ops ({', '.join(fallback)}): not representative of the fast kernels"
+        )
     fallbacks = sorted({str(v) for v in w.get("fallback", pd.Series(dtype=str)).dropna() if str(v)})
     if fallbacks:
         parts.append(f"FALLBACK: {'; '.join(fallbacks)}")
     if "device_busy" in w and (busy := w[w["device_busy"].fillna("").astype(str) != ""]).shape[0]:
-        parts.append(f"DEVICE BUSY with other work while profiling {', '.join(sorted(busy['model'].unique()))}: "
-                     "timings may be slow and noisy (the tables say how busy)")
+        parts.append(
+            f"DEVICE BUSY with other work while profiling {', '.join(sorted(busy['model'].unique()))}: "
+            "timings may be slow and noisy (the tables say how busy)"
+        )
     return "; ".join(parts) + f"; {MEMORY_UNIT}; median over runs, bars p10–p90."
 
 
@@ -72,8 +75,10 @@ def _needs_measurements(chart):
         if _ok(w).empty:
             fig, ax = plt.subplots(figsize=(8, 0.8))
             ax.axis("off")
-            notice = (f"{title}: no measurements in this run (profile with notebooks/04_profile.ipynb "
-                      "or `gentrend report --models ...`).")
+            notice = (
+                f"{title}: no measurements in this run (profile with notebooks/04_profile.ipynb "
+                "or `gentrend report --models ...`)."
+            )
             ax.text(0, 0.5, notice, va="center", fontsize=9)
             return describe(fig, notice)
         return chart(w, title, *args, **kwargs)
@@ -106,9 +111,14 @@ def speed_vs_size(w: pd.DataFrame, title: str, batch_size: int = 1, prompt_lengt
     axes[0].legend()
     fig.suptitle(f"{title} (batch {batch_size}, prompt {prompt_length} tokens)")
     fig.tight_layout()
-    alt = (f"Two scatter plots against parameter count at batch {batch_size}, prompt {prompt_length}: decode speed and "
-           "time to first token. " + "; ".join(f"{r.model} {r.decode_tokens_per_s:.3g} tok/s, TTFT {1000 * r.ttft_s:.3g} ms"
-                                               for r in ok.sort_values("params_total").itertuples()))
+    alt = (
+        f"Two scatter plots against parameter count at batch {batch_size}, prompt {prompt_length}: decode speed and "
+        "time to first token. "
+        + "; ".join(
+            f"{r.model} {r.decode_tokens_per_s:.3g} tok/s, TTFT {1000 * r.ttft_s:.3g} ms"
+            for r in ok.sort_values("params_total").itertuples()
+        )
+    )
     return footnote(fig, provenance(w), alt)
 
 
@@ -121,43 +131,77 @@ def memory_vs_context(curves: pd.DataFrame, title: str, measured: pd.DataFrame |
     styles = ["-", "--", ":", "-."]
     for gen, g in curves.groupby(curves["generation"].astype(str), sort=False):
         for i, (model_id, m) in enumerate(g.sort_values("params_total").groupby("model_id", sort=False)):
-            ax.plot(m["context"], m["total_gib"], styles[i % 4], color=palette[gen], label=f"{model_id} ({m['precision'].iloc[0]})")
+            ax.plot(
+                m["context"],
+                m["total_gib"],
+                styles[i % 4],
+                color=palette[gen],
+                label=f"{model_id} ({m['precision'].iloc[0]})",
+            )
             parts.plot(m["context"], m["kv_state_gib"], styles[i % 4], color=palette[gen], lw=1.8)
             parts.plot(m["context"], m["activation_gib"], styles[i % 4], color=palette[gen], lw=0.8, alpha=0.6)
     if measured is not None and not measured.empty:
         for gen, g in measured.groupby(measured["generation"].astype(str)):
-            ax.scatter(g["context"], g["total_measured_gib"], marker="x", s=50, color=palette.get(gen, "k"), zorder=5,
-                       label=f"measured, generation {gen}")
+            ax.scatter(
+                g["context"],
+                g["total_measured_gib"],
+                marker="x",
+                s=50,
+                color=palette.get(gen, "k"),
+                zorder=5,
+                label=f"measured, generation {gen}",
+            )
     for a in (ax, parts):
         a.set_xscale("log", base=2)
     ax.set(xlabel="context length (tokens, batch 1 unless stated)", ylabel="memory (GiB)", title=title)
     parts.set_yscale("log")
-    parts.set(xlabel="context length (tokens)", ylabel="memory (GiB, log scale)",
-              title="KV cache + state (thick) and prefill activations (thin)")
+    parts.set(
+        xlabel="context length (tokens)",
+        ylabel="memory (GiB, log scale)",
+        title="KV cache + state (thick) and prefill activations (thin)",
+    )
     ax.legend(fontsize=7, ncol=2)
     chunks = sorted({"unchunked" if pd.isna(c) else f"in chunks of {int(c)} tokens" for c in curves["prefill_chunk"]})
-    note = ("Analytical model (gentrend.models.memory_model): weights + KV cache (full-attention layers only for Qwen3.5) + "
-            f"fixed linear-attention state + prefill activations (prefill {', '.join(chunks)}); " + MEMORY_UNIT + ".")
+    note = (
+        "Analytical model (gentrend.models.memory_model): weights + KV cache (full-attention layers only for Qwen3.5) + "
+        f"fixed linear-attention state + prefill activations (prefill {', '.join(chunks)}); " + MEMORY_UNIT + "."
+    )
     if measured is not None and not measured.empty:
-        note += " Crosses: measured (" + ", ".join(sorted(measured["measured_as"].unique())) + ", device " + ", ".join(sorted(measured["device"].unique())) + ")."
+        note += (
+            " Crosses: measured ("
+            + ", ".join(sorted(measured["measured_as"].unique()))
+            + ", device "
+            + ", ".join(sorted(measured["device"].unique()))
+            + ")."
+        )
     longest = curves.loc[curves.groupby("model_id")["context"].idxmax()]
-    alt = (f"Line charts, {title}: memory in GiB against context length (log scale) per model, total and, beside it, "
-           "KV cache + state apart from prefill activations; at the longest context "
-           + "; ".join(f"{r.model_id} {r.total_gib:.1f} GiB at {r.context:,} tokens ({r.kv_state_gib:.2f} KV/state, "
-                       f"{r.activation_gib:.2f} activations)" for r in longest.itertuples())
-           + ("" if measured is None or measured.empty else f"; {len(measured)} measured points as crosses") + ".")
+    alt = (
+        f"Line charts, {title}: memory in GiB against context length (log scale) per model, total and, beside it, "
+        "KV cache + state apart from prefill activations; at the longest context "
+        + "; ".join(
+            f"{r.model_id} {r.total_gib:.1f} GiB at {r.context:,} tokens ({r.kv_state_gib:.2f} KV/state, "
+            f"{r.activation_gib:.2f} activations)"
+            for r in longest.itertuples()
+        )
+        + ("" if measured is None or measured.empty else f"; {len(measured)} measured points as crosses")
+        + "."
+    )
     fig.tight_layout()
     return footnote(fig, note, alt)
 
 
 @_needs_measurements
-def memory_against_measurement(w: pd.DataFrame, title: str, validation: pd.DataFrame, catalogue: Catalogue) -> plt.Figure:
+def memory_against_measurement(
+    w: pd.DataFrame, title: str, validation: pd.DataFrame, catalogue: Catalogue
+) -> plt.Figure:
     """The analytical memory curves of the profiled models, at the dtype they were measured in (batch 1),
     with the measured batch-1 points on them (from profiling.memory_validation)."""
     runs = _ok(w)[["model_id", "dtype", "tiny"]].drop_duplicates()
     curves = pd.concat(
-        [memory_curve([catalogue.get(r.model_id)], precision_name(r.dtype), tiny=bool(r.tiny), prefill_chunk=None)
-         for r in runs.itertuples()],  # unchunked, as the measured generate() runs the prefill
+        [
+            memory_curve([catalogue.get(r.model_id)], precision_name(r.dtype), tiny=bool(r.tiny), prefill_chunk=None)
+            for r in runs.itertuples()
+        ],  # unchunked, as the measured generate() runs the prefill
         ignore_index=True,
     )
     return memory_vs_context(curves, title, validation[validation["batch_size"] == 1])
@@ -181,8 +225,17 @@ def measured_vs_roofline(w: pd.DataFrame, title: str) -> plt.Figure:
     for col, label, hatch, offset in bars:
         share = 100 * ok[col]
         err = np.vstack([share - 100 * ok[f"{col}_p10"], 100 * ok[f"{col}_p90"] - share]).clip(min=0)
-        ax.barh(y + offset, share, height=height, xerr=err, color=[palette[str(g)] for g in ok["generation"]], capsize=2,
-                hatch=hatch, edgecolor="k" if hatch else None, label=f"% of the roofline on the {label}")
+        ax.barh(
+            y + offset,
+            share,
+            height=height,
+            xerr=err,
+            color=[palette[str(g)] for g in ok["generation"]],
+            capsize=2,
+            hatch=hatch,
+            edgecolor="k" if hatch else None,
+            label=f"% of the roofline on the {label}",
+        )
         for yi, pct in zip(y + offset, share):
             if not np.isnan(pct):
                 ax.text(pct + 2, yi, f"{pct:.0f} %", va="center", fontsize=7)
@@ -196,12 +249,21 @@ def measured_vs_roofline(w: pd.DataFrame, title: str) -> plt.Figure:
         ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     measured = ", ".join(f"{v:.0f}" for v in sorted(ok["memory_bandwidth_gb_s"].unique()))
-    sheet = (", ".join(f"{v:.0f}" for v in sorted(ok["memory_bandwidth_datasheet_gb_s"].dropna().unique()))
-             if "memory_bandwidth_datasheet_gb_s" in ok else "")
+    sheet = (
+        ", ".join(f"{v:.0f}" for v in sorted(ok["memory_bandwidth_datasheet_gb_s"].dropna().unique()))
+        if "memory_bandwidth_datasheet_gb_s" in ok
+        else ""
+    )
     alt = f"Horizontal bars, {title}: share of the bandwidth roofline per point: " + "; ".join(
-        f"{label} {pct:.0f} % of the measured-bandwidth roofline" for label, pct in zip(labels, 100 * ok["roofline_fraction"]))
-    note = (f"Bandwidth measured on the device (copy test): {measured} GB/s"
-            + (f"; datasheet: {sheet} GB/s" if sheet else "; no datasheet figure for this device") + ". " + provenance(w))
+        f"{label} {pct:.0f} % of the measured-bandwidth roofline"
+        for label, pct in zip(labels, 100 * ok["roofline_fraction"])
+    )
+    note = (
+        f"Bandwidth measured on the device (copy test): {measured} GB/s"
+        + (f"; datasheet: {sheet} GB/s" if sheet else "; no datasheet figure for this device")
+        + ". "
+        + provenance(w)
+    )
     return footnote(fig, note, alt)
 
 
@@ -220,8 +282,16 @@ def latency_vs_batch(w: pd.DataFrame, title: str) -> plt.Figure:
             for ax, col in ((axes[0], "tpot_s"), (axes[1], "ttft_s")):
                 y = p[col] * 1000
                 err = np.vstack([y - p[f"{col}_p10"] * 1000, p[f"{col}_p90"] * 1000 - y]).clip(min=0)
-                ax.errorbar(p["batch_size"], y, yerr=err, fmt=styles[i % 4], marker="o", capsize=3, color=palette[gen],
-                            label=f"{model}, prompt {int(prompt)}")
+                ax.errorbar(
+                    p["batch_size"],
+                    y,
+                    yerr=err,
+                    fmt=styles[i % 4],
+                    marker="o",
+                    capsize=3,
+                    color=palette[gen],
+                    label=f"{model}, prompt {int(prompt)}",
+                )
     failed = w[w["status"] != "ok"] if "status" in w else w.iloc[0:0]
     for _, r in failed.iterrows():
         for ax in axes:
@@ -234,7 +304,10 @@ def latency_vs_batch(w: pd.DataFrame, title: str) -> plt.Figure:
     axes[0].legend(fontsize=7)
     fig.suptitle(title)
     fig.tight_layout()
-    alt = (f"Two line charts, {title}: time per output token and time to first token (ms) against batch size, one line "
-           f"per model and prompt length ({ok['model'].nunique()} models, {len(ok)} points)"
-           + (f"; {len(failed)} failed point(s) marked" if len(failed) else "") + ".")
+    alt = (
+        f"Two line charts, {title}: time per output token and time to first token (ms) against batch size, one line "
+        f"per model and prompt length ({ok['model'].nunique()} models, {len(ok)} points)"
+        + (f"; {len(failed)} failed point(s) marked" if len(failed) else "")
+        + "."
+    )
     return footnote(fig, provenance(w), alt)

@@ -17,15 +17,54 @@ from gentrend.profiling.cache import CacheWarning
 from gentrend.profiling.estimate import estimate_text, quantized_models, sweep_seconds
 from gentrend.profiling.measure import measure_point
 from gentrend.profiling.profile import ProfilingWarning, profile, profile_precisions
-from gentrend.profiling.results import (SCHEMA_COLUMNS, bandwidth_path, load_run_results, memory_validation, partial_results_path,
-                      precision_table, results_path, save_results, summary_table, wide)
-from gentrend.profiling.settings import BACKENDS, ProfileSettings, ProfileSettingsError, defaults_for, quantized_precisions
+from gentrend.profiling.results import (
+    SCHEMA_COLUMNS,
+    bandwidth_path,
+    load_run_results,
+    memory_validation,
+    partial_results_path,
+    precision_table,
+    results_path,
+    save_results,
+    summary_table,
+    wide,
+)
+from gentrend.profiling.settings import (
+    BACKENDS,
+    ProfileSettings,
+    ProfileSettingsError,
+    defaults_for,
+    quantized_precisions,
+)
 from gentrend.profiling.sweep import is_oom, run_sweep
 
 __all__ = [
-    "BACKENDS", "CacheWarning", "GenerateRunner", "ProfileSettings", "ProfileSettingsError", "SCHEMA_COLUMNS",
-    "StaticDecoder", "bandwidth_path", "compile_counters", "defaults_for", "estimate_text", "is_oom", "load_run_results",
-    "measure_point", "memory_validation", "partial_results_path", "precision_table", "profile", "profile_precisions",
-    "ProfilingWarning", "quantized_models",
-    "quantized_precisions", "results_path", "run_sweep", "save_results", "summary_table", "sweep_seconds", "wide",
+    "BACKENDS",
+    "CacheWarning",
+    "GenerateRunner",
+    "ProfileSettings",
+    "ProfileSettingsError",
+    "SCHEMA_COLUMNS",
+    "StaticDecoder",
+    "bandwidth_path",
+    "compile_counters",
+    "defaults_for",
+    "estimate_text",
+    "is_oom",
+    "load_run_results",
+    "measure_point",
+    "memory_validation",
+    "partial_results_path",
+    "precision_table",
+    "profile",
+    "profile_precisions",
+    "ProfilingWarning",
+    "quantized_models",
+    "quantized_precisions",
+    "results_path",
+    "run_sweep",
+    "save_results",
+    "summary_table",
+    "sweep_seconds",
+    "wide",
 ]

@@ -54,10 +54,12 @@ def counter_delta(before: dict, after: dict) -> dict:
 
 
 # profiler event names (aten ops, CUDA kernels) -> SDPA implementation
-_SDPA_NAMES = (("flash", ("_scaled_dot_product_flash", "flash_fwd")),
-               ("efficient", ("_scaled_dot_product_efficient", "_efficient_attention", "fmha_cutlass")),
-               ("cudnn", ("_scaled_dot_product_cudnn", "cudnn_sdpa", "cudnn_generated_fort_native_sdpa")),
-               ("math", ("_scaled_dot_product_attention_math",)))
+_SDPA_NAMES = (
+    ("flash", ("_scaled_dot_product_flash", "flash_fwd")),
+    ("efficient", ("_scaled_dot_product_efficient", "_efficient_attention", "fmha_cutlass")),
+    ("cudnn", ("_scaled_dot_product_cudnn", "cudnn_sdpa", "cudnn_generated_fort_native_sdpa")),
+    ("math", ("_scaled_dot_product_attention_math",)),
+)
 
 
 @contextlib.contextmanager
@@ -112,15 +114,18 @@ class StaticDecoder:
             self.step = torch.compile(self._step, mode="reduce-overhead" if self.cuda else "default", dynamic=False)
 
     def _step(self, token: torch.Tensor, position: torch.Tensor) -> torch.Tensor:
-        logits = self.loaded.model(input_ids=token, position_ids=position, past_key_values=self.cache, use_cache=True,
-                                   logits_to_keep=1).logits
+        logits = self.loaded.model(
+            input_ids=token, position_ids=position, past_key_values=self.cache, use_cache=True, logits_to_keep=1
+        ).logits
         return logits[:, -1].argmax(-1, keepdim=True)
 
     def _generate(self, input_ids: torch.Tensor) -> tuple[float, float, int]:
         device, model = self.loaded.device, self.loaded.model
         batch, prompt = input_ids.shape
         if prompt + self.new_tokens > self.cache_len:
-            raise ValueError(f"prompt {prompt} + {self.new_tokens} new tokens exceed the static cache ({self.cache_len})")
+            raise ValueError(
+                f"prompt {prompt} + {self.new_tokens} new tokens exceed the static cache ({self.cache_len})"
+            )
         with torch.inference_mode():
             self.cache.reset()  # in place: same addresses as the last run
             sync(device)
@@ -144,7 +149,7 @@ class StaticDecoder:
             return self.step(token, position)
         except torch.OutOfMemoryError:
             raise
-        except Exception as e:  # noqa: BLE001 - recorded on every row this decoder measures
+        except Exception as e:
             if self.step == self._step:
                 raise
             message = str(e).splitlines()[0] if str(e) else ""
@@ -187,8 +192,16 @@ class GenerateRunner:
         pad = getattr(cfg, "pad_token_id", None)
         if pad is None:
             pad = (eos[0] if isinstance(eos, list) else eos) or 0
-        self.kwargs = dict(max_new_tokens=settings.new_tokens, min_new_tokens=settings.new_tokens, do_sample=False,
-                           pad_token_id=pad, use_cache=True, temperature=None, top_p=None, top_k=None)
+        self.kwargs = dict(
+            max_new_tokens=settings.new_tokens,
+            min_new_tokens=settings.new_tokens,
+            do_sample=False,
+            pad_token_id=pad,
+            use_cache=True,
+            temperature=None,
+            top_p=None,
+            top_k=None,
+        )
 
     def __call__(self, inputs: dict) -> tuple[float, float, int]:
         clock = _TokenClock()

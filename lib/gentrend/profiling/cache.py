@@ -51,7 +51,9 @@ def _sidecar(path: Path) -> Path:
     return path.with_suffix(".json")
 
 
-def load_cached(model_id: str, key: str, cache_dir: Path | str | None = None, partial: bool = False) -> pd.DataFrame | None:
+def load_cached(
+    model_id: str, key: str, cache_dir: Path | str | None = None, partial: bool = False
+) -> pd.DataFrame | None:
     """The cached rows (partial: the checkpoint of an interrupted sweep), or None when there is no entry or it is
     damaged (then with a CacheWarning)."""
     from gentrend.profiling.results import read_rows
@@ -74,8 +76,9 @@ def load_cached(model_id: str, key: str, cache_dir: Path | str | None = None, pa
     return rows
 
 
-def save_cached(rows: pd.DataFrame, model_id: str, key: str, cache_dir: Path | str | None = None,
-                partial: bool = False) -> Path | None:
+def save_cached(
+    rows: pd.DataFrame, model_id: str, key: str, cache_dir: Path | str | None = None, partial: bool = False
+) -> Path | None:
     """Write the entry (partial: the checkpoint) and its sidecar atomically (gentrend.core.files); a cache that cannot
     be written gives a CacheWarning and None (the rows are not lost: the caller still has them)."""
     path = cache_path(model_id, key, cache_dir, partial)
@@ -84,8 +87,12 @@ def save_cached(rows: pd.DataFrame, model_id: str, key: str, cache_dir: Path | s
         write_bytes(path, data)
         write_json(_sidecar(path), {"rows": len(rows), "sha256": hashlib.sha256(data).hexdigest(), "key": key})
     except OutputError as e:
-        warnings.warn(f"profiling cache not written ({e.problem}): the rows reach the run folder, "
-                      "but the next run measures again", CacheWarning, stacklevel=2)
+        warnings.warn(
+            f"profiling cache not written ({e.problem}): the rows reach the run folder, "
+            "but the next run measures again",
+            CacheWarning,
+            stacklevel=2,
+        )
         return None
     return path
 

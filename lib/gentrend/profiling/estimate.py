@@ -27,10 +27,10 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
+from gentrend.models.architecture import describe
 from gentrend.models.catalogue import Catalogue, Model, load_catalogue
 from gentrend.models.memory_model import weights_bytes
 from gentrend.models.roofline import bytes_per_decode_step, gpu_for_device_name
-from gentrend.models.architecture import describe
 from gentrend.profiling.settings import ProfileSettings, defaults_for, quantized_precisions
 
 SWEEP_BUDGET_S = 20 * 60  # a GPU sweep of all catalogue models should fit one sitting
@@ -52,12 +52,29 @@ class Costs:
 
 
 COSTS = {
-    "cuda": Costs(bandwidth=3.35e12, decode_efficiency=0.55, step_overhead_s=1.0e-3, eager_layer_s=1.4e-3,
-                  prefill_flops=300e12, compile_base_s=35.0, compile_per_bparam_s=12.0, load_base_s=4.0,
-                  load_bytes_per_s=8e9),
-    "cpu": Costs(bandwidth=10e9, decode_efficiency=0.3, step_overhead_s=2e-3, eager_layer_s=0.4e-3,
-                 prefill_flops=50e9, compile_base_s=15.0, compile_per_bparam_s=60.0, load_base_s=2.0,
-                 load_bytes_per_s=1e9, kernel_start_s=25.0),  # a profiling notebook on 2 cores: ~25 s beyond its points
+    "cuda": Costs(
+        bandwidth=3.35e12,
+        decode_efficiency=0.55,
+        step_overhead_s=1.0e-3,
+        eager_layer_s=1.4e-3,
+        prefill_flops=300e12,
+        compile_base_s=35.0,
+        compile_per_bparam_s=12.0,
+        load_base_s=4.0,
+        load_bytes_per_s=8e9,
+    ),
+    "cpu": Costs(
+        bandwidth=10e9,
+        decode_efficiency=0.3,
+        step_overhead_s=2e-3,
+        eager_layer_s=0.4e-3,
+        prefill_flops=50e9,
+        compile_base_s=15.0,
+        compile_per_bparam_s=60.0,
+        load_base_s=2.0,
+        load_bytes_per_s=1e9,
+        kernel_start_s=25.0,
+    ),  # a profiling notebook on 2 cores: ~25 s beyond its points
 }
 
 
@@ -67,15 +84,18 @@ def _costs(device_kind: str, device_name: str = "") -> Costs:
     return costs if known is None else Costs(**{**costs.__dict__, "bandwidth": known.bandwidth_bytes_per_s})
 
 
-def run_seconds(model: Model, settings: ProfileSettings, batch: int, prompt: int, costs: Costs, precision: str,
-                tiny: bool = False) -> float:
+def run_seconds(
+    model: Model, settings: ProfileSettings, batch: int, prompt: int, costs: Costs, precision: str, tiny: bool = False
+) -> float:
     """One run at a point: prefill + (new_tokens - 1) decode steps."""
     arch = describe(model, tiny=tiny)
     params = weights_bytes(model, "fp32", tiny=tiny) / 4
     prefill = 2 * params * batch * prompt / costs.prefill_flops + arch.layers * costs.eager_layer_s
     if settings.backend == "compiled":
         context = prompt + settings.new_tokens // 2
-        step = bytes_per_decode_step(model, batch, context, precision, tiny) / (costs.decode_efficiency * costs.bandwidth)
+        step = bytes_per_decode_step(model, batch, context, precision, tiny) / (
+            costs.decode_efficiency * costs.bandwidth
+        )
         step += costs.step_overhead_s
     else:
         step = arch.layers * costs.eager_layer_s
@@ -87,8 +107,9 @@ def compile_seconds(model: Model, costs: Costs, tiny: bool = False) -> float:
     return costs.compile_base_s + costs.compile_per_bparam_s * params / 1e9
 
 
-def model_seconds(model: Model, settings: ProfileSettings, precisions: tuple[str, ...] = (), tiny: bool = False,
-                  device_name: str = "") -> dict:
+def model_seconds(
+    model: Model, settings: ProfileSettings, precisions: tuple[str, ...] = (), tiny: bool = False, device_name: str = ""
+) -> dict:
     """{load, compile, measure, total} seconds to profile one model over `settings` and, at the quantized point
     (ProfileSettings.quantized), each of `precisions`."""
     kind = settings.device.split(":")[0] if settings.device != "auto" else "cuda"
@@ -110,21 +131,36 @@ def model_seconds(model: Model, settings: ProfileSettings, precisions: tuple[str
     return out
 
 
-def sweep_seconds(models: list[Model], settings: ProfileSettings, quantized: dict[str, tuple[str, ...]] | None = None,
-                  tiny: bool = False, device_name: str = "") -> pd.DataFrame:
+def sweep_seconds(
+    models: list[Model],
+    settings: ProfileSettings,
+    quantized: dict[str, tuple[str, ...]] | None = None,
+    tiny: bool = False,
+    device_name: str = "",
+) -> pd.DataFrame:
     """One row per model (model_id, precisions, compiles, load, compile, measure, total seconds); `quantized`:
     {model id: weight-only precisions also measured}."""
     quantized = quantized or {}
     rows = []
     for m in models:
         precisions = tuple(quantized.get(m.id, ()))
-        rows.append({"model_id": m.id, "precisions": ", ".join(precisions),
-                     **model_seconds(m, settings, precisions, tiny, device_name)})
+        rows.append(
+            {
+                "model_id": m.id,
+                "precisions": ", ".join(precisions),
+                **model_seconds(m, settings, precisions, tiny, device_name),
+            }
+        )
     return pd.DataFrame(rows, columns=["model_id", "precisions", "load", "compile", "measure", "compiles", "total"])
 
 
-def quantized_models(models: list[Model], settings: ProfileSettings, catalogue: Catalogue | None = None,
-                     budget_s: float = SWEEP_BUDGET_S, tiny: bool = False) -> list[str]:
+def quantized_models(
+    models: list[Model],
+    settings: ProfileSettings,
+    catalogue: Catalogue | None = None,
+    budget_s: float = SWEEP_BUDGET_S,
+    tiny: bool = False,
+) -> list[str]:
     """The profiled models that also get int8/int4 rows by default: on CUDA only, newest generation first
     (the speed and memory claims are about it), largest first, as many as keep the sweep within `budget_s`."""
     if settings.device.split(":")[0] != "cuda" or not models:
@@ -154,9 +190,19 @@ def estimate_text(jobs: list[dict], catalogue: Catalogue | None = None) -> str:
         return "profiling: none requested"
     catalogue = catalogue or load_catalogue()
     first = jobs[0]
-    device_name = torch.cuda.get_device_name(first["device"]) if first["device"].startswith("cuda") and torch.cuda.is_available() else ""
-    settings = defaults_for(first["device"], backend=first["backend"], batch_sizes=first["batch_sizes"],
-                            prompt_lengths=first["prompt_lengths"], new_tokens=first["new_tokens"], dtype=first["dtype"])
+    device_name = (
+        torch.cuda.get_device_name(first["device"])
+        if first["device"].startswith("cuda") and torch.cuda.is_available()
+        else ""
+    )
+    settings = defaults_for(
+        first["device"],
+        backend=first["backend"],
+        batch_sizes=first["batch_sizes"],
+        prompt_lengths=first["prompt_lengths"],
+        new_tokens=first["new_tokens"],
+        dtype=first["dtype"],
+    )
     precisions = quantized_precisions(first["device"])
     quantized = {m: precisions for m in first.get("quantized_models", [])}
     models = [catalogue.get(j["model"]) for j in jobs]
@@ -171,6 +217,8 @@ def estimate_text(jobs: list[dict], catalogue: Catalogue | None = None) -> str:
         f"loading {_minutes(table['load'].sum())}, measuring {_minutes(table['measure'].sum())}; a rough plan from "
         "reference timings, cold compile caches)",
     ]
-    lines += [f"  {r.model_id:<14} {_minutes(r.total):>8}" + (f"  (+ {r.precisions})" if r.precisions else "")
-              for r in table.itertuples()]
+    lines += [
+        f"  {r.model_id:<14} {_minutes(r.total):>8}" + (f"  (+ {r.precisions})" if r.precisions else "")
+        for r in table.itertuples()
+    ]
     return "\n".join(lines)

@@ -50,8 +50,11 @@ def device_lock(device: torch.device, cache_dir=None, timeout: float = -1):
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        print(f"another gentrend run is profiling on {device}: waiting for it to finish ({lock.lock_file})",
-              file=sys.stderr, flush=True)
+        print(
+            f"another gentrend run is profiling on {device}: waiting for it to finish ({lock.lock_file})",
+            file=sys.stderr,
+            flush=True,
+        )
         lock.acquire(timeout=timeout)
     try:
         yield
@@ -70,8 +73,12 @@ def _nvml_busy(device: torch.device) -> list[str]:
     notes = []
     others = [p for p in pynvml.nvmlDeviceGetComputeRunningProcesses(handle) if p.pid != os.getpid()]
     if others:
-        notes.append("other processes on the GPU: " + ", ".join(
-            f"pid {p.pid}" + (f" ({p.usedGpuMemory / 2**30:.1f} GiB)" if p.usedGpuMemory else "") for p in others))
+        notes.append(
+            "other processes on the GPU: "
+            + ", ".join(
+                f"pid {p.pid}" + (f" ({p.usedGpuMemory / 2**30:.1f} GiB)" if p.usedGpuMemory else "") for p in others
+            )
+        )
     samples = []
     for _ in range(5):
         samples.append(pynvml.nvmlDeviceGetUtilizationRates(handle).gpu)
@@ -88,7 +95,9 @@ def busy_note(device: torch.device) -> str:
             notes = _nvml_busy(device)
         else:
             used = psutil.cpu_percent(interval=0.5)  # this process sleeps meanwhile: the time is other processes'
-            notes = [f"CPU {used:.0f} % busy with other processes on {os.cpu_count()} cores"] if used >= BUSY_CPU else []
-    except Exception:  # noqa: BLE001 - no NVML, or no load average: nothing to say
+            notes = (
+                [f"CPU {used:.0f} % busy with other processes on {os.cpu_count()} cores"] if used >= BUSY_CPU else []
+            )
+    except Exception:
         return ""
     return "; ".join(notes) + (": other work competed, timings may be slow and noisy" if notes else "")

@@ -31,7 +31,7 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import psutil
@@ -142,7 +142,12 @@ def make_inputs(vocab_size: int, batch: int, prompt_length: int, seed: int, devi
 def summarize(values: list[float]) -> dict:
     """Median with the p10-p90 spread (linear interpolation), and the count."""
     arr = np.asarray(values, dtype=float)
-    return {"value": float(np.median(arr)), "p10": float(np.percentile(arr, 10)), "p90": float(np.percentile(arr, 90)), "n_runs": len(arr)}
+    return {
+        "value": float(np.median(arr)),
+        "p10": float(np.percentile(arr, 10)),
+        "p90": float(np.percentile(arr, 90)),
+        "n_runs": len(arr),
+    }
 
 
 def free_memory(device: torch.device) -> None:
@@ -160,10 +165,17 @@ def warm_up(run, settings: ProfileSettings) -> dict:
         graphs = compile_counters()["graphs"]
         times.append(run()[1])
         compiled = compile_counters()["graphs"] > graphs
-        stable = (len(times) >= max(settings.warmup, 2) and not compiled
-                  and abs(times[-1] - times[-2]) <= settings.stable_tolerance * min(times[-2:]))
-    return {"warmup_runs": len(times), "stable": stable, "seconds": time.perf_counter() - started,
-            **counter_delta(before, compile_counters())}
+        stable = (
+            len(times) >= max(settings.warmup, 2)
+            and not compiled
+            and abs(times[-1] - times[-2]) <= settings.stable_tolerance * min(times[-2:])
+        )
+    return {
+        "warmup_runs": len(times),
+        "stable": stable,
+        "seconds": time.perf_counter() - started,
+        **counter_delta(before, compile_counters()),
+    }
 
 
 def measure_point(loaded: LoadedModel, settings: ProfileSettings, batch: int, prompt_length: int, runner=None) -> dict:
@@ -173,7 +185,7 @@ def measure_point(loaded: LoadedModel, settings: ProfileSettings, batch: int, pr
     device, n = loaded.device, settings.new_tokens
     runner = runner or make_runner(loaded, settings, batch)
     inputs = make_inputs(loaded.model.config.vocab_size, batch, prompt_length, settings.seed, device)
-    run = lambda: runner(inputs)  # noqa: E731
+    run = lambda: runner(inputs)
     cuda = device.type == "cuda"
     handle = _nvml_handle(device) if cuda else None
     if cuda:
@@ -198,7 +210,9 @@ def measure_point(loaded: LoadedModel, settings: ProfileSettings, batch: int, pr
         counters0 = compile_counters()
         energy0 = _nvml_energy_mj(handle) if handle is not None else None
         started = time.perf_counter()
-        while len(e2e) < settings.max_runs and (len(e2e) < settings.min_runs or time.perf_counter() - started < settings.min_seconds):
+        while len(e2e) < settings.max_runs and (
+            len(e2e) < settings.min_runs or time.perf_counter() - started < settings.min_seconds
+        ):
             t_first, t_total, generated = run()
             if generated != n:
                 raise RuntimeError(f"{runner.backend} backend produced {generated} tokens instead of {n}")
@@ -208,36 +222,65 @@ def measure_point(loaded: LoadedModel, settings: ProfileSettings, batch: int, pr
         energy1 = _nvml_energy_mj(handle) if handle is not None else None
         measured = counter_delta(counters0, compile_counters())
 
-    s = lambda values, unit, note="": summarize(values) | {"unit": unit, "note": note}  # noqa: E731
-    single = lambda v, unit, note: {"value": v, "p10": v, "p90": v, "n_runs": len(e2e), "unit": unit, "note": note}  # noqa: E731
+    s = lambda values, unit, note="": summarize(values) | {"unit": unit, "note": note}
+    single = lambda v, unit, note: {"value": v, "p10": v, "p90": v, "n_runs": len(e2e), "unit": unit, "note": note}
     metrics = {
         "ttft_s": s(ttft, "s", "prefill forward + first token"),
         "prefill_tokens_per_s": s([batch * prompt_length / t for t in ttft], "tokens/s", "batch x prompt / TTFT"),
         "tpot_s": s(tpot, "s", "(E2E - TTFT) / (new_tokens - 1)"),
         "decode_tokens_per_s": s([batch / t for t in tpot], "tokens/s", "batch / TPOT, summed over the batch"),
         "e2e_s": s(e2e, "s", f"{n} new tokens"),
-        "compile_s": single(warm["compile_s"], "s", "dynamo + inductor compile time during this point's warm-up (0: graph reused)"),
-        "warmup_runs": single(warm["warmup_runs"], "runs", "until stable" if warm["stable"] else
-                              f"NOT STABLE after {settings.max_warmup} warm-up runs (timings still moving)"),
-        "warmup_s": single(warm["seconds"], "s", "wall time of the warm-up runs (compile + CUDA graph recording included)"),
+        "compile_s": single(
+            warm["compile_s"], "s", "dynamo + inductor compile time during this point's warm-up (0: graph reused)"
+        ),
+        "warmup_runs": single(
+            warm["warmup_runs"],
+            "runs",
+            "until stable"
+            if warm["stable"]
+            else f"NOT STABLE after {settings.max_warmup} warm-up runs (timings still moving)",
+        ),
+        "warmup_s": single(
+            warm["seconds"], "s", "wall time of the warm-up runs (compile + CUDA graph recording included)"
+        ),
         "graphs_compiled": single(warm["graphs"], "graphs", "graphs compiled during warm-up"),
         "recompiles": single(measured["graphs"], "graphs", "graphs compiled during the measured runs (should be 0)"),
-        "graph_breaks": single(warm["graph_breaks"] + measured["graph_breaks"], "breaks", "dynamo graph breaks during the point"),
+        "graph_breaks": single(
+            warm["graph_breaks"] + measured["graph_breaks"], "breaks", "dynamo graph breaks during the point"
+        ),
     }
     if warm["cudagraph_skips"] + measured["cudagraph_skips"]:
         runner.fallback = runner.fallback or "CUDA graphs skipped by inductor (decode ran compiled, without graphs)"
     if cuda:
         max_alloc = float(torch.cuda.max_memory_allocated(device))
         metrics["peak_memory_gib"] = single(max_alloc / GIB, "GiB", "torch.cuda.max_memory_allocated")
-        metrics["runtime_memory_gib"] = single((max_alloc - before) / GIB, "GiB", "max allocated - allocated before the batch size's first run (KV cache, state, activations)")
-        metrics["cuda_max_reserved_gib"] = single(torch.cuda.max_memory_reserved(device) / GIB, "GiB", "torch.cuda.max_memory_reserved")
+        metrics["runtime_memory_gib"] = single(
+            (max_alloc - before) / GIB,
+            "GiB",
+            "max allocated - allocated before the batch size's first run (KV cache, state, activations)",
+        )
+        metrics["cuda_max_reserved_gib"] = single(
+            torch.cuda.max_memory_reserved(device) / GIB, "GiB", "torch.cuda.max_memory_reserved"
+        )
         if handle is not None:
-            metrics["nvml_used_peak_gib"] = single(sampler.peak / GIB, "GiB", "NVML device used (all processes, CUDA context), sampled peak")
+            metrics["nvml_used_peak_gib"] = single(
+                sampler.peak / GIB, "GiB", "NVML device used (all processes, CUDA context), sampled peak"
+            )
         if energy0 is not None and energy1 is not None:
             joules = (energy1 - energy0) / 1000
-            metrics["energy_j_per_token"] = single(joules / (batch * n * len(e2e)), "J/token", "NVML total energy / generated tokens (prefill included)")
+            metrics["energy_j_per_token"] = single(
+                joules / (batch * n * len(e2e)), "J/token", "NVML total energy / generated tokens (prefill included)"
+            )
     else:
-        how = "kernel VmHWM, reset per point" if kernel_peak else f"psutil, sampled every {settings.memory_sample_interval_s} s"
+        how = (
+            "kernel VmHWM, reset per point"
+            if kernel_peak
+            else f"psutil, sampled every {settings.memory_sample_interval_s} s"
+        )
         metrics["peak_memory_gib"] = single(sampler.peak / GIB, "GiB", f"process peak RSS during the point ({how})")
-        metrics["runtime_memory_gib"] = single((sampler.peak - before) / GIB, "GiB", "peak RSS - RSS before the batch size's first run (KV cache, state, activations; allocator reuse can hide some)")
+        metrics["runtime_memory_gib"] = single(
+            (sampler.peak - before) / GIB,
+            "GiB",
+            "peak RSS - RSS before the batch size's first run (KV cache, state, activations; allocator reuse can hide some)",
+        )
     return metrics

@@ -19,14 +19,14 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from gentrend.models.catalogue import Catalogue, load_catalogue
 from gentrend.core.devices import resolve_device
 from gentrend.core.environment import environment, fingerprint, git_commit
 from gentrend.core.files import write_csv
+from gentrend.core.vocab import resolve_precision
+from gentrend.models.catalogue import Catalogue, load_catalogue
 from gentrend.models.loading import Mode, load_model, stored_bytes, weights_source
 from gentrend.models.memory_model import GIB
 from gentrend.models.roofline import decode_roofline_tokens_per_s, device_bandwidth
-from gentrend.core.vocab import resolve_precision
 from gentrend.profiling import cache
 from gentrend.profiling.guard import busy_note, device_lock
 from gentrend.profiling.measure import free_memory, rss_bytes
@@ -74,8 +74,16 @@ def profile(
     env = environment(str(device))
     source = weights_source(model, mode, path=path, checkpoint=checkpoint, tiny=tiny)
     # the code's commit is part of the key: a change to the measuring code re-measures instead of reusing
-    key = cache.cache_key(model=model.id, mode=mode, source=source, tiny=tiny, dtype=precision,
-                          settings=settings.as_dict(), env=fingerprint(env), code=git_commit().removesuffix("+dirty"))
+    key = cache.cache_key(
+        model=model.id,
+        mode=mode,
+        source=source,
+        tiny=tiny,
+        dtype=precision,
+        settings=settings.as_dict(),
+        env=fingerprint(env),
+        code=git_commit().removesuffix("+dirty"),
+    )
     if not force and (cached := cache.load_cached(model.id, key, cache_dir)) is not None:
         return cached.assign(from_cache=True)
 
@@ -83,14 +91,44 @@ def profile(
         # another run may have measured the same thing while this one waited for the lock
         if not force and (cached := cache.load_cached(model.id, key, cache_dir)) is not None:
             return cached.assign(from_cache=True)
-        frame = _measure(model, mode, settings, device, precision, env, key, path=path, checkpoint=checkpoint,
-                         tiny=tiny, cache_dir=cache_dir, partial_path=partial_path, bandwidth_path=bandwidth_path,
-                         progress=progress, resume=not force)
+        frame = _measure(
+            model,
+            mode,
+            settings,
+            device,
+            precision,
+            env,
+            key,
+            path=path,
+            checkpoint=checkpoint,
+            tiny=tiny,
+            cache_dir=cache_dir,
+            partial_path=partial_path,
+            bandwidth_path=bandwidth_path,
+            progress=progress,
+            resume=not force,
+        )
     return frame.assign(from_cache=False)
 
 
-def _measure(model, mode, settings, device, precision, env, key, *, path, checkpoint, tiny, cache_dir, partial_path,
-             bandwidth_path, progress, resume) -> pd.DataFrame:
+def _measure(
+    model,
+    mode,
+    settings,
+    device,
+    precision,
+    env,
+    key,
+    *,
+    path,
+    checkpoint,
+    tiny,
+    cache_dir,
+    partial_path,
+    bandwidth_path,
+    progress,
+    resume,
+) -> pd.DataFrame:
     resumed = cache.load_cached(model.id, key, cache_dir, partial=True) if resume else None
     resumed = resumed[resumed["scope"] == "point"] if resumed is not None else pd.DataFrame()
     done = {(int(b), int(p)) for b, p in zip(resumed.get("batch_size", []), resumed.get("prompt_length", []))}
@@ -102,38 +140,86 @@ def _measure(model, mode, settings, device, precision, env, key, *, path, checkp
     cuda0 = torch.cuda.memory_allocated(device) if device.type == "cuda" else 0
     loaded = load_model(model, mode, path=path, checkpoint=checkpoint, device=str(device), dtype=precision, tiny=tiny)
     weights_measured = (torch.cuda.memory_allocated(device) - cuda0) if device.type == "cuda" else rss_bytes() - rss0
-    weights = sum(stored_bytes(t) for t in loaded.model.parameters()) + sum(stored_bytes(b) for b in loaded.model.buffers())
+    weights = sum(stored_bytes(t) for t in loaded.model.parameters()) + sum(
+        stored_bytes(b) for b in loaded.model.buffers()
+    )
     bandwidth = device_bandwidth(device, env["device_name"], store=bandwidth_path)
     kernel = loaded.kernel_path
     base = {
-        "model_id": model.id, "model": model.name, "generation": model.generation, "params_total": model.params.total,
-        "weights": "synthetic" if mode == "synthetic" else "real", "weights_source": loaded.source, "mode": mode,
-        "tiny": tiny, "backend": settings.backend, "dtype": precision, "new_tokens": settings.new_tokens,
+        "model_id": model.id,
+        "model": model.name,
+        "generation": model.generation,
+        "params_total": model.params.total,
+        "weights": "synthetic" if mode == "synthetic" else "real",
+        "weights_source": loaded.source,
+        "mode": mode,
+        "tiny": tiny,
+        "backend": settings.backend,
+        "dtype": precision,
+        "new_tokens": settings.new_tokens,
         "static_cache_len": settings.cache_len if settings.backend == "compiled" else float("nan"),
-        **kernel, "kernel_fallback": kernel["linear_attention_kernels"] in ("torch-fallback", "partial"),
-        **env, "env_fingerprint": fingerprint(env), "settings_json": settings.to_json(), "cache_key": key,
-        "device_busy": busy, "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        **kernel,
+        "kernel_fallback": kernel["linear_attention_kernels"] in ("torch-fallback", "partial"),
+        **env,
+        "env_fingerprint": fingerprint(env),
+        "settings_json": settings.to_json(),
+        "cache_key": key,
+        "device_busy": busy,
+        "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
-    gb = lambda v: v / 1e9  # noqa: E731
+    gb = lambda v: v / 1e9
     model_rows = [
         ("load_s", loaded.load_seconds, "s", "model build/load (and quantization), to the device"),
-        ("weights_gib", weights / GIB, "GiB", "bytes stored by parameters + buffers (quantized tensors: data + scales)"),
-        ("weights_measured_gib", weights_measured / GIB, "GiB",
-         "CUDA allocated after load - before" if device.type == "cuda" else "process RSS after load - before"),
-        ("memory_bandwidth_gb_s", (gb(bandwidth.measured), gb(bandwidth.measured_p10), gb(bandwidth.measured_p90)), "GB/s",
-         bandwidth.measured_note),
+        (
+            "weights_gib",
+            weights / GIB,
+            "GiB",
+            "bytes stored by parameters + buffers (quantized tensors: data + scales)",
+        ),
+        (
+            "weights_measured_gib",
+            weights_measured / GIB,
+            "GiB",
+            "CUDA allocated after load - before" if device.type == "cuda" else "process RSS after load - before",
+        ),
+        (
+            "memory_bandwidth_gb_s",
+            (gb(bandwidth.measured), gb(bandwidth.measured_p10), gb(bandwidth.measured_p90)),
+            "GB/s",
+            bandwidth.measured_note,
+        ),
     ]
     if bandwidth.datasheet:
-        model_rows.append(("memory_bandwidth_datasheet_gb_s", gb(bandwidth.datasheet), "GB/s", bandwidth.datasheet_source))
+        model_rows.append(
+            ("memory_bandwidth_datasheet_gb_s", gb(bandwidth.datasheet), "GB/s", bandwidth.datasheet_source)
+        )
     if bandwidth.measured_read:
-        model_rows.append(("memory_bandwidth_read_gb_s", gb(bandwidth.measured_read), "GB/s", "read-only pass (a sum) on the device"))
+        model_rows.append(
+            ("memory_bandwidth_read_gb_s", gb(bandwidth.measured_read), "GB/s", "read-only pass (a sum) on the device")
+        )
     if device.type == "cpu":
-        model_rows.append(("process_baseline_gib", rss0 / GIB, "GiB", "process RSS before loading (Python, torch, libraries)"))
+        model_rows.append(
+            ("process_baseline_gib", rss0 / GIB, "GiB", "process RSS before loading (Python, torch, libraries)")
+        )
 
     def model_row(name, value, unit, note):
         value, p10, p90 = value if isinstance(value, tuple) else (value, value, value)
-        return base | {"scope": "model", "batch_size": None, "prompt_length": None, "status": "ok", "error": "", "fallback": "", "kernel_sdpa": "",
-                       "metric": name, "value": value, "p10": p10, "p90": p90, "n_runs": 1, "unit": unit, "note": note}
+        return base | {
+            "scope": "model",
+            "batch_size": None,
+            "prompt_length": None,
+            "status": "ok",
+            "error": "",
+            "fallback": "",
+            "kernel_sdpa": "",
+            "metric": name,
+            "value": value,
+            "p10": p10,
+            "p90": p90,
+            "n_runs": 1,
+            "unit": unit,
+            "note": note,
+        }
 
     rows: list[dict] = [model_row(*r) for r in model_rows]
     rows += [base | {k: v for k, v in r.items() if k in _POINT_OWN} for r in resumed.to_dict("records")]
@@ -141,28 +227,63 @@ def _measure(model, mode, settings, device, precision, env, key, *, path, checkp
     def roofline(record: dict) -> dict:
         # decode reads the cache at an average context of prompt + new_tokens / 2
         context = record["prompt_length"] + settings.new_tokens // 2
-        roof = lambda bw: decode_roofline_tokens_per_s(model, bw, record["batch_size"], context, precision, tiny=tiny)  # noqa: E731
+        roof = lambda bw: decode_roofline_tokens_per_s(model, bw, record["batch_size"], context, precision, tiny=tiny)
         decode = record["metrics"]["decode_tokens_per_s"]
         out = {}
-        for suffix, bw, note in (("", bandwidth.measured, f"measured bandwidth: {bandwidth.measured_note}"),
-                                 ("_datasheet", bandwidth.datasheet, f"datasheet bandwidth: {bandwidth.datasheet_source}")):
+        for suffix, bw, note in (
+            ("", bandwidth.measured, f"measured bandwidth: {bandwidth.measured_note}"),
+            ("_datasheet", bandwidth.datasheet, f"datasheet bandwidth: {bandwidth.datasheet_source}"),
+        ):
             if not bw:
                 continue
             r = roof(bw)
-            out[f"roofline{suffix}_decode_tokens_per_s"] = {"value": r, "p10": r, "p90": r, "n_runs": 1, "unit": "tokens/s", "note": note}
-            out[f"roofline_fraction{suffix}"] = {"value": decode["value"] / r, "p10": decode["p10"] / r, "p90": decode["p90"] / r,
-                                                 "n_runs": decode["n_runs"], "unit": "ratio", "note": f"measured decode / roofline ({note})"}
+            out[f"roofline{suffix}_decode_tokens_per_s"] = {
+                "value": r,
+                "p10": r,
+                "p90": r,
+                "n_runs": 1,
+                "unit": "tokens/s",
+                "note": note,
+            }
+            out[f"roofline_fraction{suffix}"] = {
+                "value": decode["value"] / r,
+                "p10": decode["p10"] / r,
+                "p90": decode["p90"] / r,
+                "n_runs": decode["n_runs"],
+                "unit": "ratio",
+                "note": f"measured decode / roofline ({note})",
+            }
         return out
 
     def point_rows(record: dict) -> list[dict]:
-        point = base | {"scope": "point", "batch_size": record["batch_size"], "prompt_length": record["prompt_length"],
-                        "status": record["status"], "error": record["error"], "fallback": record["fallback"],
-                        "kernel_sdpa": record.get("sdpa", "")}
+        point = base | {
+            "scope": "point",
+            "batch_size": record["batch_size"],
+            "prompt_length": record["prompt_length"],
+            "status": record["status"],
+            "error": record["error"],
+            "fallback": record["fallback"],
+            "kernel_sdpa": record.get("sdpa", ""),
+        }
         if record["status"] != "ok":
-            return [point | {"metric": "status", "value": None, "p10": None, "p90": None, "n_runs": 0, "unit": "", "note": record["error"]}]
+            return [
+                point
+                | {
+                    "metric": "status",
+                    "value": None,
+                    "p10": None,
+                    "p90": None,
+                    "n_runs": 0,
+                    "unit": "",
+                    "note": record["error"],
+                }
+            ]
         metrics = record["metrics"] | roofline(record)
         order = {m: i for i, m in enumerate(POINT_METRIC_ORDER)}
-        return [point | {"metric": name, **values} for name, values in sorted(metrics.items(), key=lambda kv: order.get(kv[0], 99))]
+        return [
+            point | {"metric": name, **values}
+            for name, values in sorted(metrics.items(), key=lambda kv: order.get(kv[0], 99))
+        ]
 
     writable = True
 
@@ -178,8 +299,14 @@ def _measure(model, mode, settings, device, precision, env, key, *, path, checkp
         run_sweep(loaded, settings, on_point=on_point, progress=progress, done=done)
         if device.type == "cpu":
             lifetime = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB  # Linux: KiB
-            rows.append(model_row("process_lifetime_peak_rss_gib", lifetime, "GiB",
-                                  "getrusage ru_maxrss: peak over the whole process, load included"))
+            rows.append(
+                model_row(
+                    "process_lifetime_peak_rss_gib",
+                    lifetime,
+                    "GiB",
+                    "getrusage ru_maxrss: peak over the whole process, load included",
+                )
+            )
     finally:
         del loaded
         free_memory(device)
@@ -190,8 +317,15 @@ def _measure(model, mode, settings, device, precision, env, key, *, path, checkp
     return frame
 
 
-def profile_precisions(model_id: str, mode: Mode = "synthetic", *, settings: ProfileSettings, precisions=(),
-                       output_dir: str | Path = "", **kwargs) -> pd.DataFrame:
+def profile_precisions(
+    model_id: str,
+    mode: Mode = "synthetic",
+    *,
+    settings: ProfileSettings,
+    precisions=(),
+    output_dir: str | Path = "",
+    **kwargs,
+) -> pd.DataFrame:
     """`profile` at the settings' precision, then at each weight-only precision of `precisions` at its quantized
     point (ProfileSettings.quantized), concatenated. Partial rows and the bandwidth record go to the run folder
     `output_dir`. A weight-only precision that cannot be profiled (e.g. torchao missing) is a ProfilingWarning,
@@ -200,13 +334,21 @@ def profile_precisions(model_id: str, mode: Mode = "synthetic", *, settings: Pro
 
     device = str(resolve_device(settings.device))
     common = dict(bandwidth_path=bandwidth_path(device, output_dir), **kwargs)
-    frames = [profile(model_id, mode, settings=settings, partial_path=partial_results_path(model_id, output_dir), **common)]
+    frames = [
+        profile(model_id, mode, settings=settings, partial_path=partial_results_path(model_id, output_dir), **common)
+    ]
     for precision in precisions:
         partial = partial_results_path(f"{model_id}-{precision}", output_dir)
         try:
-            frames.append(profile(model_id, mode, settings=settings.quantized(precision), partial_path=partial, **common))
-        except Exception as e:  # noqa: BLE001 - the float profile stands without it
-            warnings.warn(f"{precision} weights of {model_id} not profiled: {type(e).__name__}: {e}", ProfilingWarning, stacklevel=2)
+            frames.append(
+                profile(model_id, mode, settings=settings.quantized(precision), partial_path=partial, **common)
+            )
+        except Exception as e:
+            warnings.warn(
+                f"{precision} weights of {model_id} not profiled: {type(e).__name__}: {e}",
+                ProfilingWarning,
+                stacklevel=2,
+            )
         partial.unlink(missing_ok=True)
     return pd.concat(frames, ignore_index=True)
 
@@ -216,8 +358,22 @@ class ProfilingWarning(UserWarning):
 
 
 # what a resumed point row keeps from the earlier run; everything else (environment, kernels) is this run's
-_POINT_OWN = ("scope", "batch_size", "prompt_length", "status", "error", "fallback", "kernel_sdpa", "metric", "value", "p10", "p90",
-              "n_runs", "unit", "note")
+_POINT_OWN = (
+    "scope",
+    "batch_size",
+    "prompt_length",
+    "status",
+    "error",
+    "fallback",
+    "kernel_sdpa",
+    "metric",
+    "value",
+    "p10",
+    "p90",
+    "n_runs",
+    "unit",
+    "note",
+)
 
 
 def _frame(rows: list[dict]) -> pd.DataFrame:

@@ -37,37 +37,136 @@ import numpy as np
 import pandas as pd
 
 from gentrend.core import paths
-from gentrend.models.catalogue import Catalogue, load_catalogue
 from gentrend.core.files import read_csv, write_csv
-from gentrend.models.memory_model import GIB, estimate
 from gentrend.core.vocab import backend_label, precision_name
+from gentrend.models.catalogue import Catalogue, load_catalogue
+from gentrend.models.memory_model import GIB, estimate
 
 SCHEMA_COLUMNS = [
-    "model_id", "model", "generation", "params_total", "weights", "weights_source", "mode", "tiny",
-    "backend", "dtype", "new_tokens", "scope", "batch_size", "prompt_length", "status", "error",
-    "metric", "value", "p10", "p90", "n_runs", "unit", "note", "fallback", "static_cache_len",
-    "kernel_attention", "kernel_sdpa", "kernel_gated_delta_rule", "kernel_causal_conv1d", "attn_implementation",
-    "linear_attention_kernels", "kernel_fallback", "device_busy",
+    "model_id",
+    "model",
+    "generation",
+    "params_total",
+    "weights",
+    "weights_source",
+    "mode",
+    "tiny",
+    "backend",
+    "dtype",
+    "new_tokens",
+    "scope",
+    "batch_size",
+    "prompt_length",
+    "status",
+    "error",
+    "metric",
+    "value",
+    "p10",
+    "p90",
+    "n_runs",
+    "unit",
+    "note",
+    "fallback",
+    "static_cache_len",
+    "kernel_attention",
+    "kernel_sdpa",
+    "kernel_gated_delta_rule",
+    "kernel_causal_conv1d",
+    "attn_implementation",
+    "linear_attention_kernels",
+    "kernel_fallback",
+    "device_busy",
 ]
 POINT_METRIC_ORDER = [
-    "ttft_s", "prefill_tokens_per_s", "tpot_s", "decode_tokens_per_s", "e2e_s", "peak_memory_gib",
-    "runtime_memory_gib", "cuda_max_reserved_gib", "nvml_used_peak_gib", "energy_j_per_token",
-    "roofline_decode_tokens_per_s", "roofline_fraction", "roofline_datasheet_decode_tokens_per_s",
-    "roofline_fraction_datasheet", "compile_s", "warmup_runs", "warmup_s", "graphs_compiled", "recompiles", "graph_breaks",
+    "ttft_s",
+    "prefill_tokens_per_s",
+    "tpot_s",
+    "decode_tokens_per_s",
+    "e2e_s",
+    "peak_memory_gib",
+    "runtime_memory_gib",
+    "cuda_max_reserved_gib",
+    "nvml_used_peak_gib",
+    "energy_j_per_token",
+    "roofline_decode_tokens_per_s",
+    "roofline_fraction",
+    "roofline_datasheet_decode_tokens_per_s",
+    "roofline_fraction_datasheet",
+    "compile_s",
+    "warmup_runs",
+    "warmup_s",
+    "graphs_compiled",
+    "recompiles",
+    "graph_breaks",
 ]
-POINT_KEYS = ["model_id", "model", "generation", "params_total", "weights", "tiny", "backend", "dtype", "device",
-              "device_name", "new_tokens", "batch_size", "prompt_length", "status", "error", "fallback", "static_cache_len",
-              "kernel_attention", "kernel_sdpa", "kernel_gated_delta_rule", "kernel_causal_conv1d", "attn_implementation",
-              "linear_attention_kernels", "kernel_fallback", "device_busy", "measured_at"]
+POINT_KEYS = [
+    "model_id",
+    "model",
+    "generation",
+    "params_total",
+    "weights",
+    "tiny",
+    "backend",
+    "dtype",
+    "device",
+    "device_name",
+    "new_tokens",
+    "batch_size",
+    "prompt_length",
+    "status",
+    "error",
+    "fallback",
+    "static_cache_len",
+    "kernel_attention",
+    "kernel_sdpa",
+    "kernel_gated_delta_rule",
+    "kernel_causal_conv1d",
+    "attn_implementation",
+    "linear_attention_kernels",
+    "kernel_fallback",
+    "device_busy",
+    "measured_at",
+]
 _FILLED = ("error", "note", "driver", "cuda", "fallback", "device_busy", "kernel_sdpa")  # empty text stays "", not NaN
 
 
-TEXT_COLUMNS = ("model_id", "model", "generation", "weights", "weights_source", "mode", "backend", "dtype", "scope",
-                "status", "error", "fallback", "metric", "unit", "note", "kernel_attention", "kernel_sdpa",
-                "kernel_gated_delta_rule", "kernel_causal_conv1d",
-                "attn_implementation", "linear_attention_kernels", "device", "device_name", "driver", "cuda", "cpu_model",
-                "python", "torch", "transformers", "gentrend", "device_busy", "env_fingerprint", "settings_json", "cache_key",
-                "measured_at")
+TEXT_COLUMNS = (
+    "model_id",
+    "model",
+    "generation",
+    "weights",
+    "weights_source",
+    "mode",
+    "backend",
+    "dtype",
+    "scope",
+    "status",
+    "error",
+    "fallback",
+    "metric",
+    "unit",
+    "note",
+    "kernel_attention",
+    "kernel_sdpa",
+    "kernel_gated_delta_rule",
+    "kernel_causal_conv1d",
+    "attn_implementation",
+    "linear_attention_kernels",
+    "device",
+    "device_name",
+    "driver",
+    "cuda",
+    "cpu_model",
+    "python",
+    "torch",
+    "transformers",
+    "gentrend",
+    "device_busy",
+    "env_fingerprint",
+    "settings_json",
+    "cache_key",
+    "measured_at",
+)
 
 
 def read_rows(path: str | Path) -> pd.DataFrame:
@@ -120,21 +219,35 @@ def wide(df: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=POINT_KEYS)
     keys = [k for k in POINT_KEYS if k in points.columns]
     filled = [k for k in _FILLED if k in keys]
-    base = points[keys].astype({k: str for k in filled}).replace({k: {"nan": ""} for k in filled}).fillna(
-        {k: "" for k in filled}).drop_duplicates(subset=["model_id", "backend", "dtype", "device", "tiny", "batch_size",
-                                                            "prompt_length"]).reset_index(drop=True)
+    base = (
+        points[keys]
+        .astype({k: str for k in filled})
+        .replace({k: {"nan": ""} for k in filled})
+        .fillna({k: "" for k in filled})
+        .drop_duplicates(subset=["model_id", "backend", "dtype", "device", "tiny", "batch_size", "prompt_length"])
+        .reset_index(drop=True)
+    )
     ok = points[points["metric"] != "status"]
     out = base
     if not ok.empty:
-        idx = [k for k in ("model_id", "backend", "dtype", "device", "tiny", "batch_size", "prompt_length") if k in ok.columns]
+        idx = [
+            k
+            for k in ("model_id", "backend", "dtype", "device", "tiny", "batch_size", "prompt_length")
+            if k in ok.columns
+        ]
         values = ok.pivot_table(index=idx, columns="metric", values="value", aggfunc="first")
-        spread = ok[ok["metric"].isin(["ttft_s", "tpot_s", "decode_tokens_per_s", "e2e_s", "roofline_fraction",
-                                       "roofline_fraction_datasheet"])]
+        spread = ok[
+            ok["metric"].isin(
+                ["ttft_s", "tpot_s", "decode_tokens_per_s", "e2e_s", "roofline_fraction", "roofline_fraction_datasheet"]
+            )
+        ]
         lo = spread.pivot_table(index=idx, columns="metric", values="p10", aggfunc="first").add_suffix("_p10")
         hi = spread.pivot_table(index=idx, columns="metric", values="p90", aggfunc="first").add_suffix("_p90")
         out = base.merge(values.join(lo).join(hi).reset_index(), on=idx, how="left")
     model_idx = [k for k in ("model_id", "backend", "dtype", "device", "tiny") if k in df.columns]
-    model_metrics = df[df["scope"] == "model"].pivot_table(index=model_idx, columns="metric", values="value", aggfunc="first")
+    model_metrics = df[df["scope"] == "model"].pivot_table(
+        index=model_idx, columns="metric", values="value", aggfunc="first"
+    )
     out = out.merge(model_metrics.reset_index(), on=model_idx, how="left")
     return out.sort_values(["generation", "params_total", "batch_size", "prompt_length"]).reset_index(drop=True)
 
@@ -172,26 +285,38 @@ def summary_table(df: pd.DataFrame, batch_size: int | None = None, prompt_length
         sel = ok[(ok["batch_size"] == b) & (ok["prompt_length"] == p)]
         r = sel.iloc[0] if not sel.empty else None
         first = g.iloc[0]
-        value = lambda col, scale=1.0: r[col] * scale if r is not None and col in r else np.nan  # noqa: E731
-        spread = lambda col, scale=1.0: _fmt_spread(*((r[[f"{col}{s}" for s in ("", "_p10", "_p90")]] * scale)  # noqa: E731
-                                                      if r is not None else (np.nan,) * 3))
-        rows.append({
-            "model": first["model"], "generation": first["generation"], "params_total": first["params_total"],
-            "weights": first["weights"] + (" (tiny)" if bool(first["tiny"]) else ""), "device": first["device_name"],
-            "dtype": dtype, "backend": backend_label(backend), "kernel path": kernel_text(first if r is None else r),
-            "point (batch × prompt)": f"{b} × {p}" if r is not None else "—",
-            "decode tok/s median [p10–p90]": spread("decode_tokens_per_s"),
-            "TTFT ms median [p10–p90]": spread("ttft_s", 1000),
-            "peak memory GiB": value("peak_memory_gib"),
-            "% of roofline (measured bandwidth)": value("roofline_fraction", 100),
-            "% of roofline (datasheet bandwidth)": value("roofline_fraction_datasheet", 100),
-            "compile s": g["compile_s"].sum() if "compile_s" in g and backend == "compiled" else np.nan,
-            "fallback": "; ".join(sorted({f for f in g["fallback"] if f})) or "none",
-            "load s": first.get("load_s", np.nan),
-            "points ok/oom/error": "/".join(str((g["status"] == s).sum()) for s in ("ok", "oom", "error")),
-            "device busy": first["device_busy"] or "no",
-            "measured at (UTC)": first["measured_at"],
-        })
+        value = lambda col, scale=1.0: r[col] * scale if r is not None and col in r else np.nan
+        spread = lambda col, scale=1.0: _fmt_spread(
+            *(
+                (r[[f"{col}{s}" for s in ("", "_p10", "_p90")]] * scale)
+                if r is not None
+                else (np.nan,) * 3
+            )
+        )
+        rows.append(
+            {
+                "model": first["model"],
+                "generation": first["generation"],
+                "params_total": first["params_total"],
+                "weights": first["weights"] + (" (tiny)" if bool(first["tiny"]) else ""),
+                "device": first["device_name"],
+                "dtype": dtype,
+                "backend": backend_label(backend),
+                "kernel path": kernel_text(first if r is None else r),
+                "point (batch × prompt)": f"{b} × {p}" if r is not None else "—",
+                "decode tok/s median [p10–p90]": spread("decode_tokens_per_s"),
+                "TTFT ms median [p10–p90]": spread("ttft_s", 1000),
+                "peak memory GiB": value("peak_memory_gib"),
+                "% of roofline (measured bandwidth)": value("roofline_fraction", 100),
+                "% of roofline (datasheet bandwidth)": value("roofline_fraction_datasheet", 100),
+                "compile s": g["compile_s"].sum() if "compile_s" in g and backend == "compiled" else np.nan,
+                "fallback": "; ".join(sorted({f for f in g["fallback"] if f})) or "none",
+                "load s": first.get("load_s", np.nan),
+                "points ok/oom/error": "/".join(str((g["status"] == s).sum()) for s in ("ok", "oom", "error")),
+                "device busy": first["device_busy"] or "no",
+                "measured at (UTC)": first["measured_at"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -213,21 +338,33 @@ def precision_table(df: pd.DataFrame, catalogue: Catalogue | None = None) -> pd.
         base = g[g["dtype"].isin(("bf16", "fp16", "fp32"))]
         reference = base.iloc[0] if not base.empty else None
         for r in g.sort_values("dtype").itertuples():
-            e = estimate(catalogue.get(model_id), precision_name(r.dtype), int(r.prompt_length + r.new_tokens),
-                         int(r.batch_size), prefill_tokens=int(r.prompt_length), tiny=bool(r.tiny))
-            rows.append({
-                "model": r.model, "dtype": r.dtype, "backend": backend_label(r.backend), "device": r.device_name,
-                "point (batch × prompt)": f"{r.batch_size} × {r.prompt_length}",
-                "decode tok/s": r.decode_tokens_per_s,
-                "speed vs float weights": (r.decode_tokens_per_s / reference.decode_tokens_per_s
-                                           if reference is not None else np.nan),
-                "peak memory GiB (measured)": r.peak_memory_gib,
-                "memory GiB (memory model)": e.total_bytes / GIB,
-                "weights GiB (measured)": getattr(r, "weights_gib", np.nan),
-                "weights GiB (memory model)": e.weights_bytes / GIB,
-                "energy J/token": getattr(r, "energy_j_per_token", np.nan),
-                "% of roofline (measured bandwidth)": 100 * r.roofline_fraction,
-            })
+            e = estimate(
+                catalogue.get(model_id),
+                precision_name(r.dtype),
+                int(r.prompt_length + r.new_tokens),
+                int(r.batch_size),
+                prefill_tokens=int(r.prompt_length),
+                tiny=bool(r.tiny),
+            )
+            rows.append(
+                {
+                    "model": r.model,
+                    "dtype": r.dtype,
+                    "backend": backend_label(r.backend),
+                    "device": r.device_name,
+                    "point (batch × prompt)": f"{r.batch_size} × {r.prompt_length}",
+                    "decode tok/s": r.decode_tokens_per_s,
+                    "speed vs float weights": (
+                        r.decode_tokens_per_s / reference.decode_tokens_per_s if reference is not None else np.nan
+                    ),
+                    "peak memory GiB (measured)": r.peak_memory_gib,
+                    "memory GiB (memory model)": e.total_bytes / GIB,
+                    "weights GiB (measured)": getattr(r, "weights_gib", np.nan),
+                    "weights GiB (memory model)": e.weights_bytes / GIB,
+                    "energy J/token": getattr(r, "energy_j_per_token", np.nan),
+                    "% of roofline (measured bandwidth)": 100 * r.roofline_fraction,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -244,18 +381,37 @@ def memory_validation(df: pd.DataFrame, catalogue: Catalogue | None = None) -> p
         m = catalogue.get(r["model_id"])
         static = r.get("static_cache_len")
         context = int(static) if pd.notna(static) else int(r["prompt_length"] + r["new_tokens"])
-        e = estimate(m, precision_name(r["dtype"]), context, int(r["batch_size"]),
-                     prefill_tokens=int(r["prompt_length"]), attn_implementation=r["attn_implementation"], tiny=bool(r["tiny"]))
+        e = estimate(
+            m,
+            precision_name(r["dtype"]),
+            context,
+            int(r["batch_size"]),
+            prefill_tokens=int(r["prompt_length"]),
+            attn_implementation=r["attn_implementation"],
+            tiny=bool(r["tiny"]),
+        )
         cpu = r["device"] == "cpu"
         measured = r["peak_memory_gib"] - (r.get("process_baseline_gib", 0.0) if cpu else 0.0)
         predicted = e.total_bytes / GIB
-        rows.append({
-            "model_id": r["model_id"], "model": r["model"], "generation": r["generation"], "device": r["device"],
-            "dtype": r["dtype"], "batch_size": r["batch_size"], "prompt_length": r["prompt_length"],
-            "context": e.context, "weights_predicted_gib": e.weights_bytes / GIB, "weights_measured_gib": r.get("weights_measured_gib", np.nan),
-            "runtime_predicted_gib": e.runtime_bytes / GIB, "runtime_measured_gib": r["runtime_memory_gib"],
-            "total_predicted_gib": predicted, "total_measured_gib": measured,
-            "error_gib": predicted - measured, "error_pct": 100 * (predicted - measured) / measured if measured else np.nan,
-            "measured_as": "peak RSS - RSS before load" if cpu else "torch max allocated",
-        })
+        rows.append(
+            {
+                "model_id": r["model_id"],
+                "model": r["model"],
+                "generation": r["generation"],
+                "device": r["device"],
+                "dtype": r["dtype"],
+                "batch_size": r["batch_size"],
+                "prompt_length": r["prompt_length"],
+                "context": e.context,
+                "weights_predicted_gib": e.weights_bytes / GIB,
+                "weights_measured_gib": r.get("weights_measured_gib", np.nan),
+                "runtime_predicted_gib": e.runtime_bytes / GIB,
+                "runtime_measured_gib": r["runtime_memory_gib"],
+                "total_predicted_gib": predicted,
+                "total_measured_gib": measured,
+                "error_gib": predicted - measured,
+                "error_pct": 100 * (predicted - measured) / measured if measured else np.nan,
+                "measured_as": "peak RSS - RSS before load" if cpu else "torch max allocated",
+            }
+        )
     return pd.DataFrame(rows)

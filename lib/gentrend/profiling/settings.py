@@ -64,8 +64,14 @@ class ProfileSettings:
                 f"new_tokens must be an integer >= 2, got {self.new_tokens!r}",
                 "TPOT = (end-to-end - TTFT) / (new_tokens - 1) needs at least two generated tokens",
             )
-        if (self.warmup < 0 or self.max_warmup < self.warmup or self.min_runs < 1 or self.max_runs < self.min_runs
-                or self.min_seconds < 0 or not 0 < self.stable_tolerance < 1):
+        if (
+            self.warmup < 0
+            or self.max_warmup < self.warmup
+            or self.min_runs < 1
+            or self.max_runs < self.min_runs
+            or self.min_seconds < 0
+            or not 0 < self.stable_tolerance < 1
+        ):
             raise ProfileSettingsError(
                 f"bad repetition settings: warmup={self.warmup}, max_warmup={self.max_warmup}, "
                 f"stable_tolerance={self.stable_tolerance}, min_runs={self.min_runs}, max_runs={self.max_runs}, "
@@ -91,12 +97,16 @@ class ProfileSettings:
         prompt length of the sweep reuses one decode graph (decode attends over all of it: keep prompts close)."""
         return CACHE_ROUNDING * math.ceil((max(self.prompt_lengths) + self.new_tokens) / CACHE_ROUNDING)
 
-    def quantized(self, precision: str) -> "ProfileSettings":
+    def quantized(self, precision: str) -> ProfileSettings:
         """The point a weight-only precision is measured at: batch 1 (or the smallest batch) and the shortest
         prompt, one compile; the rest of the settings unchanged."""
         if precision_name(precision) not in QUANTIZED_PRECISIONS:
-            raise ProfileSettingsError(f"{precision!r} is not a weight-only precision", f"use one of: {', '.join(QUANTIZED_PRECISIONS)}")
-        return self.replace(dtype=precision, batch_sizes=(min(self.batch_sizes),), prompt_lengths=(min(self.prompt_lengths),))
+            raise ProfileSettingsError(
+                f"{precision!r} is not a weight-only precision", f"use one of: {', '.join(QUANTIZED_PRECISIONS)}"
+            )
+        return self.replace(
+            dtype=precision, batch_sizes=(min(self.batch_sizes),), prompt_lengths=(min(self.prompt_lengths),)
+        )
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -104,21 +114,35 @@ class ProfileSettings:
     def to_json(self) -> str:
         return json.dumps(self.as_dict(), sort_keys=True)
 
-    def replace(self, **changes) -> "ProfileSettings":
+    def replace(self, **changes) -> ProfileSettings:
         return dataclasses.replace(self, **changes)
 
 
 _DEFAULTS = {
     # 2 CPU cores must profile three ~0.5-0.8B fp32 models in a few minutes: a 2 x 2 grid, 16 new tokens. Eager:
     # on the CPU torch.compile costs more time than it saves, and decode is compute-bound there anyway.
-    "cpu": dict(batch_sizes=(1, 2), prompt_lengths=(32, 128), new_tokens=16, warmup=1, min_runs=3, min_seconds=2.0,
-                backend="eager"),
+    "cpu": dict(
+        batch_sizes=(1, 2),
+        prompt_lengths=(32, 128),
+        new_tokens=16,
+        warmup=1,
+        min_runs=3,
+        min_seconds=2.0,
+        backend="eager",
+    ),
     # a GPU, for information per minute: every batch size costs one compile (about 0.5-2.5 min per model on an
     # H100, reference/gpu-h100-2026-11.md) while a prompt length costs seconds, so batch 1 (single-stream
     # latency, the bandwidth roofline) at two prompt lengths close enough that one static cache serves both
     # without much padding; batch scaling on request (--batch-sizes 1,16). 64 new tokens: decode dominates.
-    "cuda": dict(batch_sizes=(1,), prompt_lengths=(128, 1024), new_tokens=64, warmup=2, min_runs=5, min_seconds=2.0,
-                 backend="compiled"),
+    "cuda": dict(
+        batch_sizes=(1,),
+        prompt_lengths=(128, 1024),
+        new_tokens=64,
+        warmup=2,
+        min_runs=5,
+        min_seconds=2.0,
+        backend="compiled",
+    ),
 }
 # weight-only precisions measured (as well) on each device: torchao's int4 (tinygemm) runs on CUDA only
 QUANTIZED_BY_DEVICE = {"cpu": ("int8",), "cuda": ("int8", "int4")}

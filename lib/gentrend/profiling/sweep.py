@@ -12,7 +12,7 @@ of a notebook kernel is the terminal `gentrend report` runs in), so a long GPU s
 from __future__ import annotations
 
 import os
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from tqdm.auto import tqdm
@@ -44,8 +44,12 @@ def point_line(model: str, index: int, total: int, record: dict) -> str:
         return where + f"{record['status'].upper()} ({record['error'][:80]})"
     m = record["metrics"]
     compile_s = m.get("compile_s", {}).get("value", 0)
-    return (where + f"{m['decode_tokens_per_s']['value']:.1f} tok/s decode, TTFT {1000 * m['ttft_s']['value']:.0f} ms"
-            + (f" (compile {compile_s:.0f} s)" if compile_s >= 1 else "") + (f" [{record['fallback']}]" if record["fallback"] else ""))
+    return (
+        where
+        + f"{m['decode_tokens_per_s']['value']:.1f} tok/s decode, TTFT {1000 * m['ttft_s']['value']:.0f} ms"
+        + (f" (compile {compile_s:.0f} s)" if compile_s >= 1 else "")
+        + (f" [{record['fallback']}]" if record["fallback"] else "")
+    )
 
 
 def _to_terminal(line: str) -> None:
@@ -73,14 +77,21 @@ def run_sweep(
             if runner is None:
                 runner = runners[batch] = backends.make_runner(loaded, settings, batch)
             metrics = measure.measure_point(loaded, settings, batch, prompt, runner=runner)
-        except Exception as e:  # noqa: BLE001 - every failure is recorded, the sweep goes on
+        except Exception as e:
             status = "oom" if is_oom(e) else "error"
             error = _message(e)
             del e  # drop the traceback (and the tensors its frames hold) before releasing memory
         if status != "ok":
             measure.free_memory(loaded.device)
-        record = {"batch_size": batch, "prompt_length": prompt, "status": status, "error": error,
-                  "fallback": getattr(runner, "fallback", ""), "sdpa": getattr(runner, "sdpa", None) or "", "metrics": metrics}
+        record = {
+            "batch_size": batch,
+            "prompt_length": prompt,
+            "status": status,
+            "error": error,
+            "fallback": getattr(runner, "fallback", ""),
+            "sdpa": getattr(runner, "sdpa", None) or "",
+            "metrics": metrics,
+        }
         records.append(record)
         if progress:
             _to_terminal(point_line(label, index, len(todo), record))

@@ -14,11 +14,12 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import HTML, Markdown
 
+from gentrend.analysis.scores import MEASURED
 from gentrend.core.files import read_csv
 from gentrend.core.paths import run_dir
-from gentrend.report.publish import INDEX_DIR, caption_of, empty_table_html, escape, figure_html, producer_name, table_html
-from gentrend.analysis.scores import MEASURED
+from gentrend.core.text import escape
 from gentrend.core.vocab import TRACKS, generation_label
+from gentrend.report.publish import INDEX_DIR, caption_of, empty_table_html, figure_html, producer_name, table_html
 
 
 class RunArtefacts:
@@ -44,8 +45,13 @@ class RunArtefacts:
             return None
         if item["file"] is None:  # published without rows
             return pd.DataFrame()
-        return read_csv(self.run / item["file"], f"table {item['title']}", dtype={"generation": str, "reference": str},
-                        keep_default_na=False, na_values=[""])
+        return read_csv(
+            self.run / item["file"],
+            f"table {item['title']}",
+            dtype={"generation": str, "reference": str},
+            keep_default_na=False,
+            na_values=[""],
+        )
 
     def table(self, producer: str, key: str, badges: tuple[str, ...] = ()) -> HTML:
         """A published table; `badges`: columns whose values are shown as labelled badges (e.g. verdicts)."""
@@ -72,8 +78,10 @@ class RunArtefacts:
 def missing(producer: str, key: str) -> HTML:
     """The notice shown where an artefact was not produced in this run."""
     role = producer.split("-")[0]
-    return HTML(f'<p class="missing">Not produced in this run: {escape(key.replace("_", " "))} of '
-                f"{escape(producer)} (run the {escape(role)} notebook, or <code>gentrend report</code>).</p>")
+    return HTML(
+        f'<p class="missing">Not produced in this run: {escape(key.replace("_", " "))} of '
+        f"{escape(producer)} (run the {escape(role)} notebook, or <code>gentrend report</code>).</p>"
+    )
 
 
 def heading(text: str, level: int = 3) -> Markdown:
@@ -118,8 +126,12 @@ def models_section(run: RunArtefacts, catalogue) -> list:
     for generation in catalogue.generations:
         name = generation_label(catalogue.in_generation(generation)[0].family, generation)
         producer = producer_name("generation", name)
-        shown += [heading(name), run.table(producer, "architecture"), run.figure(producer, "parameter_split"),
-                  run.figure(producer, "kv_cache")]
+        shown += [
+            heading(name),
+            run.table(producer, "architecture"),
+            run.figure(producer, "parameter_split"),
+            run.figure(producer, "kv_cache"),
+        ]
     return shown
 
 
@@ -137,30 +149,53 @@ def density_section(run: RunArtefacts, qualifier: str = "") -> list:
     for track, producer in _tracks(run, "density", "per_model", qualifier):
         models = run.frame(producer, "per_model")
         reference = models["reference"].iloc[0] if not models.empty else "?"
-        shown += [heading(f"{track} track, against generation {reference}"), run.text(producer, "reading"),
-                  run.table(producer, "per_model"), run.figure(producer, "effective_size"),
-                  run.figure(producer, "density_ratios"), run.table(producer, "outside_range"),
-                  run.table(producer, "multipliers"), run.table(producer, "doubling_time"), run.figure(producer, "over_time"),
-                  run.figure(producer, "score_vs_params"), heading(f"Method, {track} track", 4), run.text(producer, "method"),
-                  run.table(producer, "families")]
+        shown += [
+            heading(f"{track} track, against generation {reference}"),
+            run.text(producer, "reading"),
+            run.table(producer, "per_model"),
+            run.figure(producer, "effective_size"),
+            run.figure(producer, "density_ratios"),
+            run.table(producer, "outside_range"),
+            run.table(producer, "multipliers"),
+            run.table(producer, "doubling_time"),
+            run.figure(producer, "over_time"),
+            run.figure(producer, "score_vs_params"),
+            heading(f"Method, {track} track", 4),
+            run.text(producer, "method"),
+            run.table(producer, "families"),
+        ]
     return shown or [missing(producer_name("density", TRACKS[0]), "per_model")]
 
 
 def per_size_section(run: RunArtefacts, qualifier: str = "") -> list:
     shown = []
     for track, producer in _tracks(run, "per-size", "summary", qualifier):
-        shown += [heading(f"{track} track"), run.text(producer, "reading"), run.table(producer, "summary"),
-                  run.figure(producer, "delta_heatmap"), run.table(producer, "newest_vs_largest")]
+        shown += [
+            heading(f"{track} track"),
+            run.text(producer, "reading"),
+            run.table(producer, "summary"),
+            run.figure(producer, "delta_heatmap"),
+            run.table(producer, "newest_vs_largest"),
+        ]
     return shown or [missing(producer_name("per-size", TRACKS[0]), "summary")]
 
 
 def speed_memory_section(run: RunArtefacts) -> list:
     producer = "speed-memory"
-    return [run.table(producer, "summary"), run.figure(producer, "speed_vs_size"), run.figure(producer, "roofline"),
-            run.text(producer, "regime_reading"), run.table(producer, "decode_regime"),
-            run.figure(producer, "latency_vs_batch"), run.table(producer, "precisions"), heading("Memory: model against measurement, and what fits where"),
-            run.table(producer, "memory_validation"), run.figure(producer, "memory_measured"),
-            run.figure(producer, "memory_curves"), run.table(producer, "fits")]
+    return [
+        run.table(producer, "summary"),
+        run.figure(producer, "speed_vs_size"),
+        run.figure(producer, "roofline"),
+        run.text(producer, "regime_reading"),
+        run.table(producer, "decode_regime"),
+        run.figure(producer, "latency_vs_batch"),
+        run.table(producer, "precisions"),
+        heading("Memory: model against measurement, and what fits where"),
+        run.table(producer, "memory_validation"),
+        run.figure(producer, "memory_measured"),
+        run.figure(producer, "memory_curves"),
+        run.table(producer, "fits"),
+    ]
 
 
 def measured_section(run: RunArtefacts) -> list:
@@ -171,18 +206,30 @@ def measured_section(run: RunArtefacts) -> list:
         return [Markdown("No model was evaluated in this run (`gentrend report --evaluate TASK ...`).")]
     shown = []
     for producer in evaluated:
-        shown += [run.table(producer, "scores"), run.figure(producer, "scores_chart"), run.table(producer, "versus_published")]
+        shown += [
+            run.table(producer, "scores"),
+            run.figure(producer, "scores_chart"),
+            run.table(producer, "versus_published"),
+        ]
     density = density_section(run, MEASURED)
     per_size = per_size_section(run, MEASURED)
     if _tracks(run, "density", "per_model", MEASURED):
-        shown += [heading("Capability density over the measured scores"), *density,
-                  heading("Per-size comparisons over the measured scores"), *per_size]
+        shown += [
+            heading("Capability density over the measured scores"),
+            *density,
+            heading("Per-size comparisons over the measured scores"),
+            *per_size,
+        ]
     return shown
 
 
 def claims_section(run: RunArtefacts) -> list:
     """The verdict rule above the ledger, then the counts and the ledger."""
-    return [run.text("claims", "rule"), run.text("claims", "reading"), run.table("claims", "ledger", badges=("verdict",))]
+    return [
+        run.text("claims", "rule"),
+        run.text("claims", "reading"),
+        run.table("claims", "ledger", badges=("verdict",)),
+    ]
 
 
 def sources_section(run: RunArtefacts) -> list:

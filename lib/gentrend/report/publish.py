@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import html
 import io
 import json
 import re
@@ -32,6 +31,7 @@ from IPython.display import HTML, Markdown
 from gentrend.core.errors import GentrendError
 from gentrend.core.files import write_bytes, write_csv, write_json
 from gentrend.core.paths import run_dir
+from gentrend.core.text import escape
 
 INDEX_DIR = "artefacts"
 FIGURE_DPI = 150
@@ -48,11 +48,6 @@ def slug(title: str) -> str:
 def producer_name(name: str, label: str = "") -> str:
     """The producer id of a notebook role and its label: ('density', 'non-thinking') → 'density-non-thinking'."""
     return slug(f"{name} {label}").replace("_", "-")
-
-
-def escape(value) -> str:
-    """Text from data, safe to put in HTML or Markdown (markup shows as text)."""
-    return html.escape(str(value), quote=True)
 
 
 def _whole_numbers_as_int(column: pd.Series) -> pd.Series:
@@ -84,15 +79,24 @@ def table_html(frame: pd.DataFrame, caption: str, badges: tuple[str, ...] = ()) 
         classes[column] = "badge " + slug(column) + "-" + shown[column].astype(str).map(slug).str.replace("_", "-")
     for column in shown.columns[PRINT_COLUMNS:]:
         classes[column] = "screen-only"
-    styler = (shown.style.set_uuid(hashlib.sha1(caption.encode()).hexdigest()[:8]).hide(axis="index")
-              .format(precision=2, thousands=",", na_rep="", escape="html").format_index(escape="html", axis=1)
-              .set_caption(escape(caption)).set_td_classes(classes)
-              .set_table_attributes(f'class="{"wide" if len(frame.columns) > WIDE_COLUMNS else "narrow"}"'))
+    styler = (
+        shown.style.set_uuid(hashlib.sha1(caption.encode()).hexdigest()[:8])
+        .hide(axis="index")
+        .format(precision=2, thousands=",", na_rep="", escape="html")
+        .format_index(escape="html", axis=1)
+        .set_caption(escape(caption))
+        .set_td_classes(classes)
+        .set_table_attributes(f'class="{"wide" if len(frame.columns) > WIDE_COLUMNS else "narrow"}"')
+    )
     page = styler.to_html()
     for position in range(PRINT_COLUMNS, len(shown.columns)):  # their headers too
-        page = page.replace(f'class="col_heading level0 col{position}"', f'class="col_heading level0 col{position} screen-only"')
+        page = page.replace(
+            f'class="col_heading level0 col{position}"', f'class="col_heading level0 col{position} screen-only"'
+        )
     if len(shown.columns) > PRINT_COLUMNS:
-        note = f'<span class="print-only"> [first {PRINT_COLUMNS} of {len(shown.columns)} columns; all in the CSV]</span>'
+        note = (
+            f'<span class="print-only"> [first {PRINT_COLUMNS} of {len(shown.columns)} columns; all in the CSV]</span>'
+        )
         page = page.replace("</caption>", note + "</caption>", 1)
     return HTML(page)
 
@@ -106,17 +110,15 @@ def figure_html(png: bytes, alt: str, caption: str = "") -> HTML:
     """A chart as an <img> with real alt text (and a caption), the PNG embedded: nothing is fetched."""
     data = base64.b64encode(png).decode()
     img = f'<img src="data:image/png;base64,{data}" alt="{escape(alt)}">'
-    return HTML(f'<figure class="chart">{img}' + (f"<figcaption>{escape(caption)}</figcaption>" if caption else "") + "</figure>")
+    return HTML(
+        f'<figure class="chart">{img}'
+        + (f"<figcaption>{escape(caption)}</figcaption>" if caption else "")
+        + "</figure>"
+    )
 
 
 def caption_of(title: str, source: str, file: str) -> str:
     return title + (f" — source: {source}" if source else "") + f" (CSV: {file})"
-
-
-def describe(fig: plt.Figure, alt: str) -> plt.Figure:
-    """Attach the alt text a chart is published with (chart functions call this)."""
-    fig.set_label(alt)
-    return fig
 
 
 class Publisher:
@@ -126,7 +128,9 @@ class Publisher:
         """`qualifier` (e.g. "measured here") sets apart a second run of one notebook on other inputs: it prefixes
         the producer's name and every table title."""
         if not name:
-            raise PublishError("a publisher needs a name", "pass the notebook's role, e.g. Publisher(output_dir, 'density', track)")
+            raise PublishError(
+                "a publisher needs a name", "pass the notebook's role, e.g. Publisher(output_dir, 'density', track)"
+            )
         self.run = run_dir(output_dir)
         self.producer = producer_name(name, f"{qualifier} {label}".strip())
         self.qualifier = qualifier
@@ -146,12 +150,16 @@ class Publisher:
 
     def _record(self, key: str, item: dict) -> None:
         if key in self.items and self.items[key]["kind"] != item["kind"]:
-            raise PublishError(f"{self.producer}: key {key!r} already names a {self.items[key]['kind']}",
-                               "give each table, chart and text of a notebook its own key")
+            raise PublishError(
+                f"{self.producer}: key {key!r} already names a {self.items[key]['kind']}",
+                "give each table, chart and text of a notebook its own key",
+            )
         owner = self._owner(item["file"]) if "file" in item else None
         if owner:
-            raise PublishError(f"{self.producer}: {item['file']} was already published by {owner} in this run",
-                               "give the table or chart a title that names what differs (track, generation, model)")
+            raise PublishError(
+                f"{self.producer}: {item['file']} was already published by {owner} in this run",
+                "give the table or chart a title that names what differs (track, generation, model)",
+            )
         self.items[key] = item
         write_json(self.index_path, {"producer": self.producer, "items": self.items})
 

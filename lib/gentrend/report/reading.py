@@ -12,8 +12,16 @@ import math
 import pandas as pd
 
 from gentrend.analysis.comparisons import TIE_POINTS
-from gentrend.analysis.density import DENSING_LAW_DOUBLING_MONTHS, DENSING_LAW_SOURCE, EXACT, LEVEL, MEDIAN_RULE, MIN_VOTES, NOT_ESTIMABLE
-from gentrend.report.publish import escape
+from gentrend.analysis.density import (
+    DENSING_LAW_DOUBLING_MONTHS,
+    DENSING_LAW_SOURCE,
+    EXACT,
+    LEVEL,
+    MEDIAN_RULE,
+    MIN_VOTES,
+    NOT_ESTIMABLE,
+)
+from gentrend.core.text import escape
 
 
 def _join(items: list[str]) -> str:
@@ -42,15 +50,22 @@ def outside_sentence(outside: pd.DataFrame) -> str:
     """One bullet on the rows outside the reference range, by win / tie / loss (input: the outside_range table)."""
     if outside.empty:
         return ""
-    items = [f"{escape(r.model)} ({escape(r.position)} the range) against {escape(r.versus)}: {r.wins} higher, "
-             f"{r.ties} within {TIE_POINTS:g} point, {r.losses} lower of {r.n_votes} benchmark families (median "
-             f"{r.median_delta:+.1f} points)" for r in outside.itertuples()]
-    return ("- Outside the reference range (a density there is set by the range, so it is not pooled): "
-            + "; ".join(items) + ".")
+    items = [
+        f"{escape(r.model)} ({escape(r.position)} the range) against {escape(r.versus)}: {r.wins} higher, "
+        f"{r.ties} within {TIE_POINTS:g} point, {r.losses} lower of {r.n_votes} benchmark families (median "
+        f"{r.median_delta:+.1f} points)"
+        for r in outside.itertuples()
+    ]
+    return (
+        "- Outside the reference range (a density there is set by the range, so it is not pooled): "
+        + "; ".join(items)
+        + "."
+    )
 
 
-def density_reading(models: pd.DataFrame, multipliers: pd.DataFrame, doubling: pd.DataFrame,
-                    outside: pd.DataFrame | None = None) -> str:
+def density_reading(
+    models: pd.DataFrame, multipliers: pd.DataFrame, doubling: pd.DataFrame, outside: pd.DataFrame | None = None
+) -> str:
     """Bullets: models with an exact density, models with only a bound, models outside the reference range,
     the generation multipliers and the doubling time (inputs: the per-model, multiplier, doubling-time and
     outside-range tables)."""
@@ -61,38 +76,57 @@ def density_reading(models: pd.DataFrame, multipliers: pd.DataFrame, doubling: p
     track = (models if not models.empty else outside)["track"].iloc[0]
     lines = []
     for row in models[models["bound"] == EXACT].itertuples():
-        lines.append(f"- {escape(row.model)} performs like a {escape(row.effective_label.lstrip('≈'))} model of generation "
-                     f"{escape(reference)}: density {row.density:.2f}× ({_ci(row.ci_low, row.ci_high)}; {_share(row)}).")
+        lines.append(
+            f"- {escape(row.model)} performs like a {escape(row.effective_label.lstrip('≈'))} model of generation "
+            f"{escape(reference)}: density {row.density:.2f}× ({_ci(row.ci_low, row.ci_high)}; {_share(row)})."
+        )
     bounded = models[~models["bound"].isin([EXACT, NOT_ESTIMABLE])]
     if not bounded.empty:
-        lines.append("- Only a bound (the bounded benchmarks can move the median; no interval): "
-                     + "; ".join(f"{escape(r.model)} {escape(r.density_label)} ({_share(r)})" for r in bounded.itertuples()) + ".")
+        lines.append(
+            "- Only a bound (the bounded benchmarks can move the median; no interval): "
+            + "; ".join(f"{escape(r.model)} {escape(r.density_label)} ({_share(r)})" for r in bounded.itertuples())
+            + "."
+        )
     for row in models[models["bound"] == NOT_ESTIMABLE].itertuples():
-        lines.append(f"- {escape(row.model)}: not estimable ({_share(row)} inside the reference range, "
-                     f"{row.n_outside} benchmarks outside it).")
+        lines.append(
+            f"- {escape(row.model)}: not estimable ({_share(row)} inside the reference range, "
+            f"{row.n_outside} benchmarks outside it)."
+        )
     if not outside.empty:
         lines.append(outside_sentence(outside))
     newer = multipliers[multipliers["method"] != "reference"]
     if not newer.empty:
-        items = [f"{escape(r.generation)} {escape(r.label)} ("
-                 + (f"{_ci(r.ci_low, r.ci_high)}; " if r.bound == EXACT else "")
-                 + f"{int(r.n_votes)} votes of {int(r.n_models)} models, {r.bounded_share:.0%} bounded"
-                 + ("" if r.method == "direct" else f"; {escape(r.method)}") + ")" for r in newer.itertuples()]
-        lines.append(f"- Generation multipliers against {escape(reference)} ({escape(track)} track): " + "; ".join(items) + ".")
+        items = [
+            f"{escape(r.generation)} {escape(r.label)} ("
+            + (f"{_ci(r.ci_low, r.ci_high)}; " if r.bound == EXACT else "")
+            + f"{int(r.n_votes)} votes of {int(r.n_models)} models, {r.bounded_share:.0%} bounded"
+            + ("" if r.method == "direct" else f"; {escape(r.method)}")
+            + ")"
+            for r in newer.itertuples()
+        ]
+        lines.append(
+            f"- Generation multipliers against {escape(reference)} ({escape(track)} track): " + "; ".join(items) + "."
+        )
     if not doubling.empty:
         fit = doubling.iloc[0]
         published = f"the densing law's {fit['published_months']:g} months"
         left_out = "" if fit["excluded"] == "none" else f"; left out as bounds: {escape(fit['excluded'])}"
         share = f"{fit['bounded_share']:.0%} of the newer generations' votes bounded"
         if fit["bound"] == EXACT:
-            lines.append(f"- Density doubling time: {escape(fit['label'])} ({_ci(fit['ci_low'], fit['ci_high'], ' months', 1)}), "
-                         f"fitted on the exact multipliers of {escape(fit['generations'])}{left_out}; {share}; against {published}.")
+            lines.append(
+                f"- Density doubling time: {escape(fit['label'])} ({_ci(fit['ci_low'], fit['ci_high'], ' months', 1)}), "
+                f"fitted on the exact multipliers of {escape(fit['generations'])}{left_out}; {share}; against {published}."
+            )
         elif fit["bound"] == NOT_ESTIMABLE:
-            lines.append(f"- Density doubling time: not estimable (no exact multiplier besides the reference{left_out}; "
-                         f"{share}); {published}.")
+            lines.append(
+                f"- Density doubling time: not estimable (no exact multiplier besides the reference{left_out}; "
+                f"{share}); {published}."
+            )
         else:
-            lines.append(f"- Density doubling time: {escape(fit['label'])}, a bound from the multipliers' bounds "
-                         f"(no interval{left_out}; {share}); against {published}.")
+            lines.append(
+                f"- Density doubling time: {escape(fit['label'])}, a bound from the multipliers' bounds "
+                f"(no interval{left_out}; {share}); against {published}."
+            )
     return "\n".join(lines)
 
 
@@ -116,9 +150,12 @@ def density_method(rows: pd.DataFrame, families: pd.DataFrame, n_boot: int, seed
         f"{len(rows) - len(inside)} of {len(rows)} rows of this track have a model outside it; their density would be "
         f"set by the range, so they are not pooled and are compared by win / tie / loss (tie: within {TIE_POINTS:g} point) "
         "with the nearest end's reference model.",
-        f"- **Benchmark families** count once: "
-        + (", ".join(f"{escape(r.family)} ({r.n_members} benchmarks)" for r in collapsed.itertuples()) if not collapsed.empty
-           else "none has two members on this track")
+        "- **Benchmark families** count once: "
+        + (
+            ", ".join(f"{escape(r.family)} ({r.n_members} benchmarks)" for r in collapsed.itertuples())
+            if not collapsed.empty
+            else "none has two members on this track"
+        )
         + " (data/benchmarks.yaml; a family's vote is the median of its members).",
         f"- **Bounds in the median**: {MEDIAN_RULE}",
         f"- **Interval**: percentile bootstrap over benchmark families, {n_boot} draws (seed {seed}), {LEVEL:.0%}, families "
@@ -133,10 +170,16 @@ def density_method(rows: pd.DataFrame, families: pd.DataFrame, n_boot: int, seed
         "the multipliers' bounds, without an interval. Compared with "
         f"{DENSING_LAW_DOUBLING_MONTHS:g} months ({DENSING_LAW_SOURCE}).",
         "- **Evaluation pipelines are mixed**: scores come from technical reports and model cards (source_url per row). "
-        + (f"{len(mixed)} of {len(inside)} pooled rows put a score on a curve from other sources: "
-           + "; ".join(f"generation {escape(g)} from {escape(s)} on curves from {escape(refs)} ({_rows(n)})" for (g, s, refs), n in
-                       mixed.groupby(["generation", "source_url", "reference_sources"]).size().items()) + "."
-           if not mixed.empty else "On this track every pooled row shares its source with the reference curve."),
+        + (
+            f"{len(mixed)} of {len(inside)} pooled rows put a score on a curve from other sources: "
+            + "; ".join(
+                f"generation {escape(g)} from {escape(s)} on curves from {escape(refs)} ({_rows(n)})"
+                for (g, s, refs), n in mixed.groupby(["generation", "source_url", "reference_sources"]).size().items()
+            )
+            + "."
+            if not mixed.empty
+            else "On this track every pooled row shares its source with the reference curve."
+        ),
     ]
     return "\n".join(lines)
 
@@ -150,10 +193,12 @@ def per_size_reading(summary: pd.DataFrame, match: pd.DataFrame) -> str:
     lines = []
     ranked = summary.sort_values("median_delta")
     for label, row in (("Largest", ranked.iloc[-1]), ("Smallest", ranked.iloc[0])):
-        lines.append(f"- {label} median change: {escape(row['model'])} against {escape(row['baseline_model'])} "
-                     f"({escape(row['size_class'])}), {row['median_delta']:+.1f} points; {int(row['wins'])} higher, "
-                     f"{int(row['ties'])} within {TIE_POINTS:g} point, {int(row['losses'])} lower of "
-                     f"{int(row['n_votes'])} benchmark families.")
+        lines.append(
+            f"- {label} median change: {escape(row['model'])} against {escape(row['baseline_model'])} "
+            f"({escape(row['size_class'])}), {row['median_delta']:+.1f} points; {int(row['wins'])} higher, "
+            f"{int(row['ties'])} within {TIE_POINTS:g} point, {int(row['losses'])} lower of "
+            f"{int(row['n_votes'])} benchmark families."
+        )
     if not match.empty:
         hit = match[match["smallest_match"].astype(bool)]
         versus = escape(match["versus"].iloc[0])
@@ -161,9 +206,11 @@ def per_size_reading(summary: pd.DataFrame, match: pd.DataFrame) -> str:
             lines.append(f"- No model of the newest generation matches {versus} on the shared benchmarks.")
         else:
             r = hit.iloc[0]
-            lines.append(f"- The smallest newest-generation model that matches {versus}: {escape(r['model'])} "
-                         f"(median {r['median_delta']:+.1f} points; {int(r['wins'])} higher, {int(r['ties'])} tied, "
-                         f"{int(r['losses'])} lower of {int(r['n_votes'])} benchmark families).")
+            lines.append(
+                f"- The smallest newest-generation model that matches {versus}: {escape(r['model'])} "
+                f"(median {r['median_delta']:+.1f} points; {int(r['wins'])} higher, {int(r['ties'])} tied, "
+                f"{int(r['losses'])} lower of {int(r['n_votes'])} benchmark families)."
+            )
     return "\n".join(lines)
 
 
@@ -175,6 +222,7 @@ def verdict_reading(ledger: pd.DataFrame) -> str:
     line = f"- Of {len(ledger)} claims: " + ", ".join(f"{n} {escape(v)}" for v, n in counts.items()) + "."
     refuted = ledger[ledger["verdict"] == "refuted"]
     if not refuted.empty:
-        line += "\n- Refuted: " + "; ".join(f"{escape(r.id)} ({escape(r.claim)[:120]})" for r in refuted.itertuples()) + "."
+        line += (
+            "\n- Refuted: " + "; ".join(f"{escape(r.id)} ({escape(r.claim)[:120]})" for r in refuted.itertuples()) + "."
+        )
     return line
-

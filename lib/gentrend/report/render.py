@@ -28,11 +28,54 @@ STYLESHEET = Path(__file__).parent / "templates" / "report.css"
 TEMPLATE = "basic"  # nbconvert's template for the report body (no Jupyter chrome)
 HIDDEN_CELL_TAGS = {"parameters", "injected-parameters", "remove"}
 
-ALLOWED_TAGS = {"a", "abbr", "b", "blockquote", "br", "caption", "code", "div", "em", "figcaption", "figure", "h1",
-                "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "main", "nav", "ol", "p", "pre", "section",
-                "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul"}
-ALLOWED_ATTRIBUTES = {"*": ["class", "id", "title"], "a": ["href"], "img": ["src", "alt"], "th": ["colspan", "rowspan"],
-                      "td": ["colspan", "rowspan"]}
+ALLOWED_TAGS = {
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "caption",
+    "code",
+    "div",
+    "em",
+    "figcaption",
+    "figure",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "li",
+    "main",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "span",
+    "strong",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "ul",
+}
+ALLOWED_ATTRIBUTES = {
+    "*": ["class", "id", "title"],
+    "a": ["href"],
+    "img": ["src", "alt"],
+    "th": ["colspan", "rowspan"],
+    "td": ["colspan", "rowspan"],
+}
 EMBEDDED_PNG = re.compile(r"^data:image/png;base64,[A-Za-z0-9+/=\s]+$")
 
 
@@ -50,8 +93,9 @@ def _allowed_attribute(tag: str, name: str, value: str) -> bool:
 
 def sanitize(body: str) -> str:
     """Keep only document markup: allowlisted tags and attributes, embedded PNGs, in-page links."""
-    return bleach.clean(body, tags=ALLOWED_TAGS, attributes=_allowed_attribute, protocols={"data"}, strip=True,
-                        strip_comments=True)
+    return bleach.clean(
+        body, tags=ALLOWED_TAGS, attributes=_allowed_attribute, protocols={"data"}, strip=True, strip_comments=True
+    )
 
 
 def seal(body: str) -> str:
@@ -82,13 +126,16 @@ def html_exporter() -> HTMLExporter:
     """nbconvert's exporter for the report body; a clear error, before any work, where its template is missing
     (nbconvert installed without its data files, e.g. with pip --target)."""
     try:
-        exporter = HTMLExporter(template_name=TEMPLATE, exclude_input=True, exclude_input_prompt=True,
-                                exclude_output_prompt=True)
+        exporter = HTMLExporter(
+            template_name=TEMPLATE, exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+        )
         exporter.template_paths  # noqa: B018  (looks the template up)
     except ValueError as e:
-        raise RenderError(f"nbconvert's {TEMPLATE!r} template was not found, so the report cannot be rendered",
-                          "reinstall nbconvert in this environment (pip install --force-reinstall nbconvert), or point "
-                          "JUPYTER_PATH at the share/jupyter folder of an installation that has it") from e
+        raise RenderError(
+            f"nbconvert's {TEMPLATE!r} template was not found, so the report cannot be rendered",
+            "reinstall nbconvert in this environment (pip install --force-reinstall nbconvert), or point "
+            "JUPYTER_PATH at the share/jupyter folder of an installation that has it",
+        ) from e
     return exporter
 
 
@@ -96,11 +143,13 @@ def notebook_to_html(notebook: Path, title: str = "gentrend trend report") -> st
     nb = _report_cells(nbformat.read(str(notebook), as_version=4))
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     if errors:
-        raise RenderError(f"{notebook.name} holds an error output ({errors[0].ename})", "fix the failing cell and re-run")
+        raise RenderError(
+            f"{notebook.name} holds an error output ({errors[0].ename})", "fix the failing cell and re-run"
+        )
     body = seal(_with_contents(sanitize(html_exporter().from_notebook_node(nb)[0])))
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{html.escape(title)}</title>"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title>'
         f"<style>{STYLESHEET.read_text()}</style></head>\n<body>\n{body}\n</body></html>\n"
     )
 

@@ -13,8 +13,9 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from gentrend.report.publish import escape, producer_name
+from gentrend.core.text import escape
 from gentrend.core.vocab import TRACKS
+from gentrend.report.publish import producer_name
 
 
 class Finding(NamedTuple):
@@ -32,13 +33,17 @@ def _density(run) -> Finding | None:
         newer = table[table["method"] != "reference"]
         if newer.empty or reference.empty:
             continue
-        parts.append(f"{escape(track)}: " + ", ".join(f"generation {escape(r.generation)} {escape(r.label)}"
-                                                       for r in newer.itertuples())
-                     + f" against {escape(reference.iloc[0])}")
+        parts.append(
+            f"{escape(track)}: "
+            + ", ".join(f"generation {escape(r.generation)} {escape(r.label)}" for r in newer.itertuples())
+            + f" against {escape(reference.iloc[0])}"
+        )
     if not parts:
         return None
-    return Finding("Capability density (effective parameters per parameter, median over benchmarks) — "
-                   + "; ".join(parts) + ".", "Capability-density")
+    return Finding(
+        "Capability density (effective parameters per parameter, median over benchmarks) — " + "; ".join(parts) + ".",
+        "Capability-density",
+    )
 
 
 def _per_size(run) -> Finding | None:
@@ -51,8 +56,10 @@ def _per_size(run) -> Finding | None:
         return None
     rows = pd.concat(frames, ignore_index=True).sort_values("median_delta")
     best, worst = rows.iloc[-1], rows.iloc[0]
-    describe = lambda r: (f"{escape(r['model'])} over {escape(r['baseline_model'])} ({escape(r['track'])}, "  # noqa: E731
-                          f"{r['median_delta']:+.1f} points median over {int(r['n_benchmarks'])} benchmarks)")
+    describe = lambda r: (
+        f"{escape(r['model'])} over {escape(r['baseline_model'])} ({escape(r['track'])}, "
+        f"{r['median_delta']:+.1f} points median over {int(r['n_benchmarks'])} benchmarks)"
+    )
     return Finding(f"Largest per-size change: {describe(best)}; smallest: {describe(worst)}.", "Per-size-comparisons")
 
 
@@ -68,11 +75,15 @@ def _fits(run) -> Finding | None:
             fit = table[(table["precision"] == precision) & (table[size] == "yes")]
             if not fit.empty:
                 largest.setdefault(fit.loc[fit["weights_gib"].idxmax(), "model_id"], []).append(precision)
-        parts.append(f"{escape(size)}: " + (", ".join(f"{escape(m)} at {'/'.join(map(escape, p))}" for m, p in largest.items())
-                                              or "no model") + " at most")
+        parts.append(
+            f"{escape(size)}: "
+            + (", ".join(f"{escape(m)} at {'/'.join(map(escape, p))}" for m, p in largest.items()) or "no model")
+            + " at most"
+        )
     context = int(table["context"].iloc[0])
-    return Finding(f"What fits (analytical memory model, {context:,}-token context): " + "; ".join(parts) + ".",
-                   "Speed-and-memory")
+    return Finding(
+        f"What fits (analytical memory model, {context:,}-token context): " + "; ".join(parts) + ".", "Speed-and-memory"
+    )
 
 
 def _speed(run) -> Finding | None:
@@ -82,11 +93,19 @@ def _speed(run) -> Finding | None:
     column = "decode tok/s median [p10–p90]"
     decode = table[column].astype(str).str.extract(r"^([\d.]+)", expand=False).astype(float)
     fastest, slowest = table.loc[decode.idxmax()], table.loc[decode.idxmin()]
-    what = ", ".join(sorted({f"{escape(r.device)} ({escape(r.weights)} weights, {escape(r.dtype)}, {escape(r.backend)} backend)"
-                             for r in table.itertuples()}))
-    return Finding(f"Speed measured here on {what}: decode from {escape(slowest[column])} tok/s ({escape(slowest['model'])}) "
-                   f"to {escape(fastest[column])} tok/s ({escape(fastest['model'])}) at {escape(fastest['point (batch × prompt)'])}.",
-                   "Speed-and-memory")
+    what = ", ".join(
+        sorted(
+            {
+                f"{escape(r.device)} ({escape(r.weights)} weights, {escape(r.dtype)}, {escape(r.backend)} backend)"
+                for r in table.itertuples()
+            }
+        )
+    )
+    return Finding(
+        f"Speed measured here on {what}: decode from {escape(slowest[column])} tok/s ({escape(slowest['model'])}) "
+        f"to {escape(fastest[column])} tok/s ({escape(fastest['model'])}) at {escape(fastest['point (batch × prompt)'])}.",
+        "Speed-and-memory",
+    )
 
 
 def _claims(run) -> Finding | None:
@@ -94,8 +113,12 @@ def _claims(run) -> Finding | None:
     if ledger is None or ledger.empty:
         return None
     counts = ledger["verdict"].value_counts()
-    return Finding(f"Claims ledger: of {len(ledger)} public claims, "
-                   + ", ".join(f"{n} {escape(v)}" for v, n in counts.items()) + ".", "Claims-ledger")
+    return Finding(
+        f"Claims ledger: of {len(ledger)} public claims, "
+        + ", ".join(f"{n} {escape(v)}" for v, n in counts.items())
+        + ".",
+        "Claims-ledger",
+    )
 
 
 def findings(run) -> list[Finding]:

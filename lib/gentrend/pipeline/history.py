@@ -22,8 +22,11 @@ SCORE_KEY = ["model", "variant", "benchmark", "setting", "source_url"]
 
 def runs(reports: Path) -> list[Manifest]:
     """Every run folder of `reports` with a manifest, newest first (folders set aside, '.name', left out)."""
-    found = [m for d in reports.iterdir()
-             if d.is_dir() and not d.is_symlink() and not d.name.startswith(".") and (m := Manifest.load(d))]
+    found = [
+        m
+        for d in reports.iterdir()
+        if d.is_dir() and not d.is_symlink() and not d.name.startswith(".") and (m := Manifest.load(d))
+    ]
     return sorted(found, key=lambda m: m.data.get("started") or "", reverse=True)
 
 
@@ -38,7 +41,10 @@ def baseline(reports: Path, run_dir: Path, compared: tuple[str, ...]) -> Manifes
     from gentrend.pipeline.reuse import upstream
 
     mine = upstream(run_dir, compared)
-    return next((m for m in runs(reports) if m.complete and m.run_dir != run_dir and upstream(m.run_dir, compared) != mine), None)
+    return next(
+        (m for m in runs(reports) if m.complete and m.run_dir != run_dir and upstream(m.run_dir, compared) != mine),
+        None,
+    )
 
 
 def _frame(run: Path, relative: str, **kwargs) -> pd.DataFrame:
@@ -75,12 +81,20 @@ def changes(current: Path, previous: Path) -> pd.DataFrame:
     old, new = _results(previous), _results(current)
     if not old.empty and not new.empty:
         both = old.merge(new, on=POINT_KEY, suffixes=("_old", "_new")).dropna(subset=["value_old", "value_new"])
-        moved = both[((both["value_new"] < both["p10_old"]) | (both["value_new"] > both["p90_old"]))
-                     & ((both["value_old"] < both["p10_new"]) | (both["value_old"] > both["p90_new"]))]
+        moved = both[
+            ((both["value_new"] < both["p10_old"]) | (both["value_new"] > both["p90_old"]))
+            & ((both["value_old"] < both["p10_new"]) | (both["value_old"] > both["p90_new"]))
+        ]
         for r in moved.itertuples(index=False):
-            rows.append(("measurement moved", f"{r.model_id} {r.metric} at batch {r.batch_size:g} × prompt {r.prompt_length:g} "
-                         f"({r.dtype}, {r.backend})", f"{r.value_old:.4g} [{r.p10_old:.4g}–{r.p90_old:.4g}]",
-                         f"{r.value_new:.4g} [{r.p10_new:.4g}–{r.p90_new:.4g}]"))
+            rows.append(
+                (
+                    "measurement moved",
+                    f"{r.model_id} {r.metric} at batch {r.batch_size:g} × prompt {r.prompt_length:g} "
+                    f"({r.dtype}, {r.backend})",
+                    f"{r.value_old:.4g} [{r.p10_old:.4g}–{r.p90_old:.4g}]",
+                    f"{r.value_new:.4g} [{r.p10_new:.4g}–{r.p90_new:.4g}]",
+                )
+            )
 
     old, new = (_frame(r, "tables/claims_ledger.csv") for r in (previous, current))
     if not old.empty and not new.empty:
@@ -92,7 +106,7 @@ def changes(current: Path, previous: Path) -> pd.DataFrame:
 
 def changes_reading(table: pd.DataFrame, previous: str) -> str:
     """One line: what changed since `previous`, counted by kind."""
-    from gentrend.report.publish import escape
+    from gentrend.core.text import escape
 
     if table.empty:
         return f"- Nothing changed since run {escape(previous)}: same models, scores, verdicts, and measurements within their spread."
@@ -110,14 +124,18 @@ def write_index(reports: Path) -> Path:
         jobs = d.get("jobs", [])
         reused = sum(j.get("status") == "reused" for j in jobs)
         headlines = "".join(f"<li>{html.escape(h)}</li>" for h in d.get("headlines", []))
-        items.append(f"<tr><td>{link}</td><td>{html.escape(str(d.get('started', '')))}</td>"
-                     f"<td class=\"status-{html.escape(str(d.get('status')))}\">{html.escape(str(d.get('status')))}</td>"
-                     f"<td>{html.escape(str(d.get('seconds', '')))}</td><td>{reused} of {len(jobs)}</td>"
-                     f"<td><ul>{headlines}</ul></td></tr>")
-    page = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>gentrend runs</title><style>"
-            "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border-bottom:1px solid #ccd;"
-            "padding:4px 8px;text-align:left;vertical-align:top}.status-complete{color:#1a7f37}.status-partial,"
-            ".status-failed,.status-running{color:#b35900}</style></head><body><h1>gentrend runs</h1>"
-            "<table><thead><tr><th>run</th><th>started (UTC)</th><th>status</th><th>seconds</th><th>notebooks reused</th>"
-            f"<th>headline numbers</th></tr></thead><tbody>{''.join(items)}</tbody></table></body></html>\n")
+        items.append(
+            f"<tr><td>{link}</td><td>{html.escape(str(d.get('started', '')))}</td>"
+            f'<td class="status-{html.escape(str(d.get("status")))}">{html.escape(str(d.get("status")))}</td>'
+            f"<td>{html.escape(str(d.get('seconds', '')))}</td><td>{reused} of {len(jobs)}</td>"
+            f"<td><ul>{headlines}</ul></td></tr>"
+        )
+    page = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>gentrend runs</title><style>'
+        "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border-bottom:1px solid #ccd;"
+        "padding:4px 8px;text-align:left;vertical-align:top}.status-complete{color:#1a7f37}.status-partial,"
+        ".status-failed,.status-running{color:#b35900}</style></head><body><h1>gentrend runs</h1>"
+        "<table><thead><tr><th>run</th><th>started (UTC)</th><th>status</th><th>seconds</th><th>notebooks reused</th>"
+        f"<th>headline numbers</th></tr></thead><tbody>{''.join(items)}</tbody></table></body></html>\n"
+    )
     return write_text(reports / "index.html", page)
