@@ -22,7 +22,7 @@ EVAL_MODELS = ("qwen2.5-0.5b", "qwen2.5-1.5b", "qwen3-0.6b", "qwen3-1.7b")
 
 
 def _e2e_request():
-    from gentrend.pipeline.runner import EvalRequest, ReportRequest
+    from gentrend.pipeline.request import EvalRequest, ReportRequest
 
     evaluation = EvalRequest(
         tasks=("gentrend_example_mc",), models=EVAL_MODELS, mode="local", local_dir=str(EVAL_DIR), checkpoint="base"

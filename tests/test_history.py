@@ -7,7 +7,7 @@ import pandas as pd
 from gentrend.core.files import write_csv
 from gentrend.pipeline.history import baseline, changes, changes_reading, write_index
 from gentrend.pipeline.manifest import Manifest, file_digest
-from gentrend.pipeline.reuse import link_files, produced, reusable, snapshot, upstream
+from gentrend.pipeline.steps import link_files, produced, reusable, snapshot, upstream
 
 
 def _run(reports, name, status="complete", started="2026-11-01T00:00:00+00:00", **tables):

@@ -9,7 +9,7 @@ import pytest
 
 from gentrend.cli import main
 from gentrend.pipeline.clean import parse_age
-from gentrend.pipeline.runner import point_latest, reports_lock
+from gentrend.pipeline.rundir import point_latest, reports_lock
 from gentrend.profiling.cache import cache_path
 
 DAY = 86400

@@ -6,7 +6,7 @@ import nbformat
 import pytest
 
 from gentrend.core import paths
-from gentrend.pipeline.runner import declared_parameters
+from gentrend.pipeline.notebooks import declared_parameters
 
 NOTEBOOKS = sorted(paths.NOTEBOOKS_DIR.glob("*.ipynb"))
 

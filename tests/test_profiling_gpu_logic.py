@@ -12,7 +12,8 @@ from gentrend.cli import build_parser
 from gentrend.core import devices
 from gentrend.core.vocab import backend_label
 from gentrend.models.loading import build_synthetic, kernel_paths, linear_attention_kernels, load_model
-from gentrend.pipeline import runner
+from gentrend.pipeline import plan
+from gentrend.pipeline.request import ReportRequest
 from gentrend.profiling import (
     ProfileSettings,
     ProfileSettingsError,
@@ -35,12 +36,8 @@ FAST = dict(batch_sizes=(1,), prompt_lengths=(8,), new_tokens=4, warmup=0, min_r
 @pytest.fixture
 def on_cuda(monkeypatch):
     """Plan as on a machine with one CUDA GPU (nothing runs on it)."""
-    real = devices.resolve_device
-    monkeypatch.setattr(
-        devices,
-        "resolve_device",
-        lambda d="auto": torch.device("cuda", 0) if d in ("auto", "cuda", "cuda:0") else real(d),
-    )
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
 
 
 def test_cuda_defaults_are_the_compiled_backend_with_one_compile_per_model():
@@ -71,15 +68,15 @@ def test_the_sweep_of_every_model_fits_the_budget_on_paper(catalogue):
 
 
 def test_default_gpu_models_and_their_quantized_rows(catalogue, on_cuda):
-    models = runner.default_profile_models(catalogue, "cuda")
+    models = plan.default_profile_models(catalogue, "cuda")
     newest = catalogue.generations[-1]
     largest = {g: max(catalogue.in_generation(g), key=lambda m: m.params.total) for g in catalogue.generations}
     assert models[:-1] == list(largest.values()) and models[-1].generation == newest
     assert models[-1] == min(catalogue.in_generation(newest), key=lambda m: m.params.total)
-    assert runner.default_profile_models(catalogue, "cpu") == catalogue.smallest_per_generation()
+    assert plan.default_profile_models(catalogue, "cpu") == catalogue.smallest_per_generation()
     chosen = quantized_models(models, defaults_for("cuda"), catalogue)
     assert chosen and all(catalogue.get(m).generation == newest for m in chosen)  # the claims are about it
-    params = runner.profile_parameters(runner.ReportRequest(device="cuda"), catalogue)
+    params = plan.profile_parameters(ReportRequest(device="cuda"), catalogue)
     assert params["backend"] == "compiled" and params["dtype"] == "bf16" and params["quantized_models"] == chosen
     text = estimate_text([{**params, "model": m.id} for m in models], catalogue)
     assert f"profiling {len(models)} model(s) on cuda:0" in text and "estimated time" in text
@@ -105,7 +102,7 @@ def test_cli_options_reach_the_profiling_notebook(catalogue, scores):
             "--tiny",
         ]
     )
-    request = runner.ReportRequest(
+    request = ReportRequest(
         profile_models=tuple(args.models),
         device=args.device,
         backend=args.backend,
@@ -114,7 +111,7 @@ def test_cli_options_reach_the_profiling_notebook(catalogue, scores):
         new_tokens=args.new_tokens,
         tiny=args.tiny,
     )
-    (job,) = [j for j in runner.plan(catalogue, scores, request) if j.notebook == runner.PROFILE_NB]
+    (job,) = [j for j in plan.plan(catalogue, scores, request) if j.notebook == plan.PROFILE_NB]
     assert {
         k: job.parameters[k] for k in ("backend", "batch_sizes", "prompt_lengths", "new_tokens", "quantized_models")
     } == {

@@ -131,7 +131,7 @@ def test_a_busy_gpu_is_named(monkeypatch):
         nvmlDeviceGetUtilizationRates=lambda h: types.SimpleNamespace(gpu=87),
     )
     monkeypatch.setitem(sys.modules, "pynvml", nvml)
-    monkeypatch.setattr(measure, "_nvml_handle", lambda device: "handle")
+    monkeypatch.setattr(guard, "_nvml_handle", lambda device: "handle")
     monkeypatch.setattr(guard.time, "sleep", lambda s: None)
     note = guard.busy_note(torch.device("cuda", 0))
     assert note.startswith("other processes on the GPU: pid 4242 (3.0 GiB); GPU 87 % busy while this run was idle")

@@ -31,8 +31,9 @@ from fixtures.hostile import PAYLOADS, RENAMED_BENCHMARK, hostile_copy
 from gentrend.cli import main
 from gentrend.core import paths
 from gentrend.core.files import OutputError
-from gentrend.pipeline import runner
-from gentrend.pipeline.runner import ReportRequest, check_run_id, new_run_id, reports_lock
+from gentrend.pipeline import plan, rundir, runner
+from gentrend.pipeline.request import ReportRequest
+from gentrend.pipeline.rundir import check_run_id, new_run_id, reports_lock
 
 # --- helpers ---------------------------------------------------------------------------------------------------------
 
@@ -365,7 +366,7 @@ def _previous_run(reports: Path, name: str = "previous") -> Path:
     run = reports / name
     (run / "notebooks").mkdir(parents=True)
     (run / "trend_report.html").write_text("<!DOCTYPE html><html>previous</html>\n")
-    runner.point_latest(run)
+    rundir.point_latest(run)
     return run
 
 
@@ -469,7 +470,7 @@ def test_latest_moves_only_to_a_complete_report(data, capsys, monkeypatch):
     def disk_full(notebook, html_path, pdf=None):
         raise OutputError(f"cannot write {html_path}: No space left on device", "free disk space")
 
-    monkeypatch.setattr("gentrend.report.render.render_report", disk_full)
+    monkeypatch.setattr("gentrend.pipeline.runner.render_report", disk_full)
     one_error(*cli(capsys, "report", "--run-id", "new", "--no-profile"))
     assert os.readlink(reports / "latest") == "previous"
     assert not (reports / "new" / "trend_report.html").exists()
@@ -579,7 +580,7 @@ def hostile_run(tmp_path_factory):
             refused, run = e, root / "reports" / "hostile"
             mp.setattr(render, "seal", lambda body: body)
             render.render_report(
-                run / "notebooks" / runner.TREND_REPORT_NB, run / "trend_report.html", run / "trend_report.pdf"
+                run / "notebooks" / plan.TREND_REPORT_NB, run / "trend_report.html", run / "trend_report.pdf"
             )
     return run, data, asked, refused
 
@@ -770,7 +771,7 @@ def test_a_rerun_without_profiling_reports_no_earlier_or_partial_measurement(rep
 
     def execute(job, out_dir):  # the published-data notebooks are unchanged by the rerun: keep them (speed)
         kept = out_dir / "notebooks" / job.output_name
-        if job.notebook in (runner.GENERATION_NB, runner.DENSITY_NB, runner.PER_SIZE_NB) and kept.exists():
+        if job.notebook in (plan.GENERATION_NB, plan.DENSITY_NB, plan.PER_SIZE_NB) and kept.exists():
             return kept
         return real_execute(job, out_dir)
 

@@ -110,7 +110,8 @@ def test_pdf_fetches_nothing_but_embedded_data(tmp_path):
 
 
 def test_a_missing_nbconvert_template_stops_the_report_before_any_work(tmp_path, monkeypatch):
-    from gentrend.pipeline.runner import ReportRequest, run_report
+    from gentrend.pipeline.request import ReportRequest
+    from gentrend.pipeline.runner import run_report
     from gentrend.report import render
 
     monkeypatch.setattr(render, "TEMPLATE", "no-such-template")  # as when nbconvert lacks its data files

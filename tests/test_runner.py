@@ -6,24 +6,19 @@ import pytest
 from gentrend.analysis.selection import default_references
 from gentrend.core import paths
 from gentrend.core.errors import GentrendError, NotebookError, RunLockedError, SettingError
-from gentrend.pipeline.runner import (
+from gentrend.pipeline.notebooks import check_parameters, execute
+from gentrend.pipeline.plan import (
     DENSITY_NB,
     EVALUATE_NB,
     GENERATION_NB,
     PER_SIZE_NB,
     PROFILE_NB,
     TREND_REPORT_NB,
-    EvalRequest,
     NotebookJob,
-    ReportRequest,
-    check_parameters,
-    check_run_id,
-    execute,
-    new_run_id,
     plan,
-    point_latest,
-    reports_lock,
 )
+from gentrend.pipeline.request import EvalRequest, ReportRequest
+from gentrend.pipeline.rundir import check_run_id, new_run_id, point_latest, reports_lock
 
 
 def _notebook(path, *cells):
@@ -62,7 +57,7 @@ def _evaluating(tmp_path, **kwargs) -> ReportRequest:
 
 
 def test_every_notebook_of_the_suite_is_planned(catalogue, scores, tmp_path, monkeypatch):
-    monkeypatch.setattr("gentrend.evaluation.model.check_checkpoint_folder", lambda path: None)
+    monkeypatch.setattr("gentrend.pipeline.plan.check_checkpoint_folder", lambda path: None)
     planned = {j.notebook for j in plan(catalogue, scores, _evaluating(tmp_path))}
     assert planned == {p.name for p in paths.NOTEBOOKS_DIR.glob("*.ipynb")}
 
@@ -70,7 +65,7 @@ def test_every_notebook_of_the_suite_is_planned(catalogue, scores, tmp_path, mon
 def test_evaluation_scores_every_model_with_the_checkpoint_then_analyses_the_measured_scores(
     catalogue, scores, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr("gentrend.evaluation.model.check_checkpoint_folder", lambda path: None)
+    monkeypatch.setattr("gentrend.pipeline.plan.check_checkpoint_folder", lambda path: None)
     jobs = plan(catalogue, scores, _evaluating(tmp_path, checkpoint="base"))
     evaluated = [j.parameters["model"] for j in jobs if j.notebook == EVALUATE_NB]
     assert evaluated == [m.id for m in catalogue if m.repos.base]  # Qwen3.5 publishes no base checkpoint

@@ -13,12 +13,18 @@ import argparse
 import sys
 import time
 
+from gentrend.analysis.scores import load_scores
+from gentrend.claims.ledger import load_claims
 from gentrend.core.errors import GentrendError
 from gentrend.core.files import output_error
+from gentrend.models.catalogue import load_catalogue
+from gentrend.models.roofline import load_gpus
+from gentrend.pipeline.clean import age_text, clean, parse_age, size_text
+from gentrend.pipeline.request import EvalRequest, ReportRequest
+from gentrend.pipeline.runner import run_report
 
 
 def _report(args) -> int:
-    from gentrend.pipeline.runner import EvalRequest, ReportRequest, run_report
 
     evaluation = (
         EvalRequest(
@@ -68,7 +74,6 @@ def _report(args) -> int:
 
 
 def _models(args) -> None:
-    from gentrend.models.catalogue import load_catalogue
 
     frame = load_catalogue().to_frame()
     print(
@@ -80,10 +85,6 @@ def _models(args) -> None:
 
 def check_data() -> str:
     """Validate every data file (catalogue and configs, scores, benchmark units, claims, GPU table); one line."""
-    from gentrend.analysis.scores import load_scores
-    from gentrend.claims.ledger import load_claims
-    from gentrend.models.catalogue import load_catalogue
-    from gentrend.models.roofline import load_gpus
 
     catalogue = load_catalogue()
     scores = load_scores(catalogue=catalogue)
@@ -100,7 +101,6 @@ def _check(args) -> None:
 
 
 def _clean(args) -> None:
-    from gentrend.pipeline.clean import age_text, clean, parse_age, size_text
 
     older_than = parse_age(args.older_than) if args.older_than is not None else None
     doomed, protected = clean(older_than, args.keep, dry_run=args.dry_run)

@@ -23,6 +23,7 @@ from gentrend.core import paths
 from gentrend.core.errors import CatalogueError, DataError
 from gentrend.core.files import read_csv, read_yaml
 from gentrend.core.vocab import TRACK_OF_VARIANT
+from gentrend.evaluation import as_scores, load_run_results
 from gentrend.models.catalogue import Catalogue, load_catalogue
 
 REQUIRED_COLUMNS = [
@@ -166,8 +167,6 @@ def scores_from(kind: str, output_dir: str | Path = "", catalogue: Catalogue | N
     if kind == "published":
         return ScoreSource(load_scores(catalogue=catalogue), "data/published_scores.csv (source_url per row)", "")
     if kind == "measured":
-        from gentrend.evaluation import as_scores, load_run_results
-
         return ScoreSource(
             as_scores(load_run_results(output_dir), catalogue),
             "measured here with lm-evaluation-harness (results/eval_*.csv; settings per row)",

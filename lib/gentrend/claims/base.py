@@ -18,6 +18,7 @@ from typing_extensions import TypedDict
 
 from gentrend.core.vocab import check_track, precision_name
 from gentrend.models.catalogue import Catalogue
+from gentrend.models.roofline import gpu
 
 VerdictLabel = Literal["supported", "partly supported", "not refuted", "refuted", "not testable"]
 VERDICTS = ("supported", "partly supported", "not refuted", "refuted", "not testable")
@@ -129,7 +130,6 @@ def _generation(value: str, info: ValidationInfo) -> str:
 
 
 def _gpu(value: str, info: ValidationInfo) -> str:
-    from gentrend.models.roofline import gpu
 
     gpu(value)
     return value

@@ -32,6 +32,7 @@ from gentrend.models.architecture import describe
 from gentrend.models.memory_model import DEFAULT_OVERHEAD_GIB, GIB, PREFILL_CHUNK_TOKENS, estimate, fits, needed_gib
 from gentrend.models.roofline import decode_roofline_tokens_per_s, gpu_for_device_name
 from gentrend.models.roofline import gpu as gpu_spec
+from gentrend.profiling.results import wide
 
 MODEL_BASIS = (
     "analytical memory model (gentrend.models.memory_model) from catalogue parameter counts and configs, "
@@ -54,7 +55,6 @@ def _points(ctx: ClaimContext) -> pd.DataFrame:
     """The run's measured batch-1 points that completed (wide: one row per point), or an empty frame."""
     if ctx.profiling is None or ctx.profiling.empty:
         return pd.DataFrame()
-    from gentrend.profiling.results import wide
 
     w = wide(ctx.profiling)
     return w[(w["status"] == "ok") & (w["batch_size"] == 1)] if not w.empty else w

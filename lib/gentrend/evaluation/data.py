@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gentrend.core import paths
 from gentrend.core.errors import DataError, GentrendError
+from gentrend.models.roofline import gpu
 
 
 class _Strict(BaseModel):
@@ -48,7 +49,6 @@ class EvaluationData(_Strict):
 @lru_cache(maxsize=4)
 def load_evaluation_data(path: Path | str | None = None) -> EvaluationData:
     """Read and check the file; GPU names must be entries of data/gpus.yaml (bandwidth comes from there)."""
-    from gentrend.models.roofline import gpu
 
     path = Path(path or paths.data_file("evaluation.yaml"))
     if not path.exists():

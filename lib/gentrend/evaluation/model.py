@@ -13,6 +13,7 @@ from pathlib import Path
 
 from gentrend.core.errors import ModelLoadError
 from gentrend.evaluation.settings import EvalSettings, EvalSettingsError
+from gentrend.evaluation.synthetic import synthetic_tokenizer
 from gentrend.models.catalogue import Model
 from gentrend.models.loading import LoadedModel
 
@@ -65,8 +66,6 @@ def check_hub_cache(repo: str) -> None:
 def load_tokenizer(model: Model, mode: str, source: str):
     """The checkpoint's tokenizer (hub or local), or the synthetic one; errors say how to get it."""
     if mode == "synthetic":
-        from gentrend.evaluation.synthetic import synthetic_tokenizer
-
         return synthetic_tokenizer()
     from transformers import AutoTokenizer
 

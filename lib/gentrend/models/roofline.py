@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from gentrend.core import paths
 from gentrend.core.errors import DataError, GentrendError
 from gentrend.core.files import OutputError, read_yaml, write_json
+from gentrend.core.text import escape
 from gentrend.core.vocab import compute_precision, precision_name
 from gentrend.models.architecture import describe
 from gentrend.models.catalogue import Model
@@ -327,7 +328,6 @@ def decode_regime(points: pd.DataFrame) -> pd.DataFrame:
 def regime_text(regime: pd.DataFrame) -> str:
     """Markdown: per model, what batch scaling says about the decode regime, and what that means for the roofline
     (on a compute-bound device it is only an upper bound). Values escaped for HTML."""
-    from gentrend.core.text import escape
 
     if regime.empty:
         return "No decode measurements: no regime to read."

@@ -22,6 +22,8 @@ from pathlib import Path
 
 from gentrend.core import paths
 from gentrend.core.errors import GentrendError, SettingError
+from gentrend.pipeline.rundir import check_run_id, reports_lock
+from gentrend.profiling.cache import cache_path
 
 AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 REMOVING = ".removing"
@@ -59,7 +61,6 @@ def _item(kind: str, path: Path, files: list[Path], group: str = "") -> Item:
 
 def runs(reports: Path) -> list[Item]:
     """The run folders of `reports`, newest first."""
-    from gentrend.pipeline.runner import check_run_id
 
     found = []
     for folder in reports.iterdir() if reports.is_dir() else ():
@@ -78,7 +79,6 @@ def runs(reports: Path) -> list[Item]:
 
 def cache_entries() -> list[Item]:
     """The profiling cache entries, newest first; each with its companion files (same stem, e.g. a checksum)."""
-    from gentrend.profiling.cache import cache_path
 
     folder = cache_path("model", "key").parent
     found = []
@@ -159,7 +159,6 @@ def clean(
     older_than: float | None = None, keep: int | None = None, dry_run: bool = False
 ) -> tuple[list[Item], dict[Path, str]]:
     """Remove (or with dry_run only list) what `plan` selects, holding the reports folder's lock."""
-    from gentrend.pipeline.runner import reports_lock
 
     _check_request(older_than, keep)
     reports = paths.reports_dir()

@@ -14,7 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from gentrend.core.files import read_csv, write_text
+from gentrend.core.text import escape
 from gentrend.pipeline.manifest import Manifest
+from gentrend.pipeline.steps import upstream
 
 POINT_KEY = ["model_id", "backend", "dtype", "device_name", "tiny", "batch_size", "prompt_length", "metric"]
 SCORE_KEY = ["model", "variant", "benchmark", "setting", "source_url"]
@@ -38,7 +40,6 @@ def previous_complete(reports: Path, exclude: str = "") -> Manifest | None:
 def baseline(reports: Path, run_dir: Path, compared: tuple[str, ...]) -> Manifest | None:
     """The newest earlier complete run whose compared files (`compared`, glob patterns) differ from this run's:
     what "changed since" is measured against."""
-    from gentrend.pipeline.reuse import upstream
 
     mine = upstream(run_dir, compared)
     return next(
@@ -106,7 +107,6 @@ def changes(current: Path, previous: Path) -> pd.DataFrame:
 
 def changes_reading(table: pd.DataFrame, previous: str) -> str:
     """One line: what changed since `previous`, counted by kind."""
-    from gentrend.core.text import escape
 
     if table.empty:
         return f"- Nothing changed since run {escape(previous)}: same models, scores, verdicts, and measurements within their spread."

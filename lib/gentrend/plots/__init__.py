@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 
 from gentrend.core.vocab import generation_colors
+from gentrend.models.catalogue import load_catalogue
 
 
 def apply_theme() -> None:
@@ -43,7 +44,6 @@ def apply_theme() -> None:
 def colors(present=()) -> dict[str, tuple]:
     """Generation colours in catalogue order, so every chart gives a generation the same colour whatever
     subset it shows; generations in `present` but not in the catalogue (fixtures) come after it."""
-    from gentrend.models.catalogue import load_catalogue
 
     order = list(load_catalogue().generations)
     order += [g for g in dict.fromkeys(map(str, present)) if g not in order]

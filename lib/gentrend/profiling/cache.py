@@ -25,6 +25,7 @@ import pandas as pd
 from gentrend.core import paths
 from gentrend.core.errors import DataError
 from gentrend.core.files import OutputError, write_bytes, write_json
+from gentrend.profiling.results import read_rows
 
 SCHEMA_VERSION = 2
 
@@ -56,7 +57,6 @@ def load_cached(
 ) -> pd.DataFrame | None:
     """The cached rows (partial: the checkpoint of an interrupted sweep), or None when there is no entry or it is
     damaged (then with a CacheWarning)."""
-    from gentrend.profiling.results import read_rows
 
     path = cache_path(model_id, key, cache_dir, partial)
     if not path.exists():

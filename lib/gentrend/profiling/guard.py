@@ -24,6 +24,7 @@ import torch
 from filelock import FileLock, Timeout
 
 from gentrend.profiling.cache import cache_folder
+from gentrend.profiling.measure import _nvml_handle
 
 BUSY_UTILISATION = 10  # % GPU utilisation, sampled while this process is idle, that counts as busy
 BUSY_CPU = 50  # % of the machine's CPU time used by others while this run is idle that counts as busy
@@ -64,8 +65,6 @@ def device_lock(device: torch.device, cache_dir=None, timeout: float = -1):
 
 def _nvml_busy(device: torch.device) -> list[str]:
     import pynvml
-
-    from gentrend.profiling.measure import _nvml_handle
 
     handle = _nvml_handle(device)
     if handle is None:

@@ -30,7 +30,7 @@ from gentrend.models.roofline import decode_roofline_tokens_per_s, device_bandwi
 from gentrend.profiling import cache
 from gentrend.profiling.guard import busy_note, device_lock
 from gentrend.profiling.measure import free_memory, rss_bytes
-from gentrend.profiling.results import POINT_METRIC_ORDER, SCHEMA_COLUMNS
+from gentrend.profiling.results import POINT_METRIC_ORDER, SCHEMA_COLUMNS, bandwidth_path, partial_results_path
 from gentrend.profiling.settings import ProfileSettings, defaults_for
 from gentrend.profiling.sweep import run_sweep
 
@@ -330,7 +330,6 @@ def profile_precisions(
     point (ProfileSettings.quantized), concatenated. Partial rows and the bandwidth record go to the run folder
     `output_dir`. A weight-only precision that cannot be profiled (e.g. torchao missing) is a ProfilingWarning,
     not the end of the profile."""
-    from gentrend.profiling.results import bandwidth_path, partial_results_path
 
     device = str(resolve_device(settings.device))
     common = dict(bandwidth_path=bandwidth_path(device, output_dir), **kwargs)

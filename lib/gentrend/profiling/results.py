@@ -287,11 +287,7 @@ def summary_table(df: pd.DataFrame, batch_size: int | None = None, prompt_length
         first = g.iloc[0]
         value = lambda col, scale=1.0: r[col] * scale if r is not None and col in r else np.nan
         spread = lambda col, scale=1.0: _fmt_spread(
-            *(
-                (r[[f"{col}{s}" for s in ("", "_p10", "_p90")]] * scale)
-                if r is not None
-                else (np.nan,) * 3
-            )
+            *((r[[f"{col}{s}" for s in ("", "_p10", "_p90")]] * scale) if r is not None else (np.nan,) * 3)
         )
         rows.append(
             {

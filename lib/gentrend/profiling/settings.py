@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+from gentrend.core.devices import resolve_device
 from gentrend.core.errors import SettingError
 from gentrend.core.vocab import BACKENDS, QUANTIZED_PRECISIONS, precision_name
 
@@ -151,7 +152,6 @@ _EMPTY_IS_DEFAULT = ("batch_sizes", "prompt_lengths", "new_tokens", "dtype", "ba
 
 def device_kind(device: str) -> str:
     """'cpu' or 'cuda' for a device name ("auto" resolves to cuda when available)."""
-    from gentrend.core.devices import resolve_device
 
     kind = resolve_device(device).type if device == "auto" else str(device).split(":")[0]
     if kind not in _DEFAULTS:

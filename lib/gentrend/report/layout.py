@@ -20,6 +20,7 @@ from gentrend.core.paths import run_dir
 from gentrend.core.text import escape
 from gentrend.core.vocab import TRACKS, generation_label
 from gentrend.report.publish import INDEX_DIR, caption_of, empty_table_html, figure_html, producer_name, table_html
+from gentrend.report.summary import findings, markdown
 
 
 class RunArtefacts:
@@ -93,7 +94,6 @@ def heading(text: str, level: int = 3) -> Markdown:
 
 def summary_section(run: RunArtefacts) -> list:
     """The headline findings (gentrend.report.summary), each linked to its section, and what the speed numbers are."""
-    from gentrend.report.summary import findings, markdown
 
     return [Markdown(markdown(findings(run)))]
 

@@ -1,0 +1,198 @@
+"""The notebook jobs of one report, every value checked and resolved before the first one starts.
+
+Flow (one way: producers first, the report last, which only reads what they wrote):
+    01_generation   once per generation
+    02_density      once per comparison track (reference: the oldest generation scored on it)
+    03_per_size     once per comparison track
+    04_profile      once per profiled model, each in a fresh kernel (memory never leaks between models)
+    05_speed_memory the run's measurements together, the memory model, what fits where
+    06_evaluate     once per evaluated model, when asked (lm-eval); then 02 and 03 once more over the
+                    measured scores ("measured here"), where enough generations were evaluated
+    07_claims       the claims ledger
+    08_trend_report lays the artefacts out; rendered to HTML and PDF
+
+`plan` checks data files, device, precision, profiling grid and backend, models, weights mode and whether the
+weights can be reached, and each job's parameters against its notebook.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gentrend.analysis.selection import default_references
+from gentrend.core import paths
+from gentrend.core.devices import resolve_device
+from gentrend.core.vocab import TRACKS, resolve_precision
+from gentrend.evaluation import EvalSettings, resolve_tasks, run_label, track_of
+from gentrend.evaluation.model import check_checkpoint_folder
+from gentrend.models.catalogue import Catalogue, Model, load_catalogue
+from gentrend.models.loading import check_weights_reachable, repo_id
+from gentrend.pipeline.notebooks import NotebookJob, check_parameters
+from gentrend.pipeline.request import ReportRequest
+from gentrend.profiling import defaults_for, quantized_models
+
+GENERATION_NB = "01_generation.ipynb"
+DENSITY_NB = "02_density.ipynb"
+PER_SIZE_NB = "03_per_size.ipynb"
+PROFILE_NB = "04_profile.ipynb"
+SPEED_MEMORY_NB = "05_speed_memory.ipynb"
+EVALUATE_NB = "06_evaluate.ipynb"
+CLAIMS_NB = "07_claims.ipynb"
+TREND_REPORT_NB = "08_trend_report.ipynb"
+
+PUBLISHED = ("artefacts/*.json", "tables/*.csv", "figures/*.png")  # what the trend report lays out
+SCORES_DATA = ("models.yaml", "configs/*", "published_scores.csv", "benchmarks.yaml")  # what 01-03 read
+MACHINE_DATA = ("models.yaml", "configs/*", "gpus.yaml")  # what profiling and the memory model read
+EVALUATION_DATA = ("models.yaml", "configs/*", "evaluation.yaml", "tasks/*")  # what lm-eval runs read
+MEASURED_DATA = SCORES_DATA + ("evaluation.yaml",)  # density and per-size over measured scores
+
+
+def default_profile_models(catalogue: Catalogue, device: str = "auto") -> list[Model]:
+    """The models a plain report profiles.
+
+    CPU: the smallest model of each generation (one per generation, minutes on two cores).
+    CUDA: the largest model of each generation (Qwen2.5-7B, Qwen3-8B, Qwen3.5-9B: the like-for-like comparison
+    between generations at the size people run on one GPU, where decode is bandwidth-bound and the roofline
+    says how close each gets) and the smallest of the newest generation (Qwen3.5-0.8B: the small-model regime,
+    where launch overhead and the linear-attention kernel path dominate; the fastest figure of the speed claims).
+    About four compiles plus the int8/int4 rows of the newest generation's models: a quarter of an hour."""
+    if resolve_device(device).type != "cuda":
+        return catalogue.smallest_per_generation()
+    largest = [max(catalogue.in_generation(g), key=lambda m: m.params.total) for g in catalogue.generations]
+    return largest + [min(catalogue.in_generation(catalogue.generations[-1]), key=lambda m: m.params.total)]
+
+
+def profile_parameters(request: ReportRequest, catalogue: Catalogue | None = None) -> dict:
+    """The profiling notebook's parameters, every value validated and resolved (device, precision, grid), and
+    which of the profiled models also get int8/int4 rows (on CUDA, as many as the time budget allows)."""
+    catalogue = catalogue or load_catalogue()
+    device = resolve_device(request.device)
+    precision = resolve_precision(request.dtype, device.type)
+    settings = defaults_for(
+        str(device),
+        batch_sizes=request.batch_sizes,
+        prompt_lengths=request.prompt_lengths,
+        new_tokens=request.new_tokens,
+        backend=request.backend,
+        dtype=precision,
+    )
+    models = (
+        [catalogue.get(m) for m in request.profile_models]
+        if request.profile_models is not None
+        else default_profile_models(catalogue, str(device))
+    )
+    quantized = (
+        quantized_models(models, settings, catalogue, tiny=request.tiny) if precision in ("bf16", "fp16") else []
+    )
+    return {
+        "mode": request.mode,
+        "device": str(device),
+        "dtype": precision,
+        "backend": settings.backend,
+        "batch_sizes": list(settings.batch_sizes),
+        "prompt_lengths": list(settings.prompt_lengths),
+        "new_tokens": settings.new_tokens,
+        "tiny": request.tiny,
+        "force": request.force,
+        "quantized_models": quantized,
+    }
+
+
+def plan(catalogue: Catalogue, scores, request: ReportRequest = ReportRequest()) -> list[NotebookJob]:
+    """The notebooks of one report, with their parameters; validates the request first (see the module docstring)."""
+    if request.profile_models is None:
+        models = default_profile_models(catalogue, request.device)
+    else:
+        models = [catalogue.get(m) for m in request.profile_models]
+    profile = profile_parameters(request, catalogue) if models else {}
+    if models and not request.tiny:
+        for m in models:
+            check_weights_reachable(m, request.mode)
+    references = default_references(scores)
+    jobs = [NotebookJob(GENERATION_NB, {"generation": g}, f"qwen{g}", data=SCORES_DATA) for g in catalogue.generations]
+    for nb in (DENSITY_NB, PER_SIZE_NB):
+        jobs += [
+            NotebookJob(nb, {"track": track, "reference_generation": ref}, track, data=SCORES_DATA)
+            for track, ref in references.items()
+        ]
+    jobs += [
+        NotebookJob(PROFILE_NB, {"model": m.id, **profile}, m.id, data=MACHINE_DATA, measures=True) for m in models
+    ]
+    if request.evaluation:
+        jobs += evaluation_jobs(catalogue, request)
+    profiled = [m.id for m in models]
+    results = tuple(f"results/profile_{m}.csv" for m in profiled)
+    jobs += [
+        NotebookJob(SPEED_MEMORY_NB, {"profiled_models": profiled}, reads=results, data=MACHINE_DATA),
+        NotebookJob(CLAIMS_NB, {"profiled_models": profiled}, reads=results),
+        NotebookJob(TREND_REPORT_NB, reads=PUBLISHED),
+    ]
+    for job in jobs:
+        check_parameters(paths.NOTEBOOKS_DIR / job.notebook, {**job.parameters, "output_dir": ""})
+    return jobs
+
+
+def evaluation_jobs(catalogue: Catalogue, request: ReportRequest) -> list[NotebookJob]:
+    """The evaluation notebooks (one per model), then density and per-size over the measured scores where at least
+    two generations (the reference with two sizes) were evaluated. Settings, tasks and weights are checked here."""
+    ev = request.evaluation
+    device = resolve_device(request.device)
+    EvalSettings(
+        tasks=ev.tasks,
+        task_dir=ev.task_dir,
+        num_fewshot=ev.num_fewshot,
+        limit=ev.limit,
+        chat_template=ev.chat_template,
+        thinking=ev.thinking,
+        dtype=request.dtype,
+        device=str(device),
+    )
+    resolve_tasks(ev.tasks, ev.task_dir)
+    models = (
+        [catalogue.get(m) for m in ev.models]
+        if ev.models
+        else [m for m in catalogue if getattr(m.repos, ev.checkpoint, None)]
+    )
+    for m in models:
+        repo_id(m, ev.checkpoint)  # the catalogue has the checkpoint
+        if ev.mode == "local":
+            check_checkpoint_folder(Path(ev.local_dir) / m.id)
+        else:
+            check_weights_reachable(m, "hub", checkpoint=ev.checkpoint)
+    label = run_label(ev.checkpoint, ev.chat_template, ev.thinking)
+    common = {
+        "mode": ev.mode,
+        "checkpoint": ev.checkpoint,
+        "tasks": list(ev.tasks),
+        "task_dir": ev.task_dir,
+        "num_fewshot": ev.num_fewshot,
+        "limit": ev.limit,
+        "chat_template": ev.chat_template,
+        "thinking": ev.thinking,
+        "device": str(device),
+        "dtype": request.dtype,
+        "force": request.force,
+    }
+    jobs = [
+        NotebookJob(
+            EVALUATE_NB,
+            {"model": m.id, "path": str(Path(ev.local_dir) / m.id) if ev.mode == "local" else "", **common},
+            f"{m.id}-{label}",
+            data=EVALUATION_DATA,
+            measures=True,
+        )
+        for m in models
+    ]
+    per_generation = {}
+    for m in models:
+        per_generation.setdefault(m.generation, []).append(m)
+    track = track_of(ev.checkpoint, ev.chat_template, ev.thinking)
+    if track in TRACKS and len(per_generation) >= 2 and any(len(ms) >= 2 for ms in per_generation.values()):
+        reads = ("results/eval_*.csv",)
+        jobs += [
+            NotebookJob(
+                nb, {"track": track, "scores_source": "measured"}, f"measured-{track}", reads=reads, data=MEASURED_DATA
+            )
+            for nb in (DENSITY_NB, PER_SIZE_NB)
+        ]
+    return jobs

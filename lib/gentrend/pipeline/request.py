@@ -1,0 +1,68 @@
+"""What the user asked `gentrend report` for, checked before anything runs (the checks that need no model code:
+a typo fails in about a second)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gentrend.core.errors import SettingError
+from gentrend.core.vocab import BACKENDS, precision_name
+
+REPORT_MODES = ("synthetic", "hub")
+
+
+@dataclass(frozen=True)
+class EvalRequest:
+    """Same-harness evaluation in a report: lm-eval `tasks` on `models` (default: every catalogue model with the
+    checkpoint), weights from the hub or from `local_dir`/<model id>/ (mode "local")."""
+
+    tasks: tuple[str, ...]
+    models: tuple[str, ...] | None = None
+    mode: str = "hub"
+    local_dir: str = ""
+    checkpoint: str = "post_trained"
+    chat_template: bool = False
+    thinking: bool | None = None
+    num_fewshot: int | None = None
+    limit: int | float | None = None
+    task_dir: str = ""
+
+    def __post_init__(self):
+        if not self.tasks:
+            raise SettingError(
+                "--evaluate needs at least one task", "name lm-eval tasks or user tasks, e.g. --evaluate mmlu"
+            )
+        if self.mode not in ("hub", "local"):
+            raise SettingError(f"unknown evaluation weights mode {self.mode!r}", "use hub, or local with --eval-dir")
+        if self.mode == "local" and not self.local_dir:
+            raise SettingError(
+                "--eval-mode local needs --eval-dir", "pass a folder holding one checkpoint folder per model id"
+            )
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """What the user asked `gentrend report` for. Empty values mean the defaults."""
+
+    profile_models: tuple[str, ...] | None = None  # None: the default choice; (): no profiling
+    mode: str = "synthetic"
+    device: str = "auto"
+    dtype: str = "auto"
+    backend: str = ""
+    batch_sizes: tuple[int, ...] = ()
+    prompt_lengths: tuple[int, ...] = ()
+    new_tokens: int = 0
+    tiny: bool = False
+    force: bool = False
+    evaluation: EvalRequest | None = None
+
+    def __post_init__(self):
+        """The checks that need no model code run here, so a typo fails in about a second."""
+        if self.mode not in REPORT_MODES:
+            raise SettingError(
+                f"unknown weights mode {self.mode!r} for a report", f"use one of: {', '.join(REPORT_MODES)}"
+            )
+        if self.dtype != "auto":
+            precision_name(self.dtype)
+        if self.backend and self.backend not in BACKENDS:
+            raise SettingError(f"unknown backend {self.backend!r}", f"use one of: {', '.join(BACKENDS)}")
