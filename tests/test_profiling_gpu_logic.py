@@ -38,6 +38,7 @@ def on_cuda(monkeypatch):
     """Plan as on a machine with one CUDA GPU (nothing runs on it)."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "NVIDIA H100 80GB HBM3")
 
 
 def test_cuda_defaults_are_the_compiled_backend_with_one_compile_per_model():

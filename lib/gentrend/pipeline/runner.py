@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import html
 import shutil
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
