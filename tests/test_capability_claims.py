@@ -4,7 +4,7 @@ of data/claims.yaml) and on small cases."""
 import pytest
 import yaml
 
-from gentrend.analysis.density import density_rows, model_density
+from gentrend.analysis.density import density_rows, generation_multipliers, model_density
 from gentrend.analysis.selection import select_scores
 from gentrend.claims import (
     VERDICT_RULE,
@@ -13,10 +13,12 @@ from gentrend.claims import (
     capability,
     overall_verdict,
     shown,
+    undecided,
     untested_part,
     verdict_of,
 )
-from gentrend.claims.ledger import CHECKS, ClaimContext, load_claims
+from gentrend.claims.base import ABOUT, PARTLY, SIZE_MATCH, WHERE_TESTED, match_size, reason_of
+from gentrend.claims.ledger import CHECKS, ClaimContext, ledger_tables, load_claims, readings_of
 
 
 @pytest.mark.parametrize(
@@ -24,9 +26,12 @@ from gentrend.claims.ledger import CHECKS, ClaimContext, load_claims
     [
         ([untested_part("a", "no data"), untested_part("b", "no data")], "not testable"),
         ([shown("a", True, "published"), shown("b", True, "published")], "supported"),
-        ([shown("a", True, "published"), shown("b", False, "published")], "partly supported"),
-        ([shown("a", True, "published"), untested_part("b", "no data")], "partly supported"),
-        ([shown("a", True, "published"), argued("b", True, "roofline")], "partly supported"),
+        ([shown("a", True, "published"), shown("b", False, "published")], PARTLY),
+        ([shown("a", True, "published"), untested_part("b", "no data")], WHERE_TESTED),
+        ([shown("a", True, "published"), argued("b", True, "roofline")], WHERE_TESTED),
+        ([shown("a", True, "published"), undecided("b", "inside the error")], WHERE_TESTED),
+        ([shown("a", True, "published"), shown("b", False, "published"), untested_part("c", "no data")], PARTLY),
+        ([undecided("a", "inside the error"), untested_part("b", "no data")], "not testable"),
         ([shown("a", False, "published"), argued("b", True, "roofline"), untested_part("c", "no data")], "refuted"),
         ([argued("a", False, "above the roofline")], "refuted"),
         (
@@ -39,6 +44,14 @@ def test_verdict_rule_on_constructed_parts(parts, expected):
     verdict = verdict_of(parts, "constructed")
     assert verdict.verdict == expected == overall_verdict([p.outcome for p in parts])
     assert verdict.parts == "; ".join(f"{p.part}: {p.outcome}" for p in parts)
+    assert verdict.reason == reason_of(parts) and verdict.reason  # every verdict has its one-line reason
+    for p in parts:
+        assert f"{p.outcome}: " in verdict.reason and p.part in verdict.reason
+
+
+def test_the_reason_names_failures_first_with_their_few_words():
+    parts = [shown("a", True, "published", "≈4.6B ≥ 3.0B"), shown("b", False, "published", "≈1.4B < 3.0B")]
+    assert reason_of(parts) == "fails: b (≈1.4B < 3.0B); holds: a (≈4.6B ≥ 3.0B)"
 
 
 def test_a_model_argument_never_supports_and_the_rule_names_every_verdict():
@@ -47,6 +60,7 @@ def test_a_model_argument_never_supports_and_the_rule_names_every_verdict():
     for label in VERDICTS:
         assert f"**{label}**" in VERDICT_RULE
     assert "at least 10%" in VERDICT_RULE  # the stated margin of "comfortably"
+    assert f"±{SIZE_MATCH:.0%}" in VERDICT_RULE and "needs at least X GB" in VERDICT_RULE
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +71,8 @@ def ctx(scores, catalogue):
 @pytest.fixture(scope="module")
 def verdicts(ctx):
     claims = [c for c in load_claims() if c["category"] == "capability"]
-    return {c["id"]: CHECKS[c["check"]](ctx, **c.get("args", {})) for c in claims}
+    deciding = lambda c: next(r for r in readings_of(c) if r.get("decides"))["args"]
+    return {c["id"]: CHECKS[c["check"]](ctx, **deciding(c)) for c in claims}
 
 
 def test_every_capability_claim_gets_a_verdict_and_its_evidence(verdicts):
@@ -66,21 +81,40 @@ def test_every_capability_claim_gets_a_verdict_and_its_evidence(verdicts):
         assert verdict.verdict in VERDICTS and verdict.evidence and verdict.parts
 
 
-def test_c1_pairs_hold_and_the_rest_of_the_scale_is_untested(verdicts):
-    assert verdicts["C1"].verdict == "partly supported"
-    assert verdicts["C1"].parts.startswith("Qwen3-1.7B ≈ Qwen2.5-3B: holds; Qwen3-4B ≈ Qwen2.5-7B: holds")
-    assert '"and so on up the scale": untested' in verdicts["C1"].parts
-    assert "benchmark families" in verdicts["C1"].evidence
+def _multiplier(ctx, new, reference, track):
+    selected = select_scores(ctx.scores, track).kept
+    return generation_multipliers(selected, reference).set_index("generation").loc[new]
+
+
+def test_c1_pairs_hold_its_numbers_are_scored_and_the_rest_of_the_scale_is_untested(verdicts, ctx):
+    """Each number C1 states is a part: within ±ABOUT of the measured generation multiplier, or it under- or
+    overstates; expected outcomes follow from today's multiplier, not pinned."""
+    c1 = verdicts["C1"]
+    assert c1.parts.startswith("Qwen3-1.7B ≈ Qwen2.5-3B: holds; Qwen3-4B ≈ Qwen2.5-7B: holds")
+    assert '"and so on up the scale": untested' in c1.parts
+    row = _multiplier(ctx, "3", "2.5", "base")
+    low, high = (
+        (row["ci_low"], row["ci_high"]) if row["bound"] == "=" else (row["multiplier_low"], row["multiplier_high"])
+    )
+    claim = next(c for c in load_claims() if c["id"] == "C1")["args"]["claimed_multipliers"]
+    outcomes = {}
+    for part, claimed in claim.items():
+        lo, hi = claimed * (1 - ABOUT), claimed * (1 + ABOUT)
+        outcomes[part] = "fails" if low > hi or high < lo else "holds" if lo <= low and high <= hi else "undecided"
+        assert f"{part}: {outcomes[part]}" in c1.parts
+        assert f"claimed ≈{claimed:g}×, measured {row['label']}" in c1.evidence
+    assert outcomes['"about 50% denser"'] == "fails" and "the claim understates" in c1.evidence  # 1.5x vs ~2x
+    assert c1.verdict == (PARTLY if "fails" in outcomes.values() else WHERE_TESTED)
 
 
 def test_c2_only_the_small_size_classes_are_testable(verdicts):
-    assert verdicts["C2"].verdict == "partly supported"
+    assert verdicts["C2"].verdict == WHERE_TESTED  # the tested classes hold, no part fails
     assert "3–4B: untested; 7–9B: untested" in verdicts["C2"].parts
 
 
 def test_published_values(verdicts, ctx):
     assert verdicts["C4"].verdict == "supported"
-    assert verdicts["C3"].verdict == "partly supported"  # 81.7 is published; the 80B comparison is not testable
+    assert verdicts["C3"].verdict == WHERE_TESTED  # 81.7 is published; the 80B comparison is not testable
     wrong = capability.published_value(ctx, "qwen3.5-9b", {"GPQA-Diamond": 85.0, "NoSuchBench": 1.0})
     assert (
         wrong.verdict == "refuted" and "published 81.7" in wrong.evidence and "NoSuchBench 1: untested" in wrong.parts
@@ -91,23 +125,82 @@ def test_c6_not_in_data(verdicts):
     assert verdicts["C6"].verdict == "not testable"
 
 
-def test_c7_quotes_the_density_table_and_judges_each_model(verdicts, ctx):
-    claim = next(c for c in load_claims() if c["id"] == "C7")["args"]
-    selected = select_scores(ctx.scores, claim["tracks"][0]).kept
-    table = model_density(density_rows(selected, claim["reference"])).set_index("model_id")
-    for model in claim["models"]:
-        row = table.loc[model]
-        assert f"effective size {row['effective_label']} (density {row['density_label']}" in verdicts["C7"].evidence
-        reaches = row["effective_params"] >= claim["target_params"]
-        assert (
-            f"{ctx.catalogue.get(model).name}, {claim['tracks'][0]}: {'holds' if reaches else 'fails'}"
-            in verdicts["C7"].parts
-        )
-    assert verdicts["C7"].verdict == "partly supported"  # Qwen3.5-2B reaches 3B on the Qwen2.5 curve, 0.8B does not
-    lower_target = capability.small_model_effective_size(ctx, ["qwen3.5-2b"], "3", 2e9, ["thinking"])
+def test_a_size_in_a_claim_is_matched_by_the_stated_rule(catalogue):
+    assert match_size(catalogue, "3.5", 0.8e9).id == "qwen3.5-0.8b"
+    assert match_size(catalogue, "3.5", 1.5e9).id == "qwen3.5-2b"  # 1.88B is +25 %: within ±35 %
+    assert match_size(catalogue, "3.5", 14e9) is None  # the largest, 9B, is -36 %: not near enough
+    two = catalogue.get("qwen3.5-2b").params.total
+    assert match_size(catalogue, "3.5", two / (1 + SIZE_MATCH) * 0.99) is None
+
+
+def _c7_expected(ctx, reading):
+    """The outcome of each C7 part under one reading, from the density table itself."""
+    args = reading["args"]
+    expected = {}
+    for track in args["tracks"]:
+        selected = select_scores(ctx.scores, track).kept
+        table = model_density(density_rows(selected, args["reference"])).set_index("model_id")
+        for size in args["sizes"]:
+            model = match_size(ctx.catalogue, args["generation"], size)
+            row = table.loc[model.id]
+            assert row["bound"] == "=" or row["density_high"] * row["params"] < args["target_params"]
+            reaches = row["density_low"] * row["params"] >= args["target_params"]
+            expected[f"{size / 1e9:g}B = {model.name}, {track}"] = ("holds" if reaches else "fails", row)
+    return expected
+
+
+def test_c7_is_tested_under_both_readings_and_the_stated_one_decides(ctx):
+    """Reading A (Qwen2.5-3B) and reading B (Qwen3, 3B read between 1.7B and 4B) are both tested and shown;
+    B, "the generation just before", decides. Outcomes are computed from today's density tables."""
+    claim = next(c for c in load_claims() if c["id"] == "C7")
+    ledger, readings = ledger_tables(ctx)
+    rows = readings[readings["id"] == "C7"].set_index("reading")
+    assert list(rows.index) == ["A", "B"] and (rows["decides"] != "").sum() == 1
+    for reading in claim["readings"]:
+        expected = _c7_expected(ctx, reading)
+        row = rows.loc[reading["label"]]
+        for part, (outcome, density) in expected.items():
+            assert f"{part}: {outcome}" in row["parts"]
+            assert f"effective size {density['effective_label']}" in row["evidence"]
+        outcomes = [o for o, _ in expected.values()]
+        assert row["verdict"] == overall_verdict(outcomes)
+    assert rows.loc["A", "verdict"] != rows.loc["B", "verdict"]  # the readings disagree today: both must be shown
+    c7 = ledger.set_index("id").loc["C7"]
+    assert c7["verdict"] == rows.loc["B", "verdict"]
+    assert c7["reading"].startswith("reading B decides (a reader takes") and "reading A: " in c7["reading"]
+    assert c7["reason"].startswith("reading B: ")
+    assert "Qwen3.5-2B is 1.9B (+25%)" in rows.loc["B", "evidence"]  # the size rule is shown where it applies
+
+
+def test_c7_small_cases(ctx):
+    lower_target = capability.small_model_effective_size(ctx, "3", 2e9, models=["qwen3.5-2b"], tracks=["thinking"])
     assert lower_target.verdict == "supported"
-    untestable = capability.small_model_effective_size(ctx, ["qwen3.5-2b"], "2.5", 3e9, ["thinking"])
+    untestable = capability.small_model_effective_size(ctx, "2.5", 3e9, models=["qwen3.5-2b"], tracks=["thinking"])
     assert untestable.verdict == "not testable"
+    no_model = capability.small_model_effective_size(ctx, "3", 3e9, sizes=[14e9], generation="3.5")
+    assert no_model.verdict == "not testable" and "no Qwen3.5 model within ±35%" in no_model.evidence
+
+
+def test_the_interval_label_follows_the_density_level(ctx, monkeypatch):
+    monkeypatch.setattr(capability, "LEVEL", 0.8)
+    v = capability.small_model_effective_size(ctx, "3", 3e9, models=["qwen3.5-2b"], tracks=["thinking"])
+    assert "80% interval" in v.evidence and "95%" not in v.evidence
+
+
+def test_readings_are_validated(tmp_path):
+    from gentrend.core.errors import DataError
+
+    base = {"id": "X1", "category": "capability", "text": "t", "source": "s", "check": "not_in_data"}
+    reading = {"label": "A", "reads": "r", "args": {"reason": "x"}}
+    for readings, message in (
+        ([reading, {**reading, "label": "B"}], "0 readings have `decides`"),
+        ([{**reading, "decides": "why"}, {"label": "B", "args": {}}], "a reading lacks label, reads or args"),
+        ([{**reading, "decides": "why", "args": {"reasn": "typo"}}], "bad args for check 'not_in_data'"),
+    ):
+        path = tmp_path / "claims.yaml"
+        path.write_text(yaml.safe_dump({"claims": [{**base, "readings": readings}]}))
+        with pytest.raises(DataError, match=message):
+            load_claims(path)
 
 
 def test_claims_file_with_unknown_check_or_bad_args_fails_on_load(tmp_path):

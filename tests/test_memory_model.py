@@ -1,19 +1,26 @@
 """The analytical memory model against hand-computed facts from the official configs."""
 
+import pandas as pd
 import pytest
 
 from gentrend.core.errors import GentrendError
 from gentrend.core.vocab import precision_name
 from gentrend.models.architecture import describe
 from gentrend.models.memory_model import (
+    DEFAULT_OVERHEAD_GIB,
     GIB,
     PREFILL_CHUNK_TOKENS,
+    UNVALIDATED,
+    WITHIN_ERROR,
     activation_bytes,
     component_errors,
     estimate,
+    fit_status,
     fits,
     fits_table,
+    measured_margin,
     memory_curve,
+    needed_gib,
     stored_bits,
     weights_bytes,
 )
@@ -130,11 +137,30 @@ def test_fits_table_logic(catalogue):
     nine = table[(table["model_id"] == "qwen3.5-9b") & (table["precision"] == "bf16")].iloc[0]
     assert nine["weights_gib"] == pytest.approx(8_953_803_264 * 2 / GIB)  # 16.7 GiB
     assert (nine["8 GB"], nine["16 GB"], nine["24 GB"]) == ("no", "no", "yes")
+    assert (table["margin"] == UNVALIDATED.basis).all() and "unvalidated" in UNVALIDATED.basis  # nothing measured
+    assert (table["needed_low_gib"] == table["predicted_gib"] + DEFAULT_OVERHEAD_GIB).all()
     for _, row in table.iterrows():  # a model that fits a size fits every larger size
         answers = [row[f"{s} GB"] for s in (8, 12, 16, 24, 48, 80)]
         assert answers == sorted(answers)  # "no" < "yes"
-    ok, need = fits(catalogue.get("qwen3-0.6b"), 8, "bf16")
-    assert ok and need < 8
+    status, need = fits(catalogue.get("qwen3-0.6b"), 8, "bf16")
+    assert status == "yes" and need[1] < 8
+
+
+def test_the_fit_margin_is_the_measured_error(catalogue):
+    """A measured error range widens the need around the prediction; a card inside it is 'within error'."""
+    validation = pd.DataFrame({"error_pct": [-20.0, -5.0, 10.0], "device": ["cpu"] * 3})
+    margin = measured_margin(validation)
+    assert margin.validated and "-20.0 % to +10.0 %" in margin.basis and "3 points on cpu" in margin.basis
+    low, high = margin.need_gib(10.0)
+    assert low == pytest.approx(10 / 1.1) and high == pytest.approx(10 / 0.8)  # predicted = measured x (1 + error)
+    assert [fit_status((low, high), size) for size in (9, 11, 13)] == ["no", WITHIN_ERROR, "yes"]
+    assert measured_margin(pd.DataFrame()) is UNVALIDATED
+    model = catalogue.get("qwen3.5-9b")
+    predicted = needed_gib(model, "int8")
+    table = fits_table([model], memory_sizes_gb=[int(predicted) + 1], precisions=["int8"], margin=margin).iloc[0]
+    assert (table["needed_low_gib"], table["needed_high_gib"]) == pytest.approx(margin.need_gib(predicted))
+    assert table[f"{int(predicted) + 1} GB"] == fit_status(margin.need_gib(predicted), int(predicted) + 1)
+    assert table["margin"] == margin.basis
 
 
 def test_precision_names():

@@ -3,23 +3,37 @@ model, roofline, configs), all registered in `base.CHECKS` and judged by the one
 
 from gentrend.claims import capability, speed  # noqa: F401  (importing a module registers its checks)
 from gentrend.claims.base import (
+    ABOUT,
     CHECKS,
     COMFORT_HEADROOM,
+    PARTLY,
+    SIZE_MATCH,
     VERDICT_RULE,
     VERDICTS,
+    WHERE_TESTED,
     ClaimContext,
     Part,
     Verdict,
     argued,
     check,
+    match_size,
     overall_verdict,
+    reason_of,
     shown,
+    undecided,
     untested_part,
     untested_parts,
     verdict_of,
 )
 
 __all__ = [
+    "undecided",
+    "reason_of",
+    "match_size",
+    "WHERE_TESTED",
+    "SIZE_MATCH",
+    "PARTLY",
+    "ABOUT",
     "CHECKS",
     "COMFORT_HEADROOM",
     "VERDICT_RULE",

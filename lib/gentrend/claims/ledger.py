@@ -1,8 +1,11 @@
 """The claims ledger: each public claim in data/claims.yaml gets a verdict and the evidence behind it.
 
-A claim names a registered check (gentrend.claims) and its arguments. `load_claims` validates the whole
-file before any analysis runs: required fields, unique ids, a known check, and every argument against the
-check's typed signature (models, generations, tracks, GPUs and precisions resolved against the catalogue
+A claim names a registered check (gentrend.claims) and its arguments, or, when it admits more than one
+reading, a list of `readings` (each: label, reads = how it reads the claim, args, and on exactly one of them
+`decides` = why that reading gives the verdict). Every reading is tested and shown (`ledger_tables`: the
+readings table); the ledger's verdict is the deciding reading's. `load_claims` validates the whole file
+before any analysis runs: required fields, unique ids, a known check, and every argument (of every reading)
+against the check's typed signature (models, generations, tracks, GPUs and precisions resolved against the catalogue
 and the vocabulary), so a typo fails in seconds with the claim and argument named.
 """
 
@@ -15,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 from pydantic import TypeAdapter, ValidationError
 
-from gentrend.claims import CHECKS, ClaimContext
+from gentrend.claims import CHECKS, ClaimContext, Verdict
 from gentrend.core import paths
 from gentrend.core.errors import DataError, GentrendError
 from gentrend.core.files import read_yaml
@@ -24,9 +27,33 @@ from gentrend.models.catalogue import Catalogue, load_catalogue
 REQUIRED = ("id", "category", "text", "source", "check")
 
 
-def _check_args(path: Path, claim: dict, catalogue: Catalogue) -> None:
+def _check_readings(path: Path, claim: dict) -> None:
+    readings = claim.get("readings")
+    if "args" in claim and readings is not None:
+        raise DataError(f"{path}: claim {claim['id']} has both args and readings", "give the args inside each reading")
+    if not isinstance(readings, list) or not readings:
+        raise DataError(f"{path}: claim {claim['id']}: readings must be a non-empty list", READING_FIX)
+    for reading in readings:
+        if not isinstance(reading, dict) or not {"label", "reads", "args"} <= set(reading):
+            raise DataError(f"{path}: claim {claim['id']}: a reading lacks label, reads or args", READING_FIX)
+    deciding = [r["label"] for r in readings if r.get("decides")]
+    if len(deciding) != 1:
+        raise DataError(
+            f"{path}: claim {claim['id']}: {len(deciding)} readings have `decides`, exactly one must",
+            "give the one reading that decides the verdict `decides: <why>`",
+        )
+
+
+READING_FIX = "give each reading {label: A, reads: <how it reads the claim>, args: {...}}, one with decides: <why>"
+
+
+def readings_of(claim: dict) -> list[dict]:
+    """The readings of a claim: its `readings`, or its args as its one reading (label "")."""
+    return claim.get("readings") or [{"label": "", "reads": "", "args": claim.get("args") or {}, "decides": True}]
+
+
+def _check_args(path: Path, claim: dict, catalogue: Catalogue, args: dict) -> None:
     fn = CHECKS[claim["check"]]
-    args = claim.get("args") or {}
     if not isinstance(args, dict):
         raise DataError(
             f"{path}: claim {claim['id']}: args must be a mapping, got {type(args).__name__}",
@@ -87,25 +114,65 @@ def load_claims(path: Path | str | None = None, catalogue: Catalogue | None = No
                 f"{path}: claim {claim['id']}: unknown check {claim['check']!r}",
                 f"use one of: {', '.join(sorted(CHECKS))}",
             )
-        _check_args(path, claim, catalogue)
+        if "readings" in claim:
+            _check_readings(path, claim)
+        for reading in readings_of(claim):
+            _check_args(path, claim, catalogue, reading["args"])
     return raw["claims"]
 
 
-def claims_ledger(ctx: ClaimContext, path: Path | str | None = None) -> pd.DataFrame:
-    """One row per claim: id, category, claim, verdict, parts (each part's outcome), evidence, based_on, source."""
-    rows = []
+def _judge(ctx: ClaimContext, claim: dict) -> list[tuple[dict, Verdict]]:
+    return [(r, CHECKS[claim["check"]](ctx, **r["args"])) for r in readings_of(claim)]
+
+
+def ledger_tables(ctx: ClaimContext, path: Path | str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(ledger, readings). Ledger: one row per claim: id, category, claim, verdict, reason (one line), reading
+    (which reading decides and why, with every reading's verdict; empty for a claim with one reading), parts,
+    evidence, based_on, source. Readings: one row per reading of each claim with several: id, reading, reads,
+    verdict, decides (why, or empty), reason, parts, evidence, based_on."""
+    rows, readings = [], []
     for claim in load_claims(path, ctx.catalogue):
-        verdict = CHECKS[claim["check"]](ctx, **claim.get("args", {}))
+        judged = _judge(ctx, claim)
+        chosen, verdict = next((r, v) for r, v in judged if r.get("decides"))
+        several = len(judged) > 1
+        reading = ""
+        if several:
+            others = "; ".join(f"reading {r['label']}: {v.verdict}" for r, v in judged if r is not chosen)
+            reading = f"reading {chosen['label']} decides ({chosen['decides']}); {others}"
+            for r, v in judged:
+                readings.append(
+                    {
+                        "id": claim["id"],
+                        "reading": r["label"],
+                        "reads": r["reads"],
+                        "verdict": v.verdict,
+                        "decides": r.get("decides", ""),
+                        "reason": v.reason,
+                        "parts": v.parts,
+                        "evidence": v.evidence,
+                        "based_on": v.based_on,
+                    }
+                )
         rows.append(
             {
                 "id": claim["id"],
                 "category": claim["category"],
                 "claim": claim["text"],
                 "verdict": verdict.verdict,
+                "reason": (f"reading {chosen['label']}: " if several else "") + verdict.reason,
+                "reading": reading,
                 "parts": verdict.parts,
                 "evidence": verdict.evidence,
                 "based_on": verdict.based_on,
                 "source": claim["source"],
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows), pd.DataFrame(readings, columns=READING_COLUMNS)
+
+
+READING_COLUMNS = ["id", "reading", "reads", "verdict", "decides", "reason", "parts", "evidence", "based_on"]
+
+
+def claims_ledger(ctx: ClaimContext, path: Path | str | None = None) -> pd.DataFrame:
+    """The ledger of `ledger_tables`: one row per claim."""
+    return ledger_tables(ctx, path)[0]

@@ -24,15 +24,28 @@ from gentrend.claims.base import (
     argued,
     check,
     shown,
+    undecided,
     untested_parts,
     verdict_of,
 )
 from gentrend.core.vocab import precision_name
 from gentrend.models.architecture import describe
-from gentrend.models.memory_model import DEFAULT_OVERHEAD_GIB, GIB, PREFILL_CHUNK_TOKENS, estimate, fits, needed_gib
+from gentrend.models.memory_model import (
+    DEFAULT_MEMORY_SIZES_GB,
+    GIB,
+    PREFILL_CHUNK_TOKENS,
+    UNVALIDATED,
+    WITHIN_ERROR,
+    Margin,
+    estimate,
+    fit_status,
+    fits,
+    measured_margin,
+    needed_gib,
+)
 from gentrend.models.roofline import decode_roofline_tokens_per_s, gpu_for_device_name
 from gentrend.models.roofline import gpu as gpu_spec
-from gentrend.profiling.results import wide
+from gentrend.profiling.results import memory_validation, wide
 
 MODEL_BASIS = (
     "analytical memory model (gentrend.models.memory_model) from catalogue parameter counts and configs, "
@@ -45,7 +58,17 @@ NEAR_PEAK = 0.85  # decode implementations rarely sustain more than ~85 % of pea
 class MemoryCard(TypedDict, total=False):
     memory_gb: float  # GiB of memory ("a 12 GB card" = 12 GiB)
     comfortably: bool  # the claim says "comfortably" (or alike): COMFORT_HEADROOM must stay free
+    at_least: bool  # the claim says "needs X GB+": X is the least it needs, so it must not fit in `below_gb`
+    below_gb: float  # the size "needs X GB+" rules out (default: the next smaller of DEFAULT_MEMORY_SIZES_GB)
     label: str  # how the claim names it, e.g. "RTX 4080"
+
+
+def memory_margin(ctx: ClaimContext) -> Margin:
+    """The memory model's margin in this run: its measured total error where the run measured memory, else the
+    fixed allowance, stated as unvalidated (memory_model.measured_margin)."""
+    if ctx.profiling is None or ctx.profiling.empty:
+        return UNVALIDATED
+    return measured_margin(memory_validation(ctx.profiling, ctx.catalogue))
 
 
 MEASURED_TOLERANCE = 0.10  # a measured speed within 10 % of a claimed "~N tok/s" bears it out
@@ -79,7 +102,8 @@ def _measured_note(ctx: ClaimContext, model_ids: list[str]) -> str:
     notes = []
     for _, r in w.sort_values("prompt_length").drop_duplicates(["model_id", "dtype"]).iterrows():
         notes.append(
-            f"{r['model']} at {r['dtype']}: {r['decode_tokens_per_s']:.1f} tok/s = {100 * r['roofline_fraction']:.0f} % of "
+            f"{r['model']} at {r['dtype']}: {r['decode_tokens_per_s']:.1f} tok/s = "
+            f"{100 * r['roofline_fraction']:.0f} % of "
             f"this {r['device']}'s measured-bandwidth roofline, peak {r['peak_memory_gib']:.2f} GiB "
             f"({r['weights']} weights, kernels {r['linear_attention_kernels']})"
         )
@@ -106,16 +130,17 @@ def decode_speed_within_roofline(
     bandwidth = card.bandwidth_bytes_per_s
     memory = memory_gb or card.memory_gib
     precisions = [precision_name(dtype)] + [precision_name(p) for p in (fallback_precisions or ["int8", "int4"])]
+    margin = memory_margin(ctx)
     parts = []
     for model_id, claimed in claimed_tokens_per_s.items():
         m = ctx.catalogue.get(model_id)
         notes, possible = [], []
         for p in precisions:
             roof = decode_roofline_tokens_per_s(m, bandwidth, batch, context, p)
-            fit, need = fits(m, memory, p, context, batch)
+            fit, need = fits(m, memory, p, context, batch, margin=margin)
             note = f"{p} roofline {roof:.0f} ({100 * claimed / roof:.0f} % of it)"
-            if not fit:
-                note += f", needs {need:.1f} GiB > {memory:g}"
+            if fit == "no":
+                note += f", needs {_range(need)} GiB > {memory:g}"
             elif claimed <= roof:
                 possible.append(p)
                 if claimed > NEAR_PEAK * roof:
@@ -158,7 +183,17 @@ def decode_speed_within_roofline(
         f"context {context}. The roofline is an upper bound, not a measurement on that hardware."
         + _measured_note(ctx, list(claimed_tokens_per_s) + ([cpu_claim["model"]] if cpu_claim else []))
     )
-    return verdict_of(parts, ROOFLINE_BASIS + "; data/gpus.yaml", note)
+    return verdict_of(parts, ROOFLINE_BASIS + "; data/gpus.yaml", note + f" Memory margin: {margin.basis}.")
+
+
+def _range(need: tuple[float, float]) -> str:
+    low, high = need
+    return f"{low:.1f}" if abs(high - low) < 0.05 else f"{low:.1f}–{high:.1f}"
+
+
+def _next_smaller(size: float) -> float | None:
+    smaller = [s for s in DEFAULT_MEMORY_SIZES_GB if s < size]
+    return max(smaller) if smaller else None
 
 
 @check("fits_in_memory")
@@ -172,39 +207,67 @@ def fits_in_memory(
     batch: int = 1,
     include_vision: bool = False,
 ) -> Verdict:
-    """Each memory size in `cards` is a part, argued from the memory model: possible when the model fits at
-    `claimed_precision` (or, when the claim names none, at one of `precisions`) with the runtime overhead
-    and, for a card claimed to run it "comfortably", COMFORT_HEADROOM of the memory still free; else it
-    fails."""
+    """Each memory size in `cards` is a part, argued from the memory model with its margin (`memory_margin`):
+    possible when the model fits at `claimed_precision` (or, when the claim names none, at one of
+    `precisions`) over the whole range its need can lie in (and, for a card claimed to run it "comfortably",
+    with COMFORT_HEADROOM of the memory still free); fails when it fits at none even at the bottom of the range;
+    undecided between. A card read "needs X GB+" (`at_least`) adds a part: it must not fit in the next smaller
+    size at any precision tried (fails where it does, undecided within the margin)."""
     m = ctx.catalogue.get(model)
+    margin = memory_margin(ctx)
     tried = [
         precision_name(p)
         for p in ([claimed_precision] if claimed_precision else precisions or ["bf16", "int8", "int4"])
     ]
-    need = {p: needed_gib(m, p, context, batch, include_vision) for p in tried}
+    need = {p: margin.need_gib(needed_gib(m, p, context, batch, include_vision)) for p in tried}
     parts = []
     for card in cards:
         size, comfortably = float(card["memory_gb"]), bool(card.get("comfortably", False))
         allowed = size * (1 - COMFORT_HEADROOM) if comfortably else size
-        ok = [p for p in tried if need[p] <= allowed]
+        status = {p: fit_status(need[p], allowed) for p in tried}
+        ok = [p for p in tried if status[p] == "yes"]
+        on_card = {p: fit_status(need[p], size) for p in tried}
+        said = {"yes": "fits", "no": "does not fit", WITHIN_ERROR: WITHIN_ERROR}
         notes = [
-            f"{p} needs {need[p]:.1f} GiB ({'fits' if need[p] <= size else 'does not fit'}"
-            + (f", {size - need[p]:.1f} GiB = {(size - need[p]) / size:.0%} free" if need[p] <= size else "")
+            f"{p} needs {_range(need[p])} GiB ({said[on_card[p]]}"
+            + (f", {size - need[p][1]:.1f} GiB = {(size - need[p][1]) / size:.0%} free" if on_card[p] == "yes" else "")
             + ")"
             for p in tried
         ]
+        free = f" with {COMFORT_HEADROOM:.0%} free" if comfortably else ""
         name = f"{card.get('label', f'{size:g} GB')} ({size:g} GB{', comfortably' if comfortably else ''})"
-        verdict = (
-            f"fits at {', '.join(ok)}"
-            if ok
-            else "fits at no precision" + (f" with {COMFORT_HEADROOM:.0%} free" if comfortably else "")
-        )
-        parts.append(argued(name, bool(ok), "; ".join(notes) + f": {verdict}"))
+        evidence = "; ".join(notes)
+        if ok:
+            parts.append(argued(name, True, f"{evidence}: fits at {', '.join(ok)}{free}", f"fits at {', '.join(ok)}"))
+        elif WITHIN_ERROR in status.values():
+            parts.append(undecided(name, f"{evidence}: within the memory model's error{free}", "within the error"))
+        else:
+            parts.append(argued(name, False, f"{evidence}: fits at no precision{free}", "fits at no precision"))
+        below = card.get("below_gb") or _next_smaller(size)
+        if card.get("at_least") and below:
+            below = float(below)
+            under = {p: fit_status(need[p], below) for p in tried}
+            runs = [p for p in tried if under[p] == "yes"]
+            part = f"needs at least {size:g} GB: not in {below:g} GB"
+            evidence = "; ".join(f"{p} needs {_range(need[p])} GiB" for p in tried)
+            if runs:
+                parts.append(argued(part, False, f"{evidence}: fits {below:g} GB at {', '.join(runs)}", "it fits"))
+            elif WITHIN_ERROR in under.values():
+                within = [p for p in tried if under[p] == WITHIN_ERROR]
+                parts.append(
+                    undecided(
+                        part,
+                        f"{evidence}: at {', '.join(within)} {below:g} GB is within the memory model's error",
+                        f"{', '.join(within)} within the error",
+                    )
+                )
+            else:
+                parts.append(argued(part, True, f"{evidence}: fits {below:g} GB at no precision", "does not fit"))
     vision = "text + vision tower" if include_vision else "text model"
     if include_vision and not m.params.vision:
         vision += " (vision size not in the catalogue: not counted)"
     note = (
-        f"{m.name} ({vision}) at context {context}, batch {batch}, + {DEFAULT_OVERHEAD_GIB} GiB runtime overhead; "
+        f"{m.name} ({vision}) at context {context}, batch {batch}; margin: {margin.basis}; "
         "8/4-bit: GPTQ/AWQ-style, embeddings and vision in bf16. Image/video tokens only add context."
     )
     return verdict_of(parts, MODEL_BASIS, note)
@@ -246,10 +309,19 @@ def quantized_memory_ratio(
 
 
 @check("context_length")
-def context_length(ctx: ClaimContext, claimed: dict[GenerationLabel, int], max_params: float | None = None) -> Verdict:
+def context_length(
+    ctx: ClaimContext,
+    claimed: dict[GenerationLabel, int],
+    max_params: float | None = None,
+    native: dict[ModelId, int] | None = None,
+) -> Verdict:
     """Each generation is a part, from the model cards (catalogue): it holds when every model of the
     generation states the claimed context length; the config's max_position_embeddings is reported beside it.
-    `max_params` limits to "small" models."""
+    Models that differ in what the claim says of them are separate parts: `native` {model: tokens} gives the
+    native length of a model whose stated length needs rope scaling (YaRN); such models form their own part,
+    which fails when the stated (scaled) length differs from the claim (the claim then describes the native
+    length only). `max_params` limits to "small" models."""
+    native = native or {}
     parts = []
     for generation, tokens in claimed.items():
         models = [
@@ -257,17 +329,25 @@ def context_length(ctx: ClaimContext, claimed: dict[GenerationLabel, int], max_p
             for m in ctx.catalogue.in_generation(str(generation))
             if max_params is None or m.params.total <= max_params
         ]
-        parts.append(
-            shown(
-                f"Qwen{generation} {int(tokens):,} tokens",
-                all(m.context_length == int(tokens) for m in models),
-                ", ".join(f"{m.size_label} {m.context_length:,} (config {describe(m).max_context:,})" for m in models),
+        groups: dict[bool, list] = {}
+        for m in models:
+            groups.setdefault(m.id in native, []).append(m)
+        for scaled, group in groups.items():
+            sizes = ", ".join(m.size_label for m in group)
+            name = f"Qwen{generation} {int(tokens):,} tokens" + (f" ({sizes})" if len(groups) > 1 else "")
+            holds = all(m.context_length == int(tokens) for m in group)
+            stated = ", ".join(
+                f"{m.size_label} {m.context_length:,}"
+                + (f" with YaRN, {native[m.id]:,} native" if scaled else "")
+                + f" (config {describe(m).max_context:,})"
+                for m in group
             )
-        )
+            short = "stated " + "/".join(sorted({f"{m.context_length // 1024}K" for m in group}))
+            parts.append(shown(name, holds, stated, short + (" with YaRN" if scaled else "")))
     return verdict_of(
         parts,
-        "data/models.yaml context_length; data/configs max_position_embeddings",
-        "Stated = model card / catalogue (128K for Qwen2.5-7B and Qwen3-4B/8B uses YaRN scaling).",
+        "data/models.yaml context_length; data/configs max_position_embeddings; model cards (YaRN)",
+        "Stated = model card / catalogue.",
     )
 
 

@@ -1,7 +1,14 @@
 """Analytical memory model: how much accelerator (or CPU) memory a model needs, from its config alone.
 
     total = weights + KV cache (grows with context) + linear-attention state (fixed per sequence)
-            + activations (peak of one prefill chunk) [+ a fixed runtime overhead, only in `fits_table`]
+            + activations (peak of one prefill chunk)
+
+Which card fits which model (`fits_table`, `fits`, the memory claims) is read with a `Margin`: the range the
+need can lie in around the prediction. With a run that measured memory (`measured_margin`), it is the
+model's measured total error: the need lies between predicted / (1 + largest overprediction) and
+predicted / (1 - largest underprediction); a card fits when the top of that range does, does not fit when
+its bottom does not, and is "within error" between. With no measurement, a fixed DEFAULT_OVERHEAD_GIB is
+added instead, stated as unvalidated (UNVALIDATED).
 
 Units: bytes internally, GiB (2**30 bytes) in every table and chart. GPU memory sizes are named as vendors
 sell them ("an 8 GB card") but are treated as GiB: the VRAM of an "8 GB" card is 8 GiB (8 x 2**30 bytes).
@@ -50,7 +57,7 @@ GIB = 2**30
 GROUP_SIZE = 128  # quantization group: one fp16 scale (and for int4 one 4-bit zero point) per 128 weights
 GROUP_OVERHEAD_BITS = {"int8": 16, "int4": 20}  # per group: fp16 scale (+ 4-bit zero point for int4)
 DEFAULT_MEMORY_SIZES_GB = (8, 12, 16, 24, 48, 80)
-DEFAULT_OVERHEAD_GIB = 0.5  # CUDA context + allocator slack assumed by `fits_table` (not in `estimate`)
+DEFAULT_OVERHEAD_GIB = 0.5  # CUDA context + allocator slack: the fit margin only where nothing was measured
 PREFILL_CHUNK_TOKENS = 2048  # prefill chunk of the serving view (memory curves, fits, memory claims)
 
 
@@ -210,6 +217,16 @@ def estimate(
 COMPONENTS = ("weights", "kv_state", "activations", "runtime", "total")  # runtime = kv_state + activations
 
 
+def _error(predicted_gib: float, measured_gib: float) -> dict:
+    m = float(measured_gib)
+    return {
+        "predicted_gib": predicted_gib,
+        "measured_gib": m,
+        "error_gib": predicted_gib - m,
+        "error_pct": 100 * (predicted_gib - m) / m if m else float("nan"),
+    }
+
+
 def component_errors(predicted: MemoryEstimate, measured: dict[str, float]) -> list[dict]:
     """Per component of COMPONENTS that `measured` gives (GiB): predicted, measured, error (GiB and % of the
     measurement). The validation table of the memory model: one row per component, so an error in the
@@ -221,21 +238,55 @@ def component_errors(predicted: MemoryEstimate, measured: dict[str, float]) -> l
         "runtime": predicted.runtime_bytes,
         "total": predicted.total_bytes,
     }
+    return [{"component": c, **_error(gib[c] / GIB, measured[c])} for c in COMPONENTS if c in measured]
+
+
+COMPONENT_NAMES = {
+    "weights": "weights",
+    "kv_state": "KV cache + state",
+    "activations": "activations",
+    "runtime": "runtime (cache + activations)",
+    "total": "total",
+}
+ERROR_COLUMNS = [
+    "model",
+    "device",
+    "dtype",
+    "point (batch × prompt)",
+    "component",
+    "predicted GiB",
+    "measured GiB",
+    "error GiB",
+    "error %",
+    "measured as",
+]
+
+
+def error_by_component(validation: pd.DataFrame) -> pd.DataFrame:
+    """The memory model's error per component and measured point, from the validation table (profiling.
+    memory_validation: <component>_predicted_gib / <component>_measured_gib per point): one row per point and
+    component of COMPONENTS, columns ERROR_COLUMNS. A component the profiler does not measure apart (the KV
+    cache and the activations, both inside the measured runtime) has its prediction and no error."""
     rows = []
-    for component in COMPONENTS:
-        if component not in measured:
-            continue
-        p, m = gib[component] / GIB, float(measured[component])
-        rows.append(
-            {
-                "component": component,
-                "predicted_gib": p,
-                "measured_gib": m,
-                "error_gib": p - m,
-                "error_pct": 100 * (p - m) / m if m else float("nan"),
-            }
-        )
-    return rows
+    for _, r in validation.iterrows():
+        for c in COMPONENTS:
+            measured = r.get(f"{c}_measured_gib", float("nan"))
+            e = _error(r[f"{c}_predicted_gib"], measured)
+            rows.append(
+                {
+                    "model": r["model"],
+                    "device": r["device"],
+                    "dtype": r["dtype"],
+                    "point (batch × prompt)": f"{int(r['batch_size'])} × {int(r['prompt_length'])}",
+                    "component": COMPONENT_NAMES[c],
+                    "predicted GiB": e["predicted_gib"],
+                    "measured GiB": e["measured_gib"],
+                    "error GiB": e["error_gib"],
+                    "error %": e["error_pct"],
+                    "measured as": r["measured_as"] if pd.notna(measured) else "inside the runtime, not apart",
+                }
+            )
+    return pd.DataFrame(rows, columns=ERROR_COLUMNS)
 
 
 def context_grid(max_context: int, start: int = 32) -> list[int]:
@@ -267,6 +318,55 @@ def memory_curve(
     return pd.DataFrame(rows)
 
 
+@dataclass(frozen=True)
+class Margin:
+    """The range the memory a model needs can lie in around the prediction p: [p x low + fixed_gib,
+    p x high + fixed_gib] GiB; `basis` says where it comes from, `validated` whether a measurement backs it."""
+
+    low: float
+    high: float
+    fixed_gib: float
+    basis: str
+    validated: bool
+
+    def need_gib(self, predicted_gib: float) -> tuple[float, float]:
+        return predicted_gib * self.low + self.fixed_gib, predicted_gib * self.high + self.fixed_gib
+
+
+UNVALIDATED = Margin(
+    1.0,
+    1.0,
+    DEFAULT_OVERHEAD_GIB,
+    f"a fixed {DEFAULT_OVERHEAD_GIB:g} GiB allowance, unvalidated (no memory measured in this run)",
+    False,
+)
+WITHIN_ERROR = "within error"  # a fit the margin leaves open
+
+
+def measured_margin(validation: pd.DataFrame) -> Margin:
+    """The Margin of the model's measured total errors: `validation` has error_pct ((predicted - measured) /
+    measured, %) and device per measured point (profiling.memory_validation); UNVALIDATED when it is empty."""
+    errors = validation["error_pct"].dropna() / 100 if not validation.empty else pd.Series(dtype=float)
+    if errors.empty:
+        return UNVALIDATED
+    over, under = max(errors.max(), 0.0), min(errors.min(), 0.0)
+    devices = ", ".join(sorted(set(validation["device"])))
+    return Margin(
+        1 / (1 + over),
+        1 / (1 + under),
+        0.0,
+        f"the memory model's measured total error, {100 * errors.min():+.1f} % to {100 * errors.max():+.1f} % "
+        f"over {len(errors)} points on {devices} in this run",
+        True,
+    )
+
+
+def fit_status(need: tuple[float, float], memory_gb: float) -> str:
+    """'yes' when the top of the need range fits `memory_gb` GiB, 'no' when its bottom does not, else WITHIN_ERROR."""
+    low, high = need
+    return "yes" if high <= memory_gb else "no" if low > memory_gb else WITHIN_ERROR
+
+
 def fits_table(
     catalogue: Catalogue | list[Model],
     memory_sizes_gb: tuple[int, ...] | list[int] = DEFAULT_MEMORY_SIZES_GB,
@@ -274,26 +374,34 @@ def fits_table(
     context: int = 4096,
     batch: int = 1,
     include_vision: bool = False,
-    overhead_gib: float = DEFAULT_OVERHEAD_GIB,
+    margin: Margin = UNVALIDATED,
 ) -> pd.DataFrame:
-    """Which model fits which GPU memory size: one row per (model, precision), the GiB needed at `context`
-    tokens (prefill in chunks of PREFILL_CHUNK_TOKENS) plus `overhead_gib`, and one yes/no column per size
-    ("8 GB" = 8 GiB of VRAM)."""
+    """Which model fits which GPU memory size: one row per (model, precision), the range the need can lie in
+    by `margin` around the GiB predicted at `context` tokens (prefill in chunks of PREFILL_CHUNK_TOKENS), one
+    column per size ("8 GB" = 8 GiB of VRAM): yes / no / within error (`fit_status`), the margin's basis; then
+    generation, context, weights and the prediction (the decisive columns first: a print shows the first ones)."""
     rows = []
     for m in catalogue:
         for p in precisions:
-            e = estimate(m, p, context, batch, prefill_chunk=PREFILL_CHUNK_TOKENS, include_vision=include_vision)
-            need = e.total_bytes / GIB + overhead_gib
+            predicted = needed_gib(m, p, context, batch, include_vision)
+            need = margin.need_gib(predicted)
             row = {
                 "model_id": m.id,
-                "generation": m.generation,
                 "precision": precision_name(p),
-                "context": context,
-                "weights_gib": e.weights_bytes / GIB,
-                "needed_gib": need,
+                "needed_low_gib": need[0],
+                "needed_high_gib": need[1],
             }
-            row |= {f"{size} GB": "yes" if need <= size else "no" for size in memory_sizes_gb}
-            rows.append(row)
+            row |= {f"{size} GB": fit_status(need, size) for size in memory_sizes_gb}
+            rows.append(
+                row
+                | {
+                    "margin": margin.basis,
+                    "generation": m.generation,
+                    "context": context,
+                    "weights_gib": weights_bytes(m, p, include_vision) / GIB,
+                    "predicted_gib": predicted,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -303,11 +411,11 @@ def needed_gib(
     context: int = 4096,
     batch: int = 1,
     include_vision: bool = False,
-    overhead_gib: float = DEFAULT_OVERHEAD_GIB,
 ) -> float:
-    """GiB one model needs on a card: the estimate (prefill in chunks of PREFILL_CHUNK_TOKENS) plus the overhead."""
+    """GiB the memory model predicts one model needs on a card (prefill in chunks of PREFILL_CHUNK_TOKENS), before
+    any margin."""
     e = estimate(model, precision, context, batch, prefill_chunk=PREFILL_CHUNK_TOKENS, include_vision=include_vision)
-    return e.total_bytes / GIB + overhead_gib
+    return e.total_bytes / GIB
 
 
 def fits(
@@ -317,8 +425,9 @@ def fits(
     context: int = 4096,
     batch: int = 1,
     include_vision: bool = False,
-    overhead_gib: float = DEFAULT_OVERHEAD_GIB,
-) -> tuple[bool, float]:
-    """(fits?, GiB needed) for one model on one memory size, same rule as `fits_table`."""
-    need = needed_gib(model, precision, context, batch, include_vision, overhead_gib)
-    return need <= memory_gb, need
+    margin: Margin = UNVALIDATED,
+) -> tuple[str, tuple[float, float]]:
+    """(yes / no / within error, the need range in GiB) for one model on one memory size, same rule as
+    `fits_table`."""
+    need = margin.need_gib(needed_gib(model, precision, context, batch, include_vision))
+    return fit_status(need, memory_gb), need

@@ -10,8 +10,9 @@ of the backend (gentrend.profiling.backends) returns its TTFT and end-to-end tim
     E2E  = until the last token (CUDA synchronised)
     TPOT = (E2E - TTFT) / (new_tokens - 1);  decode tokens/s = batch / TPOT;  prefill tokens/s = batch x prompt / TTFT
 
-Attention kernel: after the first warm-up of a runner (a batch size), one extra run under torch.profiler names
-the SDPA implementation that ran (gentrend.profiling.backends.attention_kernels); kept on the runner.
+Attention kernel: after the first measured point of a runner (a batch size), one extra run under torch.profiler names
+the SDPA implementation that ran (gentrend.profiling.backends.attention_kernels); kept on the runner. It runs
+after the memory window and its memory is freed: the profiler's records are no memory of the model.
 
 Compiles. Dynamo's counters around the warm-up give the point's compile seconds and graphs compiled (the first
 point of a batch size compiles, later ones reuse the graph: 0); around the measured runs, any graph compiled is
@@ -28,7 +29,9 @@ counter around the measured runs, divided by the tokens generated (prefill energ
 
 from __future__ import annotations
 
+import ctypes
 import gc
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -151,9 +154,12 @@ def summarize(values: list[float]) -> dict:
 
 
 def free_memory(device: torch.device) -> None:
+    """Collect garbage and hand freed memory back: CUDA's cached blocks, or on Linux the C heap's free pages."""
     gc.collect()
     if device.type == "cuda":
         torch.cuda.empty_cache()
+    elif sys.platform == "linux":
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def warm_up(run, settings: ProfileSettings) -> dict:
@@ -205,8 +211,6 @@ def measure_point(loaded: LoadedModel, settings: ProfileSettings, batch: int, pr
     ttft, e2e, tpot = [], [], []
     with tracker as sampler:
         warm = warm_up(run, settings)
-        if getattr(runner, "sdpa", None) is None:
-            runner.sdpa = attention_kernels(run)
         counters0 = compile_counters()
         energy0 = _nvml_energy_mj(handle) if handle is not None else None
         started = time.perf_counter()
@@ -221,6 +225,11 @@ def measure_point(loaded: LoadedModel, settings: ProfileSettings, batch: int, pr
             tpot.append((t_total - t_first) / (n - 1))
         energy1 = _nvml_energy_mj(handle) if handle is not None else None
         measured = counter_delta(counters0, compile_counters())
+    if getattr(runner, "sdpa", None) is None:
+        # after the memory window, then freed: torch.profiler's event records take about a quarter GiB of host
+        # memory, which the process keeps (and every later point would count) until collected and trimmed
+        runner.sdpa = attention_kernels(run)
+        free_memory(device)
 
     s = lambda values, unit, note="": summarize(values) | {"unit": unit, "note": note}
     single = lambda v, unit, note: {"value": v, "p10": v, "p90": v, "n_runs": len(e2e), "unit": unit, "note": note}

@@ -401,6 +401,8 @@ def memory_validation(df: pd.DataFrame, catalogue: Catalogue | None = None) -> p
                 "context": e.context,
                 "weights_predicted_gib": e.weights_bytes / GIB,
                 "weights_measured_gib": r.get("weights_measured_gib", np.nan),
+                "kv_state_predicted_gib": e.kv_state_bytes / GIB,
+                "activations_predicted_gib": e.activation_bytes / GIB,
                 "runtime_predicted_gib": e.runtime_bytes / GIB,
                 "runtime_measured_gib": r["runtime_memory_gib"],
                 "total_predicted_gib": predicted,
