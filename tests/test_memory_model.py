@@ -7,13 +7,16 @@ from gentrend.core.errors import GentrendError
 from gentrend.core.vocab import precision_name
 from gentrend.models.architecture import describe
 from gentrend.models.memory_model import (
+    COMPONENTS,
     DEFAULT_OVERHEAD_GIB,
+    ERROR_COLUMNS,
     GIB,
     PREFILL_CHUNK_TOKENS,
     UNVALIDATED,
     WITHIN_ERROR,
     activation_bytes,
     component_errors,
+    error_by_component,
     estimate,
     fit_status,
     fits,
@@ -169,3 +172,34 @@ def test_precision_names():
         precision_name("int3")
     with pytest.raises(GentrendError, match="unknown precision 'auto'"):
         estimate(None, "auto")  # "auto" needs a device: the memory model never guesses it
+
+
+def test_error_by_component_has_a_row_per_point_and_component(catalogue):
+    """Measured components get their error; those measured only inside the runtime get their prediction."""
+    e = estimate(catalogue.get("qwen3-0.6b"), "fp32", 136, prefill_tokens=128)
+    predicted = {c: v / GIB for c, v in zip(COMPONENTS, (e.weights_bytes, e.kv_state_bytes, e.activation_bytes))}
+    predicted |= {"runtime": e.runtime_bytes / GIB, "total": e.total_bytes / GIB}
+    validation = pd.DataFrame(
+        [
+            {
+                "model": "Qwen3-0.6B",
+                "device": "cpu",
+                "dtype": "fp32",
+                "batch_size": 1,
+                "prompt_length": 128,
+                "measured_as": "peak RSS - RSS before load",
+                **{f"{c}_predicted_gib": v for c, v in predicted.items()},
+                "weights_measured_gib": predicted["weights"] * 1.01,
+                "runtime_measured_gib": predicted["runtime"] * 2,
+                "total_measured_gib": predicted["total"] * 1.1,
+            }
+        ]
+    )
+    table = error_by_component(validation).set_index("component")
+    assert list(table.columns) == ERROR_COLUMNS[:4] + ERROR_COLUMNS[5:] and len(table) == len(COMPONENTS)
+    assert table.loc["weights", "error %"] == pytest.approx(100 * (1 / 1.01 - 1))
+    assert table.loc["runtime (cache + activations)", "error %"] == pytest.approx(-50)
+    assert table.loc["total", "error GiB"] == pytest.approx(predicted["total"] * (1 - 1.1))
+    apart = table.loc[["KV cache + state", "activations"]]
+    assert apart["error %"].isna().all() and (apart["measured as"] == "inside the runtime, not apart").all()
+    assert (table["point (batch × prompt)"] == "1 × 128").all()

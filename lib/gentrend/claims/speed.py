@@ -342,7 +342,7 @@ def context_length(
                 + f" (config {describe(m).max_context:,})"
                 for m in group
             )
-            short = "stated " + "/".join(sorted({f"{m.context_length // 1024}K" for m in group}))
+            short = "stated " + "/".join(sorted({f"{m.context_length:,}" for m in group}))
             parts.append(shown(name, holds, stated, short + (" with YaRN" if scaled else "")))
     return verdict_of(
         parts,

@@ -356,7 +356,8 @@ def measured_margin(validation: pd.DataFrame) -> Margin:
         1 / (1 + under),
         0.0,
         f"the memory model's measured total error, {100 * errors.min():+.1f} % to {100 * errors.max():+.1f} % "
-        f"over {len(errors)} points on {devices} in this run",
+        f"over {len(errors)} points on {devices} in this run"
+        + ("" if "cuda" in devices else " (a GPU's CUDA context is not in a CPU measurement)"),
         True,
     )
 
