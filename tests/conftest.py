@@ -1,12 +1,14 @@
 """Shared fixtures. Tests never reach the network: the hub is offline, plots render headless."""
 
 import os
+import shutil
 import tempfile
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 # Reports, results and the profiling cache of test runs go to a scratch folder, never into reports/.
-os.environ["GENTREND_REPORTS"] = tempfile.mkdtemp(prefix="gentrend-test-reports-")
+SCRATCH = tempfile.mkdtemp(prefix="gentrend-test-reports-")
+os.environ["GENTREND_REPORTS"] = SCRATCH
 
 from pathlib import Path
 
@@ -101,6 +103,12 @@ def catalogue_yaml(tmp_path):
         return path
 
     return write
+
+
+def pytest_sessionfinish(session):
+    """The scratch folders go with the session (pytest keeps its own tmp_path folders, a few sessions at most)."""
+    for folder in (SCRATCH, EVAL_DIR):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(items):

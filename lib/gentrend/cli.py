@@ -145,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="execute the notebooks and render reports/<run-id>/trend_report.{html,pdf}")
     report.add_argument("--run-id", help="name of the run folder (default: a timestamp with a random suffix)")
     report.add_argument(
-        "--models", nargs="+", metavar="ID", help="models to profile (default: smallest of each generation)"
+        "--models", nargs="+", metavar="ID", help="models to profile (default on the CPU: the smallest of each generation; on a GPU: the largest of each "
+        "generation and the smallest of the newest)"
     )
     report.add_argument("--no-profile", action="store_true", help="published-data analyses only")
     report.add_argument(
@@ -153,7 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: auto)")
     report.add_argument(
-        "--dtype", default="auto", help="auto, bf16, fp16, fp32 (default: auto = bf16 on a GPU, fp32 on the CPU)"
+        "--dtype", default="auto", help="auto, fp32, bf16, fp16, int8 or int4 (weight-only with torchao; int4 on CUDA only) "
+        "(default: auto = bf16 on a GPU, fp32 on the CPU)"
     )
     report.add_argument("--backend", help="profiling backend: eager or compiled (default: the device's)")
     report.add_argument("--batch-sizes", type=_positive_ints, metavar="N,N", help="batch sizes to sweep, e.g. 1,4,16")

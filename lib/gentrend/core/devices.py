@@ -8,12 +8,23 @@ import torch
 from gentrend.core.errors import SettingError
 
 
+def unknown_device(device) -> SettingError:
+    """The one message for a device name that is not auto, cpu, cuda or cuda:N."""
+    return SettingError(f"unknown device {device!r}", "use auto, cpu, cuda or cuda:N")
+
+
+def check_device_name(device) -> str:
+    """A device name's form, without looking for the device (settings are checked before any hardware is)."""
+    if not isinstance(device, str) or not (device in ("auto", "cpu") or device.startswith("cuda")):
+        raise unknown_device(device)
+    return device
+
+
 def resolve_device(device: str = "auto") -> torch.device:
     """'auto' → the first CUDA GPU when there is one, else the CPU; 'cuda' → 'cuda:0'. Errors say what exists."""
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    if not isinstance(device, str) or not (device == "cpu" or device.startswith("cuda")):
-        raise SettingError(f"unknown device {device!r}", "use auto, cpu, cuda or cuda:N")
+    check_device_name(device)
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise SettingError(
             f"device {device!r} requested but CUDA is not available on this machine", "use --device cpu (or auto)"
@@ -21,7 +32,7 @@ def resolve_device(device: str = "auto") -> torch.device:
     try:
         dev = torch.device(device)
     except RuntimeError:
-        raise SettingError(f"unknown device {device!r}", "use auto, cpu, cuda or cuda:N") from None
+        raise unknown_device(device) from None
     if dev.type == "cuda":
         index = 0 if dev.index is None else dev.index
         if index >= torch.cuda.device_count():
@@ -31,8 +42,3 @@ def resolve_device(device: str = "auto") -> torch.device:
             )
         dev = torch.device("cuda", index)
     return dev
-
-
-def device_name(device: str = "auto") -> str:
-    """The resolved device as the string notebooks receive: 'cpu' or 'cuda:N'."""
-    return str(resolve_device(device))

@@ -5,8 +5,6 @@ No hostname and no user names are recorded."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import os
 import platform
 import subprocess
@@ -18,6 +16,7 @@ import pandas as pd
 
 from gentrend import __version__
 from gentrend.core import paths
+from gentrend.core.keys import digest
 
 LIBRARIES = ("torch", "transformers", "accelerate", "pandas", "papermill")
 
@@ -96,7 +95,7 @@ def environment(device: str = "cpu") -> dict:
 
 def fingerprint(env: dict) -> str:
     """A short hash of an environment: results are reused only on the same machine and software."""
-    return hashlib.sha256(json.dumps(env, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return digest(env)
 
 
 def run_metadata(run_name: str = "") -> pd.DataFrame:

@@ -10,6 +10,7 @@ import dataclasses
 import json
 from dataclasses import dataclass
 
+from gentrend.core.devices import check_device_name
 from gentrend.core.errors import SettingError
 from gentrend.core.vocab import precision_name
 
@@ -101,8 +102,7 @@ class EvalSettings:
                 precision_name(self.dtype)
             except SettingError as e:
                 raise EvalSettingsError(e.problem, e.fix) from None
-        if not (self.device in ("auto", "cpu") or self.device.startswith("cuda")):
-            raise EvalSettingsError(f"unknown device {self.device!r}", "use auto, cpu, cuda or cuda:N")
+        check_device_name(self.device)
         if self.batch_size == "auto" and self.device == "cpu":
             raise EvalSettingsError(
                 "batch_size='auto' probes GPU memory and is not used on the CPU",

@@ -11,9 +11,8 @@ LM head, computing in bf16. Hub and local checkpoints are quantized by transform
 (`TorchAoConfig` in from_pretrained); synthetic models after building (`torchao.quantization.quantize_`). Why
 torchao rather than bitsandbytes: its quantized tensors work under torch.compile and CUDA graphs (transformers
 refuses to compile a bitsandbytes model), its batch-1 decode gains are documented (int8 1.6x, int4 1.9x over
-bf16 on an A100), and it is a 3 MB wheel without dependencies. Those gains are not a given: on an H200 (torch
-2.11, torchao 0.18, 2026-11-26) Qwen2.5-1.5B decoded at batch 1 at 0.11x bf16 with int8 and 0.62x with int4,
-compiled; the precision table reports what the stack does, not what the format could do.
+bf16 on an A100), and it is a 3 MB wheel without dependencies. Those gains are not a given (docs/measurements.md
+has what one GPU stack measured): the precision table reports what the stack does, not what the format could do.
 
 Kernel truth (`kernel_paths`): which implementation each op runs, read from what transformers resolved, not
 from which packages are installed: the attention implementation the model was built with, and for Gated
@@ -66,7 +65,6 @@ from gentrend.models.catalogue import Model  # noqa: E402
 
 Mode = Literal["hub", "local", "synthetic"]
 Checkpoint = Literal["base", "post_trained"]
-MODES = WEIGHT_MODES
 
 
 def repo_id(model: Model, checkpoint: Checkpoint = "post_trained") -> str:
@@ -212,8 +210,8 @@ def weights_source(
 ) -> str:
     """Where `mode` takes the weights from: the config file (synthetic), the folder (local) or the repo id (hub).
     Bad combinations fail here, before anything is loaded."""
-    if mode not in MODES:
-        raise ModelLoadError(f"unknown mode {mode!r}", f"use one of {', '.join(MODES)}")
+    if mode not in WEIGHT_MODES:
+        raise ModelLoadError(f"unknown mode {mode!r}", f"use one of {', '.join(WEIGHT_MODES)}")
     if tiny and mode != "synthetic":
         raise ModelLoadError("tiny=True only applies to mode='synthetic'", "drop tiny, or use mode='synthetic'")
     if mode == "synthetic":

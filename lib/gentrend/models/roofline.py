@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -270,10 +270,6 @@ def device_bandwidth(
         measured["measured_p90"],
         measured.get("measured_read"),
     )
-
-
-def bandwidth_record(bandwidth: Bandwidth) -> dict:
-    return asdict(bandwidth)
 
 
 SCALING_BANDWIDTH_BOUND = 0.75  # scaling efficiency at or above: bandwidth-bound; at or below 1 - it: compute-bound

@@ -10,7 +10,6 @@ what did not change (gentrend.pipeline.runner) and to list the history (gentrend
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,22 +17,10 @@ from pathlib import Path
 from gentrend import __version__
 from gentrend.core import paths
 from gentrend.core.files import write_json
+from gentrend.core.keys import digest, file_digest
 
 MANIFEST = "manifest.json"
 CODE_GLOBS = ("lib/gentrend/**/*.py", "lib/gentrend/report/templates/*")
-
-
-def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def digest(*parts) -> str:
-    """A short hash of JSON-serialisable parts (sorted keys): the identity of a set of inputs."""
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
 def files_digest(files: list[Path], root: Path) -> dict[str, str]:

@@ -23,10 +23,11 @@ from gentrend.claims.ledger import load_claims
 from gentrend.core import paths
 from gentrend.core.environment import environment, fingerprint, library_versions, run_metadata
 from gentrend.core.errors import GentrendError, SettingError
+from gentrend.core.keys import digest, file_digest
 from gentrend.models.catalogue import Catalogue, load_catalogue
 from gentrend.models.roofline import load_gpus
 from gentrend.pipeline.history import baseline, changes, changes_reading, previous_complete, write_index
-from gentrend.pipeline.manifest import Manifest, code_digest, digest, file_digest
+from gentrend.pipeline.manifest import Manifest, code_digest
 from gentrend.pipeline.notebooks import execute, kernel_environment
 from gentrend.pipeline.plan import PROFILE_NB, TREND_REPORT_NB, plan
 from gentrend.pipeline.request import ReportRequest

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from gentrend.core.errors import GentrendError
 from gentrend.core.files import OutputError, output_error
-from gentrend.pipeline.manifest import Manifest, digest, file_digest
+from gentrend.core.keys import digest, file_digest
+from gentrend.pipeline.manifest import Manifest
 
 BOOKKEEPING = {"manifest.json", "run.log"}
 

@@ -25,6 +25,7 @@ import pandas as pd
 from gentrend.core import paths
 from gentrend.core.errors import DataError
 from gentrend.core.files import OutputError, write_bytes, write_json
+from gentrend.core.keys import digest
 from gentrend.profiling.results import read_rows
 
 SCHEMA_VERSION = 2
@@ -35,8 +36,7 @@ class CacheWarning(UserWarning):
 
 
 def cache_key(**parts) -> str:
-    payload = json.dumps({"schema": SCHEMA_VERSION, **parts}, sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()[:20]
+    return digest({"schema": SCHEMA_VERSION, **parts})
 
 
 def cache_folder(cache_dir: Path | str | None = None) -> Path:

@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from gentrend.core.devices import resolve_device
+from gentrend.core.devices import check_device_name, resolve_device, unknown_device
 from gentrend.core.errors import SettingError
 from gentrend.core.vocab import BACKENDS, QUANTIZED_PRECISIONS, precision_name
 
@@ -83,8 +83,7 @@ class ProfileSettings:
             raise ProfileSettingsError(f"unknown backend {self.backend!r}", f"use one of: {', '.join(BACKENDS)}")
         if self.dtype != "auto":
             object.__setattr__(self, "dtype", precision_name(self.dtype))
-        if not isinstance(self.device, str) or not (self.device in ("auto", "cpu") or self.device.startswith("cuda")):
-            raise ProfileSettingsError(f"unknown device {self.device!r}", "use auto, cpu, cuda or cuda:N")
+        check_device_name(self.device)
 
     @property
     def points(self) -> list[tuple[int, int]]:
@@ -132,7 +131,7 @@ _DEFAULTS = {
         backend="eager",
     ),
     # a GPU, for information per minute: every batch size costs one compile (about 0.5-2.5 min per model on an
-    # H100, reference/gpu-h100-2026-11.md) while a prompt length costs seconds, so batch 1 (single-stream
+    # H100, docs/measurements.md) while a prompt length costs seconds, so batch 1 (single-stream
     # latency, the bandwidth roofline) at two prompt lengths close enough that one static cache serves both
     # without much padding; batch scaling on request (--batch-sizes 1,16). 64 new tokens: decode dominates.
     "cuda": dict(
@@ -155,7 +154,7 @@ def device_kind(device: str) -> str:
 
     kind = resolve_device(device).type if device == "auto" else str(device).split(":")[0]
     if kind not in _DEFAULTS:
-        raise ProfileSettingsError(f"unknown device {device!r}", "use auto, cpu, cuda or cuda:N")
+        raise unknown_device(device)
     return kind
 
 

@@ -24,10 +24,6 @@ from gentrend.analysis.density import (
 from gentrend.core.text import escape
 
 
-def _join(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
 def _ci(low: float, high: float, unit: str = "×", digits: int = 2) -> str:
     """'95% interval 1.60–2.15×', with an open end said in words."""
     level, f = f"{LEVEL:.0%} interval", (lambda v: f"{v:.{digits}f}")
