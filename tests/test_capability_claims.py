@@ -149,11 +149,25 @@ def _c7_expected(ctx, reading):
     return expected
 
 
-def test_c7_is_tested_under_both_readings_and_the_stated_one_decides(ctx):
+@pytest.fixture(scope="module")
+def tables(ctx):
+    return ledger_tables(ctx)
+
+
+def test_every_ledger_row_gives_a_one_line_reason_from_its_parts(tables):
+    ledger, _ = tables
+    assert list(ledger["id"]) == [c["id"] for c in load_claims()]
+    for row in ledger.itertuples():
+        assert row.reason and "\n" not in row.reason and row.verdict in VERDICTS
+        for part in row.parts.split("; "):  # each part's outcome is named in the reason
+            assert part.rsplit(": ", 1)[1] + ": " in row.reason
+
+
+def test_c7_is_tested_under_both_readings_and_the_stated_one_decides(ctx, tables):
     """Reading A (Qwen2.5-3B) and reading B (Qwen3, 3B read between 1.7B and 4B) are both tested and shown;
     B, "the generation just before", decides. Outcomes are computed from today's density tables."""
     claim = next(c for c in load_claims() if c["id"] == "C7")
-    ledger, readings = ledger_tables(ctx)
+    ledger, readings = tables
     rows = readings[readings["id"] == "C7"].set_index("reading")
     assert list(rows.index) == ["A", "B"] and (rows["decides"] != "").sum() == 1
     for reading in claim["readings"]:
