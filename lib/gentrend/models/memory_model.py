@@ -36,8 +36,9 @@ layer's intermediates alive at a time:
                                              sdpa / flash kernels never hold it)
   + 2 x b x vocab x 4 bytes                 (last-position logits in fp32 and the processed scores:
                                              generate() computes logits for the last position only)
-It is an estimate, validated against measurement per component (`component_errors`; profiling.results.
-memory_validation, and benchmarks/memory_long_context.py at long prompts).
+It is an estimate, validated against measurement per component (`component_errors`, `error_by_component` over
+profiling.results.memory_validation, and benchmarks/memory_long_context.py at long prompts); where it holds and
+where not is in docs/measurements.md.
 """
 
 from __future__ import annotations
