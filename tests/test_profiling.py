@@ -184,3 +184,19 @@ def test_defaults_per_device():
     assert defaults_for("cpu", batch_sizes=[4], new_tokens=8).batch_sizes == (4,)
     with pytest.raises(ProfileSettingsError, match="unknown backend 'fast'"):
         defaults_for("cpu", backend="fast")
+
+
+def test_the_kernel_probe_is_outside_the_memory_window(monkeypatch):
+    """The torch.profiler run that names the SDPA kernel keeps host memory of its own: it must not be counted as
+    the model's. A stand-in probe that holds 256 MiB while it runs leaves the point's measured runtime below it."""
+    from gentrend.models.loading import load_model
+    from gentrend.profiling import backends
+
+    held = 256 * 2**20
+    monkeypatch.setattr(measure, "attention_kernels", lambda run: len(bytearray(held)) and "probe")
+    loaded = load_model(load_catalogue().get("qwen3-0.6b"), "synthetic", device="cpu", dtype="fp32", tiny=True)
+    settings = ProfileSettings(**FAST)
+    runner = backends.make_runner(loaded, settings, 1)
+    metrics = measure.measure_point(loaded, settings, 1, 8, runner=runner)
+    assert runner.sdpa == "probe"  # the probe ran, once, for this runner
+    assert metrics["runtime_memory_gib"]["value"] < held / 2**30 / 2

@@ -225,11 +225,6 @@ def measure_point(loaded: LoadedModel, settings: ProfileSettings, batch: int, pr
             tpot.append((t_total - t_first) / (n - 1))
         energy1 = _nvml_energy_mj(handle) if handle is not None else None
         measured = counter_delta(counters0, compile_counters())
-    if getattr(runner, "sdpa", None) is None:
-        # after the memory window, then freed: torch.profiler's event records take about a quarter GiB of host
-        # memory, which the process keeps (and every later point would count) until collected and trimmed
-        runner.sdpa = attention_kernels(run)
-        free_memory(device)
 
     s = lambda values, unit, note="": summarize(values) | {"unit": unit, "note": note}
     single = lambda v, unit, note: {"value": v, "p10": v, "p90": v, "n_runs": len(e2e), "unit": unit, "note": note}
@@ -292,4 +287,9 @@ def measure_point(loaded: LoadedModel, settings: ProfileSettings, batch: int, pr
             "GiB",
             "peak RSS - RSS before the batch size's first run (KV cache, state, activations; allocator reuse can hide some)",
         )
+    if getattr(runner, "sdpa", None) is None:
+        # after every memory reading (the peaks are read live), then freed: torch.profiler's event records take
+        # host memory of their own, which the process would keep (and later points count) until trimmed
+        runner.sdpa = attention_kernels(run)
+        free_memory(device)
     return metrics
