@@ -6,9 +6,10 @@
 Which card fits which model (`fits_table`, `fits`, the memory claims) is read with a `Margin`: the range the
 need can lie in around the prediction. With a run that measured memory (`measured_margin`), it is the
 model's measured total error: the need lies between predicted / (1 + largest overprediction) and
-predicted / (1 - largest underprediction); a card fits when the top of that range does, does not fit when
-its bottom does not, and is "within error" between. With no measurement, a fixed DEFAULT_OVERHEAD_GIB is
-added instead, stated as unvalidated (UNVALIDATED).
+predicted / (1 - largest underprediction), plus DEFAULT_OVERHEAD_GIB for the CUDA context, which neither a CPU
+measurement nor torch's allocated bytes include (stated as unvalidated); a card fits when the top of that range
+does, does not fit when its bottom does not, and is "within error" between. With no measurement, the fixed
+DEFAULT_OVERHEAD_GIB alone is added, stated as unvalidated (UNVALIDATED).
 
 Units: bytes internally, GiB (2**30 bytes) in every table and chart. GPU memory sizes are named as vendors
 sell them ("an 8 GB card") but are treated as GiB: the VRAM of an "8 GB" card is 8 GiB (8 x 2**30 bytes).
@@ -58,7 +59,7 @@ GIB = 2**30
 GROUP_SIZE = 128  # quantization group: one fp16 scale (and for int4 one 4-bit zero point) per 128 weights
 GROUP_OVERHEAD_BITS = {"int8": 16, "int4": 20}  # per group: fp16 scale (+ 4-bit zero point for int4)
 DEFAULT_MEMORY_SIZES_GB = (8, 12, 16, 24, 48, 80)
-DEFAULT_OVERHEAD_GIB = 0.5  # CUDA context + allocator slack: the fit margin only where nothing was measured
+DEFAULT_OVERHEAD_GIB = 0.5  # CUDA context (+ allocator slack where nothing was measured): never measured here
 PREFILL_CHUNK_TOKENS = 2048  # prefill chunk of the serving view (memory curves, fits, memory claims)
 
 
@@ -355,10 +356,10 @@ def measured_margin(validation: pd.DataFrame) -> Margin:
     return Margin(
         1 / (1 + over),
         1 / (1 + under),
-        0.0,
+        DEFAULT_OVERHEAD_GIB,
         f"the memory model's measured total error, {100 * errors.min():+.1f} % to {100 * errors.max():+.1f} % "
-        f"over {len(errors)} points on {devices} in this run"
-        + ("" if "cuda" in devices else " (a GPU's CUDA context is not in a CPU measurement)"),
+        f"over {len(errors)} points on {devices} in this run, plus {DEFAULT_OVERHEAD_GIB:g} GiB for the CUDA "
+        "context, which no measurement here includes (unvalidated)",
         True,
     )
 
