@@ -114,6 +114,9 @@ def test_the_reports_chart_redrawn_from_a_filtered_frame(reports):
     assert set(kept["model"]) <= set(labels) and not set(per_model["model"][per_model["generation"] != "3"]) & set(
         labels
     )
+    outside = run.frame("outside the generation-2.5 range base")
+    assert set(outside.loc[outside["generation"] == "3", "model"]) <= set(labels)  # its models outside the range
+    assert not set(outside.loc[outside["generation"] != "3", "model"]) & set(labels)
     assert "Capability density per model, base track" in fig.axes[0].get_title()
     plt.close(fig)
     fig = run.plot("density multiplier base")  # the whole table
@@ -152,3 +155,11 @@ def test_a_model_is_labelled_once_on_the_density_charts(analysed):
         labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
         assert len(labels) == len(set(labels)) and labels.count("Other-1B") == 1 and first in labels
         plt.close(fig)
+
+
+def test_the_closest_title_wins(reports, analysed):
+    measured = Publisher(reports / "second", "density", "base", "measured here")
+    measured.table(analysed["base"]["multipliers"], "multipliers", TITLES["multipliers"].format("base"), source="x")
+    run = gentrend.open_run()
+    assert run.find("density multiplier base").producer == "density-base"
+    assert run.find("measured density multiplier base").producer == "density-measured-here-base"

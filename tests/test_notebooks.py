@@ -2,9 +2,6 @@
 report run, the others (readers of a finished run, e.g. explore.ipynb) by papermill over that run."""
 
 import ast
-import json
-import os
-import shutil
 
 import nbformat
 import papermill
@@ -65,27 +62,12 @@ def test_executed_in_the_report_run_without_errors(notebook, report_run):
         outputs = [o for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code" for o in c.outputs]
         assert not [o for o in outputs if o.output_type == "error"], path.name
         assert outputs, f"{path.name} shows nothing"
+        assert not [o for o in outputs if "IProgress" in o.get("text", "")], f"{path.name}: widget warning"
 
 
 def test_every_notebook_is_a_report_step_or_the_explorer():
     """A notebook the report run does not execute needs its own execution test, as explore.ipynb has below."""
     assert {nb.name for nb in NOTEBOOKS} - STEPS == {"explore.ipynb"}
-
-
-@pytest.fixture
-def two_runs(report_run, tmp_path, monkeypatch):
-    """A reports folder holding the session's run twice (hard-linked: no copy), `latest` on the second, the
-    first started earlier."""
-    reports = tmp_path / "reports"
-    for name in ("first", "second"):
-        shutil.copytree(report_run, reports / name, copy_function=os.link)
-    manifest = reports / "first" / "manifest.json"
-    data = json.loads(manifest.read_text())
-    manifest.unlink()  # written anew, not through the hard link
-    manifest.write_text(json.dumps(data | {"started": "2000-01-01T00:00:00+00:00"}))
-    (reports / "latest").symlink_to("second")
-    monkeypatch.setenv("GENTREND_REPORTS", str(reports))
-    return reports
 
 
 @pytest.mark.slow

@@ -6,12 +6,15 @@ gentrend.compare_runs(run, gentrend.open_run("2026-12-01-..."), "density multipl
 
 import warnings
 
-__version__ = "0.1.0"
+from gentrend.core import __version__
 
 # tqdm.auto picks its bar by context: widgets in a Jupyter kernel where ipywidgets is installed, else the plain
 # text bar (a terminal, a papermill kernel). Where it falls back it warns "IProgress not found" into the
 # notebook's output; the fallback is the intended bar, so the warning says nothing worth reading.
 warnings.filterwarnings("ignore", message="IProgress not found")
+
+
+__all__ = ["__version__", "compare_runs", "open_run"]
 
 
 def __getattr__(name: str):

@@ -16,7 +16,7 @@ from importlib.util import find_spec
 
 import pandas as pd
 
-from gentrend import __version__
+from gentrend.core import __version__
 from gentrend.core import paths
 
 LIBRARIES = ("torch", "transformers", "accelerate", "pandas", "papermill")

@@ -33,9 +33,8 @@ def headline_history(points: pd.DataFrame) -> plt.Figure:
         ax.set(ylabel=PANELS[kind], title=f"{kind.capitalize()} across runs")
         ax.legend(fontsize=7.5, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
-    alt = f"Headline figures across {len(order)} runs ({order[0]} to {order[-1]}); latest values: " + "; ".join(
-        described
-    )
+    runs = f"{len(order)} run" + ("s" if len(order) > 1 else "")
+    alt = f"Headline figures across {runs} ({order[0]} to {order[-1]}); latest values: " + "; ".join(described)
     return footnote(
         fig,
         "Source: each run's published tables (density multipliers, exact values only) and measured profiling "

@@ -7,9 +7,10 @@ report's charts redrawn from a filtered frame.
     run.plot("density ratio per model base", per_model[per_model["generation"] == "3"])
     compare_runs(run, open_run("2026-12-01-..."), "density multiplier base")
 
-A name is matched against the titles the report prints (case-insensitive): the exact title, else the one
-title holding every word of the name ("non-thinking", "2.5" and "qwen2.5-0.5b" are single words, so
-"thinking" does not match "non-thinking"). An ambiguous or unknown name raises an error listing candidates.
+A name is matched against the titles the report prints (case-insensitive): the exact title, else the title
+holding every word of the name with the fewest other words ("non-thinking", "2.5" and "qwen2.5-0.5b" are single
+words, so "thinking" does not match "non-thinking"; "density multiplier base" picks the published table over
+"Measured here: Density multiplier ..., base"). A tie or an unknown name raises an error listing candidates.
 Each frame carries `frame.attrs["provenance"]`: title, source, file, producer, run id, when the run started,
 its status, the machine fingerprint and the library versions from the run's manifest.
 
@@ -152,6 +153,9 @@ class Run:
         exact = [e for e in candidates if e.title.lower() == name.lower()]
         wanted = set(_words(name))
         matches = exact or [e for e in candidates if wanted <= set(_words(e.title))]
+        if len(matches) > 1:  # the closest: fewest words beyond the name ("Measured here: ..." is a longer title)
+            fewest = min(len(set(_words(e.title)) - wanted) for e in matches)
+            matches = [e for e in matches if len(set(_words(e.title)) - wanted) == fewest]
         if len(matches) == 1:
             return matches[0]
         if not matches:
@@ -196,7 +200,9 @@ class Run:
         frame = self.frame(name) if frame is None else frame
         if frame.empty:
             raise ExploreError(f"nothing to draw: the frame of {entry.title!r} has no rows", "filter less")
-        return chart(frame, entry, self)
+        fig = chart(frame, entry, self)
+        plt.close(fig)  # shown once, as the returned value (not again by the inline backend)
+        return fig
 
 
 def _outside(run: Run, entry: Entry) -> pd.DataFrame | None:
@@ -207,7 +213,7 @@ def _per_model(frame: pd.DataFrame, entry: Entry, run: Run, chart) -> plt.Figure
     size = frame.attrs.get("size_convention", "total")
     outside = _outside(run, entry)
     if outside is not None and not outside.empty:
-        outside = outside[outside["model"].isin(frame["model"]) | ~outside["generation"].isin(frame["generation"])]
+        outside = outside[outside["generation"].astype(str).isin(frame["generation"].astype(str))]  # as filtered
     return chart(frame.assign(size_convention=size), outside, entry.source)
 
 
