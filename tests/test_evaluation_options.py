@@ -127,3 +127,14 @@ def test_measured_density_runs_when_the_method_can_work_and_says_why_not(catalog
     if not runs:
         assert notes == [measured_note([catalogue.get(m) for m in models], "base", catalogue)]
         assert "two or more sizes" in notes[0] and "--eval-models" in notes[0]
+
+
+def test_the_report_says_why_measured_density_did_not_run(tmp_path, catalogue):
+    from gentrend.report.layout import RunArtefacts, measured_section
+    from gentrend.report.publish import Publisher
+
+    note = measured_note([catalogue.get("qwen2.5-0.5b"), catalogue.get("qwen3-0.6b")], "base", catalogue)
+    for model in ("qwen2.5-0.5b", "qwen3-0.6b"):
+        Publisher(tmp_path, "evaluate", f"{model} base").text("measured_note", note)
+    shown = measured_section(RunArtefacts(tmp_path))
+    assert [s.data for s in shown].count(note) == 1  # once, not once per evaluated model
