@@ -100,18 +100,19 @@ def _note(ax, y: float, text: str, **kw) -> None:
     ax.text(1.02, y, text, transform=ax.get_yaxis_transform(), va="center", fontsize=8, clip_on=False, **kw)
 
 
-def _outside_rows(ax, outside: pd.DataFrame, start: int) -> list[str]:
-    """Rows of text for models outside the reference range (win / tie / loss, no value drawn); their labels."""
+def _outside_rows(ax, outside: pd.DataFrame, drawn: pd.Series, start: int) -> list[str]:
+    """Rows of text for models outside the reference range (win / tie / loss, no value drawn); their labels. One
+    row per model (a model above one reference model and below another gets both on its row); a model already
+    drawn with a value from its other benchmarks is not listed again (the outside-range table has it)."""
     labels = []
-    for y, row in enumerate(outside.itertuples(), start=start):
-        _note(
-            ax,
-            y,
-            f"outside the reference range: vs {row.versus} {row.wins} higher / {row.ties} tied / "
-            f"{row.losses} lower of {row.n_votes} families",
-            color="0.3",
+    rest = outside[~outside["model"].isin(drawn)]
+    for y, (model, group) in enumerate(rest.groupby("model", sort=False), start=start):
+        votes = "; ".join(
+            f"vs {r.versus} {r.wins} higher / {r.ties} tied / {r.losses} lower of {r.n_votes} families"
+            for r in group.itertuples()
         )
-        labels.append(row.model)
+        _note(ax, y, f"outside the reference range: {votes}", color="0.3")
+        labels.append(model)
     return labels
 
 
@@ -151,7 +152,7 @@ def effective_size_arrows(
         if row.bound == RANGE:
             ax.plot([lo, hi], [y, y], "--", color=color, lw=2)
         _note(ax, y, f"{row.model} {row.effective_label} ({family}{reference} curve, {row.n_votes} families)")
-    labels = list(models["model"]) + _outside_rows(ax, outside, len(models))
+    labels = list(models["model"]) + _outside_rows(ax, outside, models["model"], len(models))
     _size_axis(ax)
     ax.set_yticks(range(len(labels)), labels)
     ax.invert_yaxis()
@@ -203,7 +204,7 @@ def density_ratios(models: pd.DataFrame, outside: pd.DataFrame | None = None, so
             ax.plot(row.density_low, y, MARKERS[LOWER], color=color, ms=8)
             ax.plot(row.density_high, y, MARKERS[UPPER], color=color, ms=8)
         _note(ax, y, f"{row.density_label} ({row.n_votes} families, {row.bounded_share:.0%} bounded)")
-    labels = list(models["model"]) + _outside_rows(ax, outside, len(models))
+    labels = list(models["model"]) + _outside_rows(ax, outside, models["model"], len(models))
     ax.axvline(1, color="0.5", ls="--", lw=1)
     ax.set_xscale("log", base=2)
     if not finite.empty:

@@ -220,6 +220,8 @@ def measured_section(run: RunArtefacts) -> list:
             heading("Per-size comparisons over the measured scores"),
             *per_size,
         ]
+    elif run.has(evaluated[0], "measured_note"):  # the runner's reason, the same on every evaluation
+        shown.append(run.text(evaluated[0], "measured_note"))
     return shown
 
 
