@@ -82,8 +82,8 @@ def score_vs_params(
             ax.plot(10 ** curve["log10_params"], curve["fitted"], "-", color=palette[generation], lw=1.5, label=label)
             ax.plot(group[column], group["score"], "o", color=palette[generation], ms=4)
         _size_axis(ax)
-        ax.set_title(benchmark, fontsize=8)
-        ax.tick_params(labelsize=7)
+        ax.set_title(benchmark, fontsize=8.5)
+        ax.tick_params(labelsize=7.5)
     for ax in list(axes.flat)[len(benchmarks) :]:
         ax.axis("off")
     handles = {h.get_label(): h for ax in axes.flat for h in ax.get_lines() if not h.get_label().startswith("_")}

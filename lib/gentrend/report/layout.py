@@ -183,7 +183,7 @@ def _per_size_line(table: pd.DataFrame) -> list[Finding]:
 def _fits_line(table: pd.DataFrame) -> list[Finding]:
     groups = [
         f"{escape(card)} for " + ", ".join(f"{escape(r.subject)} ({r.value:.1f} GiB)" for r in rows.itertuples())
-        for card, rows in table.groupby("context", sort=False)
+        for card, rows in sorted(table.groupby("context", sort=False), key=lambda group: group[1]["value"].min())
     ]
     setting = table["setting"].iloc[0]
     return [
@@ -305,8 +305,9 @@ def _tracks(run: RunArtefacts, role: str, key: str, qualifier: str = "") -> list
 
 def density_section(run: RunArtefacts, qualifier: str = "") -> list:
     """Per track: the reading, the per-model table and charts, models outside the reference range, the
-    generation multipliers (against the reference and the generation before) and doubling time, the benchmark
-    families counted once; the method once, after the first track (its rules are the same on every track).
+    generation multipliers (against the reference and the generation before) and doubling time; the method
+    once, after the first track (its rules are the same on every track). The benchmark families counted once
+    are in an appendix (`families_section`).
     `qualifier`: the section over measured scores ("measured here"), else the published one."""
     shown = []
     for i, (track, producer) in enumerate(_tracks(run, "density", "per_model", qualifier)):
@@ -323,7 +324,6 @@ def density_section(run: RunArtefacts, qualifier: str = "") -> list:
             *([run.table(producer, "previous_generation")] if run.has(producer, "previous_generation") else []),
             run.table(producer, "doubling_time"),
             run.figure(producer, "over_time"),
-            run.table(producer, "families"),
         ]
         if i == 0:
             shown += [heading("Method (the same on every track)", 4), run.text(producer, "method")]
@@ -343,6 +343,16 @@ def robustness_section(run: RunArtefacts) -> list:
     return shown or [missing(producer_name("density", TRACKS[0]), "robustness")]
 
 
+def families_section(run: RunArtefacts) -> list:
+    """The benchmark families counted once, per track (appendix)."""
+    return [run.table(p, "families") for _, p in _tracks(run, "density", "families")]
+
+
+def heatmaps_section(run: RunArtefacts) -> list:
+    """The per-size score-change heatmaps, one per track (appendix)."""
+    return [run.figure(p, "delta_heatmap") for _, p in _tracks(run, "per-size", "delta_heatmap")]
+
+
 def score_charts_section(run: RunArtefacts) -> list:
     """The score-against-size charts of every track (appendix)."""
     return [
@@ -360,7 +370,6 @@ def per_size_section(run: RunArtefacts, qualifier: str = "") -> list:
             heading(f"{track} track"),
             run.text(producer, "reading"),
             run.table(producer, "summary"),
-            run.figure(producer, "delta_heatmap"),
             run.table(producer, "newest_vs_largest"),
         ]
     return shown or [missing(producer_name("per-size", TRACKS[0]), "summary")]
