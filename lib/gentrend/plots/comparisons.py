@@ -41,9 +41,9 @@ def delta_heatmap(
     cells = matrix.stack(list(range(matrix.columns.nlevels))).dropna()
     alt = (
         (
-            f"Heatmap of score changes in points against generation {baseline}, {track} track, {len(matrix)} benchmarks x "
-            f"{len(columns)} generation/size-class columns; changes range from {cells.min():+.1f} to {cells.max():+.1f} "
-            f"points, median {cells.median():+.1f}."
+            f"Heatmap of score changes in points against generation {baseline}, {track} track, {len(matrix)} "
+            f"benchmarks x {len(columns)} generation/size-class columns; changes range from {cells.min():+.1f} to "
+            f"{cells.max():+.1f} points, median {cells.median():+.1f}."
         )
         if not cells.empty
         else f"Empty heatmap: no score changes on the {track} track."
