@@ -132,7 +132,7 @@ def test_pdf_has_every_chart_and_table_of_the_html(report_run, soup):
 
 @pytest.mark.slow
 def test_page_one_numbers_carry_their_basis_and_the_robustness_section_one_verdict_each(report_run):
-    headlines = pd.read_csv(report_run / "tables" / "page_one_headline_numbers.csv")
+    headlines = pd.read_csv(report_run / "tables" / "page_one_headline_numbers.csv", dtype={"subject": str})
     density = headlines[headlines["finding"] == "density"]
     assert not density.empty and density[["n_models", "n_families", "bounded_share"]].notna().all().all()
     exact = density[density["bound"] == "exact"]
@@ -140,9 +140,9 @@ def test_page_one_numbers_carry_their_basis_and_the_robustness_section_one_verdi
     assert density.loc[density["bound"] != "exact", "value"].isna().all()  # a bound has no point value
     for track in density["track"].unique():
         name = f"robustness_of_the_generation_multipliers_{track.replace('-', '_')}.csv"
-        robust = pd.read_csv(report_run / "tables" / name)
+        robust = pd.read_csv(report_run / "tables" / name, dtype={"generation": str})
         newer = density[(density["track"] == track) & density["holds"].notna()]
-        assert sorted(robust["generation"].astype(str)) == sorted(newer["subject"].astype(str))
+        assert sorted(robust["generation"]) == sorted(newer["subject"])
         assert robust["verdict"].str.match(r"^(holds|moves|not estimable)").all()
     trend = headlines[headlines["finding"] == "trend"]
     assert (trend["value"].isna() == (trend["n_generations"] < 3)).all()  # refused below three exact generations

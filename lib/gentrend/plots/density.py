@@ -310,7 +310,7 @@ def density_over_time(generations: pd.DataFrame, doubling: pd.DataFrame, source:
         ylabel=f"density multiplier vs {reference} (log2)",
         title=f"Capability density over time, {track} track",
     )
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=9, loc="upper left")
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
     fig.tight_layout()
     alt = (
