@@ -117,3 +117,8 @@ def test_open_ends_and_bound_codes_are_spelled_out():
     frame = pd.DataFrame({"density_low": [0.0, 1.5], "density_high": [np.inf, 2.0], "bound": ["<", "<>"]})
     cells = [td.get_text() for td in BeautifulSoup(table_html(frame, "t").data, "html.parser").select("td")]
     assert cells == ["unbounded", "unbounded", "at most", "1.50", "2.00", "between"]
+
+
+def test_columns_the_heading_already_states_are_cut_before_findings():
+    columns = ["generation", "reference", "track", *[f"finding_{i}" for i in range(9)]]
+    assert print_columns(columns) == ["generation", "reference", *[f"finding_{i}" for i in range(9)]]  # in order

@@ -64,16 +64,22 @@ WIDE_COLUMNS = 8  # tables with more printed columns are set in a smaller type
 PRINT_COLUMNS = 11  # the PDF prints at most this many columns of a table, besides KEEP_IN_PRINT ones (the CSV has all)
 # Columns the PDF never cuts: a value's interval, bound and error (matched in the column's name).
 KEEP_IN_PRINT = re.compile(r"ci_|interval|_low$|_high$|p10|p90|bound|error|label|verdict|holds")
+# Columns the section heading or caption already states (or long provenance, which the CSV keeps): cut first.
+CUT_FIRST_IN_PRINT = {"reference", "track", "size_convention", "source_url", "reference_sources", "curve_sources"}
+CUT_FIRST_IN_PRINT |= {"sources", "method", "model_id"}
 UNBOUNDED = "unbounded"  # how a table shows an open end (inf, or a 0 lower end of a density or multiplier)
 _OPEN_AT_ZERO = re.compile(r"^(density|multiplier)_low$")
 
 
 def print_columns(columns, limit: int = PRINT_COLUMNS) -> list:
     """The columns the PDF prints of a table, in their order: every column KEEP_IN_PRINT names, then the
-    leading others up to `limit` in all (the kept ones may exceed it: an interval is never cut)."""
+    leading others up to `limit` in all, CUT_FIRST_IN_PRINT ones last (the kept ones may exceed the limit: an
+    interval is never cut)."""
     columns = list(columns)
     kept = [c for c in columns if KEEP_IN_PRINT.search(str(c))]
-    others = [c for c in columns if c not in kept][: max(limit - len(kept), 0)]
+    others = [c for c in columns if c not in kept]
+    others = [c for c in others if c not in CUT_FIRST_IN_PRINT] + [c for c in others if c in CUT_FIRST_IN_PRINT]
+    others = others[: max(limit - len(kept), 0)]
     return [c for c in columns if c in kept or c in others]
 
 
