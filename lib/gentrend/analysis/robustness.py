@@ -50,10 +50,10 @@ def near_chance(selected: pd.DataFrame, chance: dict[str, float] | None = None) 
     return (selected["score"] < level + NEAR_CHANCE_POINTS).fillna(False).astype(bool)
 
 
-def _variants(scores: pd.DataFrame, track: str, reference: str, chance: dict[str, float]):
+def _variants(scores: pd.DataFrame, track: str, reference: str, chance: dict[str, float], benchmarks=()):
     """(kind, variant, selected rows, size convention, density rows or None, rows changed) of every variant,
     the headline first. A family left out reuses the headline's density rows (curves are per benchmark)."""
-    base = select_scores(scores, track).kept
+    base = select_scores(scores, track, benchmarks).kept
     yield "headline", "as published", base, "total", None, 0
     rows = density_rows(base, reference)
     families = family_of(base["benchmark"])
@@ -65,7 +65,7 @@ def _variants(scores: pd.DataFrame, track: str, reference: str, chance: dict[str
     for rule in SOURCE_RULES:
         if rule == "coverage":
             continue
-        other = select_scores(scores, track, source_rule=rule).kept
+        other = select_scores(scores, track, benchmarks, source_rule=rule).kept
         changed = len(pd.concat([base, other]).drop_duplicates(subset=["model_id", "benchmark", "score"], keep=False))
         if changed:
             yield "source rule", f"keep {SOURCE_RULES[rule]}", other, "total", None, changed // 2
@@ -76,15 +76,15 @@ def _variants(scores: pd.DataFrame, track: str, reference: str, chance: dict[str
 
 
 def multiplier_variants(
-    scores: pd.DataFrame, track: str, reference: str, chance: dict[str, float] | None = None
+    scores: pd.DataFrame, track: str, reference: str, chance: dict[str, float] | None = None, benchmarks=()
 ) -> pd.DataFrame:
     """Every newer generation's multiplier under every variant (module docstring). Columns: VARIANT_COLUMNS;
     rows_changed: the rows a variant removes or swaps. A variant that leaves a generation without a path to
-    the reference gives it 'not estimable'."""
+    the reference gives it 'not estimable'. `benchmarks`: as in select_scores (empty: all)."""
     chance = chance_levels() if chance is None else chance
     reference = str(reference)
     parts = []
-    for kind, variant, selected, size, rows, changed in _variants(scores, track, reference, chance):
+    for kind, variant, selected, size, rows, changed in _variants(scores, track, reference, chance, benchmarks):
         if reference not in set(selected["generation"]):
             continue
         table = generation_multipliers(selected, reference, size, n_boot=VARIANT_BOOT, rows=rows)
@@ -125,16 +125,23 @@ def assumptions(selected: pd.DataFrame, multipliers: pd.DataFrame) -> dict[str, 
 
 
 def robustness_table(
-    scores: pd.DataFrame, track: str, reference: str, n_boot: int = N_BOOT, seed: int = 0, chance=None
+    scores: pd.DataFrame,
+    track: str,
+    reference: str,
+    n_boot: int = N_BOOT,
+    seed: int = 0,
+    chance=None,
+    benchmarks=(),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(summary, variants): per newer generation the headline multiplier, its interval, each kind of variant
     ('family left out' as min–max), whether it holds, the sentence that says so and the assumptions it rests
     on; and every variant (`multiplier_variants`). Summary columns: generation, reference, track, headline,
     interval_low, interval_high, family_left_out, non_embedding, source_rule, near_chance_removed, holds,
-    verdict, assumptions."""
-    selected = select_scores(scores, track).kept
+    verdict, assumptions. `benchmarks`: as in select_scores (empty: all), so the check varies what the
+    notebook's headline uses."""
+    selected = select_scores(scores, track, benchmarks).kept
     headline = generation_multipliers(selected, str(reference), "total", n_boot, seed)
-    variants = multiplier_variants(scores, track, reference, chance)
+    variants = multiplier_variants(scores, track, reference, chance, benchmarks)
     notes = assumptions(selected, headline.assign(track=track))
     rows = []
     for h in headline[headline["method"] != "reference"].itertuples():
