@@ -41,7 +41,9 @@ def test_committed_without_outputs_and_thin(notebook):
 
 
 def test_the_trend_report_only_reads_and_lays_out():
-    """No analysis in the report notebook: it imports the layout module and the catalogue, nothing that computes."""
+    """No analysis in the report notebook: it imports the layout, the summary (which publishes page one's numbers
+    from the run's tables) and the catalogue. That the layout adds no number of its own is checked on its
+    behaviour in test_summary.py."""
     report = nbformat.read(paths.NOTEBOOKS_DIR / "08_trend_report.ipynb", as_version=4)
     imported = set()
     for cell in report.cells:
@@ -49,7 +51,11 @@ def test_the_trend_report_only_reads_and_lays_out():
             for node in ast.walk(ast.parse(cell.source)):
                 if isinstance(node, ast.ImportFrom):
                     imported |= {f"{node.module}.{a.name}" for a in node.names}
-    assert imported == {"gentrend.report.layout", "gentrend.models.catalogue.load_catalogue"}
+    assert imported == {
+        "gentrend.report.layout",
+        "gentrend.report.summary",
+        "gentrend.models.catalogue.load_catalogue",
+    }
 
 
 @pytest.mark.slow

@@ -34,10 +34,9 @@ from gentrend.pipeline.request import ReportRequest
 from gentrend.pipeline.rundir import check_run_id, new_run_id, point_latest, reports_lock, run_logger, set_aside
 from gentrend.pipeline.steps import Steps, upstream
 from gentrend.profiling import estimate_text
-from gentrend.report.layout import RunArtefacts
+from gentrend.report.layout import RunArtefacts, findings
 from gentrend.report.publish import Publisher
 from gentrend.report.render import html_exporter, render_report
-from gentrend.report.summary import findings
 
 CHANGE_READS = ("tables/models.csv", "inputs/published_scores.csv", "results/profile_*.csv", "tables/claims_ledger.csv")
 INPUT_FILES = ("models.yaml", "published_scores.csv", "benchmarks.yaml", "claims.yaml", "gpus.yaml")
