@@ -110,7 +110,10 @@ class EvalSettings:
                 precision_name(self.dtype)
             except SettingError as e:
                 raise EvalSettingsError(e.problem, e.fix) from None
-        check_device_name(self.device)
+        try:
+            check_device_name(self.device)
+        except SettingError as e:
+            raise EvalSettingsError(e.problem, e.fix) from None
         if self.batch_size == "auto" and self.device == "cpu":
             raise EvalSettingsError(
                 "batch_size='auto' probes GPU memory and is not used on the CPU",
