@@ -75,6 +75,25 @@ def report_run(tmp_path_factory):
     return result.run_dir
 
 
+@pytest.fixture
+def two_runs(report_run, tmp_path, monkeypatch):
+    """A reports folder holding the session's run twice (hard-linked: no copy), `latest` on the second, the first
+    started earlier: what explore.ipynb opens and compares."""
+    import json
+    import shutil
+
+    reports = tmp_path / "reports"
+    for name in ("first", "second"):
+        shutil.copytree(report_run, reports / name, copy_function=os.link)
+    manifest = reports / "first" / "manifest.json"
+    data = json.loads(manifest.read_text())
+    manifest.unlink()  # written anew, not through the hard link
+    manifest.write_text(json.dumps(data | {"started": "2000-01-01T00:00:00+00:00"}))
+    (reports / "latest").symlink_to("second")
+    monkeypatch.setenv("GENTREND_REPORTS", str(reports))
+    return reports
+
+
 @pytest.fixture(scope="session")
 def catalogue():
     return load_catalogue()

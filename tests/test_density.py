@@ -1,7 +1,6 @@
 """Capability density on hand-computed fixtures: interpolation, bounds, aggregation, unit filtering, the
 disagreement rule, chaining, doubling time; then the real data and a fictitious fourth generation."""
 
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -287,14 +286,54 @@ def two_generations():
     return pd.DataFrame(rows)
 
 
-def test_generation_multiplier_and_doubling_time_hand_computed():
+def test_generation_multiplier_hand_computed():
     gens = d.generation_multipliers(two_generations(), "A", n_boot=200)
     assert gens["generation"].tolist() == ["A", "B"] and gens["method"].tolist() == ["reference", "direct"]
     assert gens["multiplier"].tolist() == pytest.approx([1.0, 2.0]) and gens["n_votes"].tolist() == [0, 4]
-    doubling = d.doubling_time(two_generations(), "A", n_boot=200).iloc[0]
-    assert doubling["doubling_months"] == pytest.approx(12.0) and doubling["label"] == "12.0 months"
-    assert doubling["ci_low"] == pytest.approx(12.0) and doubling["ci_high"] == pytest.approx(12.0)
-    assert doubling["published_months"] == 3.3
+    assert gens["n_families"].tolist() == [0, 2] and gens["n_models"].tolist() == [0, 2]
+    assert not gens["mixed_pipelines"].any()
+
+
+def doubling_generations(n_newer):
+    """A reference on four benchmarks and `n_newer` generations, one a year apart, each doubling the density of
+    the one before: generation k's 1B model scores where A's curve is at 2**k B."""
+    rows = []
+    for b in ("W", "X", "Y", "Z"):
+        rows += [row("A", p, b, 10 * (1 + np.log2(p)), A) for p in (1, 2, 4, 8, 16)]
+        for k in range(1, n_newer + 1):
+            rows.append(row(f"G{k}", 1, b, 10 * (1 + k), A + pd.Timedelta(days=365.25 * k)))
+    return pd.DataFrame(rows)
+
+
+def test_doubling_time_needs_three_exact_generations_besides_the_reference():
+    gens = d.generation_multipliers(doubling_generations(3), "A", n_boot=100)
+    assert gens["multiplier"].tolist() == pytest.approx([1, 2, 4, 8])
+    fit = d.doubling_time(doubling_generations(3), "A", n_boot=100).iloc[0]
+    assert (fit["bound"], fit["n_exact_generations"]) == ("=", 3)
+    assert fit["doubling_months"] == pytest.approx(12.0) and fit["label"] == "12.0 months"
+    for n in (1, 2):
+        refused = d.doubling_time(doubling_generations(n), "A", n_boot=100).iloc[0]
+        assert refused["bound"] == "n/e" and np.isnan(refused["doubling_months"]) and np.isnan(refused["ci_low"])
+        assert refused["label"] == f"not estimable from {n} generation{'s' if n > 1 else ''}"
+        assert refused["per_generation"].startswith("G1: 2.00× (2024-12)")  # what a reader has instead
+    assert "published_months" not in fit.index  # never set beside the densing law
+
+
+def test_each_generation_against_the_one_before():
+    scores = doubling_generations(2)
+    rows = [row("G1", p, b, 10 * (2 + np.log2(p)), pd.Timestamp("2025-01-01")) for b in "WXYZ" for p in (2, 4)]
+    scores = pd.concat([scores, pd.DataFrame(rows)])  # G1 gets a curve: 1B, 2B, 4B
+    step = d.successive_multipliers(scores, "A", n_boot=100)
+    assert step[["generation", "reference"]].values.tolist() == [["G2", "G1"]]
+    assert step["multiplier"].tolist() == pytest.approx([2.0])  # G2-1B scores where G1's curve is at 2B
+    assert d.successive_multipliers(two_generations(), "A", n_boot=100).empty  # only the reference before B
+
+
+def test_scores_from_another_source_than_the_curve_are_flagged_as_mixed_pipelines():
+    scores = two_generations()
+    scores.loc[scores["generation"] == "B", "source_url"] = "https://model-card"
+    gens = d.generation_multipliers(scores, "A", n_boot=100).set_index("generation")
+    assert bool(gens.loc["B", "mixed_pipelines"]) and gens.loc["B", "sources"] == "https://model-card"
 
 
 def test_bounded_multiplier_gives_no_interval_and_a_one_sided_doubling_time():
@@ -304,8 +343,8 @@ def test_bounded_multiplier_gives_no_interval_and_a_one_sided_doubling_time():
     gens = d.generation_multipliers(pd.DataFrame(rows), "A", n_boot=100).set_index("generation")
     assert gens.loc["B", ["bound", "label"]].tolist() == [">", "≥2.00×"] and np.isnan(gens.loc["B", "ci_low"])
     doubling = d.doubling_time(pd.DataFrame(rows), "A", n_boot=100).iloc[0]
-    assert (doubling["bound"], doubling["label"]) == ("<", "≤12.0 months")  # density at least doubled in 12 months
-    assert np.isnan(doubling["ci_low"]) and np.isnan(doubling["doubling_months"])
+    assert (doubling["bound"], doubling["label"]) == ("n/e", "not estimable from 0 generations")  # bounds never fit
+    assert np.isnan(doubling["ci_low"]) and doubling["per_generation"] == "B: ≥2.00× (2024-12)"
 
 
 def test_too_few_votes_are_not_estimable():
@@ -313,7 +352,7 @@ def test_too_few_votes_are_not_estimable():
     gens = d.generation_multipliers(pd.DataFrame(rows), "A", n_boot=100).set_index("generation")
     assert gens.loc["B", ["bound", "label"]].tolist() == ["n/e", "not estimable"]
     doubling = d.doubling_time(pd.DataFrame(rows), "A", n_boot=100).iloc[0]
-    assert doubling["label"] == "not estimable" and doubling["generations"] == "A"
+    assert doubling["label"] == "not estimable from 0 generations" and doubling["generations"] == "A"
 
 
 def test_generation_without_overlap_is_chained_and_says_so():
@@ -382,7 +421,7 @@ def test_fourth_generation_appears_in_every_density_table_and_chart(catalogue_ya
         "4" in set(rows["generation"]) and "Qwen4-1.7B" in set(models["model"]) and "Qwen4-8B" in set(outside["model"])
     )
     assert gens["generation"].tolist() == ["2.5", "3", "4"]
-    assert "4" in doubling["generations"].iloc[0] + doubling["excluded"].iloc[0]
+    assert "4: " in doubling["per_generation"].iloc[0]
     assert len(d.reference_curves(selected, "4")) == 15 * 4  # the new generation can be the reference too
     for fig in (
         charts.score_vs_params(selected, "base", benchmarks=["MMLU", "GPQA"]),

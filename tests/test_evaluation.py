@@ -24,15 +24,14 @@ from gentrend.evaluation import (
     EvalSettingsError,
     TaskError,
     as_scores,
-    cache,
     compare_with_published,
     evaluate,
+    evaluation_summary_table,
     gpu_throughput,
-    load_run_results,
+    load_evaluation_results,
     planning_table,
     resolve_tasks,
-    save_results,
-    summary_table,
+    save_evaluation_results,
     synthetic_tokenizer,
 )
 from gentrend.evaluation.estimate import Throughput, Workload, estimate_seconds, task_workload
@@ -177,15 +176,15 @@ def test_missing_weights_and_tokenizer_are_named(tmp_path, calls):
     with pytest.raises(ModelLoadError) as err:  # conftest keeps the hub offline; nothing of Qwen3-8B is cached
         evaluate("qwen3-8b", "hub", EvalSettings(**CPU), checkpoint="base", cache_dir=tmp_path, progress=False)
     assert "Qwen/Qwen3-8B-Base" in err.value.problem and "weights" in err.value.problem
-    assert "huggingface-cli download Qwen/Qwen3-8B-Base" in err.value.fix
+    assert "hf download Qwen/Qwen3-8B-Base" in err.value.fix and "--eval-mode local --eval-dir" in err.value.fix
     assert not calls
 
 
 @pytest.mark.slow
-def test_evaluate_end_to_end_with_cache(checkpoint, tmp_path, calls):
+def test_evaluate_end_to_end_with_lm_evals_request_cache(checkpoint, tmp_path, calls):
     settings = EvalSettings(tasks=TASKS, num_fewshot=1, **CPU)
     rows = evaluate("qwen3-0.6b", "local", settings, path=checkpoint, cache_dir=tmp_path, progress=False)
-    assert len(calls) == len(TASKS) and not rows["from_cache"].any()
+    assert len(calls) == len(TASKS)
     assert calls[0]["num_fewshot"] == 1 and calls[0]["apply_chat_template"] is False
     for task in TASKS:
         own = rows[(rows["requested_task"] == task) & (rows["task"] == task)]
@@ -204,50 +203,55 @@ def test_evaluate_end_to_end_with_cache(checkpoint, tmp_path, calls):
     )
     assert set(rows["lm_eval"]) == {version("lm_eval")} and set(rows["origin"]) == {"measured here"}
     assert not rows["chat_template"].any() and rows["thinking"].isna().all() and set(rows["dtype"]) == {"float32"}
-    for column in (
-        "device",
-        "device_name",
-        "torch",
-        "transformers",
-        "env_fingerprint",
-        "settings_json",
-        "measured_at",
-        "cache_key",
-    ):
+    for column in ("device", "device_name", "torch", "transformers", "env_fingerprint", "settings_json", "measured_at"):
         assert rows[column].notna().all(), column
     assert (rows["eval_seconds"] > 0).all() and (rows["estimated_seconds"] > 0).all()
-    assert (
-        len(list((tmp_path / "lm_eval" / "qwen3-0.6b").glob("*_rank0.db"))) == 1
-    )  # lm-eval's response cache, per model
+    databases = list((tmp_path / "lm_eval" / "qwen3-0.6b").glob("*_rank0.db"))
+    assert len(databases) == 1  # lm-eval's request cache, per model and weights: the one cache
+    assert calls[0]["use_cache"] == str(databases[0]).removesuffix("_rank0.db")
 
+    # the same inputs again: lm-eval answers from its request cache, the scores are the same
     again = evaluate("qwen3-0.6b", "local", settings, path=checkpoint, cache_dir=tmp_path, progress=False)
-    assert len(calls) == len(TASKS) and again["from_cache"].all()
+    assert calls[-1]["use_cache"] == calls[0]["use_cache"]
     pd.testing.assert_series_equal(again["value"], rows["value"])
+    assert again["score_key"].tolist() == rows["score_key"].tolist()
 
-    # a changed setting is a different result; force re-measures the same one
-    evaluate(
+    # a changed setting is a different score key; force bypasses the request cache
+    fewer = evaluate(
         "qwen3-0.6b", "local", settings.replace(num_fewshot=0), path=checkpoint, cache_dir=tmp_path, progress=False
     )
-    assert len(calls) == 2 * len(TASKS)
-    forced = evaluate("qwen3-0.6b", "local", settings, path=checkpoint, cache_dir=tmp_path, force=True, progress=False)
-    assert len(calls) == 3 * len(TASKS) and not forced["from_cache"].any() and calls[-1]["use_cache"] is None
-
-    # a damaged cache entry is evaluated again; the intact one is reused
-    damaged = cache.cache_path(
-        "qwen3-0.6b", TASKS[0], rows.loc[rows["requested_task"] == TASKS[0], "cache_key"].iloc[0], tmp_path
-    )
-    damaged.write_text(damaged.read_text()[: len(damaged.read_text()) // 2])
-    mixed = evaluate("qwen3-0.6b", "local", settings, path=checkpoint, cache_dir=tmp_path, progress=False)
-    assert len(calls) == 3 * len(TASKS) + 1
-    assert mixed.groupby("requested_task")["from_cache"].all().to_dict() == {TASKS[0]: False, TASKS[1]: True}
-    assert json.loads(damaged.read_text())["key"] == rows.loc[rows["requested_task"] == TASKS[0], "cache_key"].iloc[0]
+    assert not set(fewer["score_key"]) & set(rows["score_key"])
+    evaluate("qwen3-0.6b", "local", settings, path=checkpoint, cache_dir=tmp_path, force=True, progress=False)
+    assert calls[-1]["use_cache"] is None
 
     # the run folder round trip and the summary
-    path = save_results(rows, tmp_path / "run")
+    path = save_evaluation_results(rows, tmp_path / "run")
     assert path.name == "eval_qwen3-0.6b-post_trained.csv"
-    back = load_run_results(tmp_path / "run")
+    back = load_evaluation_results(tmp_path / "run")
     assert len(back) == len(rows) and back["generation"].iloc[0] == "3"
-    assert len(summary_table(back)) == sum(len(expected_metrics(t)) for t in TASKS)
+    assert len(evaluation_summary_table(back)) == sum(len(expected_metrics(t)) for t in TASKS)
+
+
+@pytest.mark.slow
+def test_gen_kwargs_and_log_samples_reach_lm_eval(checkpoint, tmp_path, calls):
+    settings = EvalSettings(
+        tasks=["gentrend_example_exact"], limit=3, gen_kwargs="max_gen_toks=7,temperature=0", log_samples=True, **CPU
+    )
+    rows = evaluate(
+        "qwen3-0.6b",
+        "local",
+        settings,
+        path=checkpoint,
+        cache_dir=tmp_path,
+        progress=False,
+        output_dir=tmp_path / "run",
+    )
+    assert calls[-1]["gen_kwargs"] == {"max_gen_toks": 7, "temperature": 0} and calls[-1]["log_samples"] is True
+    assert set(rows["max_gen_toks"]) == {7} and set(rows["gen_kwargs"]) == {"max_gen_toks=7,temperature=0"}
+    samples = tmp_path / "run" / "results" / "samples_qwen3-0.6b-post_trained-gentrend_example_exact.jsonl"
+    records = [json.loads(line) for line in samples.read_text().splitlines()]
+    assert len(records) == 3 and {r["task"] for r in records} == {"gentrend_example_exact"}
+    assert all("resps" in r and "doc" in r for r in records)
 
 
 @pytest.mark.slow
@@ -332,7 +336,7 @@ def constructed(
                 requested_task=task,
                 task=task,
                 value=score,
-                cache_key=f"key-{m.id}",
+                score_key=f"key-{m.id}",
             )
         )
     return pd.concat(frames, ignore_index=True)
@@ -426,5 +430,5 @@ def test_workload_counts_requests_from_the_task():
         documents("gentrend_example_exact") * budget,
     )
     assert task_workload(
-        "gentrend_example_exact", exact, tokenizer, EvalSettings(max_gen_toks=3)
+        "gentrend_example_exact", exact, tokenizer, EvalSettings(gen_kwargs="max_gen_toks=3")
     ).generated_tokens == 3 * documents("gentrend_example_exact")

@@ -108,6 +108,59 @@ def test_index_lists_runs_newest_first_with_escaped_headlines(tmp_path):
     assert 'class="status-partial"' in page
 
 
+def test_index_counts_notebooks_not_steps(tmp_path):
+    run = _run(tmp_path, "r")
+    manifest = Manifest.load(run)
+    names = ["run inputs", "01_generation-qwen3.ipynb", "02_density-base.ipynb", "changes", "render"]
+    manifest.data["jobs"] = [{"name": n, "status": "reused"} for n in names]
+    manifest.save()
+    notebooks = sum(n.endswith(".ipynb") for n in names)
+    assert f"<td>{notebooks} of {notebooks}</td>" in write_index(tmp_path).read_text()
+
+
+def _multipliers(track, values):
+    from gentrend.report.publish import Publisher
+
+    return lambda run: Publisher(run, "density", track).table(
+        pd.DataFrame(
+            {
+                "generation": ["2.5", "3"],
+                "multiplier": [1.0, values],
+                "method": ["reference", "direct"],
+                "reference": "2.5",
+            }
+        ),
+        "multipliers",
+        f"Density multiplier per generation vs 2.5, {track}",
+        source="test",
+    )
+
+
+def test_index_charts_the_headline_figures_across_runs(tmp_path):
+    import base64
+    import io
+
+    from bs4 import BeautifulSoup
+    from PIL import Image
+
+    speeds = {"a": 20.0, "b": 12.0}  # a regression between the runs
+    for i, (name, speed) in enumerate(speeds.items()):
+        run = _run(
+            tmp_path,
+            name,
+            started=f"2026-11-0{i + 1}",
+            results__profile_m_csv=pd.DataFrame([_point(speed, speed, speed) | {"weights": "synthetic"}]),
+        )
+        _multipliers("base", 1.5 + i)(run)
+    page = BeautifulSoup(write_index(tmp_path).read_text(), "html.parser")
+    image = page.find("img")
+    assert image["src"].startswith("data:image/png;base64,")
+    assert Image.open(io.BytesIO(base64.b64decode(image["src"].split(",", 1)[1]))).size[0] > 300
+    alt = image["alt"]
+    assert "2 runs" in alt and "decode speed, m on cpu" in alt and f"{speeds['b']:.3g} in run b" in alt
+    assert "density multiplier, base: generation 3 vs 2.5: 2.5 in run b" in alt
+
+
 def test_a_step_is_reusable_only_while_its_files_are_intact(tmp_path):
     source = tmp_path / "a"
     write_csv(pd.DataFrame({"x": [1]}), source / "tables" / "t.csv")

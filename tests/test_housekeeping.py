@@ -172,3 +172,22 @@ def test_an_empty_or_missing_reports_folder_is_fine(tmp_path, monkeypatch, capsy
     monkeypatch.setenv("GENTREND_REPORTS", str(tmp_path / "none"))
     assert main(["clean", "--keep", "2"]) == 0
     assert "0 item(s)" in capsys.readouterr().out and not (tmp_path / "none").exists()
+
+
+def test_a_hard_linked_file_is_counted_once_and_only_when_its_last_link_goes(tmp_path, monkeypatch, capsys):
+    """A reused step is hard-linked from the older run into the newer: removing the older run frees nothing of
+    it; a file linked twice inside the removed run counts once."""
+    reports = tmp_path / "reports"
+    monkeypatch.setenv("GENTREND_REPORTS", str(reports))
+    old, new = _run(reports, "run-a", 10), _run(reports, "run-b", 1)
+    shared, own = old / "tables" / "shared.csv", old / "tables" / "own.csv"
+    shared.parent.mkdir()
+    shared.write_bytes(b"x" * 50_000)
+    own.write_bytes(b"y" * 3_000)
+    os.link(shared, new / "shared.csv")  # what step reuse does
+    os.link(own, old / "own-again.csv")
+    _age(old, 10)
+    assert main(["clean", "--keep", "1", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    frees = sum(f.stat().st_size for f in old.rglob("*") if f.is_file() and f.stat().st_nlink == 1) + own.stat().st_size
+    assert f"1 item(s), {frees / 1000:.1f} kB would be freed" in out

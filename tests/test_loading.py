@@ -54,9 +54,7 @@ def test_hub_and_local_modes_load_a_saved_checkpoint(catalogue, tmp_path):
 def test_hub_without_cached_weights_says_how_to_get_them(catalogue):
     with pytest.raises(ModelLoadError, match="(?s)cannot load weights of qwen3-0.6b.*mode='synthetic'"):
         load_model(catalogue.get("qwen3-0.6b"), "hub")
-    with pytest.raises(
-        ModelLoadError, match="(?s)not in the local Hugging Face cache.*huggingface-cli download Qwen/Qwen3-0.6B"
-    ):
+    with pytest.raises(ModelLoadError, match="(?s)not in the local Hugging Face cache.*hf download Qwen/Qwen3-0.6B"):
         check_weights_reachable(catalogue.get("qwen3-0.6b"), "hub")
 
 

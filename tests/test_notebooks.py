@@ -1,14 +1,19 @@
-"""Every notebook in notebooks/ (found by glob): committed clean, thin, and executed by the report run."""
+"""Every notebook in notebooks/ (found by glob): committed clean, thin, and executed: the report's steps by the
+report run, the others (readers of a finished run, e.g. explore.ipynb) by papermill over that run."""
 
 import ast
 
 import nbformat
+import papermill
 import pytest
 
 from gentrend.core import paths
+from gentrend.pipeline import plan
 from gentrend.pipeline.notebooks import declared_parameters
 
 NOTEBOOKS = sorted(paths.NOTEBOOKS_DIR.glob("*.ipynb"))
+STEPS = {getattr(plan, name) for name in dir(plan) if name.endswith("_NB")}  # what the report run executes
+READERS = [nb for nb in NOTEBOOKS if nb.name not in STEPS]
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
@@ -36,7 +41,9 @@ def test_committed_without_outputs_and_thin(notebook):
 
 
 def test_the_trend_report_only_reads_and_lays_out():
-    """No analysis in the report notebook: it imports the layout module and the catalogue, nothing that computes."""
+    """No analysis in the report notebook: it imports the layout, the summary (which publishes page one's numbers
+    from the run's tables) and the catalogue. That the layout adds no number of its own is checked on its
+    behaviour in test_summary.py."""
     report = nbformat.read(paths.NOTEBOOKS_DIR / "08_trend_report.ipynb", as_version=4)
     imported = set()
     for cell in report.cells:
@@ -44,11 +51,15 @@ def test_the_trend_report_only_reads_and_lays_out():
             for node in ast.walk(ast.parse(cell.source)):
                 if isinstance(node, ast.ImportFrom):
                     imported |= {f"{node.module}.{a.name}" for a in node.names}
-    assert imported == {"gentrend.report.layout", "gentrend.models.catalogue.load_catalogue"}
+    assert imported == {
+        "gentrend.report.layout",
+        "gentrend.report.summary",
+        "gentrend.models.catalogue.load_catalogue",
+    }
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("notebook", [nb for nb in NOTEBOOKS if nb.name in STEPS], ids=lambda p: p.name)
 def test_executed_in_the_report_run_without_errors(notebook, report_run):
     """Each notebook ran (once or once per generation / track / model) in the session's report run."""
     executed = sorted((report_run / "notebooks").glob(f"{notebook.stem}*.ipynb"))
@@ -57,3 +68,27 @@ def test_executed_in_the_report_run_without_errors(notebook, report_run):
         outputs = [o for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code" for o in c.outputs]
         assert not [o for o in outputs if o.output_type == "error"], path.name
         assert outputs, f"{path.name} shows nothing"
+        assert not [o for o in outputs if "IProgress" in o.get("text", "")], f"{path.name}: widget warning"
+
+
+def test_every_notebook_is_a_report_step_or_the_explorer():
+    """A notebook the report run does not execute needs its own execution test, as explore.ipynb has below."""
+    assert {nb.name for nb in NOTEBOOKS} - STEPS == {"explore.ipynb"}
+
+
+@pytest.mark.slow
+def test_the_explore_notebook_runs_over_a_finished_run(two_runs, tmp_path):
+    """Defaults only: the latest run, its table re-plotted, compared with the run before it."""
+    out = tmp_path / "explore.ipynb"
+    papermill.execute_notebook(
+        str(paths.NOTEBOOKS_DIR / "explore.ipynb"), str(out), kernel_name="python3", progress_bar=False
+    )
+    cells = [c for c in nbformat.read(out, as_version=4).cells if c.cell_type == "code"]
+    outputs = [o for c in cells for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert not [o for o in outputs if o.get("name") == "stderr"], "warnings or progress noise in the output"
+    text = "\n".join(str(o.get("data", {}).get("text/plain", "")) + o.get("text", "") for o in outputs)
+    assert "<gentrend run second: complete" in text and "comparing run second with first" in text
+    assert any("image/png" in o.get("data", {}) for o in outputs)  # the chart redrawn
+    compared = cells[-1].outputs[0]["data"]["text/plain"]
+    assert "first" in compared and "second" in compared

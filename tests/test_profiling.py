@@ -88,6 +88,9 @@ def test_cpu_end_to_end(tmp_path, counted):
     assert len(gathered) == len(rows)
     summary = summary_table(gathered)
     assert summary.iloc[0]["points ok/oom/error"] == "2/0/0" and "(tiny)" in summary.iloc[0]["weights"]
+    first = summary.iloc[0]  # numbers as numbers beside the display columns (page one reads these)
+    assert first["device_type"] == "cpu" and first["torch_threads"] >= 1
+    assert first["decode_tokens_per_s_p10"] <= first["decode_tokens_per_s"] <= first["decode_tokens_per_s_p90"]
     validation = memory_validation(gathered)
     assert len(validation) == 2 and (validation["total_predicted_gib"] > 0).all()
     w = wide(gathered)

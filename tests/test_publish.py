@@ -5,13 +5,16 @@ import json
 import os
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import pytest
+from bs4 import BeautifulSoup
 
 from gentrend.core.files import OutputError, read_csv, write_text
+from gentrend.core.vocab import column_label
 from gentrend.plots import footnote
 from gentrend.report.layout import RunArtefacts
-from gentrend.report.publish import Publisher, PublishError
+from gentrend.report.publish import PRINT_COLUMNS, Publisher, PublishError, print_columns, table_html
 
 PAYLOAD = "<script>alert(1)</script><img src=x onerror=alert(1)>"
 
@@ -95,3 +98,27 @@ def test_one_key_names_one_artefact_of_a_notebook(tmp_path):
     with pytest.raises(PublishError, match="key 'regime' already names a table"):
         out.text("regime", "- reading")
     assert out.table(pd.DataFrame({"a": [2]}), "regime", "Regime")  # a cell run again rewrites its own table
+
+
+def test_a_table_too_wide_for_print_keeps_its_interval_and_error_columns():
+    columns = [f"extra_{i}" for i in range(15)] + ["ci_low", "ci_high", "error_percent", "bound"]
+    frame = pd.DataFrame([[1.0] * 15 + [0.5, 2.0, -17.0, ">"]], columns=columns)
+    printed = print_columns(frame.columns)
+    assert {"ci_low", "ci_high", "error_percent", "bound"} <= set(printed) and len(printed) == PRINT_COLUMNS
+    page = BeautifulSoup(table_html(frame, "wide").data, "html.parser")
+    hidden = {th.get_text() for th in page.select("th.screen-only")}
+    assert hidden == {column_label(c) for c in columns if c not in printed}
+    shown = [th.get_text() for th in page.select("thead th") if "screen-only" not in th.get("class", [])]
+    assert shown[-4:] == ["95% interval, low", "95% interval, high", "error percent", "bound"]  # in words
+    assert "at least" in page.get_text() and "left out here: extra 7" in page.select_one("caption").get_text()
+
+
+def test_open_ends_and_bound_codes_are_spelled_out():
+    frame = pd.DataFrame({"density_low": [0.0, 1.5], "density_high": [np.inf, 2.0], "bound": ["<", "<>"]})
+    cells = [td.get_text() for td in BeautifulSoup(table_html(frame, "t").data, "html.parser").select("td")]
+    assert cells == ["unbounded", "unbounded", "at most", "1.50", "2.00", "between"]
+
+
+def test_columns_the_heading_already_states_are_cut_before_findings():
+    columns = ["generation", "reference", "track", *[f"finding_{i}" for i in range(9)]]
+    assert print_columns(columns) == ["generation", "reference", *[f"finding_{i}" for i in range(9)]]  # in order

@@ -119,3 +119,27 @@ def test_a_missing_nbconvert_template_stops_the_report_before_any_work(tmp_path,
         run_report(request=ReportRequest(profile_models=()), reports_dir=tmp_path)
     assert "JUPYTER_PATH" in e.value.fix
     assert not any(tmp_path.iterdir())  # no run folder, no lock left behind
+
+
+def _structure(node, kind: str) -> list:
+    """The /Alt of every structure element of `kind` under a PDF structure-tree node."""
+    node = node.get_object()
+    if not isinstance(node, dict):
+        return []
+    found = [node.get("/Alt")] if node.get("/S") == kind else []
+    kids = node.get("/K", [])
+    for kid in kids if isinstance(kids, list) else [kids]:
+        found += _structure(kid, kind)
+    return found
+
+
+def test_pdf_is_tagged_and_its_figures_keep_their_alt_text(tmp_path):
+    from gentrend.report.publish import figure_html
+    from gentrend.report.render import html_to_pdf
+
+    png = base64.b64decode(_png())
+    page = "<h1>Report</h1>" + figure_html(png, "score rises with size").data + figure_html(png, "second chart").data
+    html_to_pdf(f"<html><body>{page}</body></html>", tmp_path / "t.pdf")
+    root = PdfReader(tmp_path / "t.pdf").trailer["/Root"]
+    assert root["/MarkInfo"]["/Marked"]
+    assert sorted(_structure(root["/StructTreeRoot"], "/Figure")) == ["score rises with size", "second chart"]

@@ -18,7 +18,16 @@ from gentrend.core import paths
 from gentrend.pipeline.manifest import Manifest
 from gentrend.pipeline.runner import run_report
 
-SECTIONS = ("Models", "Capability density", "Per-size comparisons", "Speed and memory", "Claims ledger", "Sources")
+SECTIONS = (
+    "Capability density",
+    "Robustness",
+    "Per-size comparisons",
+    "Speed and memory",
+    "Claims ledger",
+    "Appendix: sources",
+    "Appendix: models and architecture",
+)
+BODY_PAGES = 20  # the most pages before the first appendix
 
 
 def _squash(text: str) -> str:
@@ -119,6 +128,57 @@ def test_pdf_has_every_chart_and_table_of_the_html(report_run, soup):
         assert _squash(caption.get_text()) in text
     for section in SECTIONS:
         assert _squash(section) in text
+
+
+@pytest.mark.slow
+def test_page_one_numbers_carry_their_basis_and_the_robustness_section_one_verdict_each(report_run):
+    headlines = pd.read_csv(report_run / "tables" / "page_one_headline_numbers.csv", dtype={"subject": str})
+    density = headlines[headlines["finding"] == "density"]
+    assert not density.empty and density[["n_models", "n_families", "bounded_share"]].notna().all().all()
+    exact = density[density["bound"] == "exact"]
+    assert (exact[["value", "low", "high"]].notna()).all().all()  # an exact value has its interval
+    assert density.loc[density["bound"] != "exact", "value"].isna().all()  # a bound has no point value
+    for track in density["track"].unique():
+        name = f"robustness_of_the_generation_multipliers_{track.replace('-', '_')}.csv"
+        robust = pd.read_csv(report_run / "tables" / name, dtype={"generation": str})
+        newer = density[(density["track"] == track) & density["holds"].notna()]
+        assert sorted(robust["generation"]) == sorted(newer["subject"])
+        assert robust["verdict"].str.match(r"^(holds|moves|not estimable)").all()
+    trend = headlines[headlines["finding"] == "trend"]
+    assert (trend["value"].isna() == (trend["n_generations"] < 3)).all()  # refused below three exact generations
+
+
+@pytest.mark.slow
+def test_pdf_is_tagged_with_alt_text_and_its_body_fits_the_page_budget(report_run, soup):
+    from pypdf import PdfReader
+
+    reader = PdfReader(report_run / "trend_report.pdf")
+    root = reader.trailer["/Root"]
+    alts = []
+
+    def walk(node):
+        node = node.get_object()
+        if not isinstance(node, dict):
+            return
+        if node.get("/S") == "/Figure":
+            alts.append(node.get("/Alt"))
+        kids = node.get("/K", [])
+        for kid in kids if isinstance(kids, list) else [kids]:
+            walk(kid)
+
+    walk(root["/StructTreeRoot"])
+    images = soup.select("img")
+    assert len(alts) >= len({img["src"] for img in images}) and all(alts)
+    assert {str(a) for a in alts} >= {img["alt"] for img in images}
+
+    def bookmarks(outline):  # one per heading, nested as the headings are
+        for item in outline:
+            yield from bookmarks(item) if isinstance(item, list) else [item]
+
+    first_appendix = min(
+        reader.get_destination_page_number(b) for b in bookmarks(reader.outline) if b.title.startswith("Appendix")
+    )
+    assert first_appendix <= BODY_PAGES  # 0-based: the pages before it
 
 
 def test_cli_prints_one_clear_error_for_bad_input(capsys):

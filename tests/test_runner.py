@@ -59,7 +59,8 @@ def _evaluating(tmp_path, **kwargs) -> ReportRequest:
 def test_every_notebook_of_the_suite_is_planned(catalogue, scores, tmp_path, monkeypatch):
     monkeypatch.setattr("gentrend.pipeline.plan.check_checkpoint_folder", lambda path: None)
     planned = {j.notebook for j in plan(catalogue, scores, _evaluating(tmp_path))}
-    assert planned == {p.name for p in paths.NOTEBOOKS_DIR.glob("*.ipynb")}
+    readers = {"explore.ipynb"}  # reads a finished run by hand (tests/test_notebooks.py executes it)
+    assert planned == {p.name for p in paths.NOTEBOOKS_DIR.glob("*.ipynb")} - readers
 
 
 def test_evaluation_scores_every_model_with_the_checkpoint_then_analyses_the_measured_scores(

@@ -15,33 +15,47 @@ import time
 
 from gentrend.analysis.scores import load_scores
 from gentrend.claims.ledger import load_claims
-from gentrend.core.errors import GentrendError
+from gentrend.core.errors import GentrendError, SettingError
 from gentrend.core.files import output_error
 from gentrend.models.catalogue import load_catalogue
 from gentrend.models.roofline import load_gpus
-from gentrend.pipeline.clean import age_text, clean, parse_age, size_text
+from gentrend.pipeline.clean import age_text, clean, freed_size, parse_age, size_text
 from gentrend.pipeline.request import EvalRequest, ReportRequest
 from gentrend.pipeline.runner import run_report
 
 
+def _evaluation(args, group: argparse._ArgumentGroup) -> EvalRequest | None:
+    """The evaluation request, or None; evaluation options given without --evaluate would be ignored: refused."""
+    given = [
+        a.option_strings[0] for a in group._group_actions if a.dest != "evaluate" and getattr(args, a.dest) is not None
+    ]
+    if not args.evaluate:
+        if given:
+            raise SettingError(
+                f"{', '.join(given)} only apply to an evaluation, and no tasks were named",
+                "add --evaluate TASK ... (or lm-eval's --tasks TASK ...), or drop them",
+            )
+        return None
+    return EvalRequest(
+        tasks=tuple(t for arg in args.evaluate for t in arg.split(",") if t),  # lm-eval also takes "a,b"
+        models=tuple(args.eval_models) if args.eval_models else None,
+        mode=args.eval_mode or "hub",
+        local_dir=args.eval_dir or "",
+        checkpoint=args.checkpoint or "post_trained",
+        chat_template=bool(args.chat_template),
+        thinking=args.thinking,
+        num_fewshot=args.num_fewshot,
+        limit=args.limit,
+        batch_size=args.batch_size,
+        gen_kwargs=args.gen_kwargs or "",
+        log_samples=bool(args.log_samples),
+        task_dir=args.task_dir or "",
+    )
+
+
 def _report(args) -> int:
 
-    evaluation = (
-        EvalRequest(
-            tasks=tuple(args.evaluate),
-            models=tuple(args.eval_models) if args.eval_models else None,
-            mode=args.eval_mode,
-            local_dir=args.eval_dir or "",
-            checkpoint=args.checkpoint,
-            chat_template=args.chat_template,
-            thinking=args.thinking,
-            num_fewshot=args.num_fewshot,
-            limit=args.limit,
-            task_dir=args.task_dir or "",
-        )
-        if args.evaluate
-        else None
-    )
+    evaluation = _evaluation(args, args.evaluation_group)
     request = ReportRequest(
         profile_models=() if args.no_profile else (tuple(args.models) if args.models else None),
         mode=args.mode,
@@ -111,7 +125,7 @@ def _clean(args) -> None:
         )
     for path, why in protected.items():
         print(f"kept        run   {path}  ({why})")
-    total = size_text(sum(item.size for item in doomed))
+    total = size_text(freed_size(f for item in doomed for f in item.files))
     print(
         f"{len(doomed)} item(s), {total}" + (" would be freed (dry run: nothing removed)" if args.dry_run else " freed")
     )
@@ -125,6 +139,19 @@ def _positive_ints(text: str) -> list[int]:
     if not values or any(v < 1 for v in values):
         raise argparse.ArgumentTypeError(f"expected positive whole numbers, got {text!r}")
     return values
+
+
+def _batch_size(text: str) -> int | str:
+    """lm-eval's --batch_size: a positive integer or "auto"."""
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number or auto, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number or auto, got {text!r}")
+    return value
 
 
 def _limit(text: str) -> int | float:
@@ -166,18 +193,28 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--tiny", action="store_true", help="profile shrunken architectures (smoke test, seconds)")
     report.add_argument("--force", action="store_true", help="re-measure even where cached results exist")
     report.add_argument("--no-pdf", action="store_true", help="skip the PDF")
-    evaluation = report.add_argument_group("same-harness evaluation (lm-evaluation-harness; needs real weights)")
-    evaluation.add_argument("--evaluate", nargs="+", metavar="TASK", help="lm-eval tasks and/or user tasks to score")
+    evaluation = report.add_argument_group(
+        "same-harness evaluation (lm-evaluation-harness; needs real weights)",
+        "lm-eval's own option names are accepted too (--tasks, --num_fewshot, --batch_size, --gen_kwargs, "
+        "--log_samples, --limit) and mean what they mean there.",
+    )
+    evaluation.add_argument(
+        "--evaluate", "--tasks", nargs="+", metavar="TASK", help="lm-eval tasks and/or user tasks to score"
+    )
     evaluation.add_argument(
         "--eval-models", nargs="+", metavar="ID", help="models to score (default: every model with the checkpoint)"
     )
-    evaluation.add_argument("--eval-mode", default="hub", help="weights: hub (default) or local (with --eval-dir)")
-    evaluation.add_argument("--eval-dir", metavar="DIR", help="local mode: DIR/<model id>/ holds each checkpoint")
     evaluation.add_argument(
-        "--checkpoint", default="post_trained", choices=["base", "post_trained"], help="which checkpoint to score"
+        "--eval-mode", choices=["hub", "local"], help="weights: hub (default) or local (with --eval-dir)"
     )
     evaluation.add_argument(
-        "--chat-template", action="store_true", help="wrap prompts in the chat template (post-trained)"
+        "--eval-dir", metavar="DIR", help="with --eval-mode local: DIR/<model id>/ holds each checkpoint"
+    )
+    evaluation.add_argument(
+        "--checkpoint", choices=["base", "post_trained"], help="which checkpoint to score (default: post_trained)"
+    )
+    evaluation.add_argument(
+        "--chat-template", action="store_true", default=None, help="wrap prompts in the chat template (post-trained)"
     )
     evaluation.add_argument(
         "--thinking",
@@ -185,11 +222,31 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="Qwen3/Qwen3.5 thinking switch (with --chat-template; default: off)",
     )
-    evaluation.add_argument("--num-fewshot", type=int, help="few-shot examples (default: each task's)")
+    evaluation.add_argument("--num-fewshot", "--num_fewshot", type=int, help="few-shot examples (default: each task's)")
+    evaluation.add_argument(
+        "--batch-size",
+        "--batch_size",
+        type=_batch_size,
+        help="an integer, or auto on a GPU (default: auto on a GPU, 8 on the CPU)",
+    )
+    evaluation.add_argument(
+        "--gen-kwargs",
+        "--gen_kwargs",
+        metavar="K=V,K=V",
+        help='generation arguments of generative tasks, e.g. "max_gen_toks=2048,temperature=0" (default: each task\'s)',
+    )
+    evaluation.add_argument(
+        "--log-samples",
+        "--log_samples",
+        action="store_true",
+        default=None,
+        help="write every scored document to results/samples_<model>-<label>-<task>.jsonl",
+    )
     evaluation.add_argument(
         "--limit", type=_limit, help="documents per task (an integer, or a fraction below 1) for quick runs"
     )
     evaluation.add_argument("--task-dir", metavar="DIR", help="folder of your own task YAML + JSONL files")
+    report.set_defaults(evaluation_group=evaluation)
     report.set_defaults(func=_report)
 
     sub.add_parser("models", help="list the model catalogue").set_defaults(func=_models)

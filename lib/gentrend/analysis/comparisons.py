@@ -1,7 +1,8 @@
 """Per-size comparisons across generations: size classes, score deltas, and the smallest new model that
 matches the largest old one.
 
-Input is the `kept` frame of `gentrend.analysis.selection.select_scores` (one track, percent units, one row per model and
+Input is the `kept` frame of `gentrend.analysis.selection.select_scores` (one track, percent units, one row per
+model and
 benchmark after the disagreement rule). Size classes are bins of parameter count (SIZE_CLASSES, edges in
 billions); a model's class follows the chosen size convention. Deltas are score points against a baseline
 generation (default: the oldest on the track).

@@ -27,11 +27,14 @@ Method, per track (base / non-thinking / thinking; never mixed) and per benchmar
 7. Per generation: the multiplier against the reference = the same median over all its (model, family)
    votes inside the reference range (rules 3-6). A generation with no direct overlap with the reference is
    chained through an intermediate generation (sum of the two log2 intervals), stated in `method`.
-8. Over time: least squares of log2(multiplier) against months since the reference release, on the exact
-   multipliers only (the reference counts as 1×); doubling time = 1 / slope, interval from the same
-   bootstrap draws. With no exact multiplier besides the reference, the doubling time is a bound: the range
-   of the slope over the multipliers' intervals (one-sided when an end is open), without an interval; not
-   estimable when no side is bounded. Compare DENSING_LAW_DOUBLING_MONTHS.
+8. Over time: least squares of log2(multiplier) against months since the reference release, on exact
+   multipliers only (the reference counts as 1×); doubling time = 1 / slope, interval from the same bootstrap
+   draws. It is printed only where at least MIN_TREND_GENERATIONS generations besides the reference have
+   exact multipliers; elsewhere "not estimable from N generations", with each generation's multiplier and
+   release month. The densing law's doubling time (Xiao et al.) is a loss-based trend across many model
+   families, not a like-for-like figure for one family's benchmark medians, so it is never set beside these.
+9. Against the generation just before (`successive_multipliers`): the same multiplier with the previous
+   generation on the track as the reference, where that generation has a curve (two sizes on a benchmark).
 
 Which rows are compared: `gentrend.analysis.selection.select_scores` (one track, percent units, the disagreement rule).
 """
@@ -49,11 +52,10 @@ from gentrend.analysis.selection import family_of, generation_order
 from gentrend.core.errors import DataError
 from gentrend.core.vocab import model_labels, size_column
 
-DENSING_LAW_DOUBLING_MONTHS = 3.3  # Xiao et al., "Densing Law of LLMs", arXiv 2412.04315 (arXiv version)
-DENSING_LAW_SOURCE = "Xiao et al., arXiv 2412.04315"
 N_BOOT = 2000
 LEVEL = 0.95
 MIN_VOTES = 3  # fewer votes (benchmark families) than this: the aggregate is not estimable
+MIN_TREND_GENERATIONS = 3  # exact generations besides the reference that a doubling time needs (rule 8)
 DAYS_PER_MONTH = 365.25 / 12
 
 EXACT, LOWER, UPPER, RANGE, NOT_ESTIMABLE = "=", ">", "<", "<>", "n/e"  # the `bound` of a value or aggregate
@@ -254,7 +256,7 @@ def family_votes(rows: pd.DataFrame) -> pd.DataFrame:
     lows, highs = _ends(np.log2(inside["density"].to_numpy(dtype=float)), inside["bound"].to_numpy())
     ends = inside.assign(_low=lows, _high=highs)
     out = []
-    for (model_id, family), group in ends.groupby(["model_id", "family"], sort=False):
+    for (_, family), group in ends.groupby(["model_id", "family"], sort=False):
         low, high = _median_interval(group["_low"], group["_high"])
         first = group.iloc[0]
         out.append(
@@ -462,10 +464,26 @@ def outside_range(rows: pd.DataFrame, selected: pd.DataFrame, size: str = "total
 # --- generations and time -------------------------------------------------------------------------------
 
 
-def _generation_results(selected, reference, size, n_boot, seed, level):
-    """Per generation (oldest first): {method, low, high, bound, draws, ci, counts}; direct, else chained."""
+def _pipelines(rows: pd.DataFrame, generation: str) -> dict:
+    """Where a generation's pooled rows come from against the sources of the curve they are placed on: a
+    generation is `mixed_pipelines` when some of its scores come from a source that scored no point of the
+    curve (e.g. model-card scores on a curve from a technical report)."""
+    inside = rows[(rows["generation"] == generation) & (rows["position"] == "inside")]
+    own = sorted(set(inside["source_url"]))
+    curve = sorted({u for text in inside["reference_sources"] for u in str(text).split()})
+    return {
+        "n_families": int(inside["family"].nunique()),
+        "mixed_pipelines": bool(set(own) - set(curve)),
+        "sources": " ".join(own),
+        "curve_sources": " ".join(curve),
+    }
+
+
+def _generation_results(selected, reference, size, n_boot, seed, level, rows=None):
+    """Per generation (oldest first): {method, low, high, bound, draws, ci, counts}; direct, else chained.
+    `rows`: density_rows(selected, reference, size) when the caller has them."""
     _check_reference(selected, reference)
-    rows = density_rows(selected, reference, size)
+    rows = density_rows(selected, reference, size) if rows is None else rows
     votes = family_votes(rows)
     direct_draws = _draws(votes, "generation", n_boot, seed) if not votes.empty else {}
     zero = (np.zeros(n_boot), np.zeros(n_boot))
@@ -483,6 +501,10 @@ def _generation_results(selected, reference, size, n_boot, seed, level):
             "n_below": 0,
             "bounded_share": 0.0,
             "n_models": 0,
+            "n_families": 0,
+            "mixed_pipelines": False,
+            "sources": "",
+            "curve_sources": "",
             "draws": zero,
         }
     }
@@ -494,11 +516,13 @@ def _generation_results(selected, reference, size, n_boot, seed, level):
                 "method": "direct",
                 **_aggregate(group, direct_draws[generation], level),
                 "n_models": group["model_id"].nunique(),
+                **_pipelines(rows, generation),
                 "draws": direct_draws[generation],
             }
             continue
         for mid in (g for g in order if g in direct_draws and g != generation):
-            step = family_votes(density_rows(selected, mid, size))
+            step_rows = density_rows(selected, mid, size)
+            step = family_votes(step_rows)
             step = step[step["generation"] == generation]
             if step.empty:
                 continue
@@ -518,10 +542,39 @@ def _generation_results(selected, reference, size, n_boot, seed, level):
                 "ci_low": ci[0],
                 "ci_high": ci[1],
                 "n_models": step["model_id"].nunique(),
+                **_pipelines(step_rows, generation),
+                "mixed_pipelines": _pipelines(step_rows, generation)["mixed_pipelines"] or second["mixed_pipelines"],
                 "draws": summed,
             }
             break
     return result
+
+
+MULTIPLIER_COLUMNS = [
+    "generation",
+    "release_date",
+    "multiplier",
+    "multiplier_low",
+    "multiplier_high",
+    "ci_low",
+    "ci_high",
+    "bound",
+    "label",
+    "n_models",
+    "n_families",
+    "n_votes",
+    "n_exact",
+    "n_above",
+    "n_below",
+    "bounded_share",
+    "method",
+    "mixed_pipelines",
+    "sources",
+    "curve_sources",
+    "reference",
+    "track",
+    "size_convention",
+]
 
 
 def generation_multipliers(
@@ -531,17 +584,20 @@ def generation_multipliers(
     n_boot: int = N_BOOT,
     seed: int = 0,
     level: float = LEVEL,
+    rows: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per generation (oldest first): density multiplier against the reference, the median over all its
     (model, family) votes inside the reference range (MEDIAN_RULE).
 
     Columns: generation, release_date, multiplier (exact only, else NaN), multiplier_low, multiplier_high
-    (where the median can lie), ci_low, ci_high (exact only), bound, label, n_models, n_votes, n_exact,
-    n_above, n_below, bounded_share, method ('reference', 'direct', 'chained 3.5→3→2.5'), reference, track,
-    size_convention. Generations with no path to the reference are left out.
+    (where the median can lie), ci_low, ci_high (exact only), bound, label, n_models, n_families, n_votes
+    ((model, family) votes), n_exact, n_above, n_below, bounded_share, method ('reference', 'direct',
+    'chained 3.5→3→2.5'), mixed_pipelines (some scores from a source that scored no point of the curve),
+    sources, curve_sources, reference, track, size_convention. Generations with no path to the reference are
+    left out.
     """
     reference = str(reference)
-    result = _generation_results(selected, reference, size, n_boot, seed, level)
+    result = _generation_results(selected, reference, size, n_boot, seed, level, rows)
     release = selected.groupby("generation")["release_date"].min()
     track = ", ".join(sorted(set(selected["track"])))
     out = []
@@ -559,13 +615,41 @@ def generation_multipliers(
                 "bound": r["bound"],
                 "label": interval_label(low, high, r["bound"]),
                 "n_models": r["n_models"],
+                "n_families": r["n_families"],
                 **{k: r[k] for k in ("n_votes", "n_exact", "n_above", "n_below", "bounded_share", "method")},
+                "mixed_pipelines": r["mixed_pipelines"],
+                "sources": r["sources"],
+                "curve_sources": r["curve_sources"],
                 "reference": reference,
                 "track": track,
                 "size_convention": size,
             }
         )
-    return pd.DataFrame(out).sort_values("release_date").reset_index(drop=True)
+    return pd.DataFrame(out, columns=MULTIPLIER_COLUMNS).sort_values("release_date").reset_index(drop=True)
+
+
+def successive_multipliers(
+    selected: pd.DataFrame,
+    reference: str,
+    size: str = "total",
+    n_boot: int = N_BOOT,
+    seed: int = 0,
+    level: float = LEVEL,
+) -> pd.DataFrame:
+    """Each generation against the one just before it on the track (rule 9), where that one is not the
+    reference (that row is in `generation_multipliers`) and has a curve. Columns: those of
+    `generation_multipliers`, the `reference` column naming the previous generation."""
+    order = generation_order(selected)
+    order = order[order.index(str(reference)) :]
+    sizes = selected.groupby(["generation", "benchmark"])["model_id"].nunique()
+    parts = []
+    for previous, generation in zip(order[1:], order[2:]):
+        if not (sizes.loc[previous] >= 2).any():
+            continue
+        pair = selected[selected["generation"].isin([previous, generation])]
+        table = generation_multipliers(pair, previous, size, n_boot, seed, level)
+        parts.append(table[table["generation"] == generation])
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=MULTIPLIER_COLUMNS)
 
 
 def _months(release: pd.Series, generations: list[str], reference: str) -> np.ndarray:
@@ -573,8 +657,8 @@ def _months(release: pd.Series, generations: list[str], reference: str) -> np.nd
 
 
 def _slope_range(weights: np.ndarray, lows, highs) -> tuple:
-    """Least-squares slope = weights @ points: its smallest and largest value (arrays over draws, or numbers)
-    when each point lies in [low, high]: lower ends where a weight is positive, upper ends where negative."""
+    """Least-squares slope = weights @ points: its smallest and largest value (arrays over draws) when each
+    point lies in [low, high]: lower ends where a weight is positive, upper ends where negative."""
     weights = np.asarray(weights, dtype=float)
     lows, highs = np.asarray(lows, dtype=float), np.asarray(highs, dtype=float)
     with np.errstate(invalid="ignore"):  # 0 x inf: a generation at the mean date has no say in the slope
@@ -583,6 +667,11 @@ def _slope_range(weights: np.ndarray, lows, highs) -> tuple:
             return np.sum(np.where(weights > 0, weights * a, np.where(weights < 0, weights * b, 0.0)), axis=-1)
 
         return total(lows, highs), total(highs, lows)
+
+
+def not_estimable_label(n_exact: int) -> str:
+    """What a refused doubling time prints: 'not estimable from 2 generations' (exact ones besides the reference)."""
+    return f"not estimable from {n_exact} generation{'s' if n_exact != 1 else ''}"
 
 
 def doubling_time(
@@ -595,79 +684,63 @@ def doubling_time(
 ) -> pd.DataFrame:
     """Density doubling time in months (rule 8 of the module docstring). One row:
 
-    doubling_months (exact fit only), doubling_low / doubling_high (where it can lie; a bound has an open or
-    a second end), bound ('=', '<': at most, '>': at least, '<>': both ends, 'n/e'), label, ci_low / ci_high
-    (exact fit only; inf when the slope's interval reaches zero), slope_per_month, intercept_log2 (exact fit
-    only), n_generations and generations (those in the fit), excluded (bounded or not estimable generations
-    left out of an exact fit, with their multipliers), bounded_share (bounded votes among all votes of the
-    newer generations), published_months (the densing law's figure) and its source.
+    doubling_months (NaN when refused), ci_low / ci_high (bootstrap; inf when the slope's interval reaches
+    zero), bound ('=' or 'n/e'), label ('14.2 months' or 'not estimable from 2 generations'),
+    slope_per_month, intercept_log2, n_exact_generations (exact generations besides the reference), generations
+    (those in
+    the fit, or that would be), per_generation (each newer generation's multiplier and release month: what a
+    reader has where the trend is refused), bounded_share (bounded votes among all votes of the newer
+    generations), reference, track, size_convention.
 
-    With fewer than two exact multipliers (the reference and one more), the doubling time is a bound: the
-    range of the least-squares slope over every multiplier's interval (not estimable ones left out).
+    A trend needs MIN_TREND_GENERATIONS exact multipliers besides the reference (fixed at 1x): a line through
+    the reference and one or two points is not a trend, and bounds never enter a fit.
     """
     reference = str(reference)
     result = _generation_results(selected, reference, size, n_boot, seed, level)
     release = selected.groupby("generation")["release_date"].min()
-    exact = [g for g, r in result.items() if r["bound"] == EXACT]
-    newer = [r for g, r in result.items() if g != reference]
-    n_votes = sum(r["n_votes"] for r in newer)
-    share = sum(r["bounded_share"] * r["n_votes"] for r in newer) / n_votes if n_votes else np.nan
+    newer = {g: r for g, r in result.items() if g != reference}
+    exact = [g for g, r in newer.items() if r["bound"] == EXACT]
+    n_votes = sum(r["n_votes"] for r in newer.values())
+    share = sum(r["bounded_share"] * r["n_votes"] for r in newer.values()) / n_votes if n_votes else np.nan
     inv = lambda s: 1 / s if s > 0 else np.inf
-    fitted = exact if len(exact) >= 2 else [g for g, r in result.items() if r["bound"] != NOT_ESTIMABLE]
-    fit = {"slope_per_month": np.nan, "intercept_log2": np.nan, "ci_low": np.nan, "ci_high": np.nan}
-    if len(fitted) < 2:
-        low = high = np.nan
-        bound = NOT_ESTIMABLE
-    else:
+    fit = {"doubling_months": np.nan, "slope_per_month": np.nan, "intercept_log2": np.nan}
+    fit |= {"ci_low": np.nan, "ci_high": np.nan}
+    fitted = [reference, *exact]
+    if len(exact) >= MIN_TREND_GENERATIONS:
         months = _months(release, fitted, reference)
         centred = months - months.mean()
         weights = centred / (centred @ centred)  # slope = weights @ points
-        lows, highs = [result[g]["low"] for g in fitted], [result[g]["high"] for g in fitted]
-        slope_min, slope_max = _slope_range(weights, lows, highs)
-        low, high = inv(slope_max), inv(slope_min)  # a steeper slope doubles sooner
-        if fitted == exact:
-            low_draws = np.column_stack([result[g]["draws"][0] for g in exact])
-            high_draws = np.column_stack([result[g]["draws"][1] for g in exact])
-            s_low, s_high = _interval(*_slope_range(weights, low_draws, high_draws), level)
-            fit = {
-                "slope_per_month": float(slope_min),
-                "intercept_log2": float(np.mean(lows) - slope_min * months.mean()),
-                "ci_low": inv(s_high),
-                "ci_high": inv(s_low),
-            }
-            bound = EXACT
-        elif slope_max <= 0 or (low == 0 and np.isinf(high)):  # no increase shown, or no side bounded
-            bound = NOT_ESTIMABLE
-        else:
-            bound = UPPER if low == 0 else LOWER if np.isinf(high) else RANGE
-    fmt = lambda v: f"{v:.1f} months"
-    left_out = (
-        [g for g in result if g not in fitted]
-        if bound == EXACT
-        else [g for g, r in result.items() if r["bound"] == NOT_ESTIMABLE]
+        points = np.array([result[g]["low"] for g in fitted])
+        slope = float(weights @ points)
+        draws = [np.column_stack([result[g]["draws"][i] for g in fitted]) for i in (0, 1)]
+        s_low, s_high = _interval(*_slope_range(weights, *draws), level)
+        fit = {
+            "doubling_months": inv(slope),
+            "slope_per_month": slope,
+            "intercept_log2": float(points.mean() - slope * months.mean()),
+            "ci_low": inv(s_high),
+            "ci_high": inv(s_low),
+        }
+        bound, label = EXACT, f"{inv(slope):.1f} months"
+    else:
+        bound, label = NOT_ESTIMABLE, not_estimable_label(len(exact))
+    per_generation = "; ".join(
+        f"{g}: {interval_label(2 ** r['low'], 2 ** r['high'], r['bound'])} ({release[g]:%Y-%m})"
+        for g, r in newer.items()
     )
     return pd.DataFrame(
         [
             {
-                "doubling_months": low if bound == EXACT else np.nan,
-                "doubling_low": low,
-                "doubling_high": high,
-                "bound": bound,
-                "label": interval_label(low, high, bound, fmt),
                 **fit,
-                "n_generations": len(fitted),
+                "bound": bound,
+                "label": label,
+                "n_exact_generations": len(exact),
                 "generations": " → ".join(fitted),
-                "excluded": ", ".join(
-                    f"{g} ({interval_label(2 ** result[g]['low'], 2 ** result[g]['high'], result[g]['bound'])})"
-                    for g in left_out
-                )
-                or "none",
+                "per_generation": per_generation or "none",
                 "bounded_share": share,
                 "reference": reference,
                 "track": ", ".join(sorted(set(selected["track"]))),
                 "size_convention": size,
-                "published_months": DENSING_LAW_DOUBLING_MONTHS,
-                "published_source": DENSING_LAW_SOURCE,
             }
         ]
     )

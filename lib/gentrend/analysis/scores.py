@@ -23,7 +23,7 @@ from gentrend.core import paths
 from gentrend.core.errors import CatalogueError, DataError
 from gentrend.core.files import read_csv, read_yaml
 from gentrend.core.vocab import TRACK_OF_VARIANT
-from gentrend.evaluation import as_scores, load_run_results
+from gentrend.evaluation import as_scores, load_evaluation_results
 from gentrend.models.catalogue import Catalogue, load_catalogue
 
 REQUIRED_COLUMNS = [
@@ -168,7 +168,7 @@ def scores_from(kind: str, output_dir: str | Path = "", catalogue: Catalogue | N
         return ScoreSource(load_scores(catalogue=catalogue), "data/published_scores.csv (source_url per row)", "")
     if kind == "measured":
         return ScoreSource(
-            as_scores(load_run_results(output_dir), catalogue),
+            as_scores(load_evaluation_results(output_dir), catalogue),
             "measured here with lm-evaluation-harness (results/eval_*.csv; settings per row)",
             MEASURED,
         )

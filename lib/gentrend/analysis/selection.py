@@ -27,6 +27,13 @@ from gentrend.core.files import read_yaml
 from gentrend.core.vocab import TRACKS, check_track
 
 UNITS = ("percent",)
+# Where one model has two rows for one benchmark, which source is kept: the default (most catalogue models on
+# that benchmark and track, then the newer source), or the alternatives the robustness check tries.
+SOURCE_RULES = {
+    "coverage": "the source that scored the most models, then the newer",
+    "newest": "the newer source",
+    "oldest": "the older source",
+}
 
 
 class Selection(NamedTuple):
@@ -35,9 +42,16 @@ class Selection(NamedTuple):
 
 
 def select_scores(
-    scores: pd.DataFrame, track: str, benchmarks: list[str] | tuple = (), units: tuple[str, ...] = UNITS
+    scores: pd.DataFrame,
+    track: str,
+    benchmarks: list[str] | tuple = (),
+    units: tuple[str, ...] = UNITS,
+    source_rule: str = "coverage",
 ) -> Selection:
-    """The rows one comparison uses (see the module docstring for the rule) and the rows it drops, with why."""
+    """The rows one comparison uses (see the module docstring for the rule) and the rows it drops, with why.
+    `source_rule` (SOURCE_RULES): which of two disagreeing sources is kept; "coverage" is the rule above."""
+    if source_rule not in SOURCE_RULES:
+        raise DataError(f"unknown source rule {source_rule!r}", f"use one of: {', '.join(SOURCE_RULES)}")
     rows = scores[scores["track"] == check_track(track)]
     unknown = sorted(set(benchmarks) - set(rows["benchmark"]))
     if unknown:
@@ -57,13 +71,19 @@ def select_scores(
     ranked = candidates.assign(
         _coverage=coverage, _date=candidates["source_url"].map(source_date), _order=np.arange(len(candidates))
     )
-    ranked = ranked.sort_values(["_coverage", "_date", "_order"], ascending=[False, False, True])
+    keys = {
+        "coverage": (["_coverage", "_date", "_order"], [False, False, True]),
+        "newest": (["_date", "_order"], [False, True]),
+        "oldest": (["_date", "_order"], [True, True]),
+    }[source_rule]
+    ranked = ranked.sort_values(keys[0], ascending=keys[1])
     winner = ranked.groupby(["model_id", "benchmark", "unit"]).head(1)
     key = ["model_id", "benchmark", "unit"]
     losers = candidates.index.difference(winner.index)
     kept_of = candidates.loc[losers, key].merge(winner[key + ["score", "source_url"]], on=key, how="left")
     reason[losers] = [
-        f"disagreement rule: kept {s:g} from {u}" for s, u in zip(kept_of["score"], kept_of["source_url"])
+        f"{'disagreement' if source_rule == 'coverage' else source_rule + '-source'} rule: kept {s:g} from {u}"
+        for s, u in zip(kept_of["score"], kept_of["source_url"])
     ]
     kept = rows.loc[winner.index].sort_index()
     dropped = rows[reason != ""].assign(reason=reason[reason != ""])
@@ -137,3 +157,24 @@ def family_table(rows: pd.DataFrame, families: dict[str, dict] | None = None) ->
         if present & set(entry["members"])
     ]
     return pd.DataFrame(out, columns=["family", "members", "n_members", "why"])
+
+
+def chance_levels(path: Path | str | None = None) -> dict[str, float]:
+    """Benchmark -> chance level in percent (data/benchmarks.yaml `chance`: multiple choice with k options is
+    100 / k); benchmarks without one are not listed."""
+    path = Path(path or paths.data_file("benchmarks.yaml"))
+    raw = read_yaml(path, "benchmark chance levels")
+    levels = (raw or {}).get("chance") or {}
+    units = (raw or {}).get("units") or {}
+    for benchmark, level in levels.items():
+        if isinstance(level, bool) or not isinstance(level, int | float) or not 0 < level < 100:
+            raise DataError(
+                f"{path}: chance level of {benchmark!r} is {level!r}, not a percentage between 0 and 100",
+                "write it as BENCHMARK: 100 / k for a multiple-choice benchmark with k options (e.g. GPQA: 25)",
+            )
+        if benchmark in units:
+            raise DataError(
+                f"{path}: {benchmark!r} has a chance level but its unit is {units[benchmark]}, not percent",
+                "give chance levels to percentage benchmarks only",
+            )
+    return {str(b): float(v) for b, v in levels.items()}

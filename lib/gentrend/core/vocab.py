@@ -118,3 +118,68 @@ def generation_colors(generations: list[str]) -> dict[str, tuple]:
 
     colors = sns.color_palette(GENERATION_PALETTE, n_colors=max(len(generations), 3))
     return {str(g): colors[i] for i, g in enumerate(generations)}
+
+
+# --- bounds and table columns in words -----------------------------------------------------------------------------
+
+# The `bound` of a value (gentrend.analysis.density: '=', '>', '<', '<>', 'n/e'), in the words tables print.
+BOUND_WORDS = {"=": "exact", ">": "at least", "<": "at most", "<>": "between", "n/e": "not estimable"}
+
+# Column names of published tables, in the words (and units) a reader sees; a column not listed is shown with
+# its underscores as spaces. One vocabulary for every table of the report.
+COLUMN_LABELS = {
+    "model_id": "model id",
+    "params": "parameters",
+    "params_total": "parameters (total)",
+    "params_non_embedding": "parameters (non-embedding)",
+    "effective_label": "effective size",
+    "density_label": "density",
+    "density": "density (×)",
+    "density_low": "density can lie from (×)",
+    "density_high": "density can lie to (×)",
+    "ci_low": "95% interval, low",
+    "ci_high": "95% interval, high",
+    "multiplier": "multiplier (×)",
+    "multiplier_low": "multiplier can lie from (×)",
+    "multiplier_high": "multiplier can lie to (×)",
+    "label": "value",
+    "bound": "bound",
+    "n_models": "models",
+    "n_families": "benchmark families",
+    "n_votes": "votes",
+    "n_exact": "exact votes",
+    "n_above": "votes above the curve",
+    "n_below": "votes below the curve",
+    "n_benchmarks": "number of benchmarks",
+    "n_outside": "benchmarks outside the range",
+    "n_members": "members",
+    "n_exact_generations": "exact generations",
+    "bounded_share": "bounded share",
+    "mixed_pipelines": "mixed pipelines",
+    "curve_sources": "sources of the curve",
+    "source_url": "source",
+    "reference_sources": "sources of the curve",
+    "size_convention": "size axis",
+    "median_delta": "median change (points)",
+    "baseline_model": "baseline model",
+    "release_date": "released",
+    "doubling_months": "doubling time (months)",
+    "per_generation": "per generation",
+    "slope_per_month": "slope (log2 per month)",
+    "intercept_log2": "intercept (log2)",
+    "interval_low": "interval, low (×)",
+    "interval_high": "interval, high (×)",
+    "family_left_out": "one family left out (min–max)",
+    "non_embedding": "non-embedding parameters",
+    "source_rule": "other source rule",
+    "near_chance_removed": "near-chance scores removed",
+    "weights_gib": "weights (GiB)",
+    "needed_gib": "needed (GiB)",
+    "range_low": "reference range from",
+    "range_high": "reference range to",
+}
+
+
+def column_label(name) -> str:
+    """How a table names a column: COLUMN_LABELS, else the name with underscores as spaces."""
+    return COLUMN_LABELS.get(str(name), str(name).replace("_", " "))

@@ -1,14 +1,14 @@
 """Same-harness evaluation with EleutherAI's lm-evaluation-harness: measured scores beside published ones.
 
     settings = EvalSettings(tasks=["mmlu", "gsm8k", "my_task"], task_dir="my_tasks", num_fewshot=5)
-    rows = evaluate("qwen3-4b", "hub", settings, checkpoint="base")   # tidy long rows, cached per task
-    save_results(rows, output_dir)                                     # <run>/results/eval_<model>-<label>.csv
-    scores = as_scores(load_run_results(output_dir))                   # the columns of gentrend.analysis.scores.load_scores
+    rows = evaluate("qwen3-4b", "hub", settings, checkpoint="base")   # tidy long rows (lm-eval's request cache)
+    save_evaluation_results(rows, output_dir)                          # <run>/results/eval_<model>-<label>.csv
+    scores = as_scores(load_evaluation_results(output_dir))            # columns of gentrend.analysis.scores.load_scores
     compare_with_published(scores, load_scores())                      # measured vs published, settings that differ
 
 Modules: settings (validated EvalSettings), tasks (lm-eval and user task names -> lm-eval tasks), model
 (tokenizer, thinking switch, HFLM), synthetic (tokenizer for synthetic smoke runs), estimate (time before
-starting; planning table), cache (per task, atomic), results (schema, files, summary), scores (as_scores,
+starting; planning table), results (schema, files, summary), scores (as_scores,
 compare_with_published), data (data/evaluation.yaml), run (evaluate).
 """
 
@@ -22,11 +22,12 @@ from gentrend.evaluation.estimate import (
 )
 from gentrend.evaluation.results import (
     SCHEMA_COLUMNS,
-    load_run_results,
+    evaluation_summary_table,
+    load_evaluation_results,
     results_path,
     run_label,
-    save_results,
-    summary_table,
+    samples_path,
+    save_evaluation_results,
 )
 from gentrend.evaluation.run import evaluate
 from gentrend.evaluation.scores import as_scores, compare_with_published, headline_rows, track_of
@@ -50,13 +51,14 @@ __all__ = [
     "evaluate",
     "gpu_throughput",
     "headline_rows",
-    "load_run_results",
+    "evaluation_summary_table",
+    "load_evaluation_results",
     "planning_table",
     "resolve_tasks",
     "results_path",
     "run_label",
-    "save_results",
-    "summary_table",
+    "samples_path",
+    "save_evaluation_results",
     "synthetic_tokenizer",
     "track_of",
 ]

@@ -9,7 +9,11 @@ switch has no thinking mode.
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from gentrend.core.errors import ModelLoadError
 from gentrend.evaluation.settings import EvalSettings, EvalSettingsError
@@ -35,16 +39,45 @@ def check_checkpoint_folder(path: str | Path) -> None:
         raise ModelLoadError(
             f"checkpoint folder {str(folder)!r} lacks: {', '.join(missing)}",
             "save the model and its tokenizer there (model.save_pretrained(path); tokenizer.save_pretrained(path)), "
-            "or download the checkpoint with `huggingface-cli download <repo> --local-dir <path>`",
+            "or download the checkpoint with `hf download <repo> --local-dir <path>`",
         )
 
 
-def check_hub_cache(repo: str) -> None:
-    """Offline (HF_HUB_OFFLINE=1): name every piece of `repo` the local Hugging Face cache lacks, before loading."""
+HUB_PROBE_SECONDS = 3.0  # one TCP connect: long enough for a slow link, short enough not to feel like a hang
+
+
+def hub_reachable() -> bool:
+    """False when the hub cannot be used: HF_HUB_OFFLINE is set, or its endpoint does not accept a connection
+    (no network). Checked once, before any download, so an offline run fails at once instead of retrying."""
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    url = urlsplit(constants.ENDPOINT)
+    found: list = []
+    # the name lookup has no timeout of its own (without network it can take tens of seconds): a daemon thread
+    lookup = threading.Thread(target=_lookup, args=(url.hostname, url.port or 443, found), daemon=True)
+    lookup.start()
+    lookup.join(HUB_PROBE_SECONDS)
+    if not found:
+        return False
+    try:
+        socket.create_connection(found[0][4][:2], timeout=HUB_PROBE_SECONDS).close()
+    except OSError:
+        return False
+    return True
+
+
+def _lookup(host: str, port: int, found: list) -> None:
+    with contextlib.suppress(OSError):
+        found += socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+
+
+def check_hub_weights(repo: str) -> None:
+    """Fail at once, naming what is missing, when `repo` is not complete in the local Hugging Face cache (config,
+    weights, tokenizer) and the hub cannot be reached; online, from_pretrained downloads what is missing."""
     from huggingface_hub import constants, try_to_load_from_cache
 
-    if not constants.HF_HUB_OFFLINE:
-        return  # online: from_pretrained downloads what is missing
     cached = lambda *names: any(isinstance(try_to_load_from_cache(repo, n), str) for n in names)
     missing = [
         piece
@@ -55,12 +88,15 @@ def check_hub_cache(repo: str) -> None:
         )
         if not cached(*names)
     ]
-    if missing:
-        raise ModelLoadError(
-            f"{repo} is not in the local Hugging Face cache and the hub is offline (HF_HUB_OFFLINE=1); missing: {', '.join(missing)}",
-            f"download it on a machine with network (`huggingface-cli download {repo}`) and copy the cache here (set HF_HOME "
-            "to it), unset HF_HUB_OFFLINE to download now, or pass mode='local' with a checkpoint folder",
-        )
+    if not missing or hub_reachable():
+        return
+    why = "HF_HUB_OFFLINE=1" if constants.HF_HUB_OFFLINE else f"no connection to {constants.ENDPOINT}"
+    raise ModelLoadError(
+        f"{repo} is not in the local Hugging Face cache and the hub is offline ({why}); missing: {', '.join(missing)}",
+        f"download it where there is network (`hf download {repo}`) and copy the cache here (HF_HOME), or score "
+        f"a checkpoint folder: --eval-mode local --eval-dir DIR, with DIR/<model id>/ written by "
+        f"`hf download {repo} --local-dir DIR/<model id>`",
+    )
 
 
 def load_tokenizer(model: Model, mode: str, source: str):
@@ -74,7 +110,7 @@ def load_tokenizer(model: Model, mode: str, source: str):
     except (OSError, ValueError) as e:
         raise ModelLoadError(
             f"cannot load the tokenizer of {model.id} from {source!r}: {str(e).splitlines()[0] if str(e) else type(e).__name__}",
-            f"download it first (`huggingface-cli download {source}` on a machine with internet, or set HF_HOME to a "
+            f"download it first (`hf download {source}` on a machine with internet, or set HF_HOME to a "
             "cache that has it), or save it into the checkpoint folder with tokenizer.save_pretrained(path)",
         ) from None
 

@@ -10,14 +10,15 @@ lm-eval's results dict, and the run-folder files.
                n_samples (documents scored), n_samples_total (documents in the task)
   settings     num_fewshot (as applied), chat_template, thinking (applied switch; empty: not applicable),
                fewshot_as_multiturn, limit, batch_size, batch_sizes_used (what "auto" found), max_gen_toks,
-               dtype, seed, settings_json (all settings), lm_eval (version)
+               gen_kwargs (as given, lm-eval's form), dtype, seed, settings_json (all settings), lm_eval (version)
   timing       eval_seconds (lm-eval's run of the task, model load excluded), estimated_seconds
   environment  gentrend.core.environment columns (device, device_name, torch, transformers, ...),
                env_fingerprint
-  provenance   cache_key, measured_at (UTC), from_cache, origin ("measured here")
+  provenance   score_key (a hash of everything that decides the score), measured_at (UTC), origin ("measured here")
 
 Files: <run>/results/eval_<model>-<label>.csv, label = checkpoint, "-chat" with the chat template,
-"-thinking" with thinking on (so the tracks of one model never overwrite each other).
+"-thinking" with thinking on (so the tracks of one model never overwrite each other); with log_samples,
+<run>/results/samples_<model>-<label>-<task>.jsonl: lm-eval's record of every scored document.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ SCHEMA_COLUMNS = [
     "batch_size",
     "batch_sizes_used",
     "max_gen_toks",
+    "gen_kwargs",
     "dtype",
     "seed",
     "settings_json",
@@ -110,6 +112,7 @@ TEXT_COLUMNS = (
     "unit",
     "batch_size",
     "batch_sizes_used",
+    "gen_kwargs",
     "dtype",
     "settings_json",
     "lm_eval",
@@ -123,7 +126,7 @@ TEXT_COLUMNS = (
     "transformers",
     "gentrend",
     "env_fingerprint",
-    "cache_key",
+    "score_key",
     "measured_at",
     "origin",
 )
@@ -190,7 +193,11 @@ def results_path(model_id: str, label: str, output_dir: str | Path = "") -> Path
     return paths.run_dir(output_dir) / "results" / f"eval_{model_id}-{label}.csv"
 
 
-def save_results(rows: pd.DataFrame, output_dir: str | Path = "") -> Path:
+def samples_path(model_id: str, label: str, task: str, output_dir: str | Path = "") -> Path:
+    return paths.run_dir(output_dir) / "results" / f"samples_{model_id}-{label}-{task}.jsonl"
+
+
+def save_evaluation_results(rows: pd.DataFrame, output_dir: str | Path = "") -> Path:
     """Write one evaluate() call's rows to <run>/results/eval_<model>-<label>.csv (what the report gathers)."""
     first = rows.iloc[0]
     thinking = first["thinking"] if isinstance(first["thinking"], bool) else None
@@ -211,7 +218,7 @@ def read_rows(path: str | Path) -> pd.DataFrame:
     return df
 
 
-def load_run_results(output_dir: str | Path = "") -> pd.DataFrame:
+def load_evaluation_results(output_dir: str | Path = "") -> pd.DataFrame:
     """Every eval_*.csv of a run folder, concatenated (an empty frame with the schema if there is none)."""
     files = sorted((paths.run_dir(output_dir) / "results").glob("eval_*.csv"))
     if not files:
@@ -227,7 +234,7 @@ def load_run_results(output_dir: str | Path = "") -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def summary_table(rows: pd.DataFrame) -> pd.DataFrame:
+def evaluation_summary_table(rows: pd.DataFrame) -> pd.DataFrame:
     """One line per evaluated (model, task, settings): every metric of the requested task itself, value ±
     stderr, documents scored, the settings that decide the score, and where the number came from."""
     own = rows[rows["task"] == rows["requested_task"]]
@@ -255,7 +262,6 @@ def summary_table(rows: pd.DataFrame) -> pd.DataFrame:
             "device": own["device_name"],
             "lm-eval": own["lm_eval"],
             "seconds": own["eval_seconds"].round(1),
-            "from cache": own["from_cache"],
             "measured at (UTC)": own["measured_at"],
         }
     ).reset_index(drop=True)

@@ -1,21 +1,24 @@
-"""Evaluate one catalogue model on a list of tasks with lm-evaluation-harness; tidy rows, cached per task.
+"""Evaluate one catalogue model on a list of tasks with lm-evaluation-harness; tidy rows.
 
 Order of work, so that every error a user can fix comes before anything slow: settings, weights source and
-task names, the result cache (a task whose key matches is not run again), then for the rest: the weights
-(a local folder, or the hub cache when offline, is checked for config, weights and tokenizer), tokenizer,
-datasets (an unavailable dataset stops here), the time estimate (printed), the model, and one
-`lm_eval.simple_evaluate` call per task on the same loaded model, with a progress bar naming model and task.
-Each task's rows are cached as soon as it finishes.
+task names, the weights (a local folder is checked for config, weights and tokenizer; a hub repo not in the
+local cache fails at once when the hub cannot be reached), tokenizer, datasets (an unavailable dataset stops
+here), the time estimate (printed), the model, and one `lm_eval.simple_evaluate` call per task on the same
+loaded model, with a progress bar naming model and task.
 
-Cache key per task: model id, loading mode, weights source, checkpoint, tiny, dtype, task name, task version,
-user-task content hash, the settings that decide the score, the lm-eval version and the environment
-fingerprint. lm-eval's response cache (sqlite) is kept per model and weights; force=True bypasses both.
+One cache: lm-eval's own request cache (`use_cache`, sqlite, keyed by request), one database per model and
+weights under <cache_dir>/lm_eval/<model>/. A rerun with the same inputs loads the model and answers every
+request from it; force=True bypasses it. (A whole notebook whose inputs did not change is reused by the
+runner without running at all.) score_key per task: a hash of model id, loading mode, weights source,
+checkpoint, tiny, dtype, task name, version and content hash, the settings that decide the score, the lm-eval
+version and the environment fingerprint: it tells two runs of one task apart in a results table.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import time
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -26,20 +29,21 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from gentrend.core import paths
 from gentrend.core.devices import resolve_device
 from gentrend.core.environment import environment, fingerprint
 from gentrend.core.errors import GentrendError
+from gentrend.core.files import write_text
 from gentrend.core.vocab import precision_name, resolve_precision, torch_dtype
-from gentrend.evaluation import cache
 from gentrend.evaluation.estimate import batch_of, device_throughput, estimate_seconds, format_seconds, task_workload
 from gentrend.evaluation.model import (
     applied_thinking,
     check_checkpoint_folder,
-    check_hub_cache,
+    check_hub_weights,
     load_tokenizer,
     make_lm,
 )
-from gentrend.evaluation.results import ORIGIN, SCHEMA_COLUMNS, metric_rows
+from gentrend.evaluation.results import ORIGIN, SCHEMA_COLUMNS, metric_rows, run_label, samples_path
 from gentrend.evaluation.settings import EvalSettings, EvalSettingsError
 from gentrend.evaluation.tasks import TaskSpec, inline_manager, load_task, resolve_tasks
 from gentrend.models.catalogue import Catalogue, Model, load_catalogue
@@ -51,6 +55,7 @@ from gentrend.models.loading import (
     planned_kernels,
     weights_source,
 )
+from gentrend.profiling.cache import cache_key
 from gentrend.profiling.measure import free_memory
 
 LOGLIKELIHOOD_TYPES = ("loglikelihood", "loglikelihood_rolling", "multiple_choice")
@@ -68,10 +73,12 @@ def evaluate(
     cache_dir: str | Path | None = None,
     catalogue: Catalogue | None = None,
     progress: bool = True,
+    output_dir: str | Path = "",
 ) -> pd.DataFrame:
     """Score `model_id` (weights from `mode`: hub repo, local `path`, or synthetic for smoke runs) on
-    settings.tasks and return tidy rows (gentrend.evaluation.results). Tasks already measured with the same
-    key come back from the cache (from_cache=True) unless force=True."""
+    settings.tasks and return tidy rows (gentrend.evaluation.results). Requests lm-eval answered before for the
+    same weights come from its request cache unless force=True. With settings.log_samples, each task's scored
+    documents go to <output_dir>/results/samples_<model>-<label>-<task>.jsonl."""
     if find_spec("lm_eval") is None:
         raise GentrendError(
             "lm-evaluation-harness (lm-eval) is not installed",
@@ -97,35 +104,46 @@ def evaluate(
         env=fingerprint(env),
     )
     keys = {
-        s.name: cache.cache_key(
-            **weights, task=s.name, task_version=s.version, task_hash=s.content_hash, settings=settings.for_task()
+        s.name: cache_key(
+            evaluation_schema=SCORE_KEY_VERSION,
+            **weights,
+            task=s.name,
+            task_version=s.version,
+            task_hash=s.content_hash,
+            settings=settings.for_task(),
         )
         for s in specs
     }
-    found = {} if force else {s.name: cache.load_cached(model.id, s.name, keys[s.name], cache_dir) for s in specs}
-    pending = [s for s in specs if found.get(s.name) is None]
-    if pending:
-        # lm-eval's response cache is keyed by request only: one database per weights, dtype and device type
-        weights_key = hashlib.sha256(
-            repr([mode, source, checkpoint, tiny, str(dtype), device.type]).encode()
-        ).hexdigest()[:16]
-        run = _Run(
-            model=model,
-            mode=mode,
-            source=source,
-            path=path,
-            checkpoint=checkpoint,
-            tiny=tiny,
-            settings=settings,
-            env=env,
-            dtype=dtype,
-            keys=keys,
-            weights_key=weights_key,
-        )
-        found |= run.tasks(pending, force, cache_dir, progress)
-    measured = {s.name for s in pending}
-    frames = [found[s.name].assign(from_cache=s.name not in measured) for s in specs]
-    return pd.concat(frames, ignore_index=True)
+    # lm-eval's request cache is keyed by request only: one database per weights, dtype and device type
+    weights_key = hashlib.sha256(repr([mode, source, checkpoint, tiny, str(dtype), device.type]).encode()).hexdigest()[
+        :16
+    ]
+    run = _Run(
+        model=model,
+        mode=mode,
+        source=source,
+        path=path,
+        checkpoint=checkpoint,
+        tiny=tiny,
+        settings=settings,
+        env=env,
+        dtype=dtype,
+        keys=keys,
+        weights_key=weights_key,
+        output_dir=output_dir,
+    )
+    found = run.tasks(specs, None if force else request_cache(model.id, weights_key, cache_dir), progress)
+    return pd.concat([found[s.name] for s in specs], ignore_index=True)
+
+
+SCORE_KEY_VERSION = 1
+
+
+def request_cache(model_id: str, weights_key: str, cache_dir: Path | str | None = None) -> str:
+    """lm-eval's `use_cache` prefix for one model and weights (it appends '_rank<N>.db')."""
+    folder = Path(cache_dir or paths.cache_dir()) / "lm_eval" / model_id
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(folder / weights_key)
 
 
 @dataclass
@@ -143,15 +161,16 @@ class _Run:
     dtype: torch.dtype
     keys: dict[str, str]
     weights_key: str
+    output_dir: str | Path
 
-    def tasks(self, specs: list[TaskSpec], force: bool, cache_dir, progress: bool) -> dict[str, pd.DataFrame]:
+    def tasks(self, specs: list[TaskSpec], use_cache: str | None, progress: bool) -> dict[str, pd.DataFrame]:
         from lm_eval import evaluator
 
         s, model = self.settings, self.model
         if self.mode == "local":
             check_checkpoint_folder(self.source)
         if self.mode == "hub":
-            check_hub_cache(self.source)
+            check_hub_weights(self.source)
         tokenizer = load_tokenizer(model, self.mode, self.source)
         thinking = applied_thinking(s, tokenizer, model.id)
         loaded = {spec.name: load_task(spec) for spec in specs}
@@ -171,7 +190,6 @@ class _Run:
             model, self.mode, path=self.path, checkpoint=self.checkpoint, device=s.device, dtype=s.dtype, tiny=self.tiny
         )
         lm = make_lm(loaded_model, tokenizer, s, thinking)
-        use_cache = None if force else cache.request_cache(model.id, self.weights_key, cache_dir)
         base = self._base(thinking)
         out = {}
         try:
@@ -189,10 +207,10 @@ class _Run:
                     use_cache=use_cache,
                     limit=s.limit,
                     bootstrap_iters=s.bootstrap_iters,
-                    log_samples=False,
+                    log_samples=s.log_samples,
                     apply_chat_template=s.chat_template,
                     fewshot_as_multiturn=s.fewshot_as_multiturn and s.chat_template,
-                    gen_kwargs={"max_gen_toks": s.max_gen_toks} if s.max_gen_toks else None,
+                    gen_kwargs=s.generation_arguments() or None,
                     task_manager=inline_manager(),
                     random_seed=s.seed,
                     numpy_random_seed=s.seed,
@@ -206,16 +224,30 @@ class _Run:
                     "batch_sizes_used": " ".join(map(str, results["config"].get("batch_sizes") or [])),
                     "eval_seconds": time.perf_counter() - start,
                     "estimated_seconds": estimates[spec.name],
-                    "cache_key": self.keys[spec.name],
+                    "score_key": self.keys[spec.name],
                     "measured_at": measured_at,
                 }
-                frame = _frame([base | task | row for row in metric_rows(results, spec.name)])
-                cache.save_cached(frame, model.id, spec.name, self.keys[spec.name], cache_dir)
-                out[spec.name] = frame
+                if s.log_samples:
+                    self._save_samples(results.get("samples", {}), spec.name, thinking)
+                out[spec.name] = _frame([base | task | row for row in metric_rows(results, spec.name)])
         finally:
             del lm, loaded_model
             free_memory(resolve_device(s.device))
         return out
+
+    def _save_samples(self, samples: dict, requested: str, thinking) -> None:
+        """lm-eval's per-document records of one requested task (all its subtasks), one JSON object a line."""
+        from lm_eval.utils import handle_non_serializable
+
+        path = samples_path(
+            self.model.id, run_label(self.checkpoint, self.settings.chat_template, thinking), requested, self.output_dir
+        )
+        lines = [
+            json.dumps({"task": task, **record}, default=handle_non_serializable)
+            for task, records in samples.items()
+            for record in records
+        ]
+        write_text(path, "".join(line + "\n" for line in lines))
 
     def _estimate(self, loaded: dict, tokenizer) -> dict[str, float]:
         """Seconds per task from gentrend.evaluation.estimate; printed before the model loads."""
@@ -266,6 +298,7 @@ class _Run:
             "limit": s.limit,
             "batch_size": str(s.batch_size),
             "max_gen_toks": s.max_gen_toks,
+            "gen_kwargs": s.gen_kwargs,
             "dtype": str(self.dtype).removeprefix("torch."),
             "seed": s.seed,
             "settings_json": s.to_json(),

@@ -36,11 +36,11 @@ def track_of(checkpoint: str, chat_template: bool, thinking) -> str:
 
 
 def headline_rows(results: pd.DataFrame) -> pd.DataFrame:
-    """One row per evaluated task and run (cache_key): the headline metric of the requested task itself."""
+    """One row per evaluated task and run (score_key): the headline metric of the requested task itself."""
     benchmarks = load_evaluation_data().benchmarks
     own = results[results["task"] == results["requested_task"]]
     picked = []
-    for (_, task), group in own.groupby(["cache_key", "requested_task"], sort=False):
+    for (_, task), group in own.groupby(["score_key", "requested_task"], sort=False):
         spec = benchmarks.get(task)
         match = group[(group["metric"] == spec.metric) & (group["filter"] == spec.filter)] if spec else group.iloc[:0]
         picked.append(match.iloc[0] if not match.empty else group.iloc[0])
@@ -66,7 +66,7 @@ def _display_model(row, catalogue: Catalogue) -> str:
 def as_scores(results: pd.DataFrame, catalogue: Catalogue | None = None) -> pd.DataFrame:
     """Measured rows (gentrend.evaluation results) -> one score row per (model, run, task), with the columns
     of gentrend.analysis.scores.load_scores plus origin ("measured"), task, metric, filter, stderr, n_samples,
-    num_fewshot, chat_template, thinking, cot and cache_key."""
+    num_fewshot, chat_template, thinking, cot and score_key."""
     catalogue = catalogue or load_catalogue()
     real = results[results["weights"] != "synthetic"]
     rows = headline_rows(real)
@@ -98,7 +98,7 @@ def as_scores(results: pd.DataFrame, catalogue: Catalogue | None = None) -> pd.D
         "chat_template",
         "thinking",
         "cot",
-        "cache_key",
+        "score_key",
     ]
     if rows.empty:
         return pd.DataFrame(columns=columns)

@@ -1,7 +1,7 @@
 """Evaluation settings: one validated, frozen dataclass holding everything that decides a score.
 
-Every field is recorded with each result (settings_json) and is part of the cache key. `resolve(device)`
-turns the device-dependent defaults into concrete values before a run, so what is recorded is what ran.
+Every field is recorded with each result (settings_json); those that decide a score form its score key.
+`resolve(device)` turns the device-dependent defaults into concrete values before a run, so what is recorded is what ran.
 """
 
 from __future__ import annotations
@@ -35,7 +35,10 @@ class EvalSettings:
         fewshot_as_multiturn). thinking: the template's enable_thinking switch (Qwen3, Qwen3.5); None: off
         where the template has the switch (log-likelihood tasks cannot run with thinking on), not applicable
         otherwise. With thinking on, the answer is read after think_end_token.
-    max_gen_toks: generation budget of generative tasks; None keeps each task's. dtype/device as in
+    gen_kwargs: generation arguments of generative tasks in lm-eval's own form, "max_gen_toks=2048,temperature=0"
+        (passed to simple_evaluate, which sets them on every generate_until task; "" keeps each task's); its
+        max_gen_toks is the generation budget. log_samples: keep every scored document (prompt, response,
+        metric) and write them as JSONL beside the results. dtype/device as in
     gentrend.models.loading ("auto": bf16 on a GPU, fp32 on the CPU). seed: python, numpy, torch and few-shot
     sampling seeds. bootstrap_iters: lm-eval's standard errors (0: none; mean metrics use the closed form,
     others resample this many times).
@@ -51,7 +54,8 @@ class EvalSettings:
     fewshot_as_multiturn: bool = True
     thinking: bool | None = None
     think_end_token: str = "</think>"
-    max_gen_toks: int | None = None
+    gen_kwargs: str = ""
+    log_samples: bool = False
     dtype: str = "auto"
     device: str = "auto"
     seed: int = 1234
@@ -67,13 +71,17 @@ class EvalSettings:
             )
         if len(set(tasks)) != len(tasks):
             raise EvalSettingsError(f"tasks lists a name twice: {list(tasks)}", "list each task once")
-        for name in ("num_fewshot", "max_gen_toks"):
-            value = getattr(self, name)
-            if value is not None and (not _is_int(value) or value < (0 if name == "num_fewshot" else 1)):
-                raise EvalSettingsError(
-                    f"{name} must be None or an integer >= {0 if name == 'num_fewshot' else 1}, got {value!r}",
-                    f"e.g. {name}={5 if name == 'num_fewshot' else 256}, or None for each task's default",
-                )
+        if self.num_fewshot is not None and (not _is_int(self.num_fewshot) or self.num_fewshot < 0):
+            raise EvalSettingsError(
+                f"num_fewshot must be None or an integer >= 0, got {self.num_fewshot!r}",
+                "e.g. num_fewshot=5, or None for each task's default",
+            )
+        budget = self.generation_arguments().get("max_gen_toks")
+        if budget is not None and (not _is_int(budget) or budget < 1):
+            raise EvalSettingsError(
+                f"max_gen_toks in gen_kwargs must be an integer >= 1, got {budget!r}",
+                'e.g. gen_kwargs="max_gen_toks=2048"',
+            )
         if not (
             self.batch_size is None or self.batch_size == "auto" or (_is_int(self.batch_size) and self.batch_size >= 1)
         ):
@@ -102,12 +110,32 @@ class EvalSettings:
                 precision_name(self.dtype)
             except SettingError as e:
                 raise EvalSettingsError(e.problem, e.fix) from None
-        check_device_name(self.device)
+        try:
+            check_device_name(self.device)
+        except SettingError as e:
+            raise EvalSettingsError(e.problem, e.fix) from None
         if self.batch_size == "auto" and self.device == "cpu":
             raise EvalSettingsError(
                 "batch_size='auto' probes GPU memory and is not used on the CPU",
                 f"give a number on the CPU (e.g. {CPU_BATCH_SIZE}), or leave it None",
             )
+
+    def generation_arguments(self) -> dict:
+        """gen_kwargs as a dict, typed as lm-eval types them ("2048" -> 2048, "0.7" -> 0.7, "false" -> False)."""
+        pairs = [p.strip() for p in str(self.gen_kwargs or "").split(",") if p.strip()]
+        if any("=" not in p or not p.split("=", 1)[0].strip() for p in pairs):
+            raise EvalSettingsError(
+                f"cannot read gen_kwargs {self.gen_kwargs!r}: expected name=value pairs separated by commas",
+                'e.g. gen_kwargs="max_gen_toks=2048,temperature=0" (lm-eval\'s --gen_kwargs form)',
+            )
+        from lm_eval.utils import simple_parse_args_string  # lm-eval's own reading of --gen_kwargs
+
+        return simple_parse_args_string(",".join(pairs))
+
+    @property
+    def max_gen_toks(self) -> int | None:
+        """The generation budget gen_kwargs sets, or None (each task's)."""
+        return self.generation_arguments().get("max_gen_toks")
 
     def resolve(self, device: str) -> EvalSettings:
         """Concrete device (e.g. 'cuda:0') and batch size, as recorded with the results."""
@@ -119,8 +147,9 @@ class EvalSettings:
         return dataclasses.replace(self, device=device, batch_size=batch)
 
     def for_task(self) -> dict:
-        """The fields that decide one task's score (the cache key part; the task list is not one of them)."""
-        return {k: v for k, v in self.as_dict().items() if k not in ("tasks", "task_dir")}
+        """The fields that decide one task's score (the score key part; the task list is not one of them, nor is
+        keeping the samples)."""
+        return {k: v for k, v in self.as_dict().items() if k not in ("tasks", "task_dir", "log_samples")}
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -252,7 +252,7 @@ def check_weights_reachable(
         raise ModelLoadError(
             f"weights of {model.id} ({source}) are not in the local Hugging Face cache and cannot be downloaded: "
             f"{str(e).splitlines()[0]}",
-            f"download them first (`huggingface-cli download {source}` on a machine with internet, or set HF_HOME "
+            f"download them first (`hf download {source}` on a machine with internet, or set HF_HOME "
             "to a cache that has them), or use --mode synthetic for latency and memory work",
         ) from None
 
@@ -366,7 +366,7 @@ def _from_pretrained(
     except OSError as e:
         raise ModelLoadError(
             f"cannot load weights of {model_id} from {source!r}: {str(e).splitlines()[0]}",
-            f"download them first (`huggingface-cli download {source}` on a machine with internet, or set HF_HOME "
+            f"download them first (`hf download {source}` on a machine with internet, or set HF_HOME "
             "to a cache that has them), pass mode='local' with a checkpoint folder, or use mode='synthetic' "
             "for latency and memory work",
         ) from None

@@ -31,7 +31,7 @@ REMOVING = ".removing"
 
 @dataclass(frozen=True)
 class Item:
-    """A run folder or a cache entry (its files), with its age and size."""
+    """A run folder or a cache entry (its files), with its age and the bytes removing it alone frees."""
 
     kind: str  # "run" | "cache"
     path: Path
@@ -53,10 +53,24 @@ def _tree(folder: Path) -> list[Path]:
     return [Path(root) / name for root, _, names in os.walk(folder) for name in names]
 
 
+def freed_size(files) -> int:
+    """Bytes that removing `files` frees: each file (inode) counted once however many of its hard links are
+    listed, and only when all its links are (a step reused by a later run is hard-linked into it: removing
+    the older run frees nothing of it)."""
+    seen: dict[tuple[int, int], list[int]] = {}
+    for f in files:
+        try:
+            st = f.lstat()
+        except FileNotFoundError:
+            continue
+        seen.setdefault((st.st_dev, st.st_ino), [st.st_size, st.st_nlink, 0])[2] += 1
+    return sum(size for size, links, listed in seen.values() if listed >= links)
+
+
 def _item(kind: str, path: Path, files: list[Path], group: str = "") -> Item:
     stats = [f.lstat() for f in files] or [path.lstat()]
     age = time.time() - max(s.st_mtime for s in stats)
-    return Item(kind, path, tuple(files), age, sum(s.st_size for s in stats), group)
+    return Item(kind, path, tuple(files), age, freed_size(files), group)
 
 
 def runs(reports: Path) -> list[Item]:

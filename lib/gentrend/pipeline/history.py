@@ -4,19 +4,31 @@
 (the run's copy of data/published_scores.csv under inputs/), measurements that moved beyond their spread (a
 median outside the other run's p10–p90 both ways, same model, setting, device and point), and claims whose
 verdict flipped (the ledger).
+
+reports/index.html (a template, pipeline/templates/index.html.j2): every run with its status, duration,
+notebooks reused (notebook steps only: the run's own steps such as rendering are not notebooks) and headline
+numbers, under a chart of the headline figures across the complete runs (gentrend.plots.history): the density
+multiplier of each generation per track, and the decode speed of each profiled model per device.
 """
 
 from __future__ import annotations
 
-import html
+import base64
+import io
 from pathlib import Path
 
+import jinja2
+import matplotlib.pyplot as plt
 import pandas as pd
 
 from gentrend.core.files import read_csv, write_text
 from gentrend.core.text import escape
+from gentrend.core.vocab import TRACKS
 from gentrend.pipeline.manifest import Manifest
 from gentrend.pipeline.steps import upstream
+from gentrend.plots.history import headline_history
+from gentrend.report.layout import RunArtefacts
+from gentrend.report.publish import producer_name
 
 POINT_KEY = ["model_id", "backend", "dtype", "device_name", "tiny", "batch_size", "prompt_length", "metric"]
 SCORE_KEY = ["model", "variant", "benchmark", "setting", "source_url"]
@@ -114,28 +126,76 @@ def changes_reading(table: pd.DataFrame, previous: str) -> str:
     return f"- Since run {escape(previous)}: " + ", ".join(f"{n} {escape(k)}" for k, n in counts.items()) + "."
 
 
-def write_index(reports: Path) -> Path:
-    """reports/index.html: every run, newest first, with its status, duration, reuse and headline numbers."""
-    items = []
-    for m in runs(reports):
+def headline_points(m: Manifest) -> pd.DataFrame:
+    """One run's headline figures (columns run, started, figure, series, value): the exact density multiplier of
+    each non-reference generation per track, and the median decode speed of each profiled model per device and
+    precision at batch 1 and the shortest prompt."""
+    rows = []
+    artefacts = RunArtefacts(m.run_dir)
+    for track in TRACKS:
+        table = artefacts.frame(producer_name("density", track), "multipliers")
+        if table is None or table.empty:
+            continue
+        exact = table[(table["method"] != "reference") & table["multiplier"].notna()]
+        rows += [
+            ("density multiplier", f"{track}: generation {r.generation} vs {r.reference}", r.multiplier)
+            for r in exact.itertuples()
+        ]
+    speed = _results(m.run_dir)
+    if not speed.empty:
+        speed = speed[(speed["metric"] == "decode_tokens_per_s") & (speed["batch_size"] == 1) & speed["value"].notna()]
+        speed = speed[speed["prompt_length"] == speed.groupby("model_id")["prompt_length"].transform("min")]
+        for r in speed.itertuples():
+            tiny = ", tiny" if r.tiny else ""
+            series = f"{r.model_id} on {r.device_name} ({r.dtype}, {r.weights}{tiny}, prompt {r.prompt_length:g})"
+            rows.append(("decode speed", series, r.value))
+    frame = pd.DataFrame(rows, columns=["figure", "series", "value"])
+    return frame.assign(run=m.run_dir.name, started=m.data.get("started") or "")
+
+
+def history_chart(manifests: list[Manifest]) -> dict | None:
+    """The headline figures across the complete runs as a PNG (base64) with its alt text; None before there is
+    anything to draw."""
+    complete = [m for m in manifests if m.complete]
+    frames = [f for f in map(headline_points, complete) if not f.empty]
+    if not frames:
+        return None
+    fig = headline_history(pd.concat(frames, ignore_index=True))
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return {"png": base64.b64encode(buffer.getvalue()).decode(), "alt": fig.get_label()}
+
+
+INDEX_TEMPLATE = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True
+).get_template("index.html.j2")
+
+
+def index_rows(manifests: list[Manifest]) -> list[dict]:
+    """What the index shows of each run (newest first); notebooks counted by notebook steps, not all steps."""
+    rows = []
+    for m in manifests:
         d = m.data
-        run = html.escape(m.run_dir.name)
-        link = f'<a href="{run}/trend_report.html">{run}</a>' if (m.run_dir / "trend_report.html").is_file() else run
-        jobs = d.get("jobs", [])
-        reused = sum(j.get("status") == "reused" for j in jobs)
-        headlines = "".join(f"<li>{html.escape(h)}</li>" for h in d.get("headlines", []))
-        items.append(
-            f"<tr><td>{link}</td><td>{html.escape(str(d.get('started', '')))}</td>"
-            f'<td class="status-{html.escape(str(d.get("status")))}">{html.escape(str(d.get("status")))}</td>'
-            f"<td>{html.escape(str(d.get('seconds', '')))}</td><td>{reused} of {len(jobs)}</td>"
-            f"<td><ul>{headlines}</ul></td></tr>"
+        notebooks = [j for j in d.get("jobs", []) if str(j.get("name", "")).endswith(".ipynb")]
+        rows.append(
+            {
+                "run": m.run_dir.name,
+                "report": (m.run_dir / "trend_report.html").is_file(),
+                "started": d.get("started", ""),
+                "status": d.get("status"),
+                "seconds": d.get("seconds", ""),
+                "reused": sum(j.get("status") == "reused" for j in notebooks),
+                "notebooks": len(notebooks),
+                "headlines": d.get("headlines", []),
+            }
         )
-    page = (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>gentrend runs</title><style>'
-        "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border-bottom:1px solid #ccd;"
-        "padding:4px 8px;text-align:left;vertical-align:top}.status-complete{color:#1a7f37}.status-partial,"
-        ".status-failed,.status-running{color:#b35900}</style></head><body><h1>gentrend runs</h1>"
-        "<table><thead><tr><th>run</th><th>started (UTC)</th><th>status</th><th>seconds</th><th>notebooks reused</th>"
-        f"<th>headline numbers</th></tr></thead><tbody>{''.join(items)}</tbody></table></body></html>\n"
-    )
+    return rows
+
+
+def write_index(reports: Path) -> Path:
+    """reports/index.html: the headline figures across runs (a chart), then every run, newest first, with its
+    status, duration, reuse and headline numbers."""
+    manifests = runs(reports)
+    page = INDEX_TEMPLATE.render(runs=index_rows(manifests), chart=history_chart(manifests))
     return write_text(reports / "index.html", page)

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gentrend import __version__
+from gentrend.core import __version__
 from gentrend.core import paths
 from gentrend.core.files import write_json
 from gentrend.core.keys import digest, file_digest

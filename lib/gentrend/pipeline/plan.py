@@ -7,7 +7,9 @@ Flow (one way: producers first, the report last, which only reads what they wrot
     04_profile      once per profiled model, each in a fresh kernel (memory never leaks between models)
     05_speed_memory the run's measurements together, the memory model, what fits where
     06_evaluate     once per evaluated model, when asked (lm-eval); then 02 and 03 once more over the
-                    measured scores ("measured here"), where enough generations were evaluated
+                    measured scores ("measured here") where the density method can work on them: a reference
+                    generation with two or more sizes scored (its curve) and a second generation; otherwise
+                    the evaluation jobs carry the reason (`measured_note`), which the log and the report show
     07_claims       the claims ledger
     08_trend_report lays the artefacts out; rendered to HTML and PDF
 
@@ -24,7 +26,7 @@ from gentrend.core import paths
 from gentrend.core.devices import resolve_device
 from gentrend.core.vocab import TRACKS, resolve_precision
 from gentrend.evaluation import EvalSettings, resolve_tasks, run_label, track_of
-from gentrend.evaluation.model import check_checkpoint_folder
+from gentrend.evaluation.model import check_checkpoint_folder, check_hub_weights
 from gentrend.models.catalogue import Catalogue, Model, load_catalogue
 from gentrend.models.loading import check_weights_reachable, repo_id
 from gentrend.pipeline.notebooks import NotebookJob, check_parameters
@@ -132,18 +134,56 @@ def plan(catalogue: Catalogue, scores, request: ReportRequest = ReportRequest())
     return jobs
 
 
+def measured_note(models: list[Model], track: str, catalogue: Catalogue) -> str:
+    """Why density and per-size will not run over the measured scores of `models`, or "" when they will.
+
+    Effective size reads a model's score off the reference generation's score-vs-size curve, so the oldest
+    generation evaluated needs two or more sizes, and a second generation is needed to have anything to place
+    on it (the per-size view runs on the same condition, so both sections appear together)."""
+    if track not in TRACKS:
+        return (
+            f"Density and per-size were not run over the measured scores: the evaluated setting ({track}) is "
+            f"none of the comparison tracks ({', '.join(TRACKS)}); use --checkpoint base, or --checkpoint "
+            "post_trained --chat-template."
+        )
+    per_generation: dict[str, list[Model]] = {}
+    for m in models:
+        per_generation.setdefault(m.generation, []).append(m)
+    generations = [g for g in catalogue.generations if g in per_generation]
+    if len(generations) >= 2 and len(per_generation[generations[0]]) >= 2:
+        return ""
+    scored = "; ".join(f"generation {g}: {', '.join(m.id for m in per_generation[g])}" for g in generations)
+    reference = generations[0] if generations else catalogue.generations[0]
+    more = [m.id for m in catalogue.in_generation(reference) if m not in per_generation.get(reference, [])][:1]
+    other = next((g for g in catalogue.generations if g != reference and g not in per_generation), None)
+    add = more + ([catalogue.in_generation(other)[0].id] if len(generations) < 2 and other else [])
+    return (
+        "Density and per-size were not run over the measured scores: they need the oldest evaluated generation "
+        "with two or more sizes scored (the curve the others are read against) and a second generation; this run "
+        f"scored {scored or 'no model'}. Add e.g. --eval-models {' '.join(m.id for m in models)} {' '.join(add)}."
+    )
+
+
+def plan_notes(jobs: list[NotebookJob]) -> list[str]:
+    """What the plan left out and why (for the run's log): the measured-scores note of the evaluation jobs."""
+    return list(dict.fromkeys(n for j in jobs if (n := j.parameters.get("measured_note"))))
+
+
 def evaluation_jobs(catalogue: Catalogue, request: ReportRequest) -> list[NotebookJob]:
-    """The evaluation notebooks (one per model), then density and per-size over the measured scores where at least
-    two generations (the reference with two sizes) were evaluated. Settings, tasks and weights are checked here."""
+    """The evaluation notebooks (one per model), then density and per-size over the measured scores where the
+    method can work on them (measured_note says why not otherwise). Settings, tasks and weights are checked here."""
     ev = request.evaluation
     device = resolve_device(request.device)
     EvalSettings(
         tasks=ev.tasks,
         task_dir=ev.task_dir,
         num_fewshot=ev.num_fewshot,
+        batch_size=ev.batch_size,
         limit=ev.limit,
         chat_template=ev.chat_template,
         thinking=ev.thinking,
+        gen_kwargs=ev.gen_kwargs,
+        log_samples=ev.log_samples,
         dtype=request.dtype,
         device=str(device),
     )
@@ -158,7 +198,7 @@ def evaluation_jobs(catalogue: Catalogue, request: ReportRequest) -> list[Notebo
         if ev.mode == "local":
             check_checkpoint_folder(Path(ev.local_dir) / m.id)
         else:
-            check_weights_reachable(m, "hub", checkpoint=ev.checkpoint)
+            check_hub_weights(repo_id(m, ev.checkpoint))
     label = run_label(ev.checkpoint, ev.chat_template, ev.thinking)
     common = {
         "mode": ev.mode,
@@ -166,28 +206,34 @@ def evaluation_jobs(catalogue: Catalogue, request: ReportRequest) -> list[Notebo
         "tasks": list(ev.tasks),
         "task_dir": ev.task_dir,
         "num_fewshot": ev.num_fewshot,
+        "batch_size": ev.batch_size,
         "limit": ev.limit,
+        "gen_kwargs": ev.gen_kwargs,
+        "log_samples": ev.log_samples,
         "chat_template": ev.chat_template,
         "thinking": ev.thinking,
         "device": str(device),
         "dtype": request.dtype,
         "force": request.force,
     }
+    track = track_of(ev.checkpoint, ev.chat_template, ev.thinking)
+    note = measured_note(models, track, catalogue)
     jobs = [
         NotebookJob(
             EVALUATE_NB,
-            {"model": m.id, "path": str(Path(ev.local_dir) / m.id) if ev.mode == "local" else "", **common},
+            {
+                "model": m.id,
+                "path": str(Path(ev.local_dir) / m.id) if ev.mode == "local" else "",
+                **common,
+                "measured_note": note,
+            },
             f"{m.id}-{label}",
             data=EVALUATION_DATA,
             measures=True,
         )
         for m in models
     ]
-    per_generation = {}
-    for m in models:
-        per_generation.setdefault(m.generation, []).append(m)
-    track = track_of(ev.checkpoint, ev.chat_template, ev.thinking)
-    if track in TRACKS and len(per_generation) >= 2 and any(len(ms) >= 2 for ms in per_generation.values()):
+    if not note:
         reads = ("results/eval_*.csv",)
         jobs += [
             NotebookJob(

@@ -14,7 +14,8 @@ REPORT_MODES = ("synthetic", "hub")
 @dataclass(frozen=True)
 class EvalRequest:
     """Same-harness evaluation in a report: lm-eval `tasks` on `models` (default: every catalogue model with the
-    checkpoint), weights from the hub or from `local_dir`/<model id>/ (mode "local")."""
+    checkpoint), weights from the hub or from `local_dir`/<model id>/ (mode "local"). num_fewshot, limit,
+    batch_size, gen_kwargs and log_samples mean what lm-eval's options of the same names mean."""
 
     tasks: tuple[str, ...]
     models: tuple[str, ...] | None = None
@@ -25,6 +26,9 @@ class EvalRequest:
     thinking: bool | None = None
     num_fewshot: int | None = None
     limit: int | float | None = None
+    batch_size: int | str | None = None
+    gen_kwargs: str = ""
+    log_samples: bool = False
     task_dir: str = ""
 
     def __post_init__(self):
@@ -37,6 +41,11 @@ class EvalRequest:
         if self.mode == "local" and not self.local_dir:
             raise SettingError(
                 "--eval-mode local needs --eval-dir", "pass a folder holding one checkpoint folder per model id"
+            )
+        if self.mode != "local" and self.local_dir:
+            raise SettingError(
+                f"--eval-dir is only read with --eval-mode local (the weights come from the {self.mode} here)",
+                "add --eval-mode local to score the checkpoints in that folder, or drop --eval-dir",
             )
 
 

@@ -29,15 +29,14 @@ from gentrend.models.roofline import load_gpus
 from gentrend.pipeline.history import baseline, changes, changes_reading, previous_complete, write_index
 from gentrend.pipeline.manifest import Manifest, code_digest
 from gentrend.pipeline.notebooks import execute, kernel_environment
-from gentrend.pipeline.plan import PROFILE_NB, TREND_REPORT_NB, plan
+from gentrend.pipeline.plan import PROFILE_NB, TREND_REPORT_NB, plan, plan_notes
 from gentrend.pipeline.request import ReportRequest
 from gentrend.pipeline.rundir import check_run_id, new_run_id, point_latest, reports_lock, run_logger, set_aside
 from gentrend.pipeline.steps import Steps, upstream
 from gentrend.profiling import estimate_text
-from gentrend.report.layout import RunArtefacts
+from gentrend.report.layout import RunArtefacts, findings
 from gentrend.report.publish import Publisher
 from gentrend.report.render import html_exporter, render_report
-from gentrend.report.summary import findings
 
 CHANGE_READS = ("tables/models.csv", "inputs/published_scores.csv", "results/profile_*.csv", "tables/claims_ledger.csv")
 INPUT_FILES = ("models.yaml", "published_scores.csv", "benchmarks.yaml", "claims.yaml", "gpus.yaml")
@@ -132,8 +131,9 @@ def run_report(
     html_exporter()  # the renderer works, before minutes of notebooks
     jobs = plan(catalogue, scores, request)
     estimate = estimate_text([j.parameters for j in jobs if j.notebook == PROFILE_NB], catalogue)
+    notes = plan_notes(jobs)
     if sys.stderr.isatty():  # on a terminal; a schedule reads it in run.log
-        print(estimate, file=sys.stderr)
+        print(estimate, *notes, sep="\n", file=sys.stderr)
     reports = Path(reports_dir or paths.reports_dir())
     started = time.perf_counter()
     with reports_lock(reports), kernel_environment():
@@ -153,6 +153,8 @@ def run_report(
         manifest = Manifest.start(run_dir, {"pdf": pdf, **dataclasses.asdict(request)}, inputs)
         log = run_logger(run_dir)
         log.info("%s", estimate)
+        for note in notes:
+            log.info("%s", note)
         log.info("run %s: %d notebooks; reuse from %s", run_id, len(jobs), [m.run_dir.name for m in sources] or "none")
         run = Steps(run_dir, manifest, sources, digest(inputs["code"], inputs["libraries"]), log)
         try:

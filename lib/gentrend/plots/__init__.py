@@ -59,5 +59,5 @@ def describe(fig: plt.Figure, alt: str) -> plt.Figure:
 def footnote(fig: plt.Figure, text: str, alt: str) -> plt.Figure:
     """Stamp the data source / conventions under the chart, and give it its alt text (what it shows, in words,
     for readers who cannot see it: the report publishes it with the image)."""
-    fig.text(0.01, -0.01, text, ha="left", va="top", fontsize=7.5, color="0.35", wrap=True)
+    fig.text(0.01, -0.01, text, ha="left", va="top", fontsize=8.5, color="0.35", wrap=True)
     return describe(fig, alt)

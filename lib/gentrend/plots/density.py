@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -14,15 +15,15 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from gentrend.analysis.density import (
     DAYS_PER_MONTH,
-    DENSING_LAW_DOUBLING_MONTHS,
-    DENSING_LAW_SOURCE,
     EXACT,
     LOWER,
+    MIN_TREND_GENERATIONS,
     NOT_ESTIMABLE,
     RANGE,
     UPPER,
     monotone_curve,
 )
+from gentrend.analysis.selection import family_of
 from gentrend.core.vocab import SIZE_CONVENTIONS, size_column
 from gentrend.plots import colors, footnote
 
@@ -51,23 +52,28 @@ def source_note(track: str, size: str, reference: str | None = None, source: str
     return f"Source: {source}; track: {track}; size: {SIZE_CONVENTIONS[size]}{ref}; percent-scale benchmarks only."
 
 
+PANELS_PER_CHART = 12  # score-vs-size panels per chart (3 x 4 at page width: text readable in print)
+PANEL_COLUMNS = 3
+
+
 def score_vs_params(
     selected: pd.DataFrame,
     track: str,
     size: str = "total",
     benchmarks: list[str] | None = None,
-    ncols: int = 4,
+    ncols: int = PANEL_COLUMNS,
     source: str = PUBLISHED,
+    part: str = "",
 ) -> plt.Figure:
     """Small multiples, one per benchmark: score against parameters (log axis) with each generation's monotone
-    curve. benchmarks: which panels (default: those scored by at least two generations)."""
+    curve. benchmarks: which panels (default: those scored by at least two generations; see
+    `score_vs_params_charts` for charts of at most PANELS_PER_CHART panels); part: e.g. '1 of 3' in the title."""
     column = size_column(size)
     if not benchmarks:
-        counts = selected.groupby("benchmark")["generation"].nunique()
-        benchmarks = list(counts[counts >= 2].index)
+        benchmarks = compared_benchmarks(selected)
     palette = colors(selected["generation"])
     nrows = max(1, math.ceil(len(benchmarks) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.6 * nrows), squeeze=False, sharex=True)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.3 * ncols, 2.0 * nrows + 0.8), squeeze=False, sharex=True)
     for ax, benchmark in zip(axes.flat, benchmarks):
         rows = selected[selected["benchmark"] == benchmark]
         for generation, group in rows.groupby("generation", sort=False):
@@ -76,16 +82,19 @@ def score_vs_params(
             ax.plot(10 ** curve["log10_params"], curve["fitted"], "-", color=palette[generation], lw=1.5, label=label)
             ax.plot(group[column], group["score"], "o", color=palette[generation], ms=4)
         _size_axis(ax)
-        ax.set_title(benchmark, fontsize=9)
-        ax.tick_params(labelsize=7)
+        ax.set_title(benchmark, fontsize=8.5)
+        ax.tick_params(labelsize=7.5)
     for ax in list(axes.flat)[len(benchmarks) :]:
         ax.axis("off")
     handles = {h.get_label(): h for ax in axes.flat for h in ax.get_lines() if not h.get_label().startswith("_")}
-    fig.legend(handles.values(), handles.keys(), loc="upper right", ncol=len(handles))
-    fig.supxlabel(f"parameters ({SIZE_CONVENTIONS[size]}, log scale)", fontsize=9)
-    fig.supylabel("score (%)", fontsize=9)
-    fig.suptitle(f"Score vs size per benchmark, {track} track", fontweight="bold", y=1.0)
-    fig.tight_layout()
+    fig.supxlabel(f"parameters ({SIZE_CONVENTIONS[size]}, log scale)", fontsize=8)
+    fig.supylabel("score (%)", fontsize=8)
+    title = f"Score vs size per benchmark, {track} track" + (f" ({part})" if part else "")
+    fig.suptitle(title, fontweight="bold", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    fig.legend(  # under the title, never over it
+        handles.values(), handles.keys(), loc="upper center", bbox_to_anchor=(0.5, 0.955), ncol=len(handles), fontsize=8
+    )
     alt = (
         f"Small multiples of score against parameters (log scale), {track} track, one panel per benchmark "
         f"({', '.join(benchmarks)}), one monotone curve per generation ({', '.join(handles)})."
@@ -95,23 +104,43 @@ def score_vs_params(
     )
 
 
+def compared_benchmarks(selected: pd.DataFrame) -> list[str]:
+    """Benchmarks scored by at least two generations, grouped by benchmark family (family order, then name)."""
+    counts = selected.groupby("benchmark")["generation"].nunique()
+    names = pd.Series(sorted(counts[counts >= 2].index))
+    return list(names.iloc[np.lexsort((names, family_of(names)))])
+
+
+def score_vs_params_charts(
+    selected: pd.DataFrame, track: str, size: str = "total", source: str = PUBLISHED
+) -> list[plt.Figure]:
+    """`score_vs_params` over every compared benchmark, as charts of at most PANELS_PER_CHART panels each."""
+    benchmarks = compared_benchmarks(selected)
+    chunks = [benchmarks[i : i + PANELS_PER_CHART] for i in range(0, len(benchmarks), PANELS_PER_CHART)] or [[]]
+    return [
+        score_vs_params(selected, track, size, chunk or None, source=source, part=f"{i} of {len(chunks)}")
+        for i, chunk in enumerate(chunks, 1)
+    ]
+
+
 def _note(ax, y: float, text: str, **kw) -> None:
     """Text right of the plot area at row y (axes x, data y): labels never overlap the drawn values."""
     ax.text(1.02, y, text, transform=ax.get_yaxis_transform(), va="center", fontsize=8, clip_on=False, **kw)
 
 
-def _outside_rows(ax, outside: pd.DataFrame, start: int) -> list[str]:
-    """Rows of text for models outside the reference range (win / tie / loss, no value drawn); their labels."""
+def _outside_rows(ax, outside: pd.DataFrame, drawn: pd.Series, start: int) -> list[str]:
+    """Rows of text for models outside the reference range (win / tie / loss, no value drawn); their labels. One
+    row per model (a model above one reference model and below another gets both on its row); a model already
+    drawn with a value from its other benchmarks is not listed again (the outside-range table has it)."""
     labels = []
-    for y, row in enumerate(outside.itertuples(), start=start):
-        _note(
-            ax,
-            y,
-            f"outside the reference range: vs {row.versus} {row.wins} higher / {row.ties} tied / "
-            f"{row.losses} lower of {row.n_votes} families",
-            color="0.3",
+    rest = outside[~outside["model"].isin(drawn)]
+    for y, (model, group) in enumerate(rest.groupby("model", sort=False), start=start):
+        votes = "; ".join(
+            f"vs {r.versus} {r.wins} higher / {r.ties} tied / {r.losses} lower of {r.n_votes} families"
+            for r in group.itertuples()
         )
-        labels.append(row.model)
+        _note(ax, y, f"outside the reference range: {votes}", color="0.3")
+        labels.append(model)
     return labels
 
 
@@ -151,7 +180,7 @@ def effective_size_arrows(
         if row.bound == RANGE:
             ax.plot([lo, hi], [y, y], "--", color=color, lw=2)
         _note(ax, y, f"{row.model} {row.effective_label} ({family}{reference} curve, {row.n_votes} families)")
-    labels = list(models["model"]) + _outside_rows(ax, outside, len(models))
+    labels = list(models["model"]) + _outside_rows(ax, outside, models["model"], len(models))
     _size_axis(ax)
     ax.set_yticks(range(len(labels)), labels)
     ax.invert_yaxis()
@@ -203,7 +232,7 @@ def density_ratios(models: pd.DataFrame, outside: pd.DataFrame | None = None, so
             ax.plot(row.density_low, y, MARKERS[LOWER], color=color, ms=8)
             ax.plot(row.density_high, y, MARKERS[UPPER], color=color, ms=8)
         _note(ax, y, f"{row.density_label} ({row.n_votes} families, {row.bounded_share:.0%} bounded)")
-    labels = list(models["model"]) + _outside_rows(ax, outside, len(models))
+    labels = list(models["model"]) + _outside_rows(ax, outside, models["model"], len(models))
     ax.axvline(1, color="0.5", ls="--", lw=1)
     ax.set_xscale("log", base=2)
     if not finite.empty:
@@ -234,7 +263,7 @@ def density_ratios(models: pd.DataFrame, outside: pd.DataFrame | None = None, so
 def density_over_time(generations: pd.DataFrame, doubling: pd.DataFrame, source: str = PUBLISHED) -> plt.Figure:
     """Density multiplier against release date (log2 axis): exact multipliers with their interval, bounds as
     ▲/▼ markers at the bound (two-sided bounds joined by a dotted line), the fitted trend where the doubling
-    time was fitted, and the densing law's slope."""
+    time was fitted (rule 8 of gentrend.analysis.density)."""
     track, size, reference = generations[["track", "size_convention", "reference"]].iloc[0]
     palette = colors(generations["generation"])
     ref_date = generations.loc[generations["generation"] == reference, "release_date"].iloc[0]
@@ -260,12 +289,11 @@ def density_over_time(generations: pd.DataFrame, doubling: pd.DataFrame, source:
                 ax.plot([row.release_date] * 2, [row.multiplier_low, row.multiplier_high], ":", color=color, lw=2)
             for i, (value, marker) in enumerate(ends):
                 ax.plot(row.release_date, value, marker, color=color, ms=9, label=label if i == 0 else None)
-    days = np.linspace(0, (generations["release_date"].max() - ref_date) / pd.Timedelta(days=1), 50)
-    dates = ref_date + pd.to_timedelta(days, unit="D")
     fit = doubling.iloc[0]
     if fit["bound"] == EXACT:
+        days = np.linspace(0, (generations["release_date"].max() - ref_date) / pd.Timedelta(days=1), 50)
         ax.plot(
-            dates,
+            ref_date + pd.to_timedelta(days, unit="D"),
             2 ** (fit["intercept_log2"] + fit["slope_per_month"] * days / DAYS_PER_MONTH),
             "-",
             color="0.3",
@@ -273,14 +301,7 @@ def density_over_time(generations: pd.DataFrame, doubling: pd.DataFrame, source:
             f"(95% CI {fit['ci_low']:.1f}–{fit['ci_high']:.1f})",
         )
     else:
-        ax.plot([], [], " ", label=f"doubling time: {fit['label']} (no fit: bounded multipliers {fit['excluded']})")
-    ax.plot(
-        dates,
-        2 ** (days / DAYS_PER_MONTH / DENSING_LAW_DOUBLING_MONTHS),
-        ":",
-        color="tab:red",
-        label=f"densing law: doubling every {DENSING_LAW_DOUBLING_MONTHS} months ({DENSING_LAW_SOURCE})",
-    )
+        ax.plot([], [], " ", label=f"doubling time: {fit['label']} (a trend needs {MIN_TREND_GENERATIONS})")
     ax.set_yscale("log", base=2)
     shown = pd.concat([generations["ci_high"], generations["multiplier_low"], generations["multiplier_high"]])
     shown = shown[np.isfinite(shown) & (shown > 0)]
@@ -290,12 +311,13 @@ def density_over_time(generations: pd.DataFrame, doubling: pd.DataFrame, source:
         ylabel=f"density multiplier vs {reference} (log2)",
         title=f"Capability density over time, {track} track",
     )
-    ax.legend(fontsize=7.5, loc="upper left")
+    ax.legend(fontsize=9, loc="upper left")
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
     fig.tight_layout()
     alt = (
         f"Density multiplier against release date (log scale), {track} track, reference {reference}: "
         + "; ".join(f"generation {r.generation} {r.label}" for r in generations.itertuples())
-        + f"; doubling time {fit['label']} against the densing law's {DENSING_LAW_DOUBLING_MONTHS} months."
+        + f"; doubling time {fit['label']}."
     )
     return footnote(
         fig,

@@ -273,10 +273,13 @@ def summary_table(df: pd.DataFrame, batch_size: int | None = None, prompt_length
     """One row per profiled model, backend and precision at one point (default: the smallest batch and prompt
     measured): decode tokens/s and TTFT as median [p10–p90], peak memory, % of the roofline on the measured
     and on the datasheet bandwidth, compile time (summed over the batch sizes), the kernel path per op, any
-    fallback, whether the device was busy, weights label, points ok / oom / error."""
+    fallback, whether the device was busy, weights label, points ok / oom / error. The numbers behind the display
+    columns are published too (device_type, torch_threads, batch_size, prompt_length, decode_tokens_per_s and its
+    _p10 / _p90), for readers that compute (the report's page one), so nothing parses a display string."""
     w = wide(df)
     if w.empty:
         return pd.DataFrame()
+    threads = df.groupby("model_id")["torch_threads"].first() if "torch_threads" in df else pd.Series(dtype=float)
     rows = []
     for (model_id, backend, dtype), g in w.groupby(["model_id", "backend", "dtype"], sort=False):
         ok = g[g["status"] == "ok"]
@@ -296,6 +299,13 @@ def summary_table(df: pd.DataFrame, batch_size: int | None = None, prompt_length
                 "params_total": first["params_total"],
                 "weights": first["weights"] + (" (tiny)" if bool(first["tiny"]) else ""),
                 "device": first["device_name"],
+                "device_type": first["device"],
+                "torch_threads": threads.get(model_id, np.nan),
+                "batch_size": b if r is not None else np.nan,
+                "prompt_length": p if r is not None else np.nan,
+                "decode_tokens_per_s": value("decode_tokens_per_s"),
+                "decode_tokens_per_s_p10": value("decode_tokens_per_s_p10"),
+                "decode_tokens_per_s_p90": value("decode_tokens_per_s_p90"),
                 "dtype": dtype,
                 "backend": backend_label(backend),
                 "kernel path": kernel_text(first if r is None else r),

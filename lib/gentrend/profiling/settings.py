@@ -83,7 +83,10 @@ class ProfileSettings:
             raise ProfileSettingsError(f"unknown backend {self.backend!r}", f"use one of: {', '.join(BACKENDS)}")
         if self.dtype != "auto":
             object.__setattr__(self, "dtype", precision_name(self.dtype))
-        check_device_name(self.device)
+        try:
+            check_device_name(self.device)
+        except SettingError as e:
+            raise ProfileSettingsError(e.problem, e.fix) from None
 
     @property
     def points(self) -> list[tuple[int, int]]:

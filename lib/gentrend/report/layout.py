@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 from IPython.display import HTML, Markdown
 
@@ -20,7 +22,11 @@ from gentrend.core.paths import run_dir
 from gentrend.core.text import escape
 from gentrend.core.vocab import TRACKS, generation_label
 from gentrend.report.publish import INDEX_DIR, caption_of, empty_table_html, figure_html, producer_name, table_html
-from gentrend.report.summary import findings, markdown
+
+
+class Finding(NamedTuple):
+    text: str  # one sentence, values escaped (Markdown-safe)
+    section: str  # id of the report section it comes from
 
 
 class RunArtefacts:
@@ -49,7 +55,7 @@ class RunArtefacts:
         return read_csv(
             self.run / item["file"],
             f"table {item['title']}",
-            dtype={"generation": str, "reference": str},
+            dtype={"generation": str, "reference": str, "subject": str, "against": str},
             keep_default_na=False,
             na_values=[""],
         )
@@ -89,12 +95,168 @@ def heading(text: str, level: int = 3) -> Markdown:
     return Markdown(f"{'#' * level} {escape(text)}")
 
 
+# --- page one: the published headline numbers in words (gentrend.report.summary) ----------------------------
+
+
+def _count(n, noun: str) -> str:
+    """'1 model', '3 models', '2 benchmark families'."""
+    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{int(n)} {noun if int(n) == 1 else plural}"
+
+
+def _value(r) -> str:
+    """A headline value with its interval or bound, from its numbers: '2.22× (95% interval 1.43–2.65)'."""
+    unit = "×" if r.unit == "×" else f" {r.unit}"
+    digits = 1 if r.unit in ("months", "points", "tok/s", "GiB") else 2
+    number = lambda v: f"{v:.{digits}f}{unit}"
+    if r.bound == "exact" and pd.notna(r.low) and pd.notna(r.high) and r.unit in ("×", "months"):
+        return f"{number(r.value)} ({r.level:.0%} interval {r.low:.{digits}f}–{number(r.high)})"
+    if r.bound == "exact":
+        return number(r.value)
+    if r.bound == "at least":
+        return f"at least {number(r.low)}"
+    if r.bound == "at most":
+        return f"at most {number(r.high)}"
+    if r.bound == "between":
+        return f"between {number(r.low)} and {number(r.high)} (a bound)"
+    return "not estimable"
+
+
+def _basis(r) -> str:
+    """What a density headline rests on: models, families, bounded share, mixed pipelines, robustness."""
+    parts = [
+        f"{_count(r.n_models, 'model')}, {_count(r.n_families, 'benchmark family')}, {r.bounded_share:.0%} bounded"
+    ]
+    if r.mixed_pipelines is True or str(r.mixed_pipelines) == "True":
+        parts.append("mixes evaluation pipelines")
+    if pd.notna(r.holds):
+        parts.append("robustness: " + ("holds" if str(r.holds) == "True" else "moves, see the robustness section"))
+    return "; ".join(parts)
+
+
+def _density_lines(table: pd.DataFrame) -> list[Finding]:
+    lines = []
+    for track, rows in table.groupby("track", sort=False):
+        reference = rows["against"].iloc[0]
+        items = [
+            f"generation {escape(r.subject)} against {escape(r.against)}: {escape(_value(r))} ({escape(_basis(r))})"
+            for r in rows.itertuples()
+        ]
+        lines.append(
+            Finding(
+                f"Capability density, {escape(track)} track (effective parameters per parameter of generation "
+                f"{escape(reference)}, median over benchmark families): " + "; ".join(items) + ".",
+                "Capability-density",
+            )
+        )
+    return lines
+
+
+def _trend_line(table: pd.DataFrame) -> list[Finding]:
+    items = []
+    for r in table.itertuples():
+        if r.bound == "exact":
+            items.append(f"{escape(r.track)}: {escape(_value(r))}")
+        else:
+            items.append(
+                f"{escape(r.track)}: not estimable from {_count(r.n_generations, 'generation')} besides the reference "
+                f"({escape(r.setting)}); per generation {escape(r.context)}"
+            )
+    return [Finding("Density doubling time — " + "; ".join(items) + ".", "Capability-density")]
+
+
+def _per_size_line(table: pd.DataFrame) -> list[Finding]:
+    items = []
+    for r in table.itertuples():
+        size = (
+            f"the newer model has {r.size_ratio:.2f}× the parameters, so part of the change is size"
+            if abs(np.log(r.size_ratio)) > np.log(SIMILAR_SIZE_RATIO)
+            else f"sizes within {r.size_ratio:.2f}×"
+        )
+        items.append(
+            f"{escape(r.context)}: {escape(r.subject)} over {escape(r.against)} ({escape(r.track)} track), "
+            f"{r.value:+.1f} points median over {_count(r.n_families, 'benchmark family')}; {size}"
+        )
+    return [Finding("Per-size change — " + "; ".join(items) + ".", "Per-size-comparisons")]
+
+
+def _fits_line(table: pd.DataFrame) -> list[Finding]:
+    groups = [
+        f"{escape(card)} for " + ", ".join(f"{escape(r.subject)} ({r.value:.1f} GiB)" for r in rows.itertuples())
+        for card, rows in sorted(table.groupby("context", sort=False), key=lambda group: group[1]["value"].min())
+    ]
+    setting = table["setting"].iloc[0]
+    return [
+        Finding(
+            f"Smallest listed card each model needs ({escape(setting)}): " + "; ".join(groups) + ".", "Speed-and-memory"
+        )
+    ]
+
+
+def _speed_line(table: pd.DataFrame) -> list[Finding]:
+    lines = []
+    for setting, rows in table.groupby("setting", sort=False):
+        rows = rows.sort_values("value")
+        items = [f"{escape(r.subject)} {r.value:.1f} (p10–p90 {r.low:.1f}–{r.high:.1f})" for r in rows.itertuples()]
+        lines.append(
+            Finding(f"Decode tokens/s measured {escape(setting)}: " + "; ".join(items) + ".", "Speed-and-memory")
+        )
+    return lines
+
+
+def _claims_line(table: pd.DataFrame) -> list[Finding]:
+    total = table[table["subject"] == "all"]["value"].iloc[0]
+    counts = table[table["subject"] != "all"]
+    return [
+        Finding(
+            f"Claims ledger: of {int(total)} public claims, "
+            + ", ".join(f"{int(r.value)} {escape(r.subject)}" for r in counts.itertuples())
+            + ".",
+            "Claims-ledger",
+        )
+    ]
+
+
+SIMILAR_SIZE_RATIO = 1.25  # per-size models within this size ratio are called similar in size
+_LINES = {
+    "density": _density_lines,
+    "trend": _trend_line,
+    "per-size": _per_size_line,
+    "fits": _fits_line,
+    "speed": _speed_line,
+    "claims": _claims_line,
+}
+
+
+def page_one(headlines: pd.DataFrame) -> list[Finding]:
+    """Page one's sentences from the published headline numbers (gentrend.report.summary.HEADLINE_COLUMNS):
+    formatting only, every number shown is in the table."""
+    lines = []
+    for finding, make in _LINES.items():
+        rows = headlines[headlines["finding"] == finding]
+        if not rows.empty:
+            lines += make(rows)
+    return lines
+
+
+def findings(run: RunArtefacts) -> list[Finding]:
+    """Page one of a run whose trend report notebook published its headline numbers (else empty)."""
+    table = run.frame("summary", "headlines")
+    return [] if table is None or table.empty else page_one(table)
+
+
+def markdown(items: list[Finding]) -> str:
+    """The findings as a Markdown list, each with a link to its section."""
+    if not items:
+        return "- This run produced no tables to summarise."
+    return "\n".join(f"- {f.text} [→ section](#{f.section})" for f in items)
+
+
 # --- report sections -----------------------------------------------------------------------------------------
 
 
 def summary_section(run: RunArtefacts) -> list:
-    """The headline findings (gentrend.report.summary), each linked to its section, and what the speed numbers are."""
-
+    """The headline findings (published by gentrend.report.summary), each linked to its section."""
     return [Markdown(markdown(findings(run)))]
 
 
@@ -143,10 +305,12 @@ def _tracks(run: RunArtefacts, role: str, key: str, qualifier: str = "") -> list
 
 def density_section(run: RunArtefacts, qualifier: str = "") -> list:
     """Per track: the reading, the per-model table and charts, models outside the reference range, the
-    generation multipliers and doubling time, then the method and the benchmark families counted once.
+    generation multipliers (against the reference and the generation before) and doubling time; the method
+    once, after the first track (its rules are the same on every track). The benchmark families counted once
+    are in an appendix (`families_section`).
     `qualifier`: the section over measured scores ("measured here"), else the published one."""
     shown = []
-    for track, producer in _tracks(run, "density", "per_model", qualifier):
+    for i, (track, producer) in enumerate(_tracks(run, "density", "per_model", qualifier)):
         models = run.frame(producer, "per_model")
         reference = models["reference"].iloc[0] if not models.empty else "?"
         shown += [
@@ -157,14 +321,46 @@ def density_section(run: RunArtefacts, qualifier: str = "") -> list:
             run.figure(producer, "density_ratios"),
             run.table(producer, "outside_range"),
             run.table(producer, "multipliers"),
+            *([run.table(producer, "previous_generation")] if run.has(producer, "previous_generation") else []),
             run.table(producer, "doubling_time"),
             run.figure(producer, "over_time"),
-            run.figure(producer, "score_vs_params"),
-            heading(f"Method, {track} track", 4),
-            run.text(producer, "method"),
-            run.table(producer, "families"),
         ]
+        if i == 0:
+            shown += [heading("Method (the same on every track)", 4), run.text(producer, "method")]
     return shown or [missing(producer_name("density", TRACKS[0]), "per_model")]
+
+
+def robustness_section(run: RunArtefacts) -> list:
+    """Per track: each headline multiplier under the variants of gentrend.analysis.robustness, one sentence per
+    headline saying whether it holds, and the assumptions it rests on."""
+    shown = []
+    for track, producer in _tracks(run, "density", "robustness"):
+        shown += [
+            heading(f"{track} track"),
+            run.text(producer, "robustness_reading"),
+            run.table(producer, "robustness"),
+        ]
+    return shown or [missing(producer_name("density", TRACKS[0]), "robustness")]
+
+
+def families_section(run: RunArtefacts) -> list:
+    """The benchmark families counted once, per track (appendix)."""
+    return [run.table(p, "families") for _, p in _tracks(run, "density", "families")]
+
+
+def heatmaps_section(run: RunArtefacts) -> list:
+    """The per-size score-change heatmaps, one per track (appendix)."""
+    return [run.figure(p, "delta_heatmap") for _, p in _tracks(run, "per-size", "delta_heatmap")]
+
+
+def score_charts_section(run: RunArtefacts) -> list:
+    """The score-against-size charts of every track (appendix)."""
+    return [
+        run.figure(producer, key)
+        for producer in (producer_name("density", t) for t in TRACKS)
+        for key in run.index.get(producer, {})
+        if key.startswith("score_vs_params")
+    ]
 
 
 def per_size_section(run: RunArtefacts, qualifier: str = "") -> list:
@@ -174,7 +370,6 @@ def per_size_section(run: RunArtefacts, qualifier: str = "") -> list:
             heading(f"{track} track"),
             run.text(producer, "reading"),
             run.table(producer, "summary"),
-            run.figure(producer, "delta_heatmap"),
             run.table(producer, "newest_vs_largest"),
         ]
     return shown or [missing(producer_name("per-size", TRACKS[0]), "summary")]
@@ -220,6 +415,8 @@ def measured_section(run: RunArtefacts) -> list:
             heading("Per-size comparisons over the measured scores"),
             *per_size,
         ]
+    elif run.has(evaluated[0], "measured_note"):  # the runner's reason, the same on every evaluation
+        shown.append(run.text(evaluated[0], "measured_note"))
     return shown
 
 

@@ -32,6 +32,7 @@ from gentrend.core.errors import GentrendError
 from gentrend.core.files import write_bytes, write_csv, write_json
 from gentrend.core.paths import run_dir
 from gentrend.core.text import escape
+from gentrend.core.vocab import BOUND_WORDS, column_label
 
 INDEX_DIR = "artefacts"
 FIGURE_DPI = 150
@@ -59,25 +60,66 @@ def _whole_numbers_as_int(column: pd.Series) -> pd.Series:
     return column
 
 
-WIDE_COLUMNS = 8  # tables with more columns are set in a smaller type
-PRINT_COLUMNS = 11  # the PDF shows at most this many columns of a table (its caption says so; the CSV has all)
+WIDE_COLUMNS = 8  # tables with more printed columns are set in a smaller type
+PRINT_COLUMNS = 11  # the PDF prints at most this many columns of a table, besides KEEP_IN_PRINT ones (the CSV has all)
+# Columns the PDF never cuts: a value's interval, bound and error (matched in the column's name).
+KEEP_IN_PRINT = re.compile(r"ci_|interval|_low$|_high$|p10|p90|bound|error|label|verdict|holds")
+# Columns the section heading or caption already states (or long provenance, which the CSV keeps): cut first.
+CUT_FIRST_IN_PRINT = {"reference", "track", "size_convention", "source_url", "reference_sources", "curve_sources"}
+CUT_FIRST_IN_PRINT |= {"sources", "method", "model_id"}
+UNBOUNDED = "unbounded"  # how a table shows an open end (inf, or a 0 lower end of a density or multiplier)
+_OPEN_AT_ZERO = re.compile(r"^(density|multiplier)_low$")
 
 
-def _breakable(name) -> str:
-    """A column name that may wrap after '_' (a zero-width space), never inside a word."""
-    return str(name).replace("_", "_\u200b")
+def print_columns(columns, limit: int = PRINT_COLUMNS) -> list:
+    """The columns the PDF prints of a table, in their order: every column KEEP_IN_PRINT names, then the
+    leading others up to `limit` in all, CUT_FIRST_IN_PRINT ones last (the kept ones may exceed the limit: an
+    interval is never cut)."""
+    columns = list(columns)
+    kept = [c for c in columns if KEEP_IN_PRINT.search(str(c))]
+    others = [c for c in columns if c not in kept]
+    others = [c for c in others if c not in CUT_FIRST_IN_PRINT] + [c for c in others if c in CUT_FIRST_IN_PRINT]
+    others = others[: max(limit - len(kept), 0)]
+    return [c for c in columns if c in kept or c in others]
+
+
+def _in_words(frame: pd.DataFrame) -> pd.DataFrame:
+    """Codes spelled out: bounds in words, open ends as UNBOUNDED, column names from the vocabulary."""
+    shown = frame.apply(_whole_numbers_as_int)
+    for column in shown.columns:
+        values = shown[column]
+        if column == "bound":
+            shown[column] = values.map(lambda v: BOUND_WORDS.get(v, v))
+        elif pd.api.types.is_float_dtype(values):
+            open_end = np.isinf(values) | ((values == 0) if _OPEN_AT_ZERO.match(str(column)) else False)
+            if open_end.any():
+                shown[column] = values.astype(object).where(~open_end, UNBOUNDED)
+    return shown.set_axis(shown_labels(shown.columns), axis=1)
+
+
+def shown_labels(columns) -> list[str]:
+    """The vocabulary's label of each column; a label another column already took stays the column's name."""
+    labels: list[str] = []
+    for column in columns:
+        label = column_label(column)
+        labels.append(label if label not in labels else str(column))
+    return labels
 
 
 def table_html(frame: pd.DataFrame, caption: str, badges: tuple[str, ...] = ()) -> HTML:
-    """A table as escaped HTML: cells, column names and caption all escaped; numbers with 2 decimals.
-    Columns in `badges` get a class per value (e.g. `badge verdict-partly-supported`) for coloured badges;
-    cells without a space (a number, a model name) get class `token`, which never wraps. Columns beyond PRINT_COLUMNS are left out of the PDF (class screen-only), which the caption says."""
-    shown = frame.apply(_whole_numbers_as_int).rename(columns=_breakable)
+    """A table as escaped HTML: cells, column names and caption all escaped; numbers with 2 decimals; column
+    names and codes in words (`_in_words`). Columns in `badges` get a class per value (e.g.
+    `badge verdict-partly-supported`) for coloured badges; cells without a space (a number, a model name) get
+    class `token`, which never wraps. The PDF prints `print_columns` (class screen-only on the others), which
+    the caption names."""
+    printed = set(print_columns(frame.columns))
+    shown = _in_words(frame)
+    screen_only = [label for c, label in zip(frame.columns, shown.columns) if c not in printed]
     spaced = shown.astype(str).apply(lambda c: c.str.contains(r"\s")).to_numpy(dtype=bool)
     classes = pd.DataFrame(np.where(spaced, "", "token"), index=shown.index, columns=shown.columns, dtype=object)
-    for column in map(_breakable, badges):
+    for column in (label for c, label in zip(frame.columns, shown.columns) if c in badges):
         classes[column] = "badge " + slug(column) + "-" + shown[column].astype(str).map(slug).str.replace("_", "-")
-    for column in shown.columns[PRINT_COLUMNS:]:
+    for column in screen_only:
         classes[column] = "screen-only"
     styler = (
         shown.style.set_uuid(hashlib.sha1(caption.encode()).hexdigest()[:8])
@@ -86,16 +128,18 @@ def table_html(frame: pd.DataFrame, caption: str, badges: tuple[str, ...] = ()) 
         .format_index(escape="html", axis=1)
         .set_caption(escape(caption))
         .set_td_classes(classes)
-        .set_table_attributes(f'class="{"wide" if len(frame.columns) > WIDE_COLUMNS else "narrow"}"')
+        .set_table_attributes(f'class="{"wide" if len(printed) > WIDE_COLUMNS else "narrow"}"')
     )
     page = styler.to_html()
-    for position in range(PRINT_COLUMNS, len(shown.columns)):  # their headers too
-        page = page.replace(
-            f'class="col_heading level0 col{position}"', f'class="col_heading level0 col{position} screen-only"'
-        )
-    if len(shown.columns) > PRINT_COLUMNS:
+    for position, column in enumerate(shown.columns):  # their headers too
+        if column in screen_only:
+            page = page.replace(
+                f'class="col_heading level0 col{position}"', f'class="col_heading level0 col{position} screen-only"'
+            )
+    if screen_only:
         note = (
-            f'<span class="print-only"> [first {PRINT_COLUMNS} of {len(shown.columns)} columns; all in the CSV]</span>'
+            f'<span class="print-only"> [printed: {len(printed)} of {len(shown.columns)} columns, intervals and '
+            f"errors kept; left out here: {escape(', '.join(screen_only))}; all in the CSV]</span>"
         )
         page = page.replace("</caption>", note + "</caption>", 1)
     return HTML(page)

@@ -13,11 +13,10 @@ import pandas as pd
 
 from gentrend.analysis.comparisons import TIE_POINTS
 from gentrend.analysis.density import (
-    DENSING_LAW_DOUBLING_MONTHS,
-    DENSING_LAW_SOURCE,
     EXACT,
     LEVEL,
     MEDIAN_RULE,
+    MIN_TREND_GENERATIONS,
     MIN_VOTES,
     NOT_ESTIMABLE,
 )
@@ -105,23 +104,17 @@ def density_reading(
         )
     if not doubling.empty:
         fit = doubling.iloc[0]
-        published = f"the densing law's {fit['published_months']:g} months"
-        left_out = "" if fit["excluded"] == "none" else f"; left out as bounds: {escape(fit['excluded'])}"
         share = f"{fit['bounded_share']:.0%} of the newer generations' votes bounded"
         if fit["bound"] == EXACT:
             lines.append(
-                f"- Density doubling time: {escape(fit['label'])} ({_ci(fit['ci_low'], fit['ci_high'], ' months', 1)}), "
-                f"fitted on the exact multipliers of {escape(fit['generations'])}{left_out}; {share}; against {published}."
-            )
-        elif fit["bound"] == NOT_ESTIMABLE:
-            lines.append(
-                f"- Density doubling time: not estimable (no exact multiplier besides the reference{left_out}; "
-                f"{share}); {published}."
+                f"- Density doubling time: {escape(fit['label'])} "
+                f"({_ci(fit['ci_low'], fit['ci_high'], ' months', 1)}), "
+                f"fitted on the exact multipliers of {escape(fit['generations'])}; {share}."
             )
         else:
             lines.append(
-                f"- Density doubling time: {escape(fit['label'])}, a bound from the multipliers' bounds "
-                f"(no interval{left_out}; {share}); against {published}."
+                f"- Density doubling time: {escape(fit['label'])} besides the reference (a trend needs "
+                f"{MIN_TREND_GENERATIONS}); per generation: {escape(fit['per_generation'])}; {share}."
             )
     return "\n".join(lines)
 
@@ -144,7 +137,8 @@ def density_method(rows: pd.DataFrame, families: pd.DataFrame, n_boot: int, seed
         "value is a lower bound, below its bottom an upper bound.",
         f"- **Reference range**, per benchmark: from the smallest to the largest reference model scored on it. "
         f"{len(rows) - len(inside)} of {len(rows)} rows of this track have a model outside it; their density would be "
-        f"set by the range, so they are not pooled and are compared by win / tie / loss (tie: within {TIE_POINTS:g} point) "
+        "set by the range, so they are not pooled and are compared by win / tie / loss "
+        f"(tie: within {TIE_POINTS:g} point) "
         "with the nearest end's reference model.",
         "- **Benchmark families** count once: "
         + (
@@ -154,7 +148,8 @@ def density_method(rows: pd.DataFrame, families: pd.DataFrame, n_boot: int, seed
         )
         + " (data/benchmarks.yaml; a family's vote is the median of its members).",
         f"- **Bounds in the median**: {MEDIAN_RULE}",
-        f"- **Interval**: percentile bootstrap over benchmark families, {n_boot} draws (seed {seed}), {LEVEL:.0%}, families "
+        f"- **Interval**: percentile bootstrap over benchmark families, {n_boot} draws (seed {seed}), {LEVEL:.0%}, "
+        "families "
         "resampled jointly for all models; low end from the medians of the votes' lower ends, high end from their "
         "upper ends.",
         f"- **Pooling**: a generation's multiplier is the same median over all (model, family) votes of its models "
@@ -162,10 +157,12 @@ def density_method(rows: pd.DataFrame, families: pd.DataFrame, n_boot: int, seed
         "intermediate generation.",
         "- **Doubling time**: least squares of log2(multiplier) against months since the reference release, on the "
         "exact multipliers only (the reference counts as 1×); doubling time = 1 / slope, its interval from the same "
-        "bootstrap draws. Without an exact multiplier besides the reference it is a bound: the range of the slope over "
-        "the multipliers' bounds, without an interval. Compared with "
-        f"{DENSING_LAW_DOUBLING_MONTHS:g} months ({DENSING_LAW_SOURCE}).",
-        "- **Evaluation pipelines are mixed**: scores come from technical reports and model cards (source_url per row). "
+        f"bootstrap draws; printed only where at least {MIN_TREND_GENERATIONS} generations besides the reference "
+        "have exact multipliers. It is not set beside the densing law's doubling time "
+        "(Xiao et al., arXiv 2412.04315): that is a loss-based trend across many model families, not a like-for-like "
+        "figure.",
+        "- **Evaluation pipelines are mixed**: scores come from technical reports and model cards "
+        "(source_url per row). "
         + (
             f"{len(mixed)} of {len(inside)} pooled rows put a score on a curve from other sources: "
             + "; ".join(
@@ -222,3 +219,15 @@ def verdict_reading(ledger: pd.DataFrame) -> str:
             "\n- Refuted: " + "; ".join(f"{escape(r.id)} ({escape(r.claim)[:120]})" for r in refuted.itertuples()) + "."
         )
     return line
+
+
+def robustness_reading(summary: pd.DataFrame) -> str:
+    """One bullet per headline multiplier: whether it holds under the robustness variants, and the assumptions
+    in the data it rests on (input: gentrend.analysis.robustness.robustness_table's summary)."""
+    if summary.empty:
+        return "- No generation besides the reference has a multiplier on this track."
+    return "\n".join(
+        f"- Generation {escape(r.generation)} against {escape(r.reference)} ({escape(r.headline)}): "
+        f"{escape(r.verdict)}. Assumptions: {escape(r.assumptions)}."
+        for r in summary.itertuples()
+    )

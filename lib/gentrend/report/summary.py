@@ -1,133 +1,234 @@
-"""The executive summary: the run's headline findings, one sentence each with its number, computed from the
-run's published tables (never typed in), each linking to the report section it comes from.
+"""Page one's numbers: the run's headline findings as one table of numbers (never display strings), taken from
+the tables the analysis notebooks published, and published by the trend report notebook as the artefact
+`summary` / `headlines`. gentrend.report.layout turns each row into words; it adds no number of its own.
 
-Findings: capability density per track (the generation multipliers), the largest and smallest per-size
-change, what fits on common GPU memory sizes, the speed measured on this run's device (and what those
-numbers are: device, weights, backend), and the claims ledger's verdict counts. A finding whose tables the
-run did not produce is left out.
+One row per headline number (HEADLINE_COLUMNS):
+- density: each newer generation against the track's reference, and against the generation just before it
+  where that one is not the reference (`against`); value (exact) or NaN, low / high (bootstrap interval of
+  an exact value, where a bound can lie otherwise), level (of the interval), bound
+  (gentrend.core.vocab.BOUND_WORDS), n_models,
+  n_families, bounded_share, mixed_pipelines, holds (the robustness check, rule of
+  gentrend.analysis.robustness).
+- trend: the doubling time per track, value NaN where refused (n_generations exact generations besides the
+  reference, fewer than a trend needs).
+- per-size: the largest and smallest median change of one model over its size-class baseline, with the size
+  ratio of the two models (a change between unequal sizes is partly size).
+- fits: per model, the GiB the memory model says it needs at bf16 and the smallest listed card that holds it.
+- speed: per model, decode tokens/s median and p10-p90 at the smallest point, with the device class, threads,
+  precision and weights that measured it (a CPU measurement says nothing about GPU speed).
+- claims: the ledger's count per verdict.
+A finding whose tables the run did not produce has no rows.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
+import numpy as np
 import pandas as pd
 
-from gentrend.core.text import escape
-from gentrend.core.vocab import TRACKS
-from gentrend.report.publish import producer_name
+from gentrend.analysis.density import LEVEL, MIN_TREND_GENERATIONS
+from gentrend.core.vocab import BOUND_WORDS, TRACKS
+from gentrend.report.publish import Publisher, producer_name
+
+HEADLINE_COLUMNS = [
+    "finding",
+    "section",
+    "track",
+    "subject",
+    "against",
+    "value",
+    "low",
+    "high",
+    "bound",
+    "level",
+    "unit",
+    "n_models",
+    "n_families",
+    "n_benchmarks",
+    "n_generations",
+    "bounded_share",
+    "mixed_pipelines",
+    "holds",
+    "size_ratio",
+    "context",
+    "setting",
+]
+FIT_PRECISION = "bf16"  # the precision the fits headline answers for
 
 
-class Finding(NamedTuple):
-    text: str  # one sentence, values escaped (Markdown-safe)
-    section: str  # id of the report section it comes from
+def _row(**values) -> dict:
+    return {column: values.get(column, np.nan) for column in HEADLINE_COLUMNS}
 
 
-def _density(run) -> Finding | None:
-    parts = []
+def _density(run) -> list[dict]:
+    rows = []
     for track in TRACKS:
-        table = run.frame(producer_name("density", track), "multipliers")
-        if table is None:
+        producer = producer_name("density", track)
+        robust = run.frame(producer, "robustness")
+        holds = {} if robust is None or robust.empty else dict(zip(robust["generation"], robust["holds"]))
+        tables = [run.frame(producer, "multipliers"), run.frame(producer, "previous_generation")]
+        for i, table in enumerate(tables):
+            if table is None or table.empty:
+                continue
+            for r in table[table["method"] != "reference"].itertuples():
+                exact = r.bound == "="
+                against_reference = i == 0  # the robustness check varies the multipliers against the reference
+                rows.append(
+                    _row(
+                        finding="density",
+                        section="Capability-density",
+                        track=track,
+                        subject=r.generation,
+                        against=r.reference,
+                        value=r.multiplier if exact else np.nan,
+                        low=r.ci_low if exact else r.multiplier_low,
+                        high=r.ci_high if exact else r.multiplier_high,
+                        bound=BOUND_WORDS[r.bound],
+                        level=LEVEL if exact else np.nan,
+                        unit="×",
+                        n_models=r.n_models,
+                        n_families=r.n_families,
+                        bounded_share=r.bounded_share,
+                        mixed_pipelines=bool(r.mixed_pipelines),
+                        holds=holds.get(r.generation, np.nan) if against_reference else np.nan,
+                    )
+                )
+    return rows
+
+
+def _trend(run) -> list[dict]:
+    rows = []
+    for track in TRACKS:
+        table = run.frame(producer_name("density", track), "doubling_time")
+        if table is None or table.empty:
             continue
-        reference = table.loc[table["method"] == "reference", "generation"]
-        newer = table[table["method"] != "reference"]
-        if newer.empty or reference.empty:
-            continue
-        parts.append(
-            f"{escape(track)}: "
-            + ", ".join(f"generation {escape(r.generation)} {escape(r.label)}" for r in newer.itertuples())
-            + f" against {escape(reference.iloc[0])}"
+        r = table.iloc[0]
+        rows.append(
+            _row(
+                finding="trend",
+                section="Capability-density",
+                track=track,
+                subject="doubling time",
+                against=r["reference"],
+                value=r["doubling_months"],
+                low=r["ci_low"],
+                high=r["ci_high"],
+                bound=BOUND_WORDS[r["bound"]],
+                level=LEVEL,
+                unit="months",
+                n_generations=r["n_exact_generations"],
+                bounded_share=r["bounded_share"],
+                context=r["per_generation"],
+                setting=f"a trend needs {MIN_TREND_GENERATIONS} generations with exact multipliers "
+                "besides the reference",
+            )
         )
-    if not parts:
-        return None
-    return Finding(
-        "Capability density (effective parameters per parameter, median over benchmarks) — " + "; ".join(parts) + ".",
-        "Capability-density",
-    )
+    return rows
 
 
-def _per_size(run) -> Finding | None:
+def _per_size(run) -> list[dict]:
     frames = []
     for track in TRACKS:
         table = run.frame(producer_name("per-size", track), "summary")
         if table is not None and not table.empty:
             frames.append(table.assign(track=track))
-    if not frames:
-        return None
-    rows = pd.concat(frames, ignore_index=True).sort_values("median_delta")
-    best, worst = rows.iloc[-1], rows.iloc[0]
-    describe = lambda r: (
-        f"{escape(r['model'])} over {escape(r['baseline_model'])} ({escape(r['track'])}, "
-        f"{r['median_delta']:+.1f} points median over {int(r['n_benchmarks'])} benchmarks)"
-    )
-    return Finding(f"Largest per-size change: {describe(best)}; smallest: {describe(worst)}.", "Per-size-comparisons")
+    models = run.frame("run", "models")
+    if not frames or models is None:
+        return []
+    params = dict(zip(models["model"], models["params_total"]))
+    table = pd.concat(frames, ignore_index=True).sort_values("median_delta")
+    rows = []
+    for which, r in (("largest", table.iloc[-1]), ("smallest", table.iloc[0])):
+        rows.append(
+            _row(
+                finding="per-size",
+                section="Per-size-comparisons",
+                track=r["track"],
+                subject=r["model"],
+                against=r["baseline_model"],
+                value=r["median_delta"],
+                bound=BOUND_WORDS["="],
+                unit="points",
+                n_benchmarks=r["n_benchmarks"],
+                n_families=r["n_votes"],
+                size_ratio=params[r["model"]] / params[r["baseline_model"]],
+                context=which,
+            )
+        )
+    return rows
 
 
-def _fits(run) -> Finding | None:
+def _fits(run) -> list[dict]:
     table = run.frame("speed-memory", "fits")
     if table is None or table.empty:
-        return None
-    sizes = [c for c in table.columns if c.endswith(" GB")]
-    parts = []
-    for size in dict.fromkeys((sizes[0], sizes[len(sizes) // 2])):
-        largest = {}
-        for precision in dict.fromkeys(table["precision"]):
-            fit = table[(table["precision"] == precision) & (table[size] == "yes")]
-            if not fit.empty:
-                largest.setdefault(fit.loc[fit["weights_gib"].idxmax(), "model_id"], []).append(precision)
-        parts.append(
-            f"{escape(size)}: "
-            + (", ".join(f"{escape(m)} at {'/'.join(map(escape, p))}" for m, p in largest.items()) or "no model")
-            + " at most"
+        return []
+    cards = [c for c in table.columns if c.endswith(" GB")]  # the memory model's card columns, smallest first
+    rows = []
+    for _, r in table[table["precision"] == FIT_PRECISION].iterrows():
+        holding = [card for card in cards if r[card] == "yes"]
+        rows.append(
+            _row(
+                finding="fits",
+                section="Speed-and-memory",
+                subject=r["model_id"],
+                value=r["needed_gib"],
+                bound=BOUND_WORDS["="],
+                unit="GiB",
+                context=holding[0] if holding else "none of the listed cards",
+                setting=f"{FIT_PRECISION}, analytical memory model, {int(r['context']):,}-token context",
+            )
         )
-    context = int(table["context"].iloc[0])
-    return Finding(
-        f"What fits (analytical memory model, {context:,}-token context): " + "; ".join(parts) + ".", "Speed-and-memory"
-    )
+    return rows
 
 
-def _speed(run) -> Finding | None:
+def _speed(run) -> list[dict]:
     table = run.frame("speed-memory", "summary")
-    if table is None or table.empty:
-        return None
-    column = "decode tok/s median [p10–p90]"
-    decode = table[column].astype(str).str.extract(r"^([\d.]+)", expand=False).astype(float)
-    fastest, slowest = table.loc[decode.idxmax()], table.loc[decode.idxmin()]
-    what = ", ".join(
-        sorted(
-            {
-                f"{escape(r.device)} ({escape(r.weights)} weights, {escape(r.dtype)}, {escape(r.backend)} backend)"
-                for r in table.itertuples()
-            }
+    needed = {"decode_tokens_per_s", "decode_tokens_per_s_p10", "decode_tokens_per_s_p90", "device_type"}
+    if table is None or table.empty or not needed <= set(table.columns):
+        return []
+    rows = []
+    for r in table.dropna(subset=["decode_tokens_per_s"]).itertuples():
+        device = "GPU" if r.device_type == "cuda" else "CPU"
+        threads = f"{int(r.torch_threads)}-thread " if device == "CPU" and pd.notna(r.torch_threads) else ""
+        rows.append(
+            _row(
+                finding="speed",
+                section="Speed-and-memory",
+                subject=r.model,
+                value=r.decode_tokens_per_s,
+                low=r.decode_tokens_per_s_p10,
+                high=r.decode_tokens_per_s_p90,
+                bound=BOUND_WORDS["="],
+                unit="tok/s",
+                setting=f"on this {threads}{device} at {r.dtype}, {r.weights} weights, batch {int(r.batch_size)}, "
+                f"prompt {int(r.prompt_length)}"
+                + ("; says nothing about GPU speed" if device == "CPU" else f" ({r.device})"),
+            )
         )
-    )
-    return Finding(
-        f"Speed measured here on {what}: decode from {escape(slowest[column])} tok/s ({escape(slowest['model'])}) "
-        f"to {escape(fastest[column])} tok/s ({escape(fastest['model'])}) at {escape(fastest['point (batch × prompt)'])}.",
-        "Speed-and-memory",
-    )
+    return rows
 
 
-def _claims(run) -> Finding | None:
+def _claims(run) -> list[dict]:
     ledger = run.frame("claims", "ledger")
     if ledger is None or ledger.empty:
-        return None
-    counts = ledger["verdict"].value_counts()
-    return Finding(
-        f"Claims ledger: of {len(ledger)} public claims, "
-        + ", ".join(f"{n} {escape(v)}" for v, n in counts.items())
-        + ".",
-        "Claims-ledger",
+        return []
+    counts = {"all": len(ledger), **ledger["verdict"].value_counts().to_dict()}
+    return [
+        _row(finding="claims", section="Claims-ledger", subject=verdict, value=n, unit="claims")
+        for verdict, n in counts.items()
+    ]
+
+
+def headline_table(run) -> pd.DataFrame:
+    """Page one's numbers from a run's published tables (a gentrend.report.layout.RunArtefacts; see the module
+    docstring). Columns: HEADLINE_COLUMNS."""
+    rows = _density(run) + _trend(run) + _per_size(run) + _fits(run) + _speed(run) + _claims(run)
+    return pd.DataFrame(rows, columns=HEADLINE_COLUMNS)
+
+
+def publish(run, output_dir="") -> pd.DataFrame:
+    """Publish page one's numbers into the run folder (producer `summary`, key `headlines`)."""
+    table = headline_table(run)
+    Publisher(output_dir, "summary").table(
+        table, "headlines", "Page one: headline numbers", source="this run's tables", empty="no tables to summarise"
     )
-
-
-def findings(run) -> list[Finding]:
-    """The headline findings of a run folder (a gentrend.report.layout.RunArtefacts; see the module docstring)."""
-    return [f for f in (_density(run), _per_size(run), _fits(run), _speed(run), _claims(run)) if f is not None]
-
-
-def markdown(items: list[Finding]) -> str:
-    """The findings as a Markdown list, each with a link to its section."""
-    if not items:
-        return "- This run produced no tables to summarise."
-    return "\n".join(f"- {f.text} [→ section](#{f.section})" for f in items)
+    return table
