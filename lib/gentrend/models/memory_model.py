@@ -380,9 +380,10 @@ def fits_table(
     margin: Margin = UNVALIDATED,
 ) -> pd.DataFrame:
     """Which model fits which GPU memory size: one row per (model, precision), the range the need can lie in
-    by `margin` around the GiB predicted at `context` tokens (prefill in chunks of PREFILL_CHUNK_TOKENS), one
-    column per size ("8 GB" = 8 GiB of VRAM): yes / no / within error (`fit_status`), the margin's basis; then
-    generation, context, weights and the prediction (the decisive columns first: a print shows the first ones)."""
+    by `margin` around the GiB predicted at `context` tokens (prefill in chunks of PREFILL_CHUNK_TOKENS):
+    needed_low_gib to needed_gib (its top: what a card must hold for a "yes"), one column per size ("8 GB" =
+    8 GiB of VRAM): yes / no / within error (`fit_status`), the margin's basis; then generation, context,
+    weights and the prediction (the decisive columns first: a print shows the first ones)."""
     rows = []
     for m in catalogue:
         for p in precisions:
@@ -392,7 +393,7 @@ def fits_table(
                 "model_id": m.id,
                 "precision": precision_name(p),
                 "needed_low_gib": need[0],
-                "needed_high_gib": need[1],
+                "needed_gib": need[1],
             }
             row |= {f"{size} GB": fit_status(need, size) for size in memory_sizes_gb}
             rows.append(

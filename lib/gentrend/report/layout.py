@@ -387,6 +387,7 @@ def speed_memory_section(run: RunArtefacts) -> list:
         run.table(producer, "precisions"),
         heading("Memory: model against measurement, and what fits where"),
         run.table(producer, "memory_validation"),
+        run.table(producer, "memory_errors"),
         run.figure(producer, "memory_measured"),
         run.figure(producer, "memory_curves"),
         run.table(producer, "fits"),
@@ -421,11 +422,12 @@ def measured_section(run: RunArtefacts) -> list:
 
 
 def claims_section(run: RunArtefacts) -> list:
-    """The verdict rule above the ledger, then the counts and the ledger."""
+    """The verdict rule above the ledger, then the counts, the ledger, and each reading of a claim read two ways."""
     return [
         run.text("claims", "rule"),
         run.text("claims", "reading"),
         run.table("claims", "ledger", badges=("verdict",)),
+        run.table("claims", "readings", badges=("verdict",)),
     ]
 
 
