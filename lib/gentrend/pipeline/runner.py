@@ -52,7 +52,7 @@ LIBRARY_VERSIONS = (
     "papermill",
     "nbconvert",
     "weasyprint",
-    "bleach",
+    "nh3",
 )
 EXIT_PARTIAL, EXIT_FAILED = 4, 5
 
