@@ -21,9 +21,9 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from gentrend.analysis.scores import benchmark_data
 from gentrend.core import paths
 from gentrend.core.errors import DataError
-from gentrend.core.files import read_yaml
 from gentrend.core.vocab import TRACKS, check_track
 
 UNITS = ("percent",)
@@ -95,15 +95,9 @@ def default_references(scores: pd.DataFrame) -> dict[str, str]:
 def benchmark_families(path: Path | str | None = None) -> dict[str, dict]:
     """Family name -> {members: [benchmarks], why: where the members come from} (data/benchmarks.yaml)."""
     path = Path(path or paths.data_file("benchmarks.yaml"))
-    raw = read_yaml(path, "benchmark families")
-    families = (raw or {}).get("families") or {}
+    families = {name: family.model_dump() for name, family in benchmark_data(path).families.items()}
     seen: dict[str, str] = {}
     for name, entry in families.items():
-        if not isinstance(entry, dict) or not entry.get("members") or not entry.get("why"):
-            raise DataError(
-                f"{path}: family {name!r} needs a list of members and a why",
-                "write it as NAME: {members: [benchmark, ...], why: where they come from}",
-            )
         for member in entry["members"]:
             if member in seen:
                 raise DataError(

@@ -1,8 +1,8 @@
 """The claims ledger: each public claim in data/claims.yaml gets a verdict and the evidence behind it.
 
 A claim names a registered check (gentrend.claims) and its arguments. `load_claims` validates the whole
-file before any analysis runs: required fields, unique ids, a known check, and every argument against the
-check's typed signature (models, generations, tracks, GPUs and precisions resolved against the catalogue
+file before any analysis runs: each claim against the pydantic model `Claim` (required fields, text within the
+limits of gentrend.core.limits), unique ids, a known check, and every argument against the check's typed signature (models, generations, tracks, GPUs and precisions resolved against the catalogue
 and the vocabulary), so a typo fails in seconds with the claim and argument named.
 """
 
@@ -11,27 +11,35 @@ from __future__ import annotations
 import inspect
 import typing
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from gentrend.claims import CHECKS, ClaimContext
 from gentrend.core import paths
 from gentrend.core.errors import DataError, GentrendError
 from gentrend.core.files import read_yaml
+from gentrend.core.limits import Name, Text
+from gentrend.core.text import shorten
 from gentrend.models.catalogue import Catalogue, load_catalogue
 
-REQUIRED = ("id", "category", "text", "source", "check")
+
+class Claim(BaseModel):
+    """One entry of data/claims.yaml, as written there."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: Name = Field(min_length=1)
+    category: Name = Field(min_length=1)
+    text: Text = Field(min_length=1)
+    source: Text = Field(min_length=1)
+    check: Name = Field(min_length=1)
+    args: dict[str, Any] = Field(default_factory=dict)
 
 
 def _check_args(path: Path, claim: dict, catalogue: Catalogue) -> None:
     fn = CHECKS[claim["check"]]
-    args = claim.get("args") or {}
-    if not isinstance(args, dict):
-        raise DataError(
-            f"{path}: claim {claim['id']}: args must be a mapping, got {type(args).__name__}",
-            "write args as {name: value, ...}",
-        )
+    args = claim["args"]
     signature = inspect.signature(fn)
     try:
         signature.bind(None, **args)
@@ -47,7 +55,7 @@ def _check_args(path: Path, claim: dict, catalogue: Catalogue) -> None:
         except ValidationError as e:
             first = e.errors()[0]
             raise DataError(
-                f"{path}: claim {claim['id']}: argument {name}={value!r}: {first['msg']}",
+                f"{path}: claim {claim['id']}: argument {name}={shorten(value)}: {first['msg']}",
                 f"correct argument {name} of check {claim['check']!r}",
             ) from None
         except GentrendError as e:  # an unknown model / generation / GPU, raised by a validator
@@ -61,41 +69,35 @@ def load_claims(path: Path | str | None = None, catalogue: Catalogue | None = No
     if not isinstance(raw, dict) or not isinstance(raw.get("claims"), list) or not raw["claims"]:
         raise DataError(f"{path} has no 'claims' list", "start the file with 'claims:' followed by a list of claims")
     catalogue = catalogue or load_catalogue()
-    seen = set()
-    for i, claim in enumerate(raw["claims"]):
-        if not isinstance(claim, dict):
+    claims, seen = [], set()
+    for i, raw_claim in enumerate(raw["claims"]):
+        try:
+            claim = Claim.model_validate(raw_claim).model_dump()
+        except ValidationError as e:
+            name = raw_claim.get("id") if isinstance(raw_claim, dict) else None
+            fields = "; ".join(f"field {'.'.join(map(str, err['loc'])) or '(entry)'}: {err['msg']}" for err in e.errors())
             raise DataError(
-                f"{path}: claim #{i + 1} is not a mapping", f"give each claim the fields {', '.join(REQUIRED)}"
-            )
-        missing = [key for key in REQUIRED if not claim.get(key)]
-        if missing:
-            raise DataError(
-                f"{path}: claim #{i + 1} ({claim.get('id', 'no id')}) has no {', '.join(missing)}",
-                f"every claim needs {', '.join(REQUIRED)}",
-            )
-        not_text = [key for key in REQUIRED if not isinstance(claim[key], str)]
-        if not_text:
-            raise DataError(
-                f"{path}: claim #{i + 1}: {', '.join(not_text)} must be text, got {claim[not_text[0]]!r}",
-                "write the value as one line of text (quote it if it looks like a list or a number)",
-            )
+                f"{path}: claim #{i + 1}" + (f" ({shorten(name)})" if isinstance(name, str) else "") + f": {fields}",
+                "give each claim id, category, text, source and check as text, and args as {name: value, ...}",
+            ) from None
         if claim["id"] in seen:
-            raise DataError(f"{path}: claim id {claim['id']!r} appears twice", "give each claim a unique id")
+            raise DataError(f"{path}: claim id {shorten(claim['id'])} appears twice", "give each claim a unique id")
         seen.add(claim["id"])
         if claim["check"] not in CHECKS:
             raise DataError(
-                f"{path}: claim {claim['id']}: unknown check {claim['check']!r}",
+                f"{path}: claim {claim['id']}: unknown check {shorten(claim['check'])}",
                 f"use one of: {', '.join(sorted(CHECKS))}",
             )
         _check_args(path, claim, catalogue)
-    return raw["claims"]
+        claims.append(claim)
+    return claims
 
 
 def claims_ledger(ctx: ClaimContext, path: Path | str | None = None) -> pd.DataFrame:
     """One row per claim: id, category, claim, verdict, parts (each part's outcome), evidence, based_on, source."""
     rows = []
     for claim in load_claims(path, ctx.catalogue):
-        verdict = CHECKS[claim["check"]](ctx, **claim.get("args", {}))
+        verdict = CHECKS[claim["check"]](ctx, **claim["args"])
         rows.append(
             {
                 "id": claim["id"],
