@@ -38,6 +38,7 @@ def _report(args) -> int:
             num_fewshot=args.num_fewshot,
             limit=args.limit,
             task_dir=args.task_dir or "",
+            allow_task_code=args.allow_task_code,
         )
         if args.evaluate
         else None
@@ -188,6 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--limit", type=_limit, help="documents per task (an integer, or a fraction below 1) for quick runs"
     )
     evaluation.add_argument("--task-dir", metavar="DIR", help="folder of your own task YAML + JSONL files")
+    evaluation.add_argument(
+        "--allow-task-code",
+        action="store_true",
+        help="let user tasks run the Python code their YAML names with !function, or replace a standard task "
+        "of the same name (the code runs with your permissions; off by default)",
+    )
     report.set_defaults(func=_report)
 
     sub.add_parser("models", help="list the model catalogue").set_defaults(func=_models)

@@ -2,8 +2,8 @@
 
 A claim names a registered check (gentrend.claims) and its arguments. `load_claims` validates the whole
 file before any analysis runs: each claim against the pydantic model `Claim` (required fields, text within the
-limits of gentrend.core.limits), unique ids, a known check, and every argument against the check's typed signature (models, generations, tracks, GPUs and precisions resolved against the catalogue
-and the vocabulary), so a typo fails in seconds with the claim and argument named.
+limits of gentrend.core.limits), unique ids, a known check, and every argument against the check's typed
+signature (models, generations, tracks, GPUs and precisions resolved against the catalogue and the vocabulary), so a typo fails in seconds with the claim and argument named.
 """
 
 from __future__ import annotations
@@ -75,7 +75,9 @@ def load_claims(path: Path | str | None = None, catalogue: Catalogue | None = No
             claim = Claim.model_validate(raw_claim).model_dump()
         except ValidationError as e:
             name = raw_claim.get("id") if isinstance(raw_claim, dict) else None
-            fields = "; ".join(f"field {'.'.join(map(str, err['loc'])) or '(entry)'}: {err['msg']}" for err in e.errors())
+            fields = "; ".join(
+                f"field {'.'.join(map(str, err['loc'])) or '(entry)'}: {err['msg']}" for err in e.errors()
+            )
             raise DataError(
                 f"{path}: claim #{i + 1}" + (f" ({shorten(name)})" if isinstance(name, str) else "") + f": {fields}",
                 "give each claim id, category, text, source and check as text, and args as {name: value, ...}",

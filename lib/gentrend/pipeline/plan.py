@@ -140,6 +140,7 @@ def evaluation_jobs(catalogue: Catalogue, request: ReportRequest) -> list[Notebo
     EvalSettings(
         tasks=ev.tasks,
         task_dir=ev.task_dir,
+        allow_task_code=ev.allow_task_code,
         num_fewshot=ev.num_fewshot,
         limit=ev.limit,
         chat_template=ev.chat_template,
@@ -147,7 +148,7 @@ def evaluation_jobs(catalogue: Catalogue, request: ReportRequest) -> list[Notebo
         dtype=request.dtype,
         device=str(device),
     )
-    resolve_tasks(ev.tasks, ev.task_dir)
+    resolve_tasks(ev.tasks, ev.task_dir, ev.allow_task_code)
     models = (
         [catalogue.get(m) for m in ev.models]
         if ev.models
@@ -165,6 +166,7 @@ def evaluation_jobs(catalogue: Catalogue, request: ReportRequest) -> list[Notebo
         "checkpoint": ev.checkpoint,
         "tasks": list(ev.tasks),
         "task_dir": ev.task_dir,
+        "allow_task_code": ev.allow_task_code,
         "num_fewshot": ev.num_fewshot,
         "limit": ev.limit,
         "chat_template": ev.chat_template,

@@ -26,6 +26,7 @@ class EvalRequest:
     num_fewshot: int | None = None
     limit: int | float | None = None
     task_dir: str = ""
+    allow_task_code: bool = False
 
     def __post_init__(self):
         if not self.tasks:
@@ -37,6 +38,10 @@ class EvalRequest:
         if self.mode == "local" and not self.local_dir:
             raise SettingError(
                 "--eval-mode local needs --eval-dir", "pass a folder holding one checkpoint folder per model id"
+            )
+        if self.local_dir and self.mode != "local":
+            raise SettingError(
+                "--eval-dir is only read with --eval-mode local", "add --eval-mode local, or drop --eval-dir"
             )
 
 
