@@ -3,7 +3,8 @@
 A claim names a registered check (gentrend.claims) and its arguments. `load_claims` validates the whole
 file before any analysis runs: each claim against the pydantic model `Claim` (required fields, text within the
 limits of gentrend.core.limits), unique ids, a known check, and every argument against the check's typed
-signature (models, generations, tracks, GPUs and precisions resolved against the catalogue and the vocabulary), so a typo fails in seconds with the claim and argument named.
+signature (models, generations, tracks, GPUs and precisions resolved against the catalogue and the
+vocabulary), so a typo fails in seconds with the claim and argument named.
 """
 
 from __future__ import annotations
