@@ -10,7 +10,10 @@ sections say "not produced", the failures are printed and logged); 5 failed (no 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
 import time
 
 from gentrend.analysis.scores import load_scores
@@ -216,8 +219,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum, frame):
+    """SIGINT and SIGTERM (what `timeout` and systemd send) end a command alike: once, as a KeyboardInterrupt."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)  # a second signal while the run winds down changes nothing
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _signals():
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    with _signals():
+        return _run(args)
+
+
+def _run(args) -> int:
     try:
         code = args.func(args) or 0
     except OSError as e:  # a file system problem met outside gentrend.core.files (e.g. papermill saving a notebook)

@@ -32,6 +32,12 @@ def runs(reports: Path) -> list[Manifest]:
     return sorted(found, key=lambda m: m.data.get("started") or "", reverse=True)
 
 
+def interrupted(reports: Path, exclude: str = "") -> list[Manifest]:
+    """Runs that stopped before the end (interrupted, or "running" with their process gone), newest first: a new
+    run reuses their finished steps (each step's files are checked by hash before reuse)."""
+    return [m for m in runs(reports) if m.status == "interrupted" and m.run_dir.name != exclude]
+
+
 def previous_complete(reports: Path, exclude: str = "") -> Manifest | None:
     """The newest complete run other than `exclude` (what `latest` points to, normally)."""
     return next((m for m in runs(reports) if m.complete and m.run_dir.name != exclude), None)
@@ -109,7 +115,10 @@ def changes_reading(table: pd.DataFrame, previous: str) -> str:
     """One line: what changed since `previous`, counted by kind."""
 
     if table.empty:
-        return f"- Nothing changed since run {escape(previous)}: same models, scores, verdicts, and measurements within their spread."
+        return (
+            f"- Nothing changed since run {escape(previous)}: same models, scores, verdicts, and measurements "
+            "within their spread."
+        )
     counts = table["kind"].value_counts()
     return f"- Since run {escape(previous)}: " + ", ".join(f"{n} {escape(k)}" for k, n in counts.items()) + "."
 
@@ -126,7 +135,7 @@ def write_index(reports: Path) -> Path:
         headlines = "".join(f"<li>{html.escape(h)}</li>" for h in d.get("headlines", []))
         items.append(
             f"<tr><td>{link}</td><td>{html.escape(str(d.get('started', '')))}</td>"
-            f'<td class="status-{html.escape(str(d.get("status")))}">{html.escape(str(d.get("status")))}</td>'
+            f'<td class="status-{html.escape(m.status)}">{html.escape(m.status)}</td>'
             f"<td>{html.escape(str(d.get('seconds', '')))}</td><td>{reused} of {len(jobs)}</td>"
             f"<td><ul>{headlines}</ul></td></tr>"
         )
@@ -134,7 +143,7 @@ def write_index(reports: Path) -> Path:
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>gentrend runs</title><style>'
         "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border-bottom:1px solid #ccd;"
         "padding:4px 8px;text-align:left;vertical-align:top}.status-complete{color:#1a7f37}.status-partial,"
-        ".status-failed,.status-running{color:#b35900}</style></head><body><h1>gentrend runs</h1>"
+        ".status-failed,.status-running,.status-interrupted{color:#b35900}</style></head><body><h1>gentrend runs</h1>"
         "<table><thead><tr><th>run</th><th>started (UTC)</th><th>status</th><th>seconds</th><th>notebooks reused</th>"
         f"<th>headline numbers</th></tr></thead><tbody>{''.join(items)}</tbody></table></body></html>\n"
     )

@@ -25,7 +25,14 @@ from gentrend.core.environment import environment, fingerprint, library_versions
 from gentrend.core.errors import GentrendError, SettingError
 from gentrend.models.catalogue import Catalogue, load_catalogue
 from gentrend.models.roofline import load_gpus
-from gentrend.pipeline.history import baseline, changes, changes_reading, previous_complete, write_index
+from gentrend.pipeline.history import (
+    baseline,
+    changes,
+    changes_reading,
+    interrupted,
+    previous_complete,
+    write_index,
+)
 from gentrend.pipeline.manifest import Manifest, code_digest, digest, file_digest
 from gentrend.pipeline.notebooks import execute, kernel_environment
 from gentrend.pipeline.plan import PROFILE_NB, TREND_REPORT_NB, plan
@@ -143,6 +150,7 @@ def run_report(
         run_dir.mkdir(parents=True)
         previous = previous_complete(reports, exclude=run_id)
         sources = [] if request.force else [m for m in (Manifest.load(aside) if aside else None, previous) if m]
+        sources += [] if request.force else interrupted(reports, exclude=run_id)
         inputs = {
             "code": code_digest(),
             "data": upstream(paths.data_dir(), ("**/*",)),

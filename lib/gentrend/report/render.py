@@ -23,6 +23,7 @@ from nbconvert import HTMLExporter
 
 from gentrend.core.errors import NotebookError
 from gentrend.core.files import atomic_path, write_text
+from gentrend.core.markers import hold
 
 STYLESHEET = Path(__file__).parent / "templates" / "report.css"
 TEMPLATE = "basic"  # nbconvert's template for the report body (no Jupyter chrome)
@@ -198,6 +199,7 @@ def html_to_pdf(page: str, pdf: Path) -> list[str]:
 
 def render_report(notebook: Path, html_path: Path, pdf: Path | None = None) -> tuple[Path, Path | None]:
     """Write the HTML (and the PDF when `pdf` is a path), each under its final name only when complete."""
+    hold("render")
     page = notebook_to_html(Path(notebook))
     write_text(html_path, page)
     if pdf is not None:
