@@ -244,11 +244,11 @@ def read_yaml(path: str | os.PathLike, what: str):
         at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise DataError(
-            f"{path} ({what}) is not valid YAML{at}: {shorten(problem, 200)}", "fix the YAML there"
+            f"{path} ({what}) is not valid YAML{at}: {shorten(problem, 200, quote=False)}", "fix the YAML there"
         ) from None
     except ValueError as e:  # a well-formed but impossible value, e.g. the date 2024-19-09
         raise DataError(
-            f"{path} ({what}) holds an invalid value: {shorten(str(e), 200)}",
+            f"{path} ({what}) holds an invalid value: {shorten(str(e), 200, quote=False)}",
             "correct the value (dates are YYYY-MM-DD)",
         ) from None
 
@@ -265,7 +265,7 @@ def read_csv(path: str | os.PathLike, what: str, max_rows: int | None = None, **
     except (pd.errors.ParserError, ValueError) as e:
         detail = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
         raise DataError(
-            f"{path} ({what}) cannot be parsed as CSV: {shorten(detail, 200)}",
+            f"{path} ({what}) cannot be parsed as CSV: {shorten(detail, 200, quote=False)}",
             "fix that line (a stray comma or an unclosed quote), or restore the file",
         ) from None
     if max_rows is not None and len(frame) > max_rows:

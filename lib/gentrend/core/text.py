@@ -10,10 +10,11 @@ def escape(value) -> str:
     return html.escape(str(value), quote=True)
 
 
-def shorten(value, limit: int = 60) -> str:
-    """repr(value) cut to about `limit` characters, saying how long it was: error messages never print an
-    unbounded value."""
+def shorten(value, limit: int = 60, quote: bool = True) -> str:
+    """repr(value) (str(value) without quote) cut to about `limit` characters, saying how long it was: error
+    messages never print an unbounded value."""
     text = str(value)
-    if len(text) <= limit:
-        return repr(value) if isinstance(value, str) else text
-    return f"{text[:limit]!r}… ({len(text):,} characters)"
+    if len(text) > limit:
+        cut = repr(text[:limit]) if quote else text[:limit]
+        return f"{cut}… ({len(text):,} characters)"
+    return repr(value) if quote and isinstance(value, str) else text

@@ -205,7 +205,8 @@ def load_catalogue(path: Path | str | None = None) -> Catalogue:
     for i, gen_raw in enumerate(raw["generations"]):
         label = f"generation #{i + 1}"
         if isinstance(gen_raw, dict):
-            label = f"generation {shorten(gen_raw.get('family', '?'))} {shorten(gen_raw.get('generation', '?'))}"
+            family, generation = (shorten(gen_raw.get(k, "?"), quote=False) for k in ("family", "generation"))
+            label = f"generation {family} {generation}"
             for j, model_raw in enumerate(gen_raw.get("models") or []):
                 try:
                     ModelEntry.model_validate(model_raw)
