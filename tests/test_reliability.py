@@ -1,10 +1,11 @@
-"""Issue 8, case by case: nothing wrong ever reaches a report.
+"""Reliability, by behaviour: nothing wrong ever reaches a report, nothing escapes the reports folder, nothing from
+data runs as code unless asked, every input has a limit, and a signal at any moment ends a run in one line.
 
-Every case the issue lists is here, asserting the message (one line with its fix, exit code, no traceback) and
-that no file is lost or wrong. Fast cases run in-process; slow ones (a real report on hostile data, Ctrl-C,
-two runs at once, a full disk) run `gentrend report` for real. A case that still fails because of a module
-outside this test's reach is an xfail naming the fix. The profiling cache's cases (checksums, the per-device
-lock, points kept after an interrupt, a read-only cache) are tested with the profiler.
+Each behaviour is a group of tests, each test parametrized over the members of its class (several bad files,
+several paths, several moments). Messages are asserted as the user sees them: one line with its fix, the exit
+code, no traceback. Fast cases run in-process; slow ones run `gentrend report` for real and wait on markers
+(files a held run touches, gentrend.core.markers), never on sleeps. The profiling cache's own cases are tested
+with the profiler.
 """
 
 from __future__ import annotations
@@ -31,11 +32,12 @@ from fixtures.hostile import PAYLOADS, RENAMED_BENCHMARK, hostile_copy
 from gentrend.cli import main
 from gentrend.core import paths
 from gentrend.core.files import OutputError
+from gentrend.core.limits import MAX_FILE_BYTES, MAX_NAME_CHARS, MAX_SCORE_ROWS, MAX_TEXT_CHARS, MAX_YAML_DEPTH
 from gentrend.pipeline import plan, rundir, runner
 from gentrend.pipeline.request import ReportRequest
 from gentrend.pipeline.rundir import check_run_id, new_run_id, reports_lock
 
-# --- helpers ---------------------------------------------------------------------------------------------------------
+# --- helpers -------------------------------------------------------------------------------------------------------
 
 UNSAFE_TAGS = ["script", "iframe", "link", "object", "embed", "base", "form", "svg", "math", "meta", "style", "frame"]
 URL_ATTRIBUTES = {"href", "src", "srcset", "action", "formaction", "poster", "background", "data", "xlink:href"}
@@ -137,55 +139,10 @@ def edit_yaml(name: str, edit):
     return apply
 
 
-# --- bad input: one clear message, before work ------------------------------------------------------------------------
+# --- bad input: one clear message, before work ---------------------------------------------------------------------
 
-# (case, edit of the data copy, what the message must say). The issue's cases first, then neighbours of them.
-ISSUE_BAD_INPUT = [
-    ("score inf", sub("published_scores.csv", ",35.6,", ",inf,"), r"score inf is outside the percent range 0–100"),
-    ("score negative", sub("published_scores.csv", ",35.6,", ",-35.6,"), r"score -35.6 is outside the percent range"),
-    (
-        "score 3560 on a percent benchmark",
-        sub("published_scores.csv", ",35.6,", ",3560,"),
-        r"score 3560 is outside the percent range",
-    ),
-    ("duplicate claim id", sub("claims.yaml", "id: C2", "id: C1"), r"claim id 'C1' appears twice"),
-    (
-        "invalid config JSON",
-        write("configs/qwen3-4b.json", "{ not json"),
-        r"model 'qwen3-4b': field config: .*qwen3-4b.json is not valid JSON",
-    ),
-    (
-        "claim names an unknown model",
-        sub("claims.yaml", "model: qwen3.5-9b", "model: qwen3.5-90b"),
-        r"claim C3: argument model: unknown model 'qwen3.5-90b'",
-    ),
-    (
-        "claim names an unknown track",
-        sub("claims.yaml", "track: base", "track: bse"),
-        r"claim C1: argument track: unknown track 'bse'",
-    ),
-    (
-        "two generations with one label",
-        sub("models.yaml", 'generation: "3"', 'generation: "2.5"'),
-        r"generation label '2.5' is used twice",
-    ),
-    (
-        "header-only scores file",
-        scores_lines(lambda lines: lines.__delitem__(slice(1, None))),
-        r"published_scores.csv has a header but no scores",
-    ),
-    (
-        "broken gpus.yaml",
-        write("gpus.yaml", "gpus:\n  - {name: X, bandwidth_gb_s: fast}\n"),
-        r"gpus.yaml: GPU #1 \('X'\): bandwidth_gb_s: Input should be a valid number",
-    ),
-]
-ISSUE_TRACEBACKS = [
-    (
-        "impossible date",
-        sub("models.yaml", "release_date: 2024-09-19", "release_date: 2024-19-09"),
-        r"models.yaml \(model catalogue\) holds an invalid value: month must be in 1\.\.12",
-    ),
+# Each group is one class of bad input: (case, edit of the data copy, what the message must say).
+MALFORMED_FILES = [
     (
         "broken claims.yaml",
         write("claims.yaml", "claims: [\n  - id: C1\n"),
@@ -196,20 +153,6 @@ ISSUE_TRACEBACKS = [
         write("benchmarks.yaml", "units: {MMLU: percent\n"),
         r"benchmarks.yaml \(benchmark units\) is not valid YAML",
     ),
-    ("claims.yaml as a list", write("claims.yaml", "- id: C1\n  text: x\n"), r"claims.yaml has no 'claims' list"),
-    (
-        "CSV line with an extra field",
-        scores_lines(lambda lines: lines.__setitem__(5, lines[5] + ",extra")),
-        r"published_scores.csv \(published scores\) cannot be parsed as CSV: .*Expected 9 fields in line 6, saw 10",
-    ),
-    (
-        "CSV with an unclosed quote",
-        scores_lines(lambda lines: lines.append('Qwen/Qwen3-4B-Base,3,4B,base,MMLU,"5-shot,1,x,y')),
-        r"published_scores.csv \(published scores\) cannot be parsed as CSV: .*EOF inside string",
-    ),
-    ("empty CSV", write("published_scores.csv", ""), r"published_scores.csv \(published scores\) is empty"),
-]
-MORE_BAD_INPUT = [
     (
         "a key given twice in YAML",
         sub("models.yaml", "size_label: 0.5B", "size_label: 0.5B\n        size_label: 1B"),
@@ -222,25 +165,46 @@ MORE_BAD_INPUT = [
     ),
     (
         "a data file that is not UTF-8",
-        lambda d: (d / "models.yaml").write_bytes(b"\xff\xfe\x00"),
-        r"models.yaml \(model catalogue\) is not UTF-8",
+        lambda d: (d / "models.yaml").write_bytes(b"generations:\n  - family: Qwen\n\xff\xfe\x00"),
+        r"models.yaml \(model catalogue\) is not UTF-8 text: line 3 holds the byte 0xff.*UTF-8 encoding",
+    ),
+    (
+        "a scores file that is not UTF-8",
+        lambda d: (d / "published_scores.csv").write_bytes(b"model,generation\nQwen,\xe9\n"),
+        r"published_scores.csv \(published scores\) is not UTF-8 text: line 2 holds the byte 0xe9",
+    ),
+    (
+        "CSV line with an extra field",
+        scores_lines(lambda lines: lines.__setitem__(5, lines[5] + ",extra")),
+        r"published_scores.csv \(published scores\) cannot be parsed as CSV: .*Expected 9 fields in line 6, saw 10",
+    ),
+    (
+        "CSV with an unclosed quote",
+        scores_lines(lambda lines: lines.append('Qwen/Qwen3-4B-Base,3,4B,base,MMLU,"5-shot,1,x,y')),
+        r"published_scores.csv \(published scores\) cannot be parsed as CSV: .*EOF inside string",
+    ),
+    ("empty CSV", write("published_scores.csv", ""), r"published_scores.csv \(published scores\) is empty"),
+    (
+        "header-only scores file",
+        scores_lines(lambda lines: lines.__delitem__(slice(1, None))),
+        r"published_scores.csv has a header but no scores",
+    ),
+    (
+        "a scores file without a column",
+        sub("published_scores.csv", "source_detail\n", "detail\n"),
+        r"published_scores.csv lacks columns \['source_detail'\]",
     ),
     ("a missing data file", lambda d: (d / "claims.yaml").unlink(), r"claims file not found: .*claims.yaml"),
+    (
+        "invalid config JSON",
+        write("configs/qwen3-4b.json", "{ not json"),
+        r"model 'qwen3-4b': field config: .*qwen3-4b.json is not valid JSON",
+    ),
     ("a config that is not an object", write("configs/qwen3-4b.json", "[1]"), r"qwen3-4b.json has no model_type"),
     (
         "a config that is a folder",
         lambda d: ((d / "configs" / "qwen3-4b.json").unlink(), (d / "configs" / "qwen3-4b.json").mkdir()),
         r"model 'qwen3-4b': field config: file not found",
-    ),
-    (
-        "one generation label in two families",
-        edit_yaml("models.yaml", lambda raw: raw["generations"][2].update(family="Llama", generation="3")),
-        r"generation label '3' is used twice .*first by generation Qwen 3",
-    ),
-    (
-        "two models with one size label",
-        edit_yaml("models.yaml", lambda raw: raw["generations"][0]["models"][1].update(size_label="0.5B")),
-        r"size_label '0.5B' appears twice",
     ),
     ("no generations", write("models.yaml", "generations: []\n"), r"models.yaml has no 'generations' list"),
     (
@@ -248,53 +212,65 @@ MORE_BAD_INPUT = [
         edit_yaml("models.yaml", lambda raw: raw["generations"][0].update(models=[])),
         r"generation Qwen 2.5: field models: List should have at least 1 item",
     ),
+    ("claims.yaml as a list", write("claims.yaml", "- id: C1\n  text: x\n"), r"claims.yaml has no 'claims' list"),
+    ("an empty claims list", write("claims.yaml", "claims: []\n"), r"claims.yaml has no 'claims' list"),
+    ("benchmarks.yaml as a list", write("benchmarks.yaml", "- a\n"), r"benchmarks.yaml is not a mapping"),
+    ("benchmarks.yaml without units", write("benchmarks.yaml", "families: {}\n"), r"has no 'units' mapping"),
     (
-        "a score that is not a number",
-        sub("published_scores.csv", ",35.6,", ",n/a,"),
-        r"row 2: score 'n/a' is not a number",
+        "broken gpus.yaml",
+        write("gpus.yaml", "gpus:\n  - {name: X, bandwidth_gb_s: fast}\n"),
+        r"gpus.yaml: GPU #1 \('X'\): bandwidth_gb_s: Input should be a valid number",
     ),
+    (
+        "a GPU entry that is not a mapping",
+        write("gpus.yaml", "gpus:\n  - H100\n"),
+        r"GPU #1 \('H100'\): entry: Input should be a valid dictionary",
+    ),
+    ("an empty GPU table", write("gpus.yaml", "gpus: []\n"), r"gpus.yaml has no 'gpus' list"),
+]
+IMPOSSIBLE_VALUES = [
+    ("score inf", sub("published_scores.csv", ",35.6,", ",inf,"), r"score inf is outside the percent range 0–100"),
+    ("score negative", sub("published_scores.csv", ",35.6,", ",-35.6,"), r"score -35.6 is outside the percent range"),
+    (
+        "score 3560 on a percent benchmark",
+        sub("published_scores.csv", ",35.6,", ",3560,"),
+        r"score 3560 is outside the percent range",
+    ),
+    ("a score that is not a number", sub("published_scores.csv", ",35.6,", ",n/a,"), r"row 2: score 'n/a' is not"),
     ("a score of nan", sub("published_scores.csv", ",35.6,", ",nan,"), r"row 2: score 'nan' is not a number"),
     (
-        "a score row given twice",
-        scores_lines(lambda lines: lines.insert(2, lines[1])),
-        r"rows 2 and 3 give the same model, variant, benchmark, setting and source",
+        "impossible date",
+        sub("models.yaml", "release_date: 2024-09-19", "release_date: 2024-19-09"),
+        r"models.yaml \(model catalogue\) holds an invalid value: month must be in 1\.\.12",
     ),
     (
-        "a score row that contradicts the catalogue",
-        sub("published_scores.csv", "Qwen/Qwen2.5-0.5B,2.5,0.5B,base,ARC-C", "Qwen/Qwen2.5-0.5B,3,0.5B,base,ARC-C"),
-        r"row 2: Qwen/Qwen2.5-0.5B has generation '3', but the catalogue says '2.5'",
-    ),
-    (
-        "a scores file without a column",
-        sub("published_scores.csv", "source_detail\n", "detail\n"),
-        r"published_scores.csv lacks columns \['source_detail'\]",
-    ),
-    (
-        "an unknown variant",
-        sub("published_scores.csv", ",base,ARC-C,", ",bse,ARC-C,"),
-        r"unknown variant\(s\) \['bse'\]",
+        "a GPU with infinite memory",
+        write("gpus.yaml", "gpus:\n  - {name: X, bandwidth_gb_s: 1, memory_gib: .inf, source: s}\n"),
+        r"GPU #1 \('X'\): memory_gib: Input should be a finite number",
     ),
     (
         "a unit that is not a name",
         write("benchmarks.yaml", "units: {MMLU: [percent]}\n"),
-        r"unknown unit\(s\) \{'MMLU': \['percent'\]\}",
+        r"units MMLU: Input should be",
     ),
-    ("benchmarks.yaml without units", write("benchmarks.yaml", "- a\n"), r"benchmarks.yaml has no 'units' mapping"),
-    ("a claim id that is not text", sub("claims.yaml", "id: C2", "id: [1]"), r"claim #2: id must be text"),
+    ("an unknown unit", write("benchmarks.yaml", "units: {MMLU: points}\n"), r"units MMLU: Input should be 'percent'"),
+    ("a claim id that is not text", sub("claims.yaml", "id: C2", "id: [1]"), r"claim #2: field id: .*valid string"),
     (
         "a claim without text",
         sub("claims.yaml", "capability\n    text: The smallest", "capability\n    txt: The smallest"),
-        r"claim #2 \(C2\) has no text",
+        r"claim #2 \('C2'\): field text: Field required",
+    ),
+]
+UNKNOWN_NAMES = [
+    (
+        "claim names an unknown model",
+        sub("claims.yaml", "model: qwen3.5-9b", "model: qwen3.5-90b"),
+        r"claim C3: argument model: unknown model 'qwen3.5-90b'",
     ),
     (
-        "an unknown claim check",
-        sub("claims.yaml", "check: not_in_data", "check: not_in_dat"),
-        r"claim C6: unknown check 'not_in_dat'",
-    ),
-    (
-        "an unknown claim argument",
-        sub("claims.yaml", "tolerance: 1.0", "tolerence: 1.0"),
-        r"claim C1: bad args for check 'model_matches_larger'",
+        "claim names an unknown track",
+        sub("claims.yaml", "track: base", "track: bse"),
+        r"claim C1: argument track: unknown track 'bse'",
     ),
     (
         "a claim naming an unknown generation",
@@ -307,16 +283,48 @@ MORE_BAD_INPUT = [
         sub("claims.yaml", "precisions: [bf16, int8, int4]", "precisions: [bf16, int3]"),
         r"claim C9: argument precisions: unknown precision 'int3'",
     ),
-    ("an empty claims list", write("claims.yaml", "claims: []\n"), r"claims.yaml has no 'claims' list"),
     (
-        "a GPU entry that is not a mapping",
-        write("gpus.yaml", "gpus:\n  - H100\n"),
-        r"GPU #1 \('H100'\): entry: Input should be a valid dictionary",
+        "an unknown claim check",
+        sub("claims.yaml", "check: not_in_data", "check: not_in_dat"),
+        r"claim C6: unknown check 'not_in_dat'",
     ),
     (
-        "a GPU with infinite memory",
-        write("gpus.yaml", "gpus:\n  - {name: X, bandwidth_gb_s: 1, memory_gib: .inf, source: s}\n"),
-        r"GPU #1 \('X'\): memory_gib: Input should be a finite number",
+        "an unknown claim argument",
+        sub("claims.yaml", "tolerance: 1.0", "tolerence: 1.0"),
+        r"claim C1: bad args for check 'model_matches_larger'",
+    ),
+    (
+        "an unknown variant",
+        sub("published_scores.csv", ",base,ARC-C,", ",bse,ARC-C,"),
+        r"unknown variant\(s\) 'bse'",
+    ),
+]
+REPEATS_AND_CONTRADICTIONS = [
+    ("duplicate claim id", sub("claims.yaml", "id: C2", "id: C1"), r"claim id 'C1' appears twice"),
+    (
+        "two generations with one label",
+        sub("models.yaml", 'generation: "3"', 'generation: "2.5"'),
+        r"generation label '2.5' is used twice",
+    ),
+    (
+        "one generation label in two families",
+        edit_yaml("models.yaml", lambda raw: raw["generations"][2].update(family="Llama", generation="3")),
+        r"generation label '3' is used twice .*first by generation Qwen 3",
+    ),
+    (
+        "two models with one size label",
+        edit_yaml("models.yaml", lambda raw: raw["generations"][0]["models"][1].update(size_label="0.5B")),
+        r"size_label '0.5B' appears twice",
+    ),
+    (
+        "a score row given twice",
+        scores_lines(lambda lines: lines.insert(2, lines[1])),
+        r"rows 2 and 3 give the same model, variant, benchmark, setting and source",
+    ),
+    (
+        "a score row that contradicts the catalogue",
+        sub("published_scores.csv", "Qwen/Qwen2.5-0.5B,2.5,0.5B,base,ARC-C", "Qwen/Qwen2.5-0.5B,3,0.5B,base,ARC-C"),
+        r"row 2: Qwen/Qwen2.5-0.5B has generation '3', but the catalogue says '2.5'",
     ),
     (
         "two GPUs with one name",
@@ -327,21 +335,116 @@ MORE_BAD_INPUT = [
         ),
         r"GPU #2 \('x'\): name or alias 'x' is already used by 'X'",
     ),
-    ("an empty GPU table", write("gpus.yaml", "gpus: []\n"), r"gpus.yaml has no 'gpus' list"),
 ]
-ALL_BAD_INPUT = ISSUE_BAD_INPUT + ISSUE_TRACEBACKS + MORE_BAD_INPUT
+OVER_THE_LIMITS = [
+    (
+        "a data file above the size limit",
+        sub("claims.yaml", "text: The smallest", "text: " + "x" * MAX_FILE_BYTES + " The smallest"),
+        rf"claims.yaml \(claims file\) is [\d,]+ bytes, above the limit of {MAX_FILE_BYTES:,} bytes",
+    ),
+    (
+        "a YAML alias bomb",
+        write("claims.yaml", "a: &a [x, x]\nb: &b [*a, *a]\nc: &c [*b, *b]\nclaims: [*c, *c]\n"),
+        r"claims.yaml \(claims file\) is not valid YAML at line 1, column 4: found an anchor or alias",
+    ),
+    (
+        "YAML nested 50,000 deep",
+        write("benchmarks.yaml", "units: " + "[" * 50_000 + "]" * 50_000 + "\n"),
+        rf"benchmarks.yaml \(benchmark units\) is not valid YAML at line 1, .*deeper than {MAX_YAML_DEPTH} levels",
+    ),
+    (
+        "a scores table above the row limit",
+        scores_lines(lambda lines: lines.extend(["m,1,1B,base,b,s,1,u,d"] * MAX_SCORE_ROWS)),
+        rf"published_scores.csv \(published scores\) has more than {MAX_SCORE_ROWS:,} rows",
+    ),
+    (
+        "a claim text above the length limit",
+        sub("claims.yaml", "text: The smallest", "text: " + "x" * MAX_TEXT_CHARS + " The smallest"),
+        rf"claim #2 \('C2'\): field text: String should have at most {MAX_TEXT_CHARS} characters",
+    ),
+    (
+        "a family name above the length limit",
+        sub("models.yaml", "family: Qwen", "family: Qwen" + "n" * MAX_NAME_CHARS),
+        rf"field family: String should have at most {MAX_NAME_CHARS} characters",
+    ),
+    (
+        "a setting above the length limit",
+        sub("published_scores.csv", ",25-shot,", ",25-shot" + "s" * MAX_TEXT_CHARS + ","),
+        rf"row 2, column setting: String should have at most {MAX_TEXT_CHARS} characters",
+    ),
+]
+HIDDEN_CHARACTERS = [
+    (
+        "a zero-width space in a repo id",
+        sub("models.yaml", "base: Qwen/Qwen2.5-0.5B,", "base: Qwen/Qwen2.5-0.5B\u200b,"),
+        r"model 'qwen2.5-0.5b': field repos.base: .*U\+200B \(ZERO WIDTH SPACE\)",
+    ),
+    (
+        "a right-to-left override in a family name",
+        sub("models.yaml", "family: Qwen", "family: Q\u202ewen"),
+        r"field family: .*U\+202E \(RIGHT-TO-LEFT OVERRIDE\) at character 2",
+    ),
+    (
+        "a zero-width joiner in a benchmark name",
+        sub("published_scores.csv", ",ARC-C,", ",ARC\u200d-C,"),
+        r"row 2, column benchmark: .*U\+200D \(ZERO WIDTH JOINER\)",
+    ),
+    (
+        "a control character in a claim id",
+        sub("claims.yaml", "id: C2", 'id: "C\\a2"'),
+        r"claim #2 .*field id: .*U\+0007",
+    ),
+]
+NAMES_THAT_WOULD_BE_PATHS = [
+    (
+        "a generation label that climbs out",
+        sub("models.yaml", 'generation: "3"', 'generation: "../../x"'),
+        r"field generation: .*must be a letter or digit, then up to 63",
+    ),
+    (
+        "a generation label with a separator",
+        sub("models.yaml", 'generation: "3"', 'generation: "3/x"'),
+        r"field generation: .*must be a letter or digit",
+    ),
+    (
+        "a model id with ..",
+        sub("models.yaml", "id: qwen3-4b\n", "id: qwen3..4b\n"),
+        r"model 'qwen3..4b': field id: .*never '\.\.'",
+    ),
+]
+BAD_INPUT = (
+    MALFORMED_FILES
+    + IMPOSSIBLE_VALUES
+    + UNKNOWN_NAMES
+    + REPEATS_AND_CONTRADICTIONS
+    + OVER_THE_LIMITS
+    + HIDDEN_CHARACTERS
+    + NAMES_THAT_WOULD_BE_PATHS
+)
+# A report refuses what `check` refuses: two members of every class, before any notebook.
+REPORT_CASES = [
+    case
+    for group in (
+        MALFORMED_FILES,
+        IMPOSSIBLE_VALUES,
+        UNKNOWN_NAMES,
+        REPEATS_AND_CONTRADICTIONS,
+        OVER_THE_LIMITS,
+        HIDDEN_CHARACTERS,
+        NAMES_THAT_WOULD_BE_PATHS,
+    )
+    for case in group[:2]
+]
 
 
-@pytest.mark.parametrize("case, edit, message", ALL_BAD_INPUT, ids=[c[0] for c in ALL_BAD_INPUT])
+@pytest.mark.parametrize("case, edit, message", BAD_INPUT, ids=[c[0] for c in BAD_INPUT])
 def test_check_names_every_bad_input_in_one_message(data, capsys, case, edit, message):
     edit(data)
     err = one_error(*cli(capsys, "check"))
     assert re.search(message, err), err
 
 
-@pytest.mark.parametrize(
-    "case, edit, message", ISSUE_BAD_INPUT + ISSUE_TRACEBACKS, ids=[c[0] for c in ISSUE_BAD_INPUT + ISSUE_TRACEBACKS]
-)
+@pytest.mark.parametrize("case, edit, message", REPORT_CASES, ids=[c[0] for c in REPORT_CASES])
 def test_report_refuses_bad_input_before_any_notebook(data, capsys, no_notebooks, case, edit, message):
     edit(data)
     err = one_error(*cli(capsys, "report", "--no-profile", "--no-pdf", "--run-id", "bad"))
@@ -358,7 +461,7 @@ def test_report_refuses_a_broken_gpu_table_even_when_no_claim_names_a_gpu(data, 
     assert "gpus.yaml: GPU #1" in err
 
 
-# --- run ids, folders and the lock -------------------------------------------------------------------------------------
+# --- run ids, folders and the lock ---------------------------------------------------------------------------------
 
 
 def _previous_run(reports: Path, name: str = "previous") -> Path:
@@ -459,7 +562,7 @@ def test_a_reports_folder_that_cannot_be_written_is_one_line(
     assert f"cannot use the reports folder {reports}: {reason}" in err and "GENTREND_REPORTS" in err
 
 
-# --- atomic everything, latest only to a complete report -----------------------------------------------------------------
+# --- atomic everything, latest only to a complete report -----------------------------------------------------------
 
 
 def test_latest_moves_only_to_a_complete_report(data, capsys, monkeypatch):
@@ -488,7 +591,7 @@ def test_a_full_disk_met_anywhere_in_a_run_is_one_line_with_the_fix(data, capsys
     assert not (Path(os.environ["GENTREND_REPORTS"]) / "latest").exists()
 
 
-# --- escaping and the sealed PDF (fast parts) ------------------------------------------------------------------------------
+# --- escaping and the sealed PDF (fast parts) ----------------------------------------------------------------------
 
 
 def test_a_run_without_measurements_lays_out_its_empty_speed_table(tmp_path):
@@ -547,7 +650,7 @@ def test_no_eval_pickle_unsafe_yaml_or_shell_in_the_library():
     assert found == []
 
 
-# --- slow: a real report on hostile data ---------------------------------------------------------------------------------
+# --- slow: a real report on hostile data ---------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -655,7 +758,7 @@ def assert_run_files_complete(run: Path) -> None:
     assert not list(run.rglob(".*.tmp"))  # no temporary file of an atomic write left behind
 
 
-# --- slow: the CLI as a user runs it ------------------------------------------------------------------------------------
+# --- slow: the CLI as a user runs it -------------------------------------------------------------------------------
 
 
 def _gentrend(*args: str, reports: Path, data: Path | None = None) -> subprocess.Popen:

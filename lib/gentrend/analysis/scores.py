@@ -95,7 +95,7 @@ def benchmark_data(path: Path | str | None = None) -> BenchmarkData:
         return BenchmarkData.model_validate(raw)
     except ValidationError as e:
         raise DataError(
-            f"{path}: {_errors(e, lambda loc: ' '.join(shorten(str(p)) for p in loc))}",
+            f"{path}: {_errors(e, lambda loc: ' '.join(shorten(str(p), quote=False) for p in loc))}",
             f"write benchmark: unit lines (the unit one of: {', '.join(UNIT_NAMES)}), and each family as "
             "NAME: {members: [benchmark, ...], why: where they come from}",
         ) from None
@@ -185,7 +185,7 @@ def load_scores(path: Path | str | None = None, catalogue: Catalogue | None = No
     unknown = sorted(set(df["variant"]) - set(TRACK_OF_VARIANT))
     if unknown:
         raise DataError(
-            f"{path}: unknown variant(s) {[shorten(v) for v in unknown[:5]]}", f"use one of {sorted(TRACK_OF_VARIANT)}"
+            f"{path}: unknown variant(s) {', '.join(shorten(v) for v in unknown[:5])}", f"use one of {sorted(TRACK_OF_VARIANT)}"
         )
 
     _check_unique(df, path)

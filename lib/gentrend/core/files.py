@@ -244,7 +244,8 @@ def read_yaml(path: str | os.PathLike, what: str):
         at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise DataError(
-            f"{path} ({what}) is not valid YAML{at}: {shorten(problem, 200, quote=False)}", "fix the YAML there"
+            f"{path} ({what}) is not valid YAML{at}: {shorten(problem, 200, quote=False)}",
+            f"fix the YAML there (plain YAML: no anchors or aliases, at most {MAX_YAML_DEPTH} levels deep)",
         ) from None
     except ValueError as e:  # a well-formed but impossible value, e.g. the date 2024-19-09
         raise DataError(
