@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import nbformat
 import pandas as pd
+import psutil
 import pytest
 import yaml
 from bs4 import BeautifulSoup
@@ -31,9 +33,10 @@ from fixtures.hostile import PAYLOADS, RENAMED_BENCHMARK, hostile_copy
 
 from gentrend.cli import main
 from gentrend.core import paths
-from gentrend.core.files import OutputError
+from gentrend.core.files import OutputError, write_csv, write_json, write_text
 from gentrend.core.limits import MAX_FILE_BYTES, MAX_NAME_CHARS, MAX_SCORE_ROWS, MAX_TEXT_CHARS, MAX_YAML_DEPTH
 from gentrend.pipeline import plan, rundir, runner
+from gentrend.pipeline.manifest import Manifest
 from gentrend.pipeline.request import ReportRequest
 from gentrend.pipeline.rundir import check_run_id, new_run_id, reports_lock
 
@@ -459,6 +462,290 @@ def test_report_refuses_a_broken_gpu_table_even_when_no_claim_names_a_gpu(data, 
     (data / "gpus.yaml").write_text("gpus:\n  - {name: X, bandwidth_gb_s: fast}\n")
     err = one_error(*cli(capsys, "report", "--no-profile", "--no-pdf", "--run-id", "bad"))
     assert "gpus.yaml: GPU #1" in err
+
+
+# --- names from data stay names: no write or delete leaves the reports folder or follows a link --------------------
+
+
+@pytest.mark.parametrize("label", ["../../outside", "x/../../../outside", "/../../../../etc/cron.d/job"])
+def test_a_file_named_after_data_can_never_climb_out_of_its_folder(tmp_path, monkeypatch, label):
+    """Behind the safe-name rule (tested with the bad input above): a write whose path climbs with '..' is refused."""
+    monkeypatch.setenv("GENTREND_REPORTS", str(tmp_path / "reports"))
+    with pytest.raises(OutputError, match="climbs out of its folder"):
+        write_text(tmp_path / "reports" / "run" / "notebooks" / f"01_generation-{label}.ipynb", "{}")
+    assert sorted(p.name for p in tmp_path.rglob("*.ipynb")) == []
+
+
+@pytest.mark.parametrize("how", ["the target is a link", "a folder on the way is a link", "a dangling link"])
+def test_a_write_never_follows_a_symlink(tmp_path, monkeypatch, how):
+    reports, outside = tmp_path / "reports", tmp_path / "outside"
+    reports.mkdir()
+    outside.mkdir()
+    monkeypatch.setenv("GENTREND_REPORTS", str(reports))
+    if how == "the target is a link":
+        (outside / "index.html").write_text("mine")
+        (reports / "index.html").symlink_to(outside / "index.html")
+        target, message = reports / "index.html", "it is a symlink"
+    elif how == "a folder on the way is a link":
+        (reports / "cache").symlink_to(outside, target_is_directory=True)
+        target, message = reports / "cache" / "entry.json", "outside .*a symlinked folder on the way"
+    else:
+        (reports / "entry.json").symlink_to(outside / "created.json")
+        target, message = reports / "entry.json", "it is a symlink"
+    with pytest.raises(OutputError, match=message):
+        write_json(target, {"a": 1})
+    assert {p.name: p.read_text() for p in outside.iterdir()} == (
+        {"index.html": "mine"} if how == "the target is a link" else {}
+    )
+
+
+@pytest.mark.parametrize("lock", ["the reports lock", "the profiling lock"])
+def test_a_symlinked_lock_is_refused_saying_symlink_and_creates_nothing(data, tmp_path, capsys, no_notebooks, lock):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    if lock == "the reports lock":
+        reports = Path(os.environ["GENTREND_REPORTS"])
+        reports.mkdir()
+        (reports / ".gentrend.lock").symlink_to(outside / "created.lock")
+        err = one_error(*cli(capsys, "report", "--no-profile", "--no-pdf"))
+        assert "the lock file" in err and "is a symlink" in err
+    else:
+        import torch
+
+        from gentrend.profiling.cache import cache_folder
+        from gentrend.profiling.guard import device_lock
+
+        locks = cache_folder(tmp_path / "cache") / "locks"
+        locks.mkdir(parents=True)
+        (locks / "cpu.lock").symlink_to(outside / "created.lock")
+        with pytest.raises(OutputError, match="is a symlink"), device_lock(torch.device("cpu"), tmp_path / "cache"):
+            pass
+    assert list(outside.iterdir()) == []
+
+
+@pytest.mark.parametrize("how", ["a linked profiling folder", "a linked cache folder", "files without a record"])
+def test_clean_removes_only_what_gentrend_recorded_and_never_through_a_link(tmp_path, monkeypatch, capsys, how):
+    from gentrend.profiling.cache import cache_folder
+
+    reports, outside = tmp_path / "reports", tmp_path / "outside"
+    monkeypatch.setenv("GENTREND_REPORTS", str(reports))
+    folder = cache_folder()
+    outside.mkdir()
+    if how == "a linked profiling folder":
+        folder.parent.mkdir(parents=True)
+        folder.symlink_to(outside, target_is_directory=True)
+    elif how == "a linked cache folder":
+        reports.mkdir()
+        folder.parent.symlink_to(outside, target_is_directory=True)
+        (outside / "profiling").mkdir()
+    else:
+        folder.mkdir(parents=True)
+    here = folder.resolve()
+    key = "a" * 20
+    (here / f"qwen3-0.6b-{key}.csv").write_text("model_id\nqwen3-0.6b\n")
+    if how != "files without a record":
+        (here / f"qwen3-0.6b-{key}.json").write_text(json.dumps({"key": key}))
+    (here / f"qwen3-0.6b-{key}.notes").write_text("mine")
+    (here / "other.csv").write_text("mine")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    assert main(["clean", "--older-than", "0s"]) == 0
+    assert "0 item(s)" in capsys.readouterr().out
+    after = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.name != ".gentrend.lock")
+    assert after == before
+
+
+# --- code named by data runs only when asked -----------------------------------------------------------------------
+
+TASK_CODE = 'import pathlib\npathlib.Path(__file__).with_name("IMPORTED").touch()\n\n\ndef text(doc):\n    return "x"\n'
+
+
+def _user_task(folder: Path, how: str) -> str:
+    """A task folder holding one user task of kind `how`; returns the task's name."""
+    shutil.copytree(paths.REPO_ROOT / "data" / "tasks", folder)
+    (folder / "utils.py").write_text(TASK_CODE)
+    task = folder / "gentrend_example_mc.yaml"
+    name = {"a standard task's name": "arc_easy"}.get(how, "my_task")
+    text = task.read_text().replace("task: gentrend_example_mc", f"task: {name}")
+    if how == "!function in the task":
+        text = text.replace('doc_to_text: "Question: {{question}}\\nAnswer:"', "doc_to_text: !function utils.text")
+    if how == "!function in an included file":
+        (folder / "shared.yaml").write_text("doc_to_text: !function utils.text\n")
+        text = "include: shared.yaml\n" + text.replace('doc_to_text: "Question: {{question}}\\nAnswer:"\n', "")
+    task.write_text(text)
+    for other in folder.glob("gentrend_example_exact*.yaml"):
+        other.unlink()
+    return name
+
+
+@pytest.mark.parametrize("how", ["!function in the task", "!function in an included file", "a standard task's name"])
+def test_task_code_never_runs_while_tasks_are_resolved_and_needs_the_flag(tmp_path, monkeypatch, how):
+    from gentrend.evaluation.tasks import TaskError, resolve_tasks
+
+    monkeypatch.setenv("GENTREND_DATA", str(tmp_path / "data"))
+    shutil.copytree(paths.REPO_ROOT / "data", tmp_path / "data", ignore=shutil.ignore_patterns("tasks"))
+    folder = tmp_path / "data" / "tasks"
+    name = _user_task(folder, how)
+    message = "takes the name of a standard lm-eval task" if how == "a standard task's name" else "runs Python code"
+    with pytest.raises(TaskError, match=message):
+        resolve_tasks([name])
+    (spec,) = resolve_tasks([name], allow_code=True)
+    assert spec.kind == "user" and spec.runs_code == (how != "a standard task's name")
+    assert not (folder / "IMPORTED").exists()  # resolving, even allowed, imports nothing
+
+
+@pytest.mark.parametrize("name", ["../mmlu", "a/b", "mmlu\u200b"])
+def test_a_task_name_that_is_not_a_safe_name_is_refused(name):
+    from gentrend.evaluation.tasks import TaskError, resolve_tasks
+
+    with pytest.raises(TaskError, match="invalid task name"):
+        resolve_tasks([name])
+
+
+# --- options that would be ignored are refused ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--eval-dir", "checkpoints"], "--eval-dir is only read with --eval-mode local"),
+        (["--eval-mode", "local"], "--eval-mode local needs --eval-dir"),
+    ],
+)
+def test_an_evaluation_option_that_would_be_ignored_is_refused(data, capsys, no_notebooks, argv, message):
+    err = one_error(*cli(capsys, "report", "--no-profile", "--evaluate", "gentrend_example_mc", *argv))
+    assert message in err
+
+
+# --- limits on what reaches a message, a chart or a spreadsheet ----------------------------------------------------
+
+BIG = 1_000_000  # characters: inside the file size limit, far beyond any message
+
+
+@pytest.mark.parametrize(
+    "edit, char",
+    [
+        (sub("published_scores.csv", ",35.6,", ",35.6" + "x" * BIG + ","), "x"),
+        (sub("claims.yaml", "model: qwen3.5-9b", "model: qwen3.5-9b" + "b" * BIG), "b"),
+        (sub("published_scores.csv", ",base,ARC-C,", ",base" + "q" * BIG + ",ARC-C,"), "q"),
+        (sub("claims.yaml", "track: base", "track: base" + "z" * BIG), "z"),
+    ],
+    ids=["a score", "a model argument", "a variant", "a track"],
+)
+def test_an_error_message_never_prints_an_unbounded_value(data, capsys, edit, char):
+    edit(data)
+    err = one_error(*cli(capsys, "check"))
+    assert char * 100 not in err
+    assert len(err) < 2_000
+
+
+@pytest.mark.parametrize("text", ["$x^$", r"$\undefinedmacro{x}$", "MMLU $5$-shot", "a $ b"])
+def test_text_from_data_reaches_a_chart_literally(tmp_path, text):
+    import matplotlib.pyplot as plt
+
+    from gentrend.plots import apply_theme
+
+    apply_theme()
+    fig, ax = plt.subplots()
+    ax.bar([text], [1.0])
+    ax.set_title(text)
+    fig.savefig(tmp_path / "chart.png")  # mathtext would fail on the first two and typeset the others
+    plt.close(fig)
+    assert ax.get_title() == text and ax.title._get_wrapped_text() == text
+
+
+@pytest.mark.parametrize(
+    "cell", ['=HYPERLINK("http://example.org","x")', "@SUM(1)", "+cmd|' /C calc'!A0", "-2+3", "\t=1"]
+)
+def test_a_cell_a_spreadsheet_would_run_is_neutralised_and_numbers_stay_numbers(tmp_path, cell):
+    frame = pd.DataFrame({"text": [cell, "plain"], "number": [-1.5, 2.0], "number_as_text": ["-1.5", "+2"]})
+    write_csv(frame, tmp_path / "t.csv")
+    back = pd.read_csv(tmp_path / "t.csv", dtype=str, keep_default_na=False)
+    assert back["text"].tolist() == ["'" + cell, "plain"]
+    assert back["number"].tolist() == ["-1.5", "2.0"] and back["number_as_text"].tolist() == ["-1.5", "+2"]
+
+
+# --- a run's life: interrupted runs are shown so and reused; finished files are read-only --------------------------
+
+
+def _manifest(reports: Path, name: str, process: dict) -> Manifest:
+    run = reports / name
+    run.mkdir(parents=True)
+    manifest = Manifest(run, {"run_id": name, "status": "running", "started": name, "process": process, "jobs": []})
+    manifest.save()
+    return manifest
+
+
+@pytest.mark.parametrize(
+    "process, shown",
+    [
+        ({"pid": 2**22 + 1, "host": socket.gethostname(), "started": 1.0}, "interrupted"),  # no such process
+        ({"pid": os.getpid(), "host": socket.gethostname(), "started": 1.0}, "interrupted"),  # its pid reused since
+        ({"pid": os.getpid(), "host": socket.gethostname(), "started": psutil.Process().create_time()}, "running"),
+        ({"pid": 1, "host": "another-host", "started": 1.0}, "running"),  # cannot be checked from here
+    ],
+    ids=["process gone", "pid reused", "process alive", "another host"],
+)
+def test_a_run_whose_process_is_gone_is_shown_interrupted(tmp_path, process, shown):
+    from gentrend.pipeline.history import runs, write_index
+
+    reports = tmp_path / "reports"
+    _manifest(reports, "run-a", process)
+    assert [m.status for m in runs(reports)] == [shown]
+    write_index(reports)
+    assert f'class="status-{shown}">{shown}<' in (reports / "index.html").read_text()
+
+
+def _recording(executed: list[str], stop_after: int | None = None):
+    def execute(job, out_dir):
+        if stop_after is not None and len(executed) == stop_after:
+            raise KeyboardInterrupt
+        executed.append(job.output_name)
+        return fake_execute(job, out_dir)
+
+    return execute
+
+
+def _jobs(reports: Path, run: str) -> dict[str, dict]:
+    return {j["name"]: j for j in json.loads((reports / run / "manifest.json").read_text())["jobs"]}
+
+
+def test_a_new_run_reuses_the_finished_steps_of_an_interrupted_one(data, capsys, monkeypatch):
+    reports = Path(os.environ["GENTREND_REPORTS"])
+    first: list[str] = []
+    monkeypatch.setattr(runner, "execute", _recording(first, stop_after=2))
+    assert cli(capsys, "report", "--run-id", "first", "--no-profile", "--no-pdf")[0] == 130
+    second: list[str] = []
+    monkeypatch.setattr(runner, "execute", _recording(second))
+    assert cli(capsys, "report", "--run-id", "second", "--no-profile", "--no-pdf")[0] == 0
+    jobs = _jobs(reports, "second")
+    assert len(first) == 2 and set(first).isdisjoint(second)
+    assert all(jobs[name]["status"] == "reused" and jobs[name]["reused_from"] == "first" for name in first)
+
+
+def test_reused_from_names_a_run_folder_that_exists(data, capsys, monkeypatch):
+    reports = Path(os.environ["GENTREND_REPORTS"])
+    monkeypatch.setattr(runner, "execute", _recording([]))
+    for run in ("a", "b"):
+        assert cli(capsys, "report", "--run-id", run, "--no-profile", "--no-pdf")[0] == 0
+    assert {j["reused_from"] for j in _jobs(reports, "b").values() if j["status"] == "reused"} == {"a"}
+    shutil.rmtree(reports / "a")
+    assert cli(capsys, "report", "--run-id", "c", "--no-profile", "--no-pdf")[0] == 0
+    assert {j["reused_from"] for j in _jobs(reports, "c").values() if j["status"] == "reused"} == {"b"}
+
+
+def test_a_finished_run_is_read_only_and_a_file_changed_through_a_link_is_not_reused(data, capsys, monkeypatch):
+    reports = Path(os.environ["GENTREND_REPORTS"])
+    monkeypatch.setattr(runner, "execute", _recording([]))
+    assert cli(capsys, "report", "--run-id", "a", "--no-profile", "--no-pdf")[0] == 0
+    files = [p for p in (reports / "a").rglob("*") if p.is_file()]
+    assert files and all(p.stat().st_mode & 0o222 == 0 for p in files)
+    changed = sorted((reports / "a" / "notebooks").glob("*.ipynb"))[0]
+    changed.chmod(0o644)  # what an editor (or root) can still do
+    changed.write_text(changed.read_text() + " ")
+    executed: list[str] = []
+    monkeypatch.setattr(runner, "execute", _recording(executed))
+    assert cli(capsys, "report", "--run-id", "b", "--no-profile", "--no-pdf")[0] == 0
+    assert changed.name in executed and _jobs(reports, "b")[changed.name]["status"] == "executed"
 
 
 # --- run ids, folders and the lock ---------------------------------------------------------------------------------

@@ -184,9 +184,8 @@ def load_scores(path: Path | str | None = None, catalogue: Catalogue | None = No
         )
     unknown = sorted(set(df["variant"]) - set(TRACK_OF_VARIANT))
     if unknown:
-        raise DataError(
-            f"{path}: unknown variant(s) {', '.join(shorten(v) for v in unknown[:5])}", f"use one of {sorted(TRACK_OF_VARIANT)}"
-        )
+        named = ", ".join(shorten(v) for v in unknown[:5])
+        raise DataError(f"{path}: unknown variant(s) {named}", f"use one of {sorted(TRACK_OF_VARIANT)}")
 
     _check_unique(df, path)
     catalogue = catalogue or load_catalogue()

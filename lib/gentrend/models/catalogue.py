@@ -126,7 +126,7 @@ class Catalogue:
             return self._by_key[key.lower()]
         except KeyError:
             known = ", ".join(m.id for m in self.models)
-            raise CatalogueError(f"unknown model {key!r}", f"use one of: {known}") from None
+            raise CatalogueError(f"unknown model {shorten(key)}", f"use one of: {known}") from None
 
     @property
     def generations(self) -> list[str]:
@@ -135,7 +135,9 @@ class Catalogue:
     def in_generation(self, generation: str) -> list[Model]:
         found = [m for m in self.models if m.generation == str(generation)]
         if not found:
-            raise CatalogueError(f"unknown generation {generation!r}", f"use one of: {', '.join(self.generations)}")
+            raise CatalogueError(
+                f"unknown generation {shorten(generation)}", f"use one of: {', '.join(self.generations)}"
+            )
         return found
 
     def smallest_per_generation(self) -> list[Model]:

@@ -32,7 +32,7 @@ def runs(reports: Path) -> list[Manifest]:
     return sorted(found, key=lambda m: m.data.get("started") or "", reverse=True)
 
 
-def interrupted(reports: Path, exclude: str = "") -> list[Manifest]:
+def interrupted_runs(reports: Path, exclude: str = "") -> list[Manifest]:
     """Runs that stopped before the end (interrupted, or "running" with their process gone), newest first: a new
     run reuses their finished steps (each step's files are checked by hash before reuse)."""
     return [m for m in runs(reports) if m.status == "interrupted" and m.run_dir.name != exclude]

@@ -29,7 +29,7 @@ from gentrend.pipeline.history import (
     baseline,
     changes,
     changes_reading,
-    interrupted,
+    interrupted_runs,
     previous_complete,
     write_index,
 )
@@ -150,7 +150,7 @@ def run_report(
         run_dir.mkdir(parents=True)
         previous = previous_complete(reports, exclude=run_id)
         sources = [] if request.force else [m for m in (Manifest.load(aside) if aside else None, previous) if m]
-        sources += [] if request.force else interrupted(reports, exclude=run_id)
+        sources += [] if request.force else interrupted_runs(reports, exclude=run_id)
         inputs = {
             "code": code_digest(),
             "data": upstream(paths.data_dir(), ("**/*",)),
