@@ -6,13 +6,15 @@ Signals. papermill drives the kernel from an asyncio loop; a KeyboardInterrupt r
 or SIGTERM while a kernel starts) leaves its start-up task pending, which fails once the kernel is shut down and
 is reported by asyncio as "Task exception was never retrieved ... DeadKernelError". So papermill runs in a
 worker thread: a signal reaches the main thread only, which stops the kernel (a child process in its own
-session), lets the worker finish its own awaits, and raises KeyboardInterrupt with nothing pending.
+session), lets the worker finish its own awaits, and raises KeyboardInterrupt with nothing pending; the loggers
+that would report the stopped kernel's death ("Kernel died before replying to kernel_info") are silenced first.
 A test can hold the run just before a notebook starts (gentrend.core.markers, moment `notebook:<output name>`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 from dataclasses import dataclass, field
@@ -106,6 +108,9 @@ def execute(job: NotebookJob, out_dir: Path, notebooks_dir: Path = paths.NOTEBOO
     return target
 
 
+QUIET_ON_INTERRUPT = ("papermill", "traitlets", "nbclient", "asyncio")
+
+
 def stop_children(grace_s: float = 10) -> None:
     """Terminate this process's children (notebook kernels and what they started), killing what outlives grace_s."""
     children = psutil.Process().children(recursive=True)
@@ -135,6 +140,8 @@ def in_worker(fn):
         while worker.is_alive():
             worker.join(0.1)
     except KeyboardInterrupt:
+        for name in QUIET_ON_INTERRUPT:  # the kernel is stopped on purpose: its death is no news to report
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
         stop_children()
         worker.join(60)
         raise
