@@ -113,7 +113,8 @@ def gpu(name: str) -> GPU:
     if found:
         return found
     raise GentrendError(
-        f"unknown GPU {shorten(name)}", f"use one of: {', '.join(g.name for g in load_gpus())} (or add it to data/gpus.yaml)"
+        f"unknown GPU {shorten(name)}",
+        f"use one of: {', '.join(g.name for g in load_gpus())} (or add it to data/gpus.yaml)",
     )
 
 
