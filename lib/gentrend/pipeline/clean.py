@@ -2,15 +2,15 @@
 
 What may go: what gentrend created, recognised by its own record, never by a name pattern alone: run folders
 (<reports>/<run-id>/ with a valid run id and a manifest naming that run) and profiling cache entries
-(<reports>/cache/profiling/<model>-<key>.csv with its index record <model>-<key>.json naming the key: those two
-files and nothing else). A symlink is never followed: a linked run folder or cache folder is left alone, and a
-path that resolves outside the reports folder is refused (gentrend.core.files.contained). What never goes: the
-run `latest` points to, the newest complete run (one with trend_report.html), anything that is not a run
-(reports/interactive, other files), and nothing at all while another gentrend run holds the reports folder: clean takes the same lock as a report run.
+(<reports>/cache/profiling/<model>-<key>.csv with its index record <model>-<key>.json naming the key: those two files
+and nothing else). A symlink is never followed: a linked run folder or cache folder is left alone, and a path that
+resolves outside the reports folder is refused (gentrend.core.files.contained). What never goes: the run `latest` points
+to, the newest complete run (one with trend_report.html), anything that is not a run (reports/interactive, other files),
+and nothing at all while another gentrend run holds the reports folder: clean takes the same lock as a report run.
 
-Which: `older_than` (seconds since the run or entry was last written) and `keep` (all but the newest N runs,
-and all but the newest N cache entries of each model); given both, an item goes only when both select it.
-A run folder is renamed to a hidden name before it is deleted, so a half-deleted run is never taken for a run.
+Which: `older_than` (seconds since the run or entry was last written) and `keep` (all but the newest N runs, and all but
+the newest N cache entries of each model); given both, an item goes only when both select it. A run folder is renamed to
+a hidden name before it is deleted, so a half-deleted run is never taken for a run.
 """
 
 from __future__ import annotations

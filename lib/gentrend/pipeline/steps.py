@@ -1,14 +1,14 @@
-"""Steps of a run, each done or reused: a step of a run (a notebook, or the runner's own publishing) is not
-done again when its inputs are the same as in an earlier run.
+"""Steps of a run, each done or reused: a step of a run (a notebook, or the runner's own publishing) is not done
+again when its inputs are the same as in an earlier run.
 
-A step's key hashes everything that can change what it produces: the notebook file, its parameters, the
-library code, the data files, the library versions, the machine (for measurements), and the files of this
-run it reads (the upstream artefacts, by hash). When an earlier run (the folder being resumed, the newest
-complete run, or a run that was interrupted) has a step with the same key whose files are all still there
-with the hashes recorded, those files are linked into the new run folder (hard links; a copy across file
-systems) and the step is marked "reused from <run>" (the first run that did it, while its folder exists). Linked files are read-only
-once their run finishes (gentrend.pipeline.manifest), and their hashes are checked before every reuse, so a
-changed file is never reused. A forced run reuses nothing.
+A step's key hashes everything that can change what it produces: the notebook file, its parameters, the library code,
+the data files, the library versions, the machine (for measurements), and the files of this run it reads (the upstream
+artefacts, by hash). When an earlier run (the folder being resumed, the newest complete run, or a run that was
+interrupted) has a step with the same key whose files are all still there with the hashes recorded, those files are
+linked into the new run folder (hard links; a copy across file systems) and the step is marked "reused from <run>" (the
+first run that did it, while its folder exists). Linked files are read-only once their run finishes
+(gentrend.pipeline.manifest), and their hashes are checked before every reuse, so a changed file is never reused. A
+forced run reuses nothing.
 """
 
 from __future__ import annotations
