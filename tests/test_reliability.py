@@ -34,7 +34,14 @@ from fixtures.hostile import PAYLOADS, RENAMED_BENCHMARK, hostile_copy
 from gentrend.cli import main
 from gentrend.core import paths
 from gentrend.core.files import OutputError, write_csv, write_json, write_text
-from gentrend.core.limits import MAX_FILE_BYTES, MAX_NAME_CHARS, MAX_SCORE_ROWS, MAX_TEXT_CHARS, MAX_YAML_DEPTH
+from gentrend.core.limits import (
+    MAX_FILE_BYTES,
+    MAX_NAME_CHARS,
+    MAX_SCORE_ROWS,
+    MAX_TEXT_CHARS,
+    MAX_YAML_DEPTH,
+    hidden_character,
+)
 from gentrend.pipeline import plan, rundir, runner
 from gentrend.pipeline.manifest import Manifest
 from gentrend.pipeline.request import ReportRequest
@@ -445,6 +452,7 @@ def test_check_names_every_bad_input_in_one_message(data, capsys, case, edit, me
     edit(data)
     err = one_error(*cli(capsys, "check"))
     assert re.search(message, err), err
+    assert hidden_character(err, {"\n"}) is None  # a message shows an invisible character as \uXXXX
 
 
 @pytest.mark.parametrize("case, edit, message", REPORT_CASES, ids=[c[0] for c in REPORT_CASES])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import unicodedata
 
 
 def escape(value) -> str:
@@ -12,8 +13,8 @@ def escape(value) -> str:
 
 def shorten(value, limit: int = 60, quote: bool = True) -> str:
     """repr(value) (str(value) without quote) cut to about `limit` characters, saying how long it was: error
-    messages never print an unbounded value."""
-    text = str(value)
+    messages never print an unbounded value, nor an invisible or bidirectional character (written as \\uXXXX)."""
+    text = "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) in ("Cc", "Cf") else c for c in str(value))
     if len(text) > limit:
         cut = repr(text[:limit]) if quote else text[:limit]
         return f"{cut}… ({len(text):,} characters)"
