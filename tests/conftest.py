@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from fixtures.fourth_generation import PlainDumper
 
 from gentrend.analysis.scores import load_scores
 from gentrend.core import paths
@@ -118,7 +119,7 @@ def catalogue_yaml(tmp_path):
                 model["config"] = str(paths.data_dir() / model["config"])
         edit(raw)
         path = tmp_path / "models.yaml"
-        path.write_text(yaml.safe_dump(raw, sort_keys=False))
+        path.write_text(yaml.dump(raw, Dumper=PlainDumper, sort_keys=False))
         return path
 
     return write

@@ -207,8 +207,8 @@ def test_readings_are_validated(tmp_path):
     base = {"id": "X1", "category": "capability", "text": "t", "source": "s", "check": "not_in_data"}
     reading = {"label": "A", "reads": "r", "args": {"reason": "x"}}
     for readings, message in (
-        ([reading, {**reading, "label": "B"}], "0 readings have `decides`"),
-        ([{**reading, "decides": "why"}, {"label": "B", "args": {}}], "a reading lacks label, reads or args"),
+        ([reading, {**reading, "label": "B"}], "exactly one reading must say why it decides"),
+        ([{**reading, "decides": "why"}, {"label": "B", "args": {}}], "field readings.1.reads: Field required"),
         ([{**reading, "decides": "why", "args": {"reasn": "typo"}}], "bad args for check 'not_in_data'"),
     ):
         path = tmp_path / "claims.yaml"

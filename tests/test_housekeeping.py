@@ -1,6 +1,7 @@
 """`gentrend clean`: old runs and cache entries go; latest's target, the newest complete report, anything that is
 not a run and everything while a report run holds the folder stay."""
 
+import json
 import os
 import time
 from pathlib import Path
@@ -26,19 +27,20 @@ def _run(reports: Path, name: str, days: float, complete: bool = True) -> Path:
     run = reports / name
     (run / "notebooks").mkdir(parents=True)
     (run / "notebooks" / "01_generation-qwen3.ipynb").write_text("{}")
+    (run / "manifest.json").write_text(json.dumps({"run_id": name}))  # what makes it a run clean may remove
     if complete:
         (run / "trend_report.html").write_text("<html></html>")
     _age(run, days)
     return run
 
 
-def _entry(model: str, key: str, days: float, companion: bool = False) -> Path:
+def _entry(model: str, key: str, days: float) -> Path:
+    """A cache entry as the profiler writes it: the rows and their index record naming the key."""
     path = cache_path(model, key)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("model_id\n" + model + "\n")
-    if companion:
-        path.with_suffix(".json").write_text("{}")
-        _age(path.with_suffix(".json"), days)
+    path.with_suffix(".json").write_text(json.dumps({"key": key}))
+    _age(path.with_suffix(".json"), days)
     _age(path, days)
     return path
 
@@ -56,7 +58,7 @@ def reports(tmp_path, monkeypatch):
     (reports / "interactive" / "notebooks").mkdir(parents=True)
     (reports / "README.md").write_text("not a run")
     (reports / "mine").mkdir()
-    _entry("qwen3-0.6b", "a" * 20, 60, companion=True)
+    _entry("qwen3-0.6b", "a" * 20, 60)
     _entry("qwen3-0.6b", "b" * 20, 2)
     _entry("qwen2.5-0.5b", "c" * 20, 45)
     (cache_path("x", "y").parent / "cuda-0.lock").write_text("")

@@ -99,7 +99,7 @@ def test_assumed_modes_and_mixed_pipelines_are_listed_where_they_enter():
 def test_chance_levels_are_percentages_of_percent_benchmarks(tmp_path):
     levels = chance_levels()
     assert levels["GPQA"] == 25 and levels["MMLU-Pro"] == 10 and "IFEval" not in levels
-    for bad, message in (("{GPQA: 125}", "not a percentage"), ("{MT-Bench: 10}", "its unit is points_10")):
+    for bad, message in (("{GPQA: 125}", "less than 100"), ("{MT-Bench: 10}", "whose unit is not percent: MT-Bench")):
         path = tmp_path / "benchmarks.yaml"
         path.write_text(f"units: {{MT-Bench: points_10}}\nchance: {bad}\n")
         with pytest.raises(GentrendError, match=message):

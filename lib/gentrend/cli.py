@@ -10,7 +10,10 @@ sections say "not produced", the failures are printed and logged); 5 failed (no 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
 import time
 
 from gentrend.analysis.scores import load_scores
@@ -50,6 +53,7 @@ def _evaluation(args, group: argparse._ArgumentGroup) -> EvalRequest | None:
         gen_kwargs=args.gen_kwargs or "",
         log_samples=bool(args.log_samples),
         task_dir=args.task_dir or "",
+        allow_task_code=bool(args.allow_task_code),
     )
 
 
@@ -172,8 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="execute the notebooks and render reports/<run-id>/trend_report.{html,pdf}")
     report.add_argument("--run-id", help="name of the run folder (default: a timestamp with a random suffix)")
     report.add_argument(
-        "--models", nargs="+", metavar="ID", help="models to profile (default on the CPU: the smallest of each generation; on a GPU: the largest of each "
-        "generation and the smallest of the newest)"
+        "--models",
+        nargs="+",
+        metavar="ID",
+        help="models to profile (default on the CPU: the smallest of each generation; on a GPU: the largest of each "
+        "generation and the smallest of the newest)",
     )
     report.add_argument("--no-profile", action="store_true", help="published-data analyses only")
     report.add_argument(
@@ -181,8 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: auto)")
     report.add_argument(
-        "--dtype", default="auto", help="auto, fp32, bf16, fp16, int8 or int4 (weight-only with torchao; int4 on CUDA only) "
-        "(default: auto = bf16 on a GPU, fp32 on the CPU)"
+        "--dtype",
+        default="auto",
+        help="auto, fp32, bf16, fp16, int8 or int4 (weight-only with torchao; int4 on CUDA only) "
+        "(default: auto = bf16 on a GPU, fp32 on the CPU)",
     )
     report.add_argument("--backend", help="profiling backend: eager or compiled (default: the device's)")
     report.add_argument("--batch-sizes", type=_positive_ints, metavar="N,N", help="batch sizes to sweep, e.g. 1,4,16")
@@ -246,6 +255,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--limit", type=_limit, help="documents per task (an integer, or a fraction below 1) for quick runs"
     )
     evaluation.add_argument("--task-dir", metavar="DIR", help="folder of your own task YAML + JSONL files")
+    evaluation.add_argument(
+        "--allow-task-code",
+        action="store_true",
+        default=None,
+        help="let user tasks run the Python code their YAML names with !function, or replace a standard task "
+        "of the same name (the code runs with your permissions; off by default)",
+    )
     report.set_defaults(evaluation_group=evaluation)
     report.set_defaults(func=_report)
 
@@ -268,8 +284,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum, frame):
+    """SIGINT and SIGTERM (what `timeout` and systemd send) end a command alike: once, as a KeyboardInterrupt."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)  # a second signal while the run winds down changes nothing
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _signals():
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    with _signals():
+        return _run(args)
+
+
+def _run(args) -> int:
     try:
         code = args.func(args) or 0
     except OSError as e:  # a file system problem met outside gentrend.core.files (e.g. papermill saving a notebook)

@@ -14,14 +14,17 @@ kept on every row. Derived columns:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NamedTuple
+from typing import Annotated, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from gentrend.core import paths
 from gentrend.core.errors import CatalogueError, DataError
 from gentrend.core.files import read_csv, read_yaml
+from gentrend.core.limits import MAX_SCORE_ROWS, Name, Text
+from gentrend.core.text import shorten
 from gentrend.core.vocab import TRACK_OF_VARIANT
 from gentrend.evaluation import as_scores, load_evaluation_results
 from gentrend.models.catalogue import Catalogue, load_catalogue
@@ -41,21 +44,80 @@ REQUIRED_COLUMNS = [
 UNIT_RANGES = {"percent": (0, 100), "points_10": (0, 10), "percentile": (0, 100), "elo": (0, 5000)}
 
 
+UNIT_NAMES = tuple(UNIT_RANGES) + ("points_10_or_percent",)
+
+
+class Family(BaseModel):
+    """Benchmarks that share test items and count as one vote (see gentrend.analysis.selection)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    members: list[Name] = Field(min_length=1)
+    why: Text = Field(min_length=1)
+
+
+class BenchmarkData(BaseModel):
+    """data/benchmarks.yaml: the unit of each benchmark that is not a percentage, and the benchmark families."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    units: dict[Name, Literal[UNIT_NAMES]] | None = None
+    families: dict[Name, Family] = Field(default_factory=dict)
+    # chance level in percent (multiple choice with k options: 100 / k); percentage benchmarks only
+    chance: dict[Name, Annotated[float, Field(gt=0, lt=100, strict=True)]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _chance_on_percentages(self) -> BenchmarkData:
+        other = sorted(set(self.chance) & set(self.units or {}))
+        if other:
+            raise ValueError(f"chance levels given to benchmarks whose unit is not percent: {', '.join(other)}")
+        return self
+
+
+class ScoreRow(BaseModel):
+    """One row of data/published_scores.csv, as written there (the score is checked as a number apart)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    model: Name = Field(min_length=1)
+    generation: Name
+    size_label: Name
+    variant: Name
+    benchmark: Name = Field(min_length=1)
+    setting: Text
+    score: Name
+    source_url: Text = Field(min_length=1)
+    source_detail: Text
+
+
+_ROWS = TypeAdapter(list[ScoreRow])
+
+
+def _errors(err: ValidationError, where) -> str:
+    return "; ".join(f"{where(e['loc'])}: {e['msg']}" for e in err.errors()[:3])
+
+
+def benchmark_data(path: Path | str | None = None) -> BenchmarkData:
+    """data/benchmarks.yaml, validated; an error names the field and the entry."""
+    path = Path(path or paths.data_file("benchmarks.yaml"))
+    raw = read_yaml(path, "benchmark units")
+    if not isinstance(raw, dict):
+        raise DataError(f"{path} is not a mapping", "start the file with 'units:' followed by benchmark: unit lines")
+    try:
+        return BenchmarkData.model_validate(raw)
+    except ValidationError as e:
+        raise DataError(
+            f"{path}: {_errors(e, lambda loc: ' '.join(shorten(str(p), quote=False) for p in loc))}",
+            f"write benchmark: unit lines (the unit one of: {', '.join(UNIT_NAMES)}), each family as "
+            "NAME: {members: [benchmark, ...], why: where they come from}, and chance levels as BENCHMARK: 100 / k "
+            "for a multiple-choice benchmark with k options (e.g. GPQA: 25)",
+        ) from None
+
+
 def benchmark_units(path: Path | None = None) -> dict[str, str]:
     """Benchmark → unit for the benchmarks that are not percentages (data/benchmarks.yaml `units`)."""
     path = Path(path or paths.data_file("benchmarks.yaml"))
-    raw = read_yaml(path, "benchmark units")
-    units = raw.get("units") if isinstance(raw, dict) else None
-    if not isinstance(units, dict):
+    units = benchmark_data(path).units
+    if units is None:
         raise DataError(
             f"{path} has no 'units' mapping", "start the file with 'units:' followed by benchmark: unit lines"
-        )
-    known = set(UNIT_RANGES) | {"points_10_or_percent"}
-    bad = {b: u for b, u in units.items() if not isinstance(b, str) or not isinstance(u, str) or u not in known}
-    if bad:
-        raise DataError(
-            f"{path}: unknown unit(s) {bad}",
-            f"write benchmark: unit lines, the unit one of: {', '.join(sorted(known))}",
         )
     return units
 
@@ -110,22 +172,30 @@ def _check_against_catalogue(df: pd.DataFrame, catalogue: Catalogue, path: Path)
 def load_scores(path: Path | str | None = None, catalogue: Catalogue | None = None) -> pd.DataFrame:
     """Read, check and enrich the published scores. Bad files fail with a message naming the row and column."""
     path = Path(path or paths.data_file("published_scores.csv"))
-    df = read_csv(path, "published scores", dtype={"generation": str, "score": str}, keep_default_na=False)
+    df = read_csv(path, "published scores", MAX_SCORE_ROWS, dtype=str, keep_default_na=False)
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
         raise DataError(f"{path} lacks columns {missing}", f"the file needs the columns {REQUIRED_COLUMNS}")
     if df.empty:
         raise DataError(f"{path} has a header but no scores", "restore the file from the repository")
+    try:
+        _ROWS.validate_python(df[REQUIRED_COLUMNS].to_dict("records"))
+    except ValidationError as e:
+        raise DataError(
+            f"{path} {_errors(e, lambda loc: f'row {loc[0] + 2}, column {loc[1]}')}",
+            "correct that cell (names are short and visible, see the README's Limits)",
+        ) from None
     score = pd.to_numeric(df["score"], errors="coerce")
     if score.isna().any():
         row = int(score.isna().idxmax())
         raise DataError(
-            f"{path} row {row + 2}: score {df.loc[row, 'score']!r} is not a number",
+            f"{path} row {row + 2}: score {shorten(df.loc[row, 'score'])} is not a number",
             "write the score as printed, digits only",
         )
     unknown = sorted(set(df["variant"]) - set(TRACK_OF_VARIANT))
     if unknown:
-        raise DataError(f"{path}: unknown variant(s) {unknown}", f"use one of {sorted(TRACK_OF_VARIANT)}")
+        named = ", ".join(shorten(v) for v in unknown[:5])
+        raise DataError(f"{path}: unknown variant(s) {named}", f"use one of {sorted(TRACK_OF_VARIANT)}")
 
     _check_unique(df, path)
     catalogue = catalogue or load_catalogue()

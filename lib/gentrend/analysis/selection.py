@@ -21,9 +21,9 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from gentrend.analysis.scores import benchmark_data
 from gentrend.core import paths
 from gentrend.core.errors import DataError
-from gentrend.core.files import read_yaml
 from gentrend.core.vocab import TRACKS, check_track
 
 UNITS = ("percent",)
@@ -115,15 +115,9 @@ def default_references(scores: pd.DataFrame) -> dict[str, str]:
 def benchmark_families(path: Path | str | None = None) -> dict[str, dict]:
     """Family name -> {members: [benchmarks], why: where the members come from} (data/benchmarks.yaml)."""
     path = Path(path or paths.data_file("benchmarks.yaml"))
-    raw = read_yaml(path, "benchmark families")
-    families = (raw or {}).get("families") or {}
+    families = {name: family.model_dump() for name, family in benchmark_data(path).families.items()}
     seen: dict[str, str] = {}
     for name, entry in families.items():
-        if not isinstance(entry, dict) or not entry.get("members") or not entry.get("why"):
-            raise DataError(
-                f"{path}: family {name!r} needs a list of members and a why",
-                "write it as NAME: {members: [benchmark, ...], why: where they come from}",
-            )
         for member in entry["members"]:
             if member in seen:
                 raise DataError(
@@ -162,19 +156,4 @@ def family_table(rows: pd.DataFrame, families: dict[str, dict] | None = None) ->
 def chance_levels(path: Path | str | None = None) -> dict[str, float]:
     """Benchmark -> chance level in percent (data/benchmarks.yaml `chance`: multiple choice with k options is
     100 / k); benchmarks without one are not listed."""
-    path = Path(path or paths.data_file("benchmarks.yaml"))
-    raw = read_yaml(path, "benchmark chance levels")
-    levels = (raw or {}).get("chance") or {}
-    units = (raw or {}).get("units") or {}
-    for benchmark, level in levels.items():
-        if isinstance(level, bool) or not isinstance(level, int | float) or not 0 < level < 100:
-            raise DataError(
-                f"{path}: chance level of {benchmark!r} is {level!r}, not a percentage between 0 and 100",
-                "write it as BENCHMARK: 100 / k for a multiple-choice benchmark with k options (e.g. GPQA: 25)",
-            )
-        if benchmark in units:
-            raise DataError(
-                f"{path}: {benchmark!r} has a chance level but its unit is {units[benchmark]}, not percent",
-                "give chance levels to percentage benchmarks only",
-            )
-    return {str(b): float(v) for b, v in levels.items()}
+    return dict(benchmark_data(path).chance)

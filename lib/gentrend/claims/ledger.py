@@ -4,9 +4,10 @@ A claim names a registered check (gentrend.claims) and its arguments, or, when i
 reading, a list of `readings` (each: label, reads = how it reads the claim, args, and on exactly one of them
 `decides` = why that reading gives the verdict). Every reading is tested and shown (`ledger_tables`: the
 readings table); the ledger's verdict is the deciding reading's. `load_claims` validates the whole file
-before any analysis runs: required fields, unique ids, a known check, and every argument (of every reading)
-against the check's typed signature (models, generations, tracks, GPUs and precisions resolved against the catalogue
-and the vocabulary), so a typo fails in seconds with the claim and argument named.
+before any analysis runs: each claim against the pydantic model `Claim` (required fields, text within the
+limits of gentrend.core.limits, args or readings), unique ids, a known check, and every argument (of every
+reading) against the check's typed signature (models, generations, tracks, GPUs and precisions resolved
+against the catalogue and the vocabulary), so a typo fails in seconds with the claim and argument named.
 """
 
 from __future__ import annotations
@@ -14,37 +15,49 @@ from __future__ import annotations
 import inspect
 import typing
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from gentrend.claims import CHECKS, ClaimContext, Verdict
 from gentrend.core import paths
 from gentrend.core.errors import DataError, GentrendError
 from gentrend.core.files import read_yaml
+from gentrend.core.limits import Name, Text
+from gentrend.core.text import shorten
 from gentrend.models.catalogue import Catalogue, load_catalogue
 
-REQUIRED = ("id", "category", "text", "source", "check")
+
+class Reading(BaseModel):
+    """One way to read a claim: how it reads it, the check's arguments, and on one reading why it decides."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    label: Name = Field(min_length=1)
+    reads: Text = Field(min_length=1)
+    args: dict[str, Any]
+    decides: Text | None = None
 
 
-def _check_readings(path: Path, claim: dict) -> None:
-    readings = claim.get("readings")
-    if "args" in claim and readings is not None:
-        raise DataError(f"{path}: claim {claim['id']} has both args and readings", "give the args inside each reading")
-    if not isinstance(readings, list) or not readings:
-        raise DataError(f"{path}: claim {claim['id']}: readings must be a non-empty list", READING_FIX)
-    for reading in readings:
-        if not isinstance(reading, dict) or not {"label", "reads", "args"} <= set(reading):
-            raise DataError(f"{path}: claim {claim['id']}: a reading lacks label, reads or args", READING_FIX)
-    deciding = [r["label"] for r in readings if r.get("decides")]
-    if len(deciding) != 1:
-        raise DataError(
-            f"{path}: claim {claim['id']}: {len(deciding)} readings have `decides`, exactly one must",
-            "give the one reading that decides the verdict `decides: <why>`",
-        )
+class Claim(BaseModel):
+    """One entry of data/claims.yaml, as written there."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: Name = Field(min_length=1)
+    category: Name = Field(min_length=1)
+    text: Text = Field(min_length=1)
+    source: Text = Field(min_length=1)
+    check: Name = Field(min_length=1)
+    args: dict[str, Any] | None = None
+    readings: list[Reading] | None = Field(default=None, min_length=1)
 
-READING_FIX = "give each reading {label: A, reads: <how it reads the claim>, args: {...}}, one with decides: <why>"
+    @model_validator(mode="after")
+    def _args_or_readings(self) -> Claim:
+        if self.args is not None and self.readings is not None:
+            raise ValueError("give either args or readings (with the args inside each reading), not both")
+        if self.readings is not None and sum(bool(r.decides) for r in self.readings) != 1:
+            raise ValueError("exactly one reading must say why it decides the verdict (decides: <why>)")
+        return self
 
 
 def readings_of(claim: dict) -> list[dict]:
@@ -54,11 +67,6 @@ def readings_of(claim: dict) -> list[dict]:
 
 def _check_args(path: Path, claim: dict, catalogue: Catalogue, args: dict) -> None:
     fn = CHECKS[claim["check"]]
-    if not isinstance(args, dict):
-        raise DataError(
-            f"{path}: claim {claim['id']}: args must be a mapping, got {type(args).__name__}",
-            "write args as {name: value, ...}",
-        )
     signature = inspect.signature(fn)
     try:
         signature.bind(None, **args)
@@ -74,7 +82,7 @@ def _check_args(path: Path, claim: dict, catalogue: Catalogue, args: dict) -> No
         except ValidationError as e:
             first = e.errors()[0]
             raise DataError(
-                f"{path}: claim {claim['id']}: argument {name}={value!r}: {first['msg']}",
+                f"{path}: claim {claim['id']}: argument {name}={shorten(value)}: {first['msg']}",
                 f"correct argument {name} of check {claim['check']!r}",
             ) from None
         except GentrendError as e:  # an unknown model / generation / GPU, raised by a validator
@@ -88,37 +96,32 @@ def load_claims(path: Path | str | None = None, catalogue: Catalogue | None = No
     if not isinstance(raw, dict) or not isinstance(raw.get("claims"), list) or not raw["claims"]:
         raise DataError(f"{path} has no 'claims' list", "start the file with 'claims:' followed by a list of claims")
     catalogue = catalogue or load_catalogue()
-    seen = set()
-    for i, claim in enumerate(raw["claims"]):
-        if not isinstance(claim, dict):
-            raise DataError(
-                f"{path}: claim #{i + 1} is not a mapping", f"give each claim the fields {', '.join(REQUIRED)}"
+    claims, seen = [], set()
+    for i, raw_claim in enumerate(raw["claims"]):
+        try:
+            claim = Claim.model_validate(raw_claim).model_dump(exclude_none=True)
+        except ValidationError as e:
+            name = raw_claim.get("id") if isinstance(raw_claim, dict) else None
+            fields = "; ".join(
+                f"field {'.'.join(map(str, err['loc'])) or '(entry)'}: {err['msg']}" for err in e.errors()
             )
-        missing = [key for key in REQUIRED if not claim.get(key)]
-        if missing:
             raise DataError(
-                f"{path}: claim #{i + 1} ({claim.get('id', 'no id')}) has no {', '.join(missing)}",
-                f"every claim needs {', '.join(REQUIRED)}",
-            )
-        not_text = [key for key in REQUIRED if not isinstance(claim[key], str)]
-        if not_text:
-            raise DataError(
-                f"{path}: claim #{i + 1}: {', '.join(not_text)} must be text, got {claim[not_text[0]]!r}",
-                "write the value as one line of text (quote it if it looks like a list or a number)",
-            )
+                f"{path}: claim #{i + 1}" + (f" ({shorten(name)})" if isinstance(name, str) else "") + f": {fields}",
+                "give each claim id, category, text, source and check as text, and args as {name: value, ...} "
+                "or readings as [{label, reads, args, decides on one}]",
+            ) from None
         if claim["id"] in seen:
-            raise DataError(f"{path}: claim id {claim['id']!r} appears twice", "give each claim a unique id")
+            raise DataError(f"{path}: claim id {shorten(claim['id'])} appears twice", "give each claim a unique id")
         seen.add(claim["id"])
         if claim["check"] not in CHECKS:
             raise DataError(
-                f"{path}: claim {claim['id']}: unknown check {claim['check']!r}",
+                f"{path}: claim {claim['id']}: unknown check {shorten(claim['check'])}",
                 f"use one of: {', '.join(sorted(CHECKS))}",
             )
-        if "readings" in claim:
-            _check_readings(path, claim)
         for reading in readings_of(claim):
             _check_args(path, claim, catalogue, reading["args"])
-    return raw["claims"]
+        claims.append(claim)
+    return claims
 
 
 def _judge(ctx: ClaimContext, claim: dict) -> list[tuple[dict, Verdict]]:

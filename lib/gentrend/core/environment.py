@@ -14,8 +14,7 @@ from importlib.util import find_spec
 
 import pandas as pd
 
-from gentrend.core import __version__
-from gentrend.core import paths
+from gentrend.core import __version__, paths
 from gentrend.core.keys import digest
 
 LIBRARIES = ("torch", "transformers", "accelerate", "pandas", "papermill")

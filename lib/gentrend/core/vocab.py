@@ -10,6 +10,7 @@ the device, by `resolve_precision`.
 from __future__ import annotations
 
 from gentrend.core.errors import SettingError
+from gentrend.core.text import shorten
 
 # --- precision ----------------------------------------------------------------------------------------------
 
@@ -26,7 +27,7 @@ def precision_name(precision) -> str:
     name = str(precision).removeprefix("torch.").lower()
     name = _ALIASES.get(name, name)
     if name not in BITS_PER_PARAM:
-        raise SettingError(f"unknown precision {precision!r}", f"use auto or one of: {', '.join(PRECISIONS)}")
+        raise SettingError(f"unknown precision {shorten(precision)}", f"use auto or one of: {', '.join(PRECISIONS)}")
     return name
 
 
@@ -77,7 +78,7 @@ def backend_label(backend: str) -> str:
 
 def check_track(track: str) -> str:
     if track not in TRACKS:
-        raise SettingError(f"unknown track {track!r}", f"use one of: {', '.join(TRACKS)}")
+        raise SettingError(f"unknown track {shorten(track)}", f"use one of: {', '.join(TRACKS)}")
     return track
 
 

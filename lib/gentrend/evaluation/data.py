@@ -5,11 +5,12 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gentrend.core import paths
 from gentrend.core.errors import DataError, GentrendError
+from gentrend.core.files import read_yaml
+from gentrend.core.limits import Name, Text
 from gentrend.models.roofline import gpu
 
 
@@ -18,15 +19,15 @@ class _Strict(BaseModel):
 
 
 class Benchmark(_Strict):
-    benchmark: str
-    metric: str
-    filter: str = "none"
+    benchmark: Name
+    metric: Name
+    filter: Name = "none"
     cot: bool
 
 
 class GpuCompute(_Strict):
     bf16_tflops: float = Field(gt=0)
-    source: str
+    source: Text
 
 
 class EstimateConstants(_Strict):
@@ -37,12 +38,12 @@ class EstimateConstants(_Strict):
     cpu_bandwidth_share: float = Field(gt=0, le=1)
     task_overhead_s: float = Field(ge=0)
     request_overhead_s: float = Field(ge=0)
-    calibration: str
+    calibration: Text
 
 
 class EvaluationData(_Strict):
-    benchmarks: dict[str, Benchmark]
-    gpus: dict[str, GpuCompute]
+    benchmarks: dict[Name, Benchmark]
+    gpus: dict[Name, GpuCompute]
     estimate: EstimateConstants
 
 
@@ -51,14 +52,11 @@ def load_evaluation_data(path: Path | str | None = None) -> EvaluationData:
     """Read and check the file; GPU names must be entries of data/gpus.yaml (bandwidth comes from there)."""
 
     path = Path(path or paths.data_file("evaluation.yaml"))
-    if not path.exists():
-        raise DataError(f"evaluation data not found: {path}", "restore data/evaluation.yaml from the repository")
     try:
-        data = EvaluationData.model_validate(yaml.safe_load(path.read_text()))
-    except (yaml.YAMLError, ValidationError) as e:
-        raise DataError(
-            f"{path} is malformed: {str(e).splitlines()[0]} ({e})", "fix the entry named (see the file's comments)"
-        ) from None
+        data = EvaluationData.model_validate(read_yaml(path, "evaluation data"))
+    except ValidationError as e:
+        fields = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'file'}: {err['msg']}" for err in e.errors()[:3])
+        raise DataError(f"{path} is malformed: {fields}", "fix the entry named (see the file's comments)") from None
     for name in data.gpus:
         try:
             gpu(name)

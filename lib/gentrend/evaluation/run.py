@@ -91,7 +91,7 @@ def evaluate(
     settings = settings.resolve(str(device))
     dtype = torch_dtype(resolve_precision(settings.dtype, device.type))
     source = weights_source(model, mode, path=path, checkpoint=checkpoint, tiny=tiny)
-    specs = resolve_tasks(settings.tasks, settings.task_dir)
+    specs = resolve_tasks(settings.tasks, settings.task_dir, settings.allow_task_code)
     env = environment(str(device))
     weights = dict(
         model=model.id,

@@ -27,6 +27,8 @@ class EvalSettings:
     """What one evaluation runs and how; passed to lm-eval's `simple_evaluate` and HFLM.
 
     tasks: lm-eval task, group or tag names, or user tasks found in `task_dir` (and data/tasks).
+    allow_task_code: let a user task run the Python code its YAML names with `!function`, or replace a
+        standard task of the same name (gentrend.evaluation.tasks); off by default.
     num_fewshot: few-shot examples per prompt; None keeps each task's default (lm-eval never overrides a
         task that fixes 0). batch_size: an integer or "auto" (lm-eval finds the largest that fits, up to
         max_batch_size; CUDA only); None: "auto" on CUDA, CPU_BATCH_SIZE on the CPU. limit: documents per
@@ -46,6 +48,7 @@ class EvalSettings:
 
     tasks: tuple[str, ...] = EXAMPLE_TASKS
     task_dir: str = ""
+    allow_task_code: bool = False
     num_fewshot: int | None = None
     batch_size: int | str | None = None
     max_batch_size: int = 64
@@ -148,8 +151,10 @@ class EvalSettings:
 
     def for_task(self) -> dict:
         """The fields that decide one task's score (the score key part; the task list is not one of them, nor is
-        keeping the samples)."""
-        return {k: v for k, v in self.as_dict().items() if k not in ("tasks", "task_dir", "log_samples")}
+        keeping the samples or allowing task code)."""
+        return {
+            k: v for k, v in self.as_dict().items() if k not in ("tasks", "task_dir", "log_samples", "allow_task_code")
+        }
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -3,9 +3,16 @@
 Standard names (tasks, groups, tags) are checked against lm-eval's own TaskManager index, which reads the
 YAML files shipped inside the lm-eval package (no download); an unknown name fails with the closest
 matches. User tasks are lm-eval task YAML files in data/tasks/ (the shipped examples) and in the folder
-the user names; they win over standard tasks of the same name. Their `dataset_kwargs.data_files` paths are
-resolved relative to the YAML file here (lm-eval would resolve them against the working directory) and
-the resolved config is handed to lm-eval as an inline task. lm-eval does all the scoring.
+the user names. Their `dataset_kwargs.data_files` paths are resolved relative to the YAML file here (lm-eval
+would resolve them against the working directory) and the resolved config is handed to lm-eval as an inline
+task. lm-eval does all the scoring. Task names follow the safe-name rule of gentrend.core.limits (they become
+part of file names).
+
+Code from task YAML runs only when asked. A `!function` tag in a task YAML names Python code that lm-eval
+imports and runs. Resolving or validating tasks never imports it (the YAML is read with the references left
+as text); a user task that carries `!function`, or that takes a standard task's name (shadowing it), is
+refused unless the caller passes allow_code=True (`gentrend report --allow-task-code`), and the code is
+imported only when the task is built to run.
 
 Versions: a standard task is identified by its name, its `metadata.version` and the lm-eval version (the
 configs ship with the package); a user task by its version and a hash of its fully included config and
@@ -17,12 +24,16 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from gentrend.core import paths
 from gentrend.core.errors import GentrendError
+from gentrend.core.files import read_data
+from gentrend.core.limits import SAFE_NAME_RULE, is_safe_name
+from gentrend.core.text import shorten
 
 
 class TaskError(GentrendError):
@@ -43,9 +54,12 @@ class TaskSpec:
     version: str
     content_hash: str = ""
     config: dict | None = field(default=None, compare=False, hash=False)
+    runs_code: bool = False  # a user task with `!function`: its code is imported when the task is built
 
     @property
     def lm_eval_spec(self) -> str | dict:
+        if self.runs_code:  # only now, to run it: resolving the references imports the task's code
+            return _user_config(self.name, Path(self.source), resolve_func=True)
         return self.config if self.config is not None else self.name
 
 
@@ -71,11 +85,29 @@ def task_dirs(task_dir: str | Path = "") -> list[Path]:
     return dirs
 
 
-def resolve_tasks(names, task_dir: str | Path = "") -> list[TaskSpec]:
-    """A TaskSpec per name, user tasks first; unknown names fail listing close matches."""
+def check_task_name(name: str) -> str:
+    if not is_safe_name(str(name)):
+        raise TaskError(f"invalid task name {shorten(str(name))}", f"a task name is {SAFE_NAME_RULE}")
+    return name
+
+
+def uses_code(yaml_path: Path) -> bool:
+    """Whether a task YAML (or a file it includes) names Python code with `!function` (read as text only)."""
+    text = read_data(yaml_path, "task YAML")
+    if re.search(r"!function\b", text):
+        return True
+    included = re.findall(r"^include:\s*['\"]?([^'\"\s#]+)", text, re.M)
+    return any(uses_code(yaml_path.parent / name) for name in included if (yaml_path.parent / name).is_file())
+
+
+def resolve_tasks(names, task_dir: str | Path = "", allow_code: bool = False) -> list[TaskSpec]:
+    """A TaskSpec per name, user tasks first; unknown names fail listing close matches. A user task that runs
+    code (`!function`) or shadows a standard task is refused unless allow_code (see the module docstring)."""
     from lm_eval.tasks import TaskManager
     from lm_eval.tasks._index import Kind
 
+    for name in names:
+        check_task_name(name)
     user_index = TaskManager(include_path=[str(d) for d in task_dirs(task_dir)], include_defaults=False).task_index
     specs = []
     for name in names:
@@ -86,7 +118,19 @@ def resolve_tasks(names, task_dir: str | Path = "") -> list[TaskSpec]:
                     f"user task {name!r} ({entry.yaml_path}) is a {entry.kind.name.lower()}, not a task",
                     "list the tasks themselves in `tasks`; user groups and tags are not supported",
                 )
-            specs.append(_user_spec(name, Path(entry.yaml_path)))
+            spec = _user_spec(name, Path(entry.yaml_path))
+            if not allow_code and spec.runs_code:
+                raise TaskError(
+                    f"user task {name!r} ({entry.yaml_path}) runs Python code named by `!function` in its YAML",
+                    "read that code; if you trust it, pass --allow-task-code (it runs with your permissions)",
+                )
+            if not allow_code and name in standard_manager().task_index:
+                raise TaskError(
+                    f"user task {name!r} ({entry.yaml_path}) takes the name of a standard lm-eval task",
+                    "rename the user task (its `task:` field), or pass --allow-task-code to let it replace the "
+                    "standard one",
+                )
+            specs.append(spec)
             continue
         manager = standard_manager()
         entry = manager.task_index.get(name)
@@ -139,19 +183,28 @@ def _files(value) -> list[str]:
     return [value]
 
 
-def _user_spec(name: str, yaml_path: Path) -> TaskSpec:
+def _user_config(name: str, yaml_path: Path, resolve_func: bool) -> dict:
+    """The task's config with data_files made absolute; `!function` references imported only when resolve_func."""
     from lm_eval.tasks._yaml_loader import load_yaml
 
-    config = load_yaml(yaml_path, resolve_func=True)
+    config = load_yaml(yaml_path, resolve_func=resolve_func)
     kwargs = dict(config.get("dataset_kwargs") or {})
-    digest = hashlib.sha256(json.dumps(_raw_config(yaml_path), sort_keys=True, default=str).encode())
     if "data_files" in kwargs:
         kwargs["data_files"] = _resolve_files(kwargs["data_files"], yaml_path.parent, name)
-        for file in sorted(_files(kwargs["data_files"])):
+        config["dataset_kwargs"] = kwargs
+    return config
+
+
+def _user_spec(name: str, yaml_path: Path) -> TaskSpec:
+    config = _user_config(name, yaml_path, resolve_func=False)
+    digest = hashlib.sha256(json.dumps(_raw_config(yaml_path), sort_keys=True, default=str).encode())
+    if "data_files" in config.get("dataset_kwargs", {}):
+        for file in sorted(_files(config["dataset_kwargs"]["data_files"])):
             if "://" not in file:
                 digest.update(Path(file).read_bytes())
-        config["dataset_kwargs"] = kwargs
-    return TaskSpec(name, "user", str(yaml_path), _version(config), digest.hexdigest()[:16], config)
+    return TaskSpec(
+        name, "user", str(yaml_path), _version(config), digest.hexdigest()[:16], config, uses_code(yaml_path)
+    )
 
 
 def load_task(spec: TaskSpec):
@@ -177,7 +230,7 @@ def load_task(spec: TaskSpec):
         ) from None
     except Exception as e:
         raise TaskError(
-            f"task {spec.name!r} could not be built by lm-eval: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
+            f"task {spec.name!r} could not be built by lm-eval: {type(e).__name__}: {shorten(str(e), 200)}",
             f"check its YAML against lm-eval's task guide (docs/task_guide.md); source: {spec.source}",
         ) from None
     unsafe = sorted(name for name, task in loaded["tasks"].items() if getattr(task, "UNSAFE_CODE", False))

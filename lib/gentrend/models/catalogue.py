@@ -1,7 +1,8 @@
 """The model catalogue (data/models.yaml): every model described once, validated on load.
 
 A malformed entry fails with a CatalogueError that names the entry and the field; an unknown model id fails
-with the list of known ones.
+with the list of known ones. Names that become part of a file name (model ids, generation labels) follow the
+one safe-name rule, and every text field the limits of gentrend.core.limits.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from gentrend.core import paths
 from gentrend.core.errors import CatalogueError, DataError
-from gentrend.core.files import read_yaml
+from gentrend.core.files import read_data, read_yaml
+from gentrend.core.limits import Name, SafeName, Text
+from gentrend.core.text import shorten
 from gentrend.core.vocab import model_label
 
 
@@ -42,8 +45,8 @@ class Params(_Strict):
 class Repos(_Strict):
     """Hugging Face repo ids of the pre-trained (base) and post-trained checkpoints."""
 
-    base: str | None = None
-    post_trained: str | None = None
+    base: Name | None = None
+    post_trained: Name | None = None
 
     @model_validator(mode="after")
     def _at_least_one(self):
@@ -53,21 +56,21 @@ class Repos(_Strict):
 
 
 class ModelEntry(_Strict):
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
-    size_label: str
-    license: str
+    id: SafeName = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    size_label: Name
+    license: Name
     repos: Repos
     params: Params
-    config: str
+    config: Name
     context_length: int = Field(gt=0)
 
 
 class Generation(_Strict):
-    family: str
-    generation: str
+    family: Name
+    generation: SafeName
     release_date: dt.date
-    architecture: str
-    source: str
+    architecture: Name
+    source: Text
     models: list[ModelEntry] = Field(min_length=1)
 
 
@@ -123,7 +126,7 @@ class Catalogue:
             return self._by_key[key.lower()]
         except KeyError:
             known = ", ".join(m.id for m in self.models)
-            raise CatalogueError(f"unknown model {key!r}", f"use one of: {known}") from None
+            raise CatalogueError(f"unknown model {shorten(key)}", f"use one of: {known}") from None
 
     @property
     def generations(self) -> list[str]:
@@ -132,7 +135,9 @@ class Catalogue:
     def in_generation(self, generation: str) -> list[Model]:
         found = [m for m in self.models if m.generation == str(generation)]
         if not found:
-            raise CatalogueError(f"unknown generation {generation!r}", f"use one of: {', '.join(self.generations)}")
+            raise CatalogueError(
+                f"unknown generation {shorten(generation)}", f"use one of: {', '.join(self.generations)}"
+            )
         return found
 
     def smallest_per_generation(self) -> list[Model]:
@@ -175,10 +180,12 @@ def _check_config(config_path: Path, where: str) -> None:
             "put the model's config.json under data/configs/ and point 'config' at it",
         )
     try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        config = json.loads(read_data(config_path, "model config"))
+    except DataError as e:
+        raise CatalogueError(f"{where}: {e.problem}", e.fix) from None
+    except json.JSONDecodeError as e:
         raise CatalogueError(
-            f"{where}: {config_path} is not valid JSON: {e}", "restore the official config.json"
+            f"{where}: {config_path} is not valid JSON: {shorten(str(e), 200)}", "restore the official config.json"
         ) from None
     if not isinstance(config, dict) or "model_type" not in config:
         raise CatalogueError(f"{where}: {config_path} has no model_type", "restore the official config.json")
@@ -200,14 +207,15 @@ def load_catalogue(path: Path | str | None = None) -> Catalogue:
     for i, gen_raw in enumerate(raw["generations"]):
         label = f"generation #{i + 1}"
         if isinstance(gen_raw, dict):
-            label = f"generation {gen_raw.get('family', '?')} {gen_raw.get('generation', '?')}"
+            family, generation = (shorten(gen_raw.get(k, "?"), quote=False) for k in ("family", "generation"))
+            label = f"generation {family} {generation}"
             for j, model_raw in enumerate(gen_raw.get("models") or []):
                 try:
                     ModelEntry.model_validate(model_raw)
                 except ValidationError as e:
                     name = model_raw.get("id", f"#{j + 1}") if isinstance(model_raw, dict) else f"#{j + 1}"
                     raise CatalogueError(
-                        f"{path}: {label}, model {name!r}: {_field_errors(e)}",
+                        f"{path}: {label}, model {shorten(name)}: {_field_errors(e)}",
                         "correct that field of the entry (see the header of data/models.yaml)",
                     ) from None
         try:

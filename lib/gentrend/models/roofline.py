@@ -36,7 +36,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from gentrend.core import paths
 from gentrend.core.errors import DataError, GentrendError
 from gentrend.core.files import OutputError, read_yaml, write_json
-from gentrend.core.text import escape
+from gentrend.core.limits import Name, Text
+from gentrend.core.text import escape, shorten
 from gentrend.core.vocab import compute_precision, precision_name
 from gentrend.models.architecture import describe
 from gentrend.models.catalogue import Model
@@ -60,11 +61,11 @@ class _GpuEntry(BaseModel):
     """One entry of data/gpus.yaml, as written there."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    name: str = Field(min_length=1)
+    name: Name = Field(min_length=1)
     bandwidth_gb_s: float = Field(gt=0, allow_inf_nan=False)
     memory_gib: float = Field(gt=0, allow_inf_nan=False)
-    aliases: tuple[str, ...] = ()
-    source: str = Field(min_length=1)
+    aliases: tuple[Name, ...] = ()
+    source: Text = Field(min_length=1)
 
 
 def load_gpus(path: Path | str | None = None) -> tuple[GPU, ...]:
@@ -87,7 +88,7 @@ def _load_gpus(path: Path) -> tuple[GPU, ...]:
             name = g.get("name", "?") if isinstance(g, dict) else g
             fields = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'entry'}: {err['msg']}" for err in e.errors())
             raise DataError(
-                f"{path}: GPU #{i + 1} ({name!r}): {fields}",
+                f"{path}: GPU #{i + 1} ({shorten(name)}): {fields}",
                 "every GPU needs name, bandwidth_gb_s, memory_gib (datasheet figures) and source",
             ) from None
         keys = {key.lower(): key for key in (entry.name, *entry.aliases)}  # an alias may repeat the name
@@ -112,7 +113,8 @@ def gpu(name: str) -> GPU:
     if found:
         return found
     raise GentrendError(
-        f"unknown GPU {name!r}", f"use one of: {', '.join(g.name for g in load_gpus())} (or add it to data/gpus.yaml)"
+        f"unknown GPU {shorten(name)}",
+        f"use one of: {', '.join(g.name for g in load_gpus())} (or add it to data/gpus.yaml)",
     )
 
 
@@ -202,7 +204,6 @@ def measure_bandwidth(
                 seconds = time.perf_counter() - t0
             rates.append(inner * moved / seconds)
         out[name] = _spread(rates)
-    del src, dst
     return out["copy"] | ({"read": out["read"]} if "read" in out else {})
 
 

@@ -1,18 +1,21 @@
 """`gentrend clean`: remove old run folders and profiling cache entries from the reports folder.
 
-What may go: run folders (<reports>/<run-id>/ with a valid run id and a notebooks/ or artefacts/ folder) and
-profiling cache entries (<reports>/cache/profiling/<model>-<key>.csv, with every file of the same stem beside
-it). What never goes: the run `latest` points to, the newest complete run (one with trend_report.html),
-anything that is not a run (reports/interactive, other files), and nothing at all while another gentrend run
-holds the reports folder: clean takes the same lock as a report run.
+What may go: what gentrend created, recognised by its own record, never by a name pattern alone: run folders
+(<reports>/<run-id>/ with a valid run id and a manifest naming that run) and profiling cache entries
+(<reports>/cache/profiling/<model>-<key>.csv with its index record <model>-<key>.json naming the key: those two files
+and nothing else). A symlink is never followed: a linked run folder or cache folder is left alone, and a path that
+resolves outside the reports folder is refused (gentrend.core.files.contained). What never goes: the run `latest` points
+to, the newest complete run (one with trend_report.html), anything that is not a run (reports/interactive, other files),
+and nothing at all while another gentrend run holds the reports folder: clean takes the same lock as a report run.
 
-Which: `older_than` (seconds since the run or entry was last written) and `keep` (all but the newest N runs,
-and all but the newest N cache entries of each model); given both, an item goes only when both select it.
-A run folder is renamed to a hidden name before it is deleted, so a half-deleted run is never taken for a run.
+Which: `older_than` (seconds since the run or entry was last written) and `keep` (all but the newest N runs, and all but
+the newest N cache entries of each model); given both, an item goes only when both select it. A run folder is renamed to
+a hidden name before it is deleted, so a half-deleted run is never taken for a run.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -22,6 +25,8 @@ from pathlib import Path
 
 from gentrend.core import paths
 from gentrend.core.errors import GentrendError, SettingError
+from gentrend.core.files import contained
+from gentrend.pipeline.manifest import Manifest
 from gentrend.pipeline.rundir import check_run_id, reports_lock
 from gentrend.profiling.cache import cache_path
 
@@ -82,23 +87,39 @@ def runs(reports: Path) -> list[Item]:
             check_run_id(folder.name)
         except SettingError:
             continue
-        if (
-            folder.is_dir()
-            and not folder.is_symlink()
-            and any((folder / sub).is_dir() for sub in ("notebooks", "artefacts"))
-        ):
+        if folder.is_dir() and not folder.is_symlink() and _own_run(folder):
             found.append(_item("run", folder, _tree(folder)))
     return sorted(found, key=lambda item: item.age_s)
 
 
+def _own_run(folder: Path) -> bool:
+    manifest = Manifest.load(folder)
+    return manifest is not None and manifest.data.get("run_id") == folder.name
+
+
+def _indexed(entry: Path) -> bool:
+    """A cache entry written by gentrend: a plain file whose index record (the JSON beside it) names its key."""
+    record = entry.with_suffix(".json")
+    if entry.is_symlink() or record.is_symlink() or not record.is_file():
+        return False
+    try:
+        return json.loads(record.read_text()).get("key") == entry.stem.rsplit("-", 1)[-1]
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def cache_entries() -> list[Item]:
-    """The profiling cache entries, newest first; each with its companion files (same stem, e.g. a checksum)."""
+    """The profiling cache entries, newest first; each with its index record. A linked cache folder (or one on a
+    linked path) is not gentrend's: nothing in it is listed."""
 
     folder = cache_path("model", "key").parent
-    found = []
-    for entry in sorted(folder.glob("*.csv")) if folder.is_dir() else ():
-        files = [entry] + [f for f in folder.glob(f"{entry.stem}.*") if f.suffix not in (".csv", ".lock")]
-        found.append(_item("cache", entry, files, group=entry.stem.rsplit("-", 1)[0]))
+    if any(p.is_symlink() for p in (folder, folder.parent)) or not folder.is_dir():
+        return []
+    found = [
+        _item("cache", entry, [entry, entry.with_suffix(".json")], group=entry.stem.rsplit("-", 1)[0])
+        for entry in sorted(folder.glob("*.csv"))
+        if _indexed(entry)
+    ]
     return sorted(found, key=lambda item: item.age_s)
 
 
@@ -149,14 +170,15 @@ def plan(older_than: float | None = None, keep: int | None = None) -> tuple[list
 
 def remove(item: Item) -> None:
     """Delete a run folder (renamed to a hidden name first) or a cache entry's files."""
+    reports = paths.reports_dir()
     try:
         if item.kind == "run":
-            hidden = item.path.with_name(f".{item.path.name}{REMOVING}")
-            os.replace(item.path, hidden)
-            shutil.rmtree(hidden)
+            hidden = contained(item.path.with_name(f".{item.path.name}{REMOVING}"), reports)
+            os.replace(contained(item.path, reports), hidden)
+            shutil.rmtree(hidden)  # never follows a link inside (it removes the link)
         else:
             for f in item.files:
-                f.unlink(missing_ok=True)
+                contained(f, reports).unlink(missing_ok=True)
     except OSError as e:
         raise GentrendError(
             f"cannot remove {item.path}: {os.strerror(e.errno) if e.errno else e}",

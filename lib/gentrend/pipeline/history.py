@@ -44,6 +44,12 @@ def runs(reports: Path) -> list[Manifest]:
     return sorted(found, key=lambda m: m.data.get("started") or "", reverse=True)
 
 
+def interrupted_runs(reports: Path, exclude: str = "") -> list[Manifest]:
+    """Runs that stopped before the end (interrupted, or "running" with their process gone), newest first: a new
+    run reuses their finished steps (each step's files are checked by hash before reuse)."""
+    return [m for m in runs(reports) if m.status == "interrupted" and m.run_dir.name != exclude]
+
+
 def previous_complete(reports: Path, exclude: str = "") -> Manifest | None:
     """The newest complete run other than `exclude` (what `latest` points to, normally)."""
     return next((m for m in runs(reports) if m.complete and m.run_dir.name != exclude), None)
@@ -121,7 +127,10 @@ def changes_reading(table: pd.DataFrame, previous: str) -> str:
     """One line: what changed since `previous`, counted by kind."""
 
     if table.empty:
-        return f"- Nothing changed since run {escape(previous)}: same models, scores, verdicts, and measurements within their spread."
+        return (
+            f"- Nothing changed since run {escape(previous)}: same models, scores, verdicts, and measurements "
+            "within their spread."
+        )
     counts = table["kind"].value_counts()
     return f"- Since run {escape(previous)}: " + ", ".join(f"{n} {escape(k)}" for k, n in counts.items()) + "."
 
@@ -183,7 +192,7 @@ def index_rows(manifests: list[Manifest]) -> list[dict]:
                 "run": m.run_dir.name,
                 "report": (m.run_dir / "trend_report.html").is_file(),
                 "started": d.get("started", ""),
-                "status": d.get("status"),
+                "status": m.status,
                 "seconds": d.get("seconds", ""),
                 "reused": sum(j.get("status") == "reused" for j in notebooks),
                 "notebooks": len(notebooks),

@@ -1,20 +1,33 @@
 """Run one notebook with papermill: its parameters checked against the cell tagged `parameters`, the kernels
 pointed at this process's data and reports folders, the executed copy written under its final name only when it
-finished (a failing one is kept as <name>.partial.ipynb and named in the error)."""
+finished (a failing one is kept as <name>.partial.ipynb and named in the error).
+
+Signals. papermill drives the kernel from an asyncio loop; a KeyboardInterrupt raised inside that loop (Ctrl-C
+or SIGTERM while a kernel starts) leaves its start-up task pending, which fails once the kernel is shut down and
+is reported by asyncio as "Task exception was never retrieved ... DeadKernelError". So papermill runs in a
+worker thread: a signal reaches the main thread only, which stops the kernel (a child process in its own
+session), lets the worker finish its own awaits, and raises KeyboardInterrupt with nothing pending; the loggers
+that would report the stopped kernel's death ("Kernel died before replying to kernel_info") are silenced first.
+A test can hold the run just before a notebook starts (gentrend.core.markers, moment `notebook:<output name>`).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import papermill
+import psutil
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from papermill.exceptions import PapermillExecutionError
 
 from gentrend.core import paths
 from gentrend.core.errors import NotebookError
+from gentrend.core.markers import hold
 
 
 @dataclass(frozen=True)
@@ -64,17 +77,20 @@ def execute(job: NotebookJob, out_dir: Path, notebooks_dir: Path = paths.NOTEBOO
     target = out_dir / "notebooks" / job.output_name
     partial = target.with_suffix(".partial.ipynb")
     partial.parent.mkdir(parents=True, exist_ok=True)
+    hold(f"notebook:{job.output_name}")
     try:
-        papermill.execute_notebook(
-            str(source),
-            str(partial),
-            parameters=parameters,
-            kernel_name="python3",
-            cwd=str(notebooks_dir),
-            progress_bar=False,
-            # the kernel's own chatter (its start-up notice; on Ctrl-C, a ZMQ traceback from a kernel shut down
-            # mid-cell) would reach the user's terminal
-            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+        in_worker(
+            lambda: papermill.execute_notebook(
+                str(source),
+                str(partial),
+                parameters=parameters,
+                kernel_name="python3",
+                cwd=str(notebooks_dir),
+                progress_bar=False,
+                # the kernel's own chatter (its start-up notice; on Ctrl-C, a ZMQ traceback from a kernel shut down
+                # mid-cell) would reach the user's terminal
+                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+            )
         )
     except PapermillExecutionError as e:
         problem, fix = _fix_of(e.evalue)
@@ -90,6 +106,48 @@ def execute(job: NotebookJob, out_dir: Path, notebooks_dir: Path = paths.NOTEBOO
         ) from None
     os.replace(partial, target)
     return target
+
+
+QUIET_ON_INTERRUPT = ("papermill", "traitlets", "nbclient", "asyncio")
+
+
+def stop_children(grace_s: float = 10) -> None:
+    """Terminate this process's children (notebook kernels and what they started), killing what outlives grace_s."""
+    children = psutil.Process().children(recursive=True)
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            child.terminate()
+    _, alive = psutil.wait_procs(children, timeout=grace_s)
+    for child in alive:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+
+
+def in_worker(fn):
+    """fn() in a worker thread (see the module docstring); a KeyboardInterrupt meanwhile stops the kernels, waits
+    for the worker and is raised again."""
+    outcome: dict = {}
+
+    def work():
+        try:
+            outcome["value"] = fn()
+        except BaseException as e:  # handed to the main thread below
+            outcome["error"] = e
+
+    worker = threading.Thread(target=work, name="gentrend-notebook", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt:
+        for name in QUIET_ON_INTERRUPT:  # the kernel is stopped on purpose: its death is no news to report
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+        stop_children()
+        worker.join(60)
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
 
 
 @contextlib.contextmanager

@@ -177,6 +177,7 @@ def evaluation_jobs(catalogue: Catalogue, request: ReportRequest) -> list[Notebo
     EvalSettings(
         tasks=ev.tasks,
         task_dir=ev.task_dir,
+        allow_task_code=ev.allow_task_code,
         num_fewshot=ev.num_fewshot,
         batch_size=ev.batch_size,
         limit=ev.limit,
@@ -187,7 +188,7 @@ def evaluation_jobs(catalogue: Catalogue, request: ReportRequest) -> list[Notebo
         dtype=request.dtype,
         device=str(device),
     )
-    resolve_tasks(ev.tasks, ev.task_dir)
+    resolve_tasks(ev.tasks, ev.task_dir, ev.allow_task_code)
     models = (
         [catalogue.get(m) for m in ev.models]
         if ev.models
@@ -205,6 +206,7 @@ def evaluation_jobs(catalogue: Catalogue, request: ReportRequest) -> list[Notebo
         "checkpoint": ev.checkpoint,
         "tasks": list(ev.tasks),
         "task_dir": ev.task_dir,
+        "allow_task_code": ev.allow_task_code,
         "num_fewshot": ev.num_fewshot,
         "batch_size": ev.batch_size,
         "limit": ev.limit,

@@ -30,6 +30,7 @@ class EvalRequest:
     gen_kwargs: str = ""
     log_samples: bool = False
     task_dir: str = ""
+    allow_task_code: bool = False
 
     def __post_init__(self):
         if not self.tasks:

@@ -14,6 +14,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from gentrend.core.errors import GentrendError, RunLockedError, SettingError
+from gentrend.core.files import lock_file
 
 RESERVED_RUN_IDS = {"latest", "cache", "index", "interactive"}
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -39,7 +40,7 @@ def reports_lock(reports: Path):
     """One run at a time per reports folder; a second one stops at once with RunLockedError."""
     try:
         reports.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(reports / ".gentrend.lock")
+        lock = FileLock(lock_file(reports / ".gentrend.lock"))
         lock.acquire(timeout=0)
     except Timeout:
         raise RunLockedError(

@@ -26,7 +26,14 @@ from gentrend.core.errors import GentrendError, SettingError
 from gentrend.core.keys import digest, file_digest
 from gentrend.models.catalogue import Catalogue, load_catalogue
 from gentrend.models.roofline import load_gpus
-from gentrend.pipeline.history import baseline, changes, changes_reading, previous_complete, write_index
+from gentrend.pipeline.history import (
+    baseline,
+    changes,
+    changes_reading,
+    interrupted_runs,
+    previous_complete,
+    write_index,
+)
 from gentrend.pipeline.manifest import Manifest, code_digest
 from gentrend.pipeline.notebooks import execute, kernel_environment
 from gentrend.pipeline.plan import PROFILE_NB, TREND_REPORT_NB, plan, plan_notes
@@ -52,7 +59,7 @@ LIBRARY_VERSIONS = (
     "papermill",
     "nbconvert",
     "weasyprint",
-    "bleach",
+    "nh3",
 )
 EXIT_PARTIAL, EXIT_FAILED = 4, 5
 
@@ -144,6 +151,7 @@ def run_report(
         run_dir.mkdir(parents=True)
         previous = previous_complete(reports, exclude=run_id)
         sources = [] if request.force else [m for m in (Manifest.load(aside) if aside else None, previous) if m]
+        sources += [] if request.force else interrupted_runs(reports, exclude=run_id)
         inputs = {
             "code": code_digest(),
             "data": upstream(paths.data_dir(), ("**/*",)),

@@ -1,12 +1,14 @@
-"""Steps of a run, each done or reused: reuse what did not change: a step of a run (a notebook, or the runner's own publishing) is not done again
-when its inputs are the same as in an earlier run.
+"""Steps of a run, each done or reused: a step of a run (a notebook, or the runner's own publishing) is not done
+again when its inputs are the same as in an earlier run.
 
-A step's key hashes everything that can change what it produces: the notebook file, its parameters, the
-library code, the data files, the library versions, the machine (for measurements), and the files of this
-run it reads (the upstream artefacts, by hash). When an earlier run (the folder being resumed, else the
-newest complete run) has a step with the same key whose files are all still there with the hashes recorded,
-those files are linked into the new run folder (hard links; a copy across file systems) and the step is
-marked "reused from <run>". A forced run reuses nothing.
+A step's key hashes everything that can change what it produces: the notebook file, its parameters, the library code,
+the data files, the library versions, the machine (for measurements), and the files of this run it reads (the upstream
+artefacts, by hash). When an earlier run (the folder being resumed, the newest complete run, or a run that was
+interrupted) has a step with the same key whose files are all still there with the hashes recorded, those files are
+linked into the new run folder (hard links; a copy across file systems) and the step is marked "reused from <run>" (the
+first run that did it, while its folder exists). Linked files are read-only once their run finishes
+(gentrend.pipeline.manifest), and their hashes are checked before every reuse, so a changed file is never reused. A
+forced run reuses nothing.
 """
 
 from __future__ import annotations
@@ -97,7 +99,7 @@ class Steps:
             link_files(list(old["files"]), source.run_dir, self.run_dir)
             entry |= {
                 "status": "reused",
-                "reused_from": old.get("reused_from") or source.run_dir.name,
+                "reused_from": _origin(old, source),
                 "files": old["files"],
                 "seconds": round(time.perf_counter() - start, 2),
             }
@@ -135,3 +137,9 @@ class Steps:
         with contextlib.suppress(OSError):
             self.log.error("FAILED %s", message)
         return "failed"
+
+
+def _origin(old: dict, source: Manifest) -> str:
+    """The run a reused step was first done in, if its folder still exists; else the run it is linked from."""
+    first = old.get("reused_from")
+    return first if first and (source.run_dir.parent / first).is_dir() else source.run_dir.name

@@ -37,6 +37,7 @@ def apply_theme() -> None:
             "axes.titleweight": "bold",
             "axes.titlesize": 12,
             "legend.frameon": False,
+            "text.parse_math": False,  # text from data ($...$ in a benchmark name) is shown as written, never as TeX
         }
     )
 

@@ -23,6 +23,7 @@ import psutil
 import torch
 from filelock import FileLock, Timeout
 
+from gentrend.core.files import lock_file
 from gentrend.profiling.cache import cache_folder
 from gentrend.profiling.measure import _nvml_handle
 
@@ -36,7 +37,7 @@ def _lock_file(device: torch.device, cache_dir) -> Path:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / name
-            path.touch(exist_ok=True)
+            lock_file(path)  # never through a symlink
             return path
         except OSError:
             continue
