@@ -1,6 +1,8 @@
 """The one verdict rule on constructed parts, then the capability claim checks on the published scores (C1–C7
 of data/claims.yaml) and on small cases."""
 
+import json
+
 import pytest
 import yaml
 
@@ -212,7 +214,8 @@ def test_readings_are_validated(tmp_path):
         ([{**reading, "decides": "why", "args": {"reasn": "typo"}}], "bad args for check 'not_in_data'"),
     ):
         path = tmp_path / "claims.yaml"
-        path.write_text(yaml.safe_dump({"claims": [{**base, "readings": readings}]}))
+        plain = json.loads(json.dumps({"claims": [{**base, "readings": readings}]}))  # no YAML aliases
+        path.write_text(yaml.safe_dump(plain))
         with pytest.raises(DataError, match=message):
             load_claims(path)
 

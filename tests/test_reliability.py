@@ -33,7 +33,7 @@ from fixtures.hostile import PAYLOADS, RENAMED_BENCHMARK, hostile_copy
 
 from gentrend.cli import main
 from gentrend.core import paths
-from gentrend.core.files import OutputError, write_csv, write_json, write_text
+from gentrend.core.files import OutputError, read_csv, write_csv, write_json, write_text
 from gentrend.core.limits import (
     MAX_FILE_BYTES,
     MAX_NAME_CHARS,
@@ -670,6 +670,7 @@ def test_a_cell_a_spreadsheet_would_run_is_neutralised_and_numbers_stay_numbers(
     back = pd.read_csv(tmp_path / "t.csv", dtype=str, keep_default_na=False)
     assert back["text"].tolist() == ["'" + cell, "plain"]
     assert back["number"].tolist() == ["-1.5", "2.0"] and back["number_as_text"].tolist() == ["-1.5", "+2"]
+    assert read_csv(tmp_path / "t.csv", "a table")["text"].tolist() == [cell, "plain"]  # gentrend reads its own back
 
 
 # --- a run's life: interrupted runs are shown so and reused; finished files are read-only --------------------------

@@ -142,6 +142,13 @@ def _neutralised(value):
     return value
 
 
+def _restored(value):
+    """The inverse of `_neutralised`, for reading back what gentrend wrote (a code such as "=" stays "=")."""
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
+
+
 def write_csv(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
     text = frame.select_dtypes(include=["object", "string"]).columns
     frame = frame.assign(**{str(c): frame[c].map(_neutralised) for c in text}) if len(text) else frame
@@ -274,4 +281,5 @@ def read_csv(path: str | os.PathLike, what: str, max_rows: int | None = None, **
             f"{path} ({what}) has more than {max_rows:,} rows, the limit for this file",
             "a table this long is not one gentrend wrote: restore it from the repository (git checkout -- data/)",
         )
-    return frame
+    text_columns = frame.select_dtypes(include=["object", "string"]).columns
+    return frame.assign(**{str(c): frame[c].map(_restored) for c in text_columns}) if len(text_columns) else frame
