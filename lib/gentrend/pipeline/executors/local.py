@@ -11,8 +11,6 @@ from gentrend.pipeline.notebooks import NotebookJob, execute
 class LocalExecutor:
     """Runs a submitted job when asked for finished ones: the earliest planned first."""
 
-    name = "local"
-
     def __init__(self):
         self._queue: dict[int, NotebookJob] = {}
         self._run_dir: Path | None = None

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import secrets
 import tempfile
@@ -40,16 +41,19 @@ def resources(job: NotebookJob) -> dict:
 
 
 def remote_job(job: NotebookJob, inputs: dict, data: dict, threads: str | None) -> dict:
-    """The Ray task: run_job, and which node ran it."""
+    """The Ray task: run_job, and which node and GPUs ran it. A task holding a GPU sees only that one (Ray sets
+    CUDA_VISIBLE_DEVICES), so a job planned for cuda:N runs on "cuda" there."""
     import ray
 
-    return {**run_job(job, inputs, data, threads), "node": ray.get_runtime_context().get_node_id()}
+    gpus = ray.get_gpu_ids()
+    if gpus and str(job.parameters.get("device", "")).startswith("cuda"):
+        job = dataclasses.replace(job, parameters={**job.parameters, "device": "cuda"})
+    node = ray.get_runtime_context().get_node_id()
+    return {**run_job(job, inputs, data, threads), "node": node, "gpus": [str(g) for g in gpus]}
 
 
 class RayExecutor:
     """Jobs out to Ray tasks, finished ones back in the order they finish."""
-
-    name = "ray"
 
     def __init__(self, address: str = ""):
         self.address = address
