@@ -172,6 +172,13 @@ def test_outputs_never_overwrite_a_file_of_the_run(tmp_path):
     assert (tmp_path / "tables" / "new.csv").read_bytes() == b"x"
 
 
+def test_a_devices_bandwidth_record_is_kept_from_the_first_job_back(tmp_path):
+    write_outputs(tmp_path, {"results/bandwidth_cpu.json": b"first", "results/profile_a.csv": b"a"}, "04 a")
+    write_outputs(tmp_path, {"results/bandwidth_cpu.json": b"second", "results/profile_b.csv": b"b"}, "04 b")
+    assert (tmp_path / "results" / "bandwidth_cpu.json").read_bytes() == b"first"
+    assert (tmp_path / "results" / "profile_b.csv").read_bytes() == b"b"
+
+
 def _notebook(*cells) -> bytes:
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell("output_dir = ''")

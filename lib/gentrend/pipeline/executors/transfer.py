@@ -6,7 +6,9 @@ run/), points the kernel at that data folder, executes the notebook with gentren
 run/, and returns every file it created or changed, plus the error if it failed (a failed notebook still returns
 its partially executed copy and what it wrote before failing, as a local run would leave them). `write_outputs`
 (driver): puts them into the run folder, each atomically (gentrend.core.files), refusing to overwrite a file that
-is already there: one owner per artefact.
+is already there: one owner per artefact. One exception, SHARED_RECORDS: the per-run record of a device's copy test
+(gentrend.profiling.results.bandwidth_path), which a profiling job reuses when present and writes when not. Jobs
+that ran side by side each measured their own (their rows carry it); the run folder keeps the first one back.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 import socket
 import tempfile
 import time
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 from gentrend.core import paths
@@ -23,6 +26,8 @@ from gentrend.core.errors import GentrendError, NotebookError
 from gentrend.core.files import write_bytes
 from gentrend.pipeline.notebooks import NotebookJob, execute, kernel_environment
 from gentrend.report.publish import PublishError
+
+SHARED_RECORDS = ("results/bandwidth_*.json",)
 
 
 def folder_files(root: Path, patterns: tuple[str, ...] = ("**/*",)) -> dict[str, bytes]:
@@ -100,7 +105,13 @@ def run_job(job: NotebookJob, inputs: dict[str, bytes], data: dict[str, bytes], 
 
 
 def write_outputs(run_dir: Path, files: dict[str, bytes], producer: str) -> None:
-    """Write a job's files into the run folder, each atomically; a file already there is never overwritten."""
+    """Write a job's files into the run folder, each atomically; a file already there is never overwritten (a shared
+    record already there is kept, see the module docstring)."""
+    files = {
+        name: content
+        for name, content in files.items()
+        if not ((run_dir / name).exists() and any(fnmatchcase(name, p) for p in SHARED_RECORDS))
+    }
     taken = sorted(name for name in files if (run_dir / name).exists())
     if taken:
         raise PublishError(
