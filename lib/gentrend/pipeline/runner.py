@@ -1,7 +1,8 @@
 """`gentrend report`: plan the notebook jobs, run (or reuse) each into reports/<run-id>/, render the trend report,
 and keep the run's record (manifest, log, index of runs, `latest`).
 
-The jobs and their order: gentrend.pipeline.plan. One notebook's execution: gentrend.pipeline.notebooks. Step
+The jobs: gentrend.pipeline.plan; which waits for which, and where they run (here, or on Ray):
+gentrend.pipeline.executors. One notebook's execution: gentrend.pipeline.notebooks. Step
 reuse: gentrend.pipeline.steps. The run folder's life (id, lock, log, latest): gentrend.pipeline.rundir.
 """
 
