@@ -6,7 +6,13 @@ per sweep), and each sweep is run once untimed first so that its N worker proces
 printed too: on a real cluster each node pays it once). Also prints Ray's own cost per task: the round trip of an
 empty task and the throughput of many.
 
+`--plan` instead prints what a profiling sweep of every catalogue model on CUDA (the report's default settings and
+int8/int4 choice) would take on N GPUs by gentrend's own plan (gentrend.profiling.estimate, per-model seconds):
+each profiling job holds one GPU, jobs start in the plan's order on the first free GPU (as Ray hands them out),
+against the ideal sum/N and the longest single job (no schedule can beat it). No Ray needed.
+
     python benchmarks/ray_makespan.py [--jobs 16] [--seconds 0.5] [--slots 1 2 4 8]
+    python benchmarks/ray_makespan.py --plan [--slots 1 2 4 8]
 """
 
 from __future__ import annotations
@@ -27,7 +33,11 @@ def main(argv=None) -> None:
     parser.add_argument("--seconds", type=float, default=0.5, help="t, each job's length")
     parser.add_argument("--slots", type=int, nargs="+", default=[1, 2, 4, 8], help="the values of N")
     parser.add_argument("--cpus", type=int, default=2, help="CPUs declared for the empty-task measurement")
+    parser.add_argument("--plan", action="store_true", help="the catalogue's GPU sweep by the plan, no Ray")
     args = parser.parse_args(argv)
+    if args.plan:
+        plan_sweep(args.slots)
+        return
 
     if "RAY_AUTH_MODE" not in os.environ:  # else a new local instance writes a token to ~/.ray/auth_token
         os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))  # (read when ray is imported)
@@ -40,6 +50,35 @@ def main(argv=None) -> None:
     finally:
         ray.shutdown()
         shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def list_schedule(seconds: list[float], slots: int) -> float:
+    """Makespan of jobs started in order, each on the slot that frees first."""
+    free = [0.0] * slots
+    for t in seconds:
+        free.sort()
+        free[0] += t
+    return max(free)
+
+
+def plan_sweep(slots: list[int]) -> None:
+    from gentrend.models.catalogue import load_catalogue
+    from gentrend.profiling import defaults_for, quantized_models
+    from gentrend.profiling.estimate import sweep_seconds
+
+    catalogue = load_catalogue()
+    models = list(catalogue)
+    settings = defaults_for("cuda", dtype="bf16")
+    quantized = quantized_models(models, settings, catalogue)
+    table = sweep_seconds(models, settings, {m: ("int8", "int4") for m in quantized}, device_name="NVIDIA H100")
+    seconds = table["total"].tolist()
+    print(table.round(1).to_string(index=False))
+    print(f"\n{len(models)} profiling jobs on CUDA ({settings.backend}, batch {list(settings.batch_sizes)}, prompts "
+          f"{list(settings.prompt_lengths)}), int8/int4 for: {', '.join(quantized) or 'none (over the time budget)'}")
+    print(f"{'GPUs':>4} {'makespan min':>12} {'ideal min':>9} {'longest job min':>15} {'makespan/ideal':>14}")
+    for n in slots:
+        makespan, ideal = list_schedule(seconds, n), sum(seconds) / n
+        print(f"{n:>4} {makespan / 60:>12.1f} {ideal / 60:>9.1f} {max(seconds) / 60:>15.1f} {makespan / ideal:>14.2f}")
 
 
 def _sweeps(ray, args, temp_dir: str, started: float) -> None:

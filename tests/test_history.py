@@ -5,8 +5,8 @@ import json
 import pandas as pd
 
 from gentrend.core.files import write_csv
-from gentrend.pipeline.history import baseline, changes, changes_reading, write_index
 from gentrend.core.keys import file_digest
+from gentrend.pipeline.history import baseline, changes, changes_reading, write_index
 from gentrend.pipeline.manifest import Manifest
 from gentrend.pipeline.steps import link_files, produced, reusable, snapshot, upstream
 

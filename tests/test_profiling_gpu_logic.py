@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from gentrend.cli import build_parser
-from gentrend.core import devices
 from gentrend.core.vocab import backend_label
 from gentrend.models.loading import build_synthetic, kernel_paths, linear_attention_kernels, load_model
 from gentrend.pipeline import plan

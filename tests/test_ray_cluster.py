@@ -3,7 +3,7 @@
 
 One cluster start serves all four tests (it takes most of the time): the worker node runs with a PYTHONPATH that
 shadows transformers' version, and two drivers run one after the other, tests/ray_cluster_driver.py ((a)-(c)) and
-benchmarks/ray_node_environments.py ((d))."""
+a `gentrend report --executor ray` ((d)), which must refuse the cluster (gentrend.pipeline.executors.nodes)."""
 
 import importlib.metadata
 import json
@@ -28,11 +28,12 @@ def cluster_run(hermetic_cluster, tmp_path_factory):  # noqa: F811
     (shadow / f"transformers-{FAKE_VERSION}.dist-info" / "METADATA").write_text(
         f"Metadata-Version: 2.1\nName: transformers\nVersion: {FAKE_VERSION}\n"
     )
-    python, models = shlex.quote(sys.executable), shlex.quote(str(ROOT / "data" / "models.yaml"))
+    python = shlex.quote(sys.executable)
+    reports, refused, code = (shlex.quote(str(out / name)) for name in ("reports", "refused.out", "refused.rc"))
     drivers = (
         f"{python} tests/ray_cluster_driver.py && "
-        f"{python} benchmarks/ray_node_environments.py transformers ray --data-file {models}"
-        f" --env RT_NODE_ROLE --json {shlex.quote(str(out / 'environments.json'))}"
+        f"{{ GENTREND_REPORTS={reports} {python} -m gentrend.cli report --executor ray --ray-address auto"
+        f" --no-profile --no-pdf --run-id refused > {refused} 2>&1; echo $? > {code}; }}"
     )
     pythonpath = os.pathsep.join(filter(None, [str(shadow), os.environ.get("PYTHONPATH")]))
     proc = hermetic_cluster(["bash", "-c", drivers], out, worker_env={"PYTHONPATH": pythonpath}, cwd=ROOT, timeout=240)
@@ -42,12 +43,7 @@ def cluster_run(hermetic_cluster, tmp_path_factory):  # noqa: F811
     checks = json.loads((out / "checks.json").read_text()) if (out / "checks.json").exists() else {}
     assert proc.returncode == 0, f"rc={proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}\nchecks: {checks}"
     assert "stop" in timings, "the cluster was not stopped by the script's trap"
-    return {
-        "checks": checks,
-        "environments": json.loads((out / "environments.json").read_text()),
-        "out": out,
-        "stdout": proc.stdout,
-    }
+    return {"checks": checks, "out": out}
 
 
 def test_two_nodes_on_loopback_only(cluster_run):
@@ -83,17 +79,10 @@ def test_a_task_whose_worker_process_is_killed_is_retried(cluster_run):
     assert checks["not_retried"] == {"error": "WorkerCrashedError"}
 
 
-def test_a_node_with_other_package_versions_is_detected(cluster_run):
-    result = cluster_run["environments"]
-    nodes = result["nodes"]
-    assert len(nodes) == 2 and not any("error" in entry for entry in nodes.values())
-    by_role = {entry["env"]["RT_NODE_ROLE"]: entry for entry in nodes.values()}
-    assert by_role["head"]["packages"]["transformers"] == importlib.metadata.version("transformers")
-    assert by_role["worker"]["packages"]["transformers"] == FAKE_VERSION
-    assert (
-        by_role["head"]["packages"]["ray"] == by_role["worker"]["packages"]["ray"] == importlib.metadata.version("ray")
-    )
-    assert set(result["differences"]) == {"packages.transformers", "env.RT_NODE_ROLE"}
-    data_file = str(ROOT / "data" / "models.yaml")
-    assert by_role["head"]["data_files"][data_file] == by_role["worker"]["data_files"][data_file] is not None
-    assert "DIFFERS packages.transformers" in cluster_run["stdout"]
+def test_the_ray_executor_refuses_a_node_with_other_package_versions_before_work(cluster_run):
+    out = cluster_run["out"]
+    message = (out / "refused.out").read_text()
+    assert int((out / "refused.rc").read_text()) == 2, message
+    assert f"packages.transformers {FAKE_VERSION} (driver: {importlib.metadata.version('transformers')})" in message
+    assert "How to fix" in message and "Traceback" not in message
+    assert not list((out / "reports" / "refused" / "notebooks").glob("*.ipynb"))  # no notebook ran

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from gentrend.cli import build_parser
+
 ROOT = Path(__file__).resolve().parents[1]
 RAYJOB = ROOT / "deploy" / "ray" / "rayjob.yaml"
 
@@ -23,17 +25,6 @@ def _groups(rayjob):
     return [cluster["headGroupSpec"], *cluster["workerGroupSpecs"]]
 
 
-def _options(words):
-    """{"--flag": [values...]} of a command line's options (values: the words up to the next option)."""
-    options, current = {}, None
-    for word in words:
-        if word.startswith("--"):
-            current = options.setdefault(word, [])
-        elif current is not None:
-            current.append(word)
-    return options
-
-
 def test_it_is_a_rayjob_that_removes_its_cluster(rayjob):
     assert (rayjob["apiVersion"], rayjob["kind"]) == ("ray.io/v1", "RayJob")
     assert rayjob["spec"]["shutdownAfterJobFinishes"] is True
@@ -42,13 +33,12 @@ def test_it_is_a_rayjob_that_removes_its_cluster(rayjob):
 
 def test_the_entrypoint_is_a_report_on_the_ray_executor(rayjob):
     words = shlex.split(rayjob["spec"]["entrypoint"])
-    assert words[:2] == ["gentrend", "report"]
-    options = _options(words[2:])
-    assert options["--executor"] == ["ray"] and options["--ray-address"] == ["auto"]
-    assert options["--device"] == ["cuda"]
+    assert words[0] == "gentrend"
+    args = build_parser().parse_args(words[1:])  # the CLI's own parser: an unknown option fails here
+    assert (args.command, args.executor, args.ray_address, args.device) == ("report", "ray", "auto", "cuda")
     catalogue = yaml.safe_load((ROOT / "data" / "models.yaml").read_text())
     known = {model["id"] for generation in catalogue["generations"] for model in generation["models"]}
-    assert options["--models"] and set(options["--models"]) <= known
+    assert args.models and set(args.models) <= known
 
 
 def test_a_worker_group_has_a_gpu_and_the_head_none(rayjob):

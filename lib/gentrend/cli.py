@@ -72,6 +72,8 @@ def _report(args) -> int:
         tiny=args.tiny,
         force=args.force,
         evaluation=evaluation,
+        executor=args.executor,
+        ray_address=args.ray_address or "",
     )
     start = time.perf_counter()
     result = run_report(args.run_id, request, pdf=not args.no_pdf)
@@ -202,6 +204,17 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--tiny", action="store_true", help="profile shrunken architectures (smoke test, seconds)")
     report.add_argument("--force", action="store_true", help="re-measure even where cached results exist")
     report.add_argument("--no-pdf", action="store_true", help="skip the PDF")
+    report.add_argument(
+        "--executor",
+        default="local",
+        choices=["local", "ray"],
+        help="where the notebooks run: local (default: here, one after another) or ray (Ray tasks, side by side)",
+    )
+    report.add_argument(
+        "--ray-address",
+        metavar="ADDRESS",
+        help="the Ray cluster: auto, HOST:PORT or ray://HOST:10001 (default: a local Ray instance on this machine)",
+    )
     evaluation = report.add_argument_group(
         "same-harness evaluation (lm-evaluation-harness; needs real weights)",
         "lm-eval's own option names are accepted too (--tasks, --num_fewshot, --batch_size, --gen_kwargs, "

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from gentrend.core.errors import SettingError
 from gentrend.core.vocab import BACKENDS, precision_name
+from gentrend.pipeline.executors import EXECUTORS
 
 REPORT_MODES = ("synthetic", "hub")
 
@@ -65,9 +66,15 @@ class ReportRequest:
     tiny: bool = False
     force: bool = False
     evaluation: EvalRequest | None = None
+    executor: str = "local"  # where the notebook jobs run: gentrend.pipeline.executors
+    ray_address: str = ""  # the Ray cluster (auto, HOST:PORT, ray://HOST:10001); empty: a local Ray instance
 
     def __post_init__(self):
         """The checks that need no model code run here, so a typo fails in about a second."""
+        if self.executor not in EXECUTORS:
+            raise SettingError(f"unknown executor {self.executor!r}", f"use one of: {', '.join(EXECUTORS)}")
+        if self.ray_address and self.executor != "ray":
+            raise SettingError("--ray-address is for the Ray executor", "add --executor ray, or drop --ray-address")
         if self.mode not in REPORT_MODES:
             raise SettingError(
                 f"unknown weights mode {self.mode!r} for a report", f"use one of: {', '.join(REPORT_MODES)}"

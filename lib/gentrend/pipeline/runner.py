@@ -1,7 +1,8 @@
 """`gentrend report`: plan the notebook jobs, run (or reuse) each into reports/<run-id>/, render the trend report,
 and keep the run's record (manifest, log, index of runs, `latest`).
 
-The jobs and their order: gentrend.pipeline.plan. One notebook's execution: gentrend.pipeline.notebooks. Step
+The jobs: gentrend.pipeline.plan; which waits for which, and where they run (here, or on Ray):
+gentrend.pipeline.executors. One notebook's execution: gentrend.pipeline.notebooks. Step
 reuse: gentrend.pipeline.steps. The run folder's life (id, lock, log, latest): gentrend.pipeline.rundir.
 """
 
@@ -26,6 +27,8 @@ from gentrend.core.errors import GentrendError, SettingError
 from gentrend.core.keys import digest, file_digest
 from gentrend.models.catalogue import Catalogue, load_catalogue
 from gentrend.models.roofline import load_gpus
+from gentrend.pipeline.executors import make_executor
+from gentrend.pipeline.executors.graph import dependencies
 from gentrend.pipeline.history import (
     baseline,
     changes,
@@ -35,7 +38,7 @@ from gentrend.pipeline.history import (
     write_index,
 )
 from gentrend.pipeline.manifest import Manifest, code_digest
-from gentrend.pipeline.notebooks import execute, kernel_environment
+from gentrend.pipeline.notebooks import NotebookJob, execute, kernel_environment
 from gentrend.pipeline.plan import PROFILE_NB, TREND_REPORT_NB, plan, plan_notes
 from gentrend.pipeline.request import ReportRequest
 from gentrend.pipeline.rundir import check_run_id, new_run_id, point_latest, reports_lock, run_logger, set_aside
@@ -109,6 +112,53 @@ def publish_changes(run_dir: Path, base: Manifest | None) -> None:
     out.table(table, "changes", f"Changed since run {base.run_dir.name}", source="this run and that earlier run")
 
 
+def run_jobs(jobs: list[NotebookJob], executor, run: Steps, reports: Path, log) -> None:
+    """Every job of the plan, each once all the jobs it waits for have finished (gentrend.pipeline.executors.graph),
+    reused on this machine when its key is unchanged, else run by the executor; the "changes" step just before
+    the trend report. Progress: how many jobs run, are done and failed."""
+    run_dir = run.run_dir
+    waits = dependencies(jobs)
+    keys: dict[int, dict] = {}
+    started, done = set(), set()
+    with executor, tqdm(total=len(jobs), desc="gentrend report", unit="notebook", disable=None) as bar:
+        executor.start(run_dir, log)
+
+        def finish(index: int) -> None:
+            done.add(index)
+            bar.update()
+            bar.set_postfix_str(f"running {executor.running}, done {len(done)}, failed {len(run.failures)}")
+
+        while len(done) < len(jobs):
+            for i, job in enumerate(jobs):
+                if i in started or not waits[i] <= done:
+                    continue
+                started.add(i)
+                if job.notebook == TREND_REPORT_NB:  # "changed since" is laid out by the report: before it
+                    base = baseline(reports, run_dir, CHANGE_READS)
+                    run.step(
+                        "changes",
+                        {"baseline": upstream(base.run_dir, CHANGE_READS) if base else {}},
+                        lambda base=base: publish_changes(run_dir, base),
+                        reads=CHANGE_READS,
+                    )
+                machine = fingerprint(environment(job.parameters["device"])) if job.measures else ""
+                keys[i] = {
+                    "notebook": file_digest(paths.NOTEBOOKS_DIR / job.notebook),
+                    "parameters": job.parameters,
+                    "machine": machine,
+                    "data": upstream(paths.data_dir(), job.data),
+                }
+                if run.reusable(job.output_name, keys[i], job.reads):  # a reused step never leaves the driver
+                    run.step(job.output_name, keys[i], lambda job=job: execute(job, run_dir), job.reads)
+                    finish(i)
+                else:
+                    executor.submit(i, job)
+            if executor.pending():
+                for i, action in executor.finished():
+                    run.step(jobs[i].output_name, keys[i], action, reads=jobs[i].reads)
+                    finish(i)
+
+
 @dataclass
 class RunResult:
     """How a run ended: its folder, status (complete / partial / failed), exit code and the failures."""
@@ -171,26 +221,7 @@ def run_report(
                 {"machine": inputs["machine"], "data": inputs["data"]},
                 lambda: publish_inputs(run_dir, catalogue, scores),
             )
-            with tqdm(total=len(jobs), desc="gentrend report", unit="notebook", disable=None) as bar:
-                for job in jobs:
-                    bar.set_postfix_str(job.output_name)
-                    machine = fingerprint(environment(job.parameters["device"])) if job.measures else ""
-                    if job.notebook == TREND_REPORT_NB:  # "changed since" is laid out by the report: before it
-                        base = baseline(reports, run_dir, CHANGE_READS)
-                        run.step(
-                            "changes",
-                            {"baseline": upstream(base.run_dir, CHANGE_READS) if base else {}},
-                            lambda: publish_changes(run_dir, base),
-                            reads=CHANGE_READS,
-                        )
-                    key = {
-                        "notebook": file_digest(paths.NOTEBOOKS_DIR / job.notebook),
-                        "parameters": job.parameters,
-                        "machine": machine,
-                        "data": upstream(paths.data_dir(), job.data),
-                    }
-                    run.step(job.output_name, key, lambda job=job: execute(job, run_dir), reads=job.reads)
-                    bar.update()
+            run_jobs(jobs, make_executor(request.executor, request.ray_address), run, reports, log)
             report_nb = run_dir / "notebooks" / jobs[-1].output_name
             if report_nb.exists():
                 targets = (run_dir / "trend_report.html", run_dir / "trend_report.pdf" if pdf else None)

@@ -88,9 +88,16 @@ class Steps:
         self.run_dir, self.manifest, self.sources, self.base_key, self.log = run_dir, manifest, sources, base_key, log
         self.failures: list[str] = []
 
+    def key(self, key_parts: dict, reads: tuple[str, ...] = ()) -> str:
+        return digest(self.base_key, key_parts, upstream(self.run_dir, reads))
+
+    def reusable(self, name: str, key_parts: dict, reads: tuple[str, ...] = ()) -> bool:
+        """Whether step `name` would be reused (so it need not be sent anywhere)."""
+        return reusable(name, self.key(key_parts, reads), self.sources) is not None
+
     def step(self, name: str, key_parts: dict, action, reads: tuple[str, ...] = ()) -> str:
         """Reuse or do one step; returns its status (reused / executed / failed). Failures are recorded, not raised."""
-        key = digest(self.base_key, key_parts, upstream(self.run_dir, reads))
+        key = self.key(key_parts, reads)
         found = reusable(name, key, self.sources)
         start = time.perf_counter()
         entry = {"name": name, "key": key}

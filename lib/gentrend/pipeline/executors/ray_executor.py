@@ -1,0 +1,156 @@
+"""The Ray executor: each notebook job a Ray task on a cluster (or a local Ray instance), outputs back as bytes.
+
+* Connect: `ray.init(address)` with "auto", "HOST:PORT" or "ray://HOST:10001"; without an address, a local
+  instance on this machine's cores and GPUs (its temp folder and authentication token kept out of $HOME).
+* Before any work: every alive node is compared with the driver (gentrend.pipeline.executors.nodes); a difference
+  stops the run with one message naming the node.
+* Resources: a job that measures (profiling, evaluation) on CUDA asks for one whole GPU, so a GPU measures one
+  model at a time; every other job, and a measuring job on the CPU, one CPU. GENTREND_RAY_MEASURE_RESOURCE=<name>
+  adds one unit of a custom resource to every measuring job (to keep them on nodes declaring it, e.g.
+  `ray start --resources='{"<name>": 1}'`).
+* Faults: a task whose worker process or node dies is retried by Ray (MAX_RETRIES times, on any node with the
+  resources); a notebook that fails is not retried (it would fail again) and comes back with its error.
+  Ctrl-C (or any error) on the driver cancels the tasks still out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import secrets
+import tempfile
+from pathlib import Path
+
+from gentrend.core.errors import NotebookError, SettingError
+from gentrend.pipeline.executors.nodes import check_nodes, node_environments, probe
+from gentrend.pipeline.executors.transfer import apply_result, data_files, job_inputs, run_job
+from gentrend.pipeline.notebooks import NotebookJob
+
+MAX_RETRIES = 2
+MEASURE_RESOURCE = "GENTREND_RAY_MEASURE_RESOURCE"
+
+
+def resources(job: NotebookJob) -> dict:
+    """The Ray resources a job asks for (see the module docstring)."""
+    if not job.measures:
+        return {"num_cpus": 1}
+    asked = {"num_gpus": 1, "num_cpus": 0} if job.parameters.get("device", "").startswith("cuda") else {"num_cpus": 1}
+    custom = os.environ.get(MEASURE_RESOURCE)
+    return {**asked, "resources": {custom: 1}} if custom else asked
+
+
+def remote_job(job: NotebookJob, inputs: dict, data: dict, threads: str | None) -> dict:
+    """The Ray task: run_job, and which node and GPUs ran it. A task holding a GPU sees only that one (Ray sets
+    CUDA_VISIBLE_DEVICES), so a job planned for cuda:N runs on "cuda" there."""
+    import ray
+
+    gpus = ray.get_gpu_ids()
+    if gpus and str(job.parameters.get("device", "")).startswith("cuda"):
+        job = dataclasses.replace(job, parameters={**job.parameters, "device": "cuda"})
+    node = ray.get_runtime_context().get_node_id()
+    return {**run_job(job, inputs, data, threads), "node": node, "gpus": [str(g) for g in gpus]}
+
+
+class RayExecutor:
+    """Jobs out to Ray tasks, finished ones back in the order they finish."""
+
+    def __init__(self, address: str = ""):
+        self.address = address
+        self._out: dict = {}  # ObjectRef -> (index, job)
+        self._temp: tempfile.TemporaryDirectory | None = None
+
+    def __enter__(self):
+        if not self.address:  # a local instance: a token of its own (else Ray writes ~/.ray/auth_token); read at import
+            os.environ.setdefault("RAY_AUTH_MODE", "token")
+            os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
+        try:
+            import ray
+        except ImportError:
+            raise SettingError(
+                "--executor ray needs the ray package", "pip install -r requirements.txt (it pins ray)"
+            ) from None
+        self._ray = ray
+        return self
+
+    def __exit__(self, *exc):
+        self.cancel()
+        if self._ray.is_initialized():
+            self._ray.shutdown()
+        if self._temp:
+            self._temp.cleanup()
+
+    def start(self, run_dir: Path, log) -> None:
+        """Connect, compare every node with this machine, and send the data folder once."""
+        ray = self._ray
+        options = {"logging_level": "warning", "log_to_driver": False}
+        if self.address:
+            options["address"] = self.address
+        else:  # a local instance, with a temp folder of its own (short: Unix socket paths are limited)
+            self._temp = tempfile.TemporaryDirectory(prefix="rt-", dir="/tmp")
+            options |= {"include_dashboard": False, "_temp_dir": self._temp.name}
+        try:
+            ray.init(**options)
+        except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as e:
+            where = f"the Ray cluster at {self.address}" if self.address else "a local Ray instance"
+            raise SettingError(
+                f"cannot connect to {where}: {type(e).__name__}: {str(e).splitlines()[0]}",
+                "start the cluster first (`ray start --head` on one machine, `ray start --address HEAD:6379` on "
+                "the others) and pass its address: --ray-address auto | HOST:PORT | ray://HOST:10001; with token "
+                "authentication, the token must be in ~/.ray/auth_token or RAY_AUTH_TOKEN",
+            ) from None
+        envs = node_environments()
+        check_nodes(envs, probe())
+        log.info(
+            "ray executor: %d node(s): %s; resources %s",
+            len(envs),
+            ", ".join(f"{node[:12]} {e['hostname']} {e['address']}" for node, e in envs.items()),
+            ray.cluster_resources(),
+        )
+        self._data = ray.put(data_files())
+        self._run_dir, self._log = run_dir, log
+        self._task = ray.remote(max_retries=MAX_RETRIES)(remote_job)
+
+    @property
+    def running(self) -> int:
+        return len(self._out)
+
+    def pending(self) -> int:
+        return len(self._out)
+
+    def submit(self, index: int, job: NotebookJob) -> None:
+        inputs = job_inputs(job, self._run_dir)
+        ref = self._task.options(**resources(job)).remote(job, inputs, self._data, os.environ.get("OMP_NUM_THREADS"))
+        self._out[ref] = (index, job)
+
+    def finished(self) -> list[tuple[int, object]]:
+        """[(index, action)] of the tasks done (at least one; waits): the action writes the job's files into the
+        run folder and raises its error."""
+        ready, _ = self._ray.wait(list(self._out), num_returns=1)
+        return [(self._out[ref][0], self._action(ref, *self._out.pop(ref))) for ref in ready]
+
+    def _action(self, ref, index: int, job: NotebookJob):
+        def action():
+            try:
+                result = self._ray.get(ref)
+            except self._ray.exceptions.RayError as e:
+                raise NotebookError(
+                    f"{job.output_name} was lost on the Ray cluster ({type(e).__name__}) after {MAX_RETRIES} retries",
+                    "check the nodes' logs (`ray logs`), memory and health; run again to redo the missing jobs",
+                ) from None
+            self._log.info(
+                "ran %s on %s (node %s) in %.1f s",
+                job.output_name,
+                result["host"],
+                result["node"][:12],
+                result["seconds"],
+            )
+            apply_result(self._run_dir, job, result)
+
+        return action
+
+    def cancel(self) -> None:
+        for ref in list(self._out):
+            with contextlib.suppress(Exception):
+                self._ray.cancel(ref, force=True)
+        self._out.clear()
