@@ -125,7 +125,7 @@ def model_seconds(
         warmup = max(warmup, costs.expected_warmup) if s.backend == "compiled" else warmup
         for batch, prompt in s.points:
             run = run_seconds(model, s, batch, prompt, costs, precision, tiny)
-            runs = min(s.max_runs, max(s.min_runs, math.ceil(s.min_seconds / run)))
+            runs = s.min_runs
             out["measure"] += (warmup + runs) * run
     out["total"] = out["load"] + out["compile"] + out["measure"]
     return out
