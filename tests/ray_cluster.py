@@ -93,13 +93,8 @@ def unshare_argv() -> list[str]:
         raise RuntimeError("needs unshare (util-linux) and ip (iproute2: apt-get install iproute2)")
     errors = []
     for argv in (NAMESPACES, NAMESPACES[:1] + ["--map-root-user"] + NAMESPACES[1:]):
-        probe = subprocess.run(
-            [*argv, "sh", "-c", "ip link set lo up && ip -o link show"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
+        probe = subprocess.run([*argv, "sh", "-c", "ip link set lo up && ip -o link show"],
+                               capture_output=True, text=True, timeout=30, check=False)
         if probe.returncode == 0:
             return argv
         errors.append(f"{shlex.join(argv)}: {probe.stderr.strip()}")
@@ -117,17 +112,9 @@ def cluster_unavailable() -> str | None:
     return None
 
 
-def run_in_cluster(
-    driver_argv: list[str],
-    out: Path,
-    *,
-    worker_env: dict[str, str] | None = None,
-    worker_resources: dict[str, float] | None = None,
-    worker_num_gpus: int = 1,
-    port: int = PORT,
-    timeout: float = 180,
-    cwd: Path | str | None = None,
-) -> subprocess.CompletedProcess:
+def run_in_cluster(driver_argv: list[str], out: Path, *, worker_env: dict[str, str] | None = None,
+                   worker_resources: dict[str, float] | None = None, worker_num_gpus: int = 1,
+                   port: int = PORT, timeout: float = 180, cwd: Path | str | None = None) -> subprocess.CompletedProcess:
     """Start the two-node cluster, run `driver_argv` as its driver, stop it; return the CompletedProcess (text).
 
     out: a folder for results (the driver's RT_OUT), logs of `ray start`/`ray stop` and the timeline;
@@ -140,23 +127,13 @@ def run_in_cluster(
     rt_dir = Path(tempfile.mkdtemp(prefix="rt-", dir="/tmp"))
     script = rt_dir / "cluster.sh"
     script.write_text(_SCRIPT)
-    env = {
-        **os.environ,
-        "RT_OUT": str(out),
-        "RT_RAY": str(RAY),
-        "RT_PORT": str(port),
-        "RT_DIR": str(rt_dir),
-        "RT_OBJECT_STORE": str(OBJECT_STORE_BYTES),
-        "RT_WORKER_GPUS": str(worker_num_gpus),
-        "RT_WORKER_RESOURCES": json.dumps(worker_resources if worker_resources is not None else {"gpu_slot": 1}),
-        "RT_DRIVER_TIMEOUT": str(int(timeout)),
-        "RAY_TMPDIR": str(rt_dir),
-        "RAY_USAGE_STATS_ENABLED": "0",
-        # Token authentication, with a token of this cluster's own: without these, `ray start` turns it on or
-        # off depending on whether ~/.ray/auth_token exists (which a local ray.init() writes).
-        "RAY_AUTH_MODE": "token",
-        "RAY_AUTH_TOKEN": secrets.token_hex(32),
-    }
+    env = {**os.environ, "RT_OUT": str(out), "RT_RAY": str(RAY), "RT_PORT": str(port), "RT_DIR": str(rt_dir),
+           "RT_OBJECT_STORE": str(OBJECT_STORE_BYTES), "RT_WORKER_GPUS": str(worker_num_gpus),
+           "RT_WORKER_RESOURCES": json.dumps(worker_resources if worker_resources is not None else {"gpu_slot": 1}),
+           "RT_DRIVER_TIMEOUT": str(int(timeout)), "RAY_TMPDIR": str(rt_dir), "RAY_USAGE_STATS_ENABLED": "0",
+           # Token authentication, with a token of this cluster's own: without these, `ray start` turns it on or
+           # off depending on whether ~/.ray/auth_token exists (which a local ray.init() writes).
+           "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
     for name in ("RAY_ADDRESS", "RT_WORKER_ENV", "RT_NODE_ROLE", "RAY_AUTH_TOKEN_PATH"):
         env.pop(name, None)
     if worker_env:
@@ -167,24 +144,13 @@ def run_in_cluster(
     try:
         # On timeout subprocess.run SIGKILLs unshare; --kill-child then kills the namespace's init, and with it
         # every process of the cluster.
-        proc = subprocess.run(
-            [*unshare_argv(), "bash", str(script), *map(str, driver_argv)],
-            env=env,
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=timeout + 300,
-            check=False,
-        )
+        proc = subprocess.run([*unshare_argv(), "bash", str(script), *map(str, driver_argv)], env=env, cwd=cwd,
+                              capture_output=True, text=True, timeout=timeout + 300, check=False)
         if proc.returncode != 0:
             logs = rt_dir / "ray" / "session_latest" / "logs"
             if logs.is_dir():
-                shutil.copytree(
-                    logs,
-                    out / "ray-logs",
-                    ignore=shutil.ignore_patterns("events", "export_events", "old"),
-                    dirs_exist_ok=True,
-                )
+                shutil.copytree(logs, out / "ray-logs", ignore=shutil.ignore_patterns("events", "export_events", "old"),
+                                dirs_exist_ok=True)
         return proc
     finally:
         shutil.rmtree(rt_dir, ignore_errors=True)
@@ -197,18 +163,11 @@ def cluster_timings(out: Path) -> dict[str, float]:
     for line in (Path(out) / "cluster_timeline.txt").read_text().splitlines():
         name, stamp = line.split()
         stamps[name] = float(stamp)
-    phases = {
-        "namespace_to_head": ("namespace", "head_begin"),
-        "head_start": ("head_begin", "head_end"),
-        "worker_start": ("head_end", "worker_end"),
-        "driver": ("worker_end", "driver_end"),
-        "stop": ("stop_begin", "stop_end"),
-    }
-    return {
-        name: round(stamps[end] - stamps[begin], 2)
-        for name, (begin, end) in phases.items()
-        if begin in stamps and end in stamps
-    }
+    phases = {"namespace_to_head": ("namespace", "head_begin"), "head_start": ("head_begin", "head_end"),
+              "worker_start": ("head_end", "worker_end"), "driver": ("worker_end", "driver_end"),
+              "stop": ("stop_begin", "stop_end")}
+    return {name: round(stamps[end] - stamps[begin], 2) for name, (begin, end) in phases.items()
+            if begin in stamps and end in stamps}
 
 
 @pytest.fixture(scope="session")

@@ -16,14 +16,9 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 def where() -> dict:
     """Which node and process ran this task, and what Ray put in its environment."""
-    return {
-        "node_id": ray.get_runtime_context().get_node_id(),
-        "role": os.environ.get("RT_NODE_ROLE"),
-        "pid": os.getpid(),
-        "CUDA_VISIBLE_DEVICES": os.environ.get("CUDA_VISIBLE_DEVICES"),
-        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
-        "gpu_ids": ray.get_gpu_ids(),
-    }
+    return {"node_id": ray.get_runtime_context().get_node_id(), "role": os.environ.get("RT_NODE_ROLE"),
+            "pid": os.getpid(), "CUDA_VISIBLE_DEVICES": os.environ.get("CUDA_VISIBLE_DEVICES"),
+            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"), "gpu_ids": ray.get_gpu_ids()}
 
 
 def die_on_first_attempt(marker: str) -> dict:
@@ -54,16 +49,9 @@ def main(out: Path) -> None:
     checks["init_s"] = round(time.perf_counter() - started, 2)
     checks["interfaces"] = [name for _, name in socket.if_nameindex()]
     checks["outside"] = outside_reachable()
-    checks["nodes"] = [
-        {
-            "node_id": n["NodeID"],
-            "address": n["NodeManagerAddress"],
-            "alive": n["Alive"],
-            "head": "node:__internal_head__" in n["Resources"],
-            "resources": n["Resources"],
-        }
-        for n in ray.nodes()
-    ]
+    checks["nodes"] = [{"node_id": n["NodeID"], "address": n["NodeManagerAddress"], "alive": n["Alive"],
+                        "head": "node:__internal_head__" in n["Resources"], "resources": n["Resources"]}
+                       for n in ray.nodes()]
     save()
     head = next(n["node_id"] for n in checks["nodes"] if n["head"] and n["alive"])
 
@@ -72,9 +60,7 @@ def main(out: Path) -> None:
     t = time.perf_counter()
     gpu = ray.remote(num_cpus=0, num_gpus=1)(where)
     slot = ray.remote(num_cpus=0, resources={"gpu_slot": 1})(where)
-    on_head = ray.remote(num_cpus=1)(where).options(
-        scheduling_strategy=NodeAffinitySchedulingStrategy(head, soft=False)
-    )
+    on_head = ray.remote(num_cpus=1)(where).options(scheduling_strategy=NodeAffinitySchedulingStrategy(head, soft=False))
     checks["gpu_tasks"] = ray.get([gpu.remote() for _ in range(3)])
     checks["slot_tasks"] = ray.get([slot.remote() for _ in range(3)])
     checks["head_task"] = ray.get(on_head.remote())
@@ -87,9 +73,8 @@ def main(out: Path) -> None:
     task = ray.remote(num_cpus=0, resources={"gpu_slot": 1})(die_on_first_attempt)
     checks["retried"] = ray.get(task.options(max_retries=1).remote(str(out / "attempt-retried")), timeout=120)
     try:
-        checks["not_retried"] = ray.get(
-            task.options(max_retries=0).remote(str(out / "attempt-not-retried")), timeout=120
-        )
+        checks["not_retried"] = ray.get(task.options(max_retries=0).remote(str(out / "attempt-not-retried")),
+                                        timeout=120)
     except ray.exceptions.RayError as error:
         checks["not_retried"] = {"error": type(error).__name__}
     checks["kill_s"] = round(time.perf_counter() - t, 2)

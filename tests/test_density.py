@@ -1,6 +1,7 @@
 """Capability density on hand-computed fixtures: interpolation, bounds, aggregation, unit filtering, the
 disagreement rule, chaining, doubling time; then the real data and a fictitious fourth generation."""
 
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd

@@ -26,14 +26,11 @@ def cluster_run(hermetic_cluster, tmp_path_factory):  # noqa: F811
     shadow = out / "shadow"  # on the worker's PYTHONPATH: importlib.metadata finds this transformers first
     (shadow / f"transformers-{FAKE_VERSION}.dist-info").mkdir(parents=True)
     (shadow / f"transformers-{FAKE_VERSION}.dist-info" / "METADATA").write_text(
-        f"Metadata-Version: 2.1\nName: transformers\nVersion: {FAKE_VERSION}\n"
-    )
+        f"Metadata-Version: 2.1\nName: transformers\nVersion: {FAKE_VERSION}\n")
     python, models = shlex.quote(sys.executable), shlex.quote(str(ROOT / "data" / "models.yaml"))
-    drivers = (
-        f"{python} tests/ray_cluster_driver.py && "
-        f"{python} benchmarks/ray_node_environments.py transformers ray --data-file {models}"
-        f" --env RT_NODE_ROLE --json {shlex.quote(str(out / 'environments.json'))}"
-    )
+    drivers = (f"{python} tests/ray_cluster_driver.py && "
+               f"{python} benchmarks/ray_node_environments.py transformers ray --data-file {models}"
+               f" --env RT_NODE_ROLE --json {shlex.quote(str(out / 'environments.json'))}")
     pythonpath = os.pathsep.join(filter(None, [str(shadow), os.environ.get("PYTHONPATH")]))
     proc = hermetic_cluster(["bash", "-c", drivers], out, worker_env={"PYTHONPATH": pythonpath}, cwd=ROOT, timeout=240)
     timings = cluster_timings(out)
@@ -42,12 +39,8 @@ def cluster_run(hermetic_cluster, tmp_path_factory):  # noqa: F811
     checks = json.loads((out / "checks.json").read_text()) if (out / "checks.json").exists() else {}
     assert proc.returncode == 0, f"rc={proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}\nchecks: {checks}"
     assert "stop" in timings, "the cluster was not stopped by the script's trap"
-    return {
-        "checks": checks,
-        "environments": json.loads((out / "environments.json").read_text()),
-        "out": out,
-        "stdout": proc.stdout,
-    }
+    return {"checks": checks, "environments": json.loads((out / "environments.json").read_text()), "out": out,
+            "stdout": proc.stdout}
 
 
 def test_two_nodes_on_loopback_only(cluster_run):
@@ -90,9 +83,7 @@ def test_a_node_with_other_package_versions_is_detected(cluster_run):
     by_role = {entry["env"]["RT_NODE_ROLE"]: entry for entry in nodes.values()}
     assert by_role["head"]["packages"]["transformers"] == importlib.metadata.version("transformers")
     assert by_role["worker"]["packages"]["transformers"] == FAKE_VERSION
-    assert (
-        by_role["head"]["packages"]["ray"] == by_role["worker"]["packages"]["ray"] == importlib.metadata.version("ray")
-    )
+    assert by_role["head"]["packages"]["ray"] == by_role["worker"]["packages"]["ray"] == importlib.metadata.version("ray")
     assert set(result["differences"]) == {"packages.transformers", "env.RT_NODE_ROLE"}
     data_file = str(ROOT / "data" / "models.yaml")
     assert by_role["head"]["data_files"][data_file] == by_role["worker"]["data_files"][data_file] is not None

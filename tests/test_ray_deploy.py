@@ -53,19 +53,12 @@ def test_the_entrypoint_is_a_report_on_the_ray_executor(rayjob):
 
 def test_a_worker_group_has_a_gpu_and_the_head_none(rayjob):
     head, *workers = _groups(rayjob)
-    gpu_groups = [
-        group
-        for group in workers
-        if any(
-            int(c.get("resources", {}).get("limits", {}).get("nvidia.com/gpu", 0)) >= 1
-            for c in group["template"]["spec"]["containers"]
-        )
-    ]
+    gpu_groups = [group for group in workers
+                  if any(int(c.get("resources", {}).get("limits", {}).get("nvidia.com/gpu", 0)) >= 1
+                         for c in group["template"]["spec"]["containers"])]
     assert gpu_groups
-    assert all(
-        c.get("resources", {}).get("limits", {}).get("nvidia.com/gpu") is None
-        for c in head["template"]["spec"]["containers"]
-    )
+    assert all(c.get("resources", {}).get("limits", {}).get("nvidia.com/gpu") is None
+               for c in head["template"]["spec"]["containers"])
     for group in _groups(rayjob):  # KubeRay's rayStartParams is map[string]string: a bare 1 fails validation
         assert all(isinstance(value, str) for value in group["rayStartParams"].values())
 
