@@ -20,13 +20,14 @@ from gentrend.profiling import (
     StaticDecoder,
     backends,
     defaults_for,
-    estimate_text,
+    profile_plan,
     measure,
     measure_point,
     quantized_models,
     run_sweep,
     sweep_seconds,
 )
+from gentrend.models.planner import device_speed
 from gentrend.profiling.estimate import SWEEP_BUDGET_S
 from gentrend.profiling.settings import CACHE_ROUNDING
 
@@ -57,15 +58,19 @@ def test_cuda_defaults_are_the_compiled_backend_with_one_compile_per_model():
 
 
 def test_the_sweep_of_every_model_fits_the_budget_on_paper(catalogue):
-    table = sweep_seconds(catalogue.models, defaults_for("cuda"))
+    speed = device_speed("cuda")  # no GPU here: an H100's datasheet
+    table = sweep_seconds(catalogue.models, defaults_for("cuda"), speed)
     assert table["total"].sum() <= SWEEP_BUDGET_S
     assert table["compiles"].tolist() == [len(defaults_for("cuda").batch_sizes)] * len(catalogue.models)
     # every extra batch size is one more compile per model, and costs more than an extra prompt length
-    two = sweep_seconds(catalogue.models, defaults_for("cuda", batch_sizes=[1, 16]))
-    three = sweep_seconds(catalogue.models, defaults_for("cuda", prompt_lengths=[128, 512, 1024]))
+    two = sweep_seconds(catalogue.models, defaults_for("cuda", batch_sizes=[1, 16]), speed)
+    three = sweep_seconds(catalogue.models, defaults_for("cuda", prompt_lengths=[128, 512, 1024]), speed)
     assert (two["compiles"] == 2 * table["compiles"]).all()
     assert two["total"].sum() - table["total"].sum() > three["total"].sum() - table["total"].sum() > 0
-    assert quantized_models(catalogue.models, defaults_for("cuda"), catalogue) == []  # no room left within the budget
+    # int8/int4 rows only where they keep the sweep within the budget
+    chosen = quantized_models(catalogue.models, defaults_for("cuda"), catalogue)
+    quantized = {m: quantized_precisions("cuda") for m in chosen}
+    assert sweep_seconds(catalogue.models, defaults_for("cuda"), speed, quantized)["total"].sum() <= SWEEP_BUDGET_S
 
 
 def test_default_gpu_models_and_their_quantized_rows(catalogue, on_cuda):
@@ -79,7 +84,8 @@ def test_default_gpu_models_and_their_quantized_rows(catalogue, on_cuda):
     assert chosen and all(catalogue.get(m).generation == newest for m in chosen)  # the claims are about it
     params = plan.profile_parameters(ReportRequest(device="cuda"), catalogue)
     assert params["backend"] == "compiled" and params["dtype"] == "bf16" and params["quantized_models"] == chosen
-    text = estimate_text([{**params, "model": m.id} for m in models], catalogue)
+    text, seconds = profile_plan([{**params, "model": m.id} for m in models], catalogue)
+    assert list(seconds) == [m.id for m in models] and all(s > 0 for s in seconds.values())
     assert f"profiling {len(models)} model(s) on cuda:0" in text and "estimated time" in text
     assert "int8/int4 weights for " + ", ".join(chosen) in text
 

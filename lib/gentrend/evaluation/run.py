@@ -31,7 +31,7 @@ from gentrend.core.environment import environment, fingerprint
 from gentrend.core.errors import GentrendError
 from gentrend.core.vocab import precision_name, resolve_precision, torch_dtype
 from gentrend.evaluation import cache
-from gentrend.evaluation.estimate import batch_of, device_throughput, estimate_seconds, format_seconds, task_workload
+from gentrend.evaluation.estimate import batch_of, estimate_seconds, evaluation_speed, format_seconds, task_workload
 from gentrend.evaluation.model import (
     applied_thinking,
     check_checkpoint_folder,
@@ -220,7 +220,7 @@ class _Run:
     def _estimate(self, loaded: dict, tokenizer) -> dict[str, float]:
         """Seconds per task from gentrend.evaluation.estimate; printed before the model loads."""
         s = self.settings
-        throughput = device_throughput(s.device, self.dtype)
+        throughput = evaluation_speed(s.device, self.dtype)
         seconds = {}
         lines = []
         for name, tasks in loaded.items():

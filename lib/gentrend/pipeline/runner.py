@@ -32,7 +32,7 @@ from gentrend.pipeline.plan import PROFILE_NB, TREND_REPORT_NB, plan
 from gentrend.pipeline.request import ReportRequest
 from gentrend.pipeline.rundir import check_run_id, new_run_id, point_latest, reports_lock, run_logger, set_aside
 from gentrend.pipeline.steps import Steps, upstream
-from gentrend.profiling import estimate_text
+from gentrend.profiling import profile_plan
 from gentrend.report.layout import RunArtefacts
 from gentrend.report.publish import Publisher
 from gentrend.report.render import html_exporter, render_report
@@ -130,7 +130,7 @@ def run_report(
     load_claims(catalogue=catalogue)
     html_exporter()  # the renderer works, before minutes of notebooks
     jobs = plan(catalogue, scores, request)
-    estimate = estimate_text([j.parameters for j in jobs if j.notebook == PROFILE_NB], catalogue)
+    estimate, estimates = profile_plan([j.parameters for j in jobs if j.notebook == PROFILE_NB], catalogue)
     if sys.stderr.isatty():  # on a terminal; a schedule reads it in run.log
         print(estimate, file=sys.stderr)
     reports = Path(reports_dir or paths.reports_dir())
@@ -178,7 +178,10 @@ def run_report(
                         "machine": machine,
                         "data": upstream(paths.data_dir(), job.data),
                     }
-                    run.step(job.output_name, key, lambda job=job: execute(job, run_dir), reads=job.reads)
+                    planned = estimates.get(job.parameters["model"]) if job.notebook == PROFILE_NB else None
+                    run.step(
+                        job.output_name, key, lambda job=job: execute(job, run_dir), reads=job.reads, estimate_s=planned
+                    )
                     bar.update()
             report_nb = run_dir / "notebooks" / jobs[-1].output_name
             if report_nb.exists():

@@ -85,12 +85,15 @@ class Steps:
         self.run_dir, self.manifest, self.sources, self.base_key, self.log = run_dir, manifest, sources, base_key, log
         self.failures: list[str] = []
 
-    def step(self, name: str, key_parts: dict, action, reads: tuple[str, ...] = ()) -> str:
-        """Reuse or do one step; returns its status (reused / executed / failed). Failures are recorded, not raised."""
+    def step(
+        self, name: str, key_parts: dict, action, reads: tuple[str, ...] = (), estimate_s: float | None = None
+    ) -> str:
+        """Reuse or do one step; returns its status (reused / executed / failed). Failures are recorded, not raised.
+        `estimate_s`: the plan's estimate of the step, kept in its entry beside the seconds it took."""
         key = digest(self.base_key, key_parts, upstream(self.run_dir, reads))
         found = reusable(name, key, self.sources)
         start = time.perf_counter()
-        entry = {"name": name, "key": key}
+        entry = {"name": name, "key": key} | ({"estimate_s": round(estimate_s, 1)} if estimate_s is not None else {})
         if found:
             source, old = found
             link_files(list(old["files"]), source.run_dir, self.run_dir)

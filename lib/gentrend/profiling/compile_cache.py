@@ -20,12 +20,12 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import torch
+from torch._inductor.runtime.cache_dir_utils import default_cache_dir
 
 from gentrend.core import paths
 from gentrend.core.environment import fingerprint
 
 FOLDER = "compile"
-_USER_SET = {name: name in os.environ for name in ("TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR")}
 
 
 def triton_version() -> str:
@@ -54,7 +54,8 @@ def use_compile_cache(device_name: str, cache_dir: str | Path | None = None) -> 
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
-    for name, sub in (("TORCHINDUCTOR_CACHE_DIR", "inductor"), ("TRITON_CACHE_DIR", "triton")):
-        if not _USER_SET[name]:
-            os.environ[name] = str(folder / sub)
+    # torch writes its default into the environment the first time it looks the folder up: that is not the user's
+    if os.environ.get("TORCHINDUCTOR_CACHE_DIR", default_cache_dir()) == default_cache_dir():
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(folder / "inductor")
+    os.environ.setdefault("TRITON_CACHE_DIR", str(folder / "triton"))
     return folder
