@@ -224,3 +224,19 @@ def test_a_real_load_beside_a_measurement_is_detected_retried_and_flagged(tmp_pa
             b.wait()
     point = rows[rows["scope"] == "point"].iloc[0]
     assert bool(point["contended"]) and point["retries"] == 1 and point["cpu_others_share"] >= guard.BUSY_SHARE
+
+
+def test_gentrend_clean_knows_the_compile_caches(tmp_path, monkeypatch):
+    from gentrend.pipeline import clean
+
+    monkeypatch.setenv("GENTREND_REPORTS", str(tmp_path))
+    old = compile_cache.compile_cache_dir("old cpu")
+    new = compile_cache.compile_cache_dir("this cpu")
+    for folder in (old, new):
+        (folder / "inductor").mkdir(parents=True)
+        (folder / "inductor" / "graph.py").write_text("compiled")
+    week_ago = dt.datetime.now().timestamp() - 7 * 86400
+    os.utime(old / "inductor" / "graph.py", (week_ago, week_ago))
+    doomed, _ = clean.clean(older_than=clean.parse_age("3d"))
+    assert [(item.kind, item.path) for item in doomed] == [("compile", old)]
+    assert not old.exists() and (new / "inductor" / "graph.py").exists()

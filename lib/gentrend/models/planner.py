@@ -14,7 +14,7 @@ step_floor_s is the launch floor of a GPU step. A compiled decode step (static c
 compiled backend) has neither: its floor is COMPILED_STEP_S.
 
 Where F and B come from (`Speed`): on the CPU both are measured on this machine when the plan is made, a
-matmul test at the working dtype (`measure_matmul_flops`, best of five) and gentrend.models.roofline's copy test,
+matmul test at the working dtype (`measure_matmul_flops`, median of five) and gentrend.models.roofline's copy test,
 so a plan follows the machine it runs on, its load included. On a GPU: the datasheets (data/gpus.yaml, and the
 evaluation's compute peaks). The shares and per-layer costs are CPU_SHARES / GPU_SHARES below: on the CPU,
 calibrated against measured profiles on a 2-core machine (docs/measurements.md); on a GPU, assumed.
@@ -25,6 +25,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
+import numpy as np
 import torch
 
 from gentrend.models.architecture import describe
@@ -60,8 +61,8 @@ _MATMUL: dict[tuple[str, str], float] = {}
 def measure_matmul_flops(
     device: str = "cpu", dtype: torch.dtype = torch.float32, size: int = 1024, repeats: int = 5
 ) -> float:
-    """FLOP/s of a square matmul at its best of `repeats` (after one warm-up: the best run is the one least
-    disturbed by other work on the machine); measured once per process, device and dtype."""
+    """FLOP/s of a square matmul, the median of `repeats` (after one warm-up: the median, not the best, so a plan
+    made on a busy machine expects the speed the work will see); measured once per process, device and dtype."""
     key = (device, str(dtype))
     if key not in _MATMUL:
         dev = torch.device(device)
@@ -76,7 +77,7 @@ def measure_matmul_flops(
             torch.matmul(a, b)
             sync()
             times.append(time.perf_counter() - start)
-        _MATMUL[key] = 2 * size**3 / min(times)
+        _MATMUL[key] = 2 * size**3 / float(np.median(times))
     return _MATMUL[key]
 
 

@@ -1,8 +1,9 @@
 """`gentrend clean`: remove old run folders and profiling cache entries from the reports folder.
 
-What may go: run folders (<reports>/<run-id>/ with a valid run id and a notebooks/ or artefacts/ folder) and
+What may go: run folders (<reports>/<run-id>/ with a valid run id and a notebooks/ or artefacts/ folder),
 profiling cache entries (<reports>/cache/profiling/<model>-<key>.csv, with every file of the same stem beside
-it). What never goes: the run `latest` points to, the newest complete run (one with trend_report.html),
+it) and compile caches (<reports>/cache/compile/<key>/, one per torch, triton and device: kind "compile", kept
+by `--force` runs; gentrend.profiling.compile_cache). What never goes: the run `latest` points to, the newest complete run (one with trend_report.html),
 anything that is not a run (reports/interactive, other files), and nothing at all while another gentrend run
 holds the reports folder: clean takes the same lock as a report run.
 
@@ -24,6 +25,7 @@ from gentrend.core import paths
 from gentrend.core.errors import GentrendError, SettingError
 from gentrend.pipeline.rundir import check_run_id, reports_lock
 from gentrend.profiling.cache import cache_path
+from gentrend.profiling.compile_cache import FOLDER as COMPILE_FOLDER
 
 AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 REMOVING = ".removing"
@@ -33,7 +35,7 @@ REMOVING = ".removing"
 class Item:
     """A run folder or a cache entry (its files), with its age and size."""
 
-    kind: str  # "run" | "cache"
+    kind: str  # "run" | "cache" | "compile"
     path: Path
     files: tuple[Path, ...]
     age_s: float
@@ -88,6 +90,17 @@ def cache_entries() -> list[Item]:
     return sorted(found, key=lambda item: item.age_s)
 
 
+def compile_entries() -> list[Item]:
+    """The compile caches (one folder per torch, triton and device), newest first."""
+    folder = paths.cache_dir() / COMPILE_FOLDER
+    found = [
+        _item("compile", entry, _tree(entry), group="compile")
+        for entry in (sorted(folder.iterdir()) if folder.is_dir() else ())
+        if entry.is_dir() and not entry.is_symlink()
+    ]
+    return sorted(found, key=lambda item: item.age_s)
+
+
 def protected_runs(reports: Path, found: list[Item]) -> dict[Path, str]:
     """Runs that are never removed, with why: latest's target and the newest complete run."""
     keep = {}
@@ -127,7 +140,7 @@ def plan(older_than: float | None = None, keep: int | None = None) -> tuple[list
     found = runs(reports)
     protected = protected_runs(reports, found)
     doomed = [item for item in _selected(found, older_than, keep) if item.path.resolve() not in protected]
-    entries = cache_entries()
+    entries = cache_entries() + compile_entries()
     for group in dict.fromkeys(item.group for item in entries):
         doomed += _selected([item for item in entries if item.group == group], older_than, keep)
     return doomed, protected
@@ -136,7 +149,7 @@ def plan(older_than: float | None = None, keep: int | None = None) -> tuple[list
 def remove(item: Item) -> None:
     """Delete a run folder (renamed to a hidden name first) or a cache entry's files."""
     try:
-        if item.kind == "run":
+        if item.kind in ("run", "compile"):
             hidden = item.path.with_name(f".{item.path.name}{REMOVING}")
             os.replace(item.path, hidden)
             shutil.rmtree(hidden)

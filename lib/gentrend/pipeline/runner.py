@@ -32,7 +32,8 @@ from gentrend.pipeline.plan import PROFILE_NB, TREND_REPORT_NB, plan
 from gentrend.pipeline.request import ReportRequest
 from gentrend.pipeline.rundir import check_run_id, new_run_id, point_latest, reports_lock, run_logger, set_aside
 from gentrend.pipeline.steps import Steps, upstream
-from gentrend.profiling import profile_plan
+from gentrend.profiling import profile_plan, results_path
+from gentrend.profiling.cache import fresh_results
 from gentrend.report.layout import RunArtefacts
 from gentrend.report.publish import Publisher
 from gentrend.report.render import html_exporter, render_report
@@ -178,9 +179,15 @@ def run_report(
                         "machine": machine,
                         "data": upstream(paths.data_dir(), job.data),
                     }
-                    planned = estimates.get(job.parameters["model"]) if job.notebook == PROFILE_NB else None
+                    profiled = job.parameters["model"] if job.notebook == PROFILE_NB else None
                     run.step(
-                        job.output_name, key, lambda job=job: execute(job, run_dir), reads=job.reads, estimate_s=planned
+                        job.output_name,
+                        key,
+                        lambda job=job: execute(job, run_dir),
+                        reads=job.reads,
+                        estimate_s=estimates.get(profiled),
+                        # a profile with contended or expired points is measured again, never reused
+                        fresh=(lambda folder, m=profiled: fresh_results(results_path(m, folder))) if profiled else None,
                     )
                     bar.update()
             report_nb = run_dir / "notebooks" / jobs[-1].output_name

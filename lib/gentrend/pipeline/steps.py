@@ -51,8 +51,9 @@ def upstream(run_dir: Path, patterns: tuple[str, ...]) -> dict[str, str]:
     return {str(f.relative_to(run_dir)): file_digest(f) for f in files if ".partial" not in f.name}
 
 
-def reusable(name: str, key: str, sources: list[Manifest]) -> tuple[Manifest, dict] | None:
-    """The first earlier run whose step `name` had this key and whose files are all still intact."""
+def reusable(name: str, key: str, sources: list[Manifest], fresh=None) -> tuple[Manifest, dict] | None:
+    """The first earlier run whose step `name` had this key and whose files are all still intact (and, given
+    `fresh(run folder)`, still fresh: e.g. measurements neither contended nor expired)."""
     for source in sources:
         entry = source.job(name)
         if (
@@ -61,6 +62,7 @@ def reusable(name: str, key: str, sources: list[Manifest]) -> tuple[Manifest, di
             and entry.get("status") in ("executed", "reused")
             and entry.get("files")
             and source.outputs_present(entry)
+            and (fresh is None or fresh(source.run_dir))
         ):
             return source, entry
     return None
@@ -86,12 +88,19 @@ class Steps:
         self.failures: list[str] = []
 
     def step(
-        self, name: str, key_parts: dict, action, reads: tuple[str, ...] = (), estimate_s: float | None = None
+        self,
+        name: str,
+        key_parts: dict,
+        action,
+        reads: tuple[str, ...] = (),
+        estimate_s: float | None = None,
+        fresh=None,
     ) -> str:
         """Reuse or do one step; returns its status (reused / executed / failed). Failures are recorded, not raised.
-        `estimate_s`: the plan's estimate of the step, kept in its entry beside the seconds it took."""
+        `estimate_s`: the plan's estimate of the step, kept in its entry beside the seconds it took; `fresh`: see
+        `reusable`."""
         key = digest(self.base_key, key_parts, upstream(self.run_dir, reads))
-        found = reusable(name, key, self.sources)
+        found = reusable(name, key, self.sources, fresh)
         start = time.perf_counter()
         entry = {"name": name, "key": key} | ({"estimate_s": round(estimate_s, 1)} if estimate_s is not None else {})
         if found:

@@ -131,6 +131,14 @@ def stale_reason(rows: pd.DataFrame, now: dt.datetime | None = None) -> str:
     return f"{where}: contended or older than {MAX_AGE_DAYS} days"
 
 
+def fresh_results(path: Path) -> bool:
+    """Whether a run's results file may be reused by a later run: present, and nothing in it stale."""
+    try:
+        return not stale(read_rows(path)).any()
+    except (DataError, OSError, KeyError, ValueError):
+        return False
+
+
 def reusable_points(rows: pd.DataFrame, now: dt.datetime | None = None) -> pd.DataFrame:
     """The point rows of an entry that a new measurement may keep: every row of a point that has no stale row."""
     points = rows[rows["scope"] == "point"]
