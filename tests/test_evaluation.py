@@ -35,9 +35,9 @@ from gentrend.evaluation import (
     synthetic_tokenizer,
 )
 from gentrend.evaluation.estimate import Workload, estimate_seconds, task_workload
-from gentrend.models.planner import Speed
 from gentrend.evaluation.tasks import load_task
 from gentrend.models.loading import load_model
+from gentrend.models.planner import Speed
 
 TASKS = ("gentrend_example_mc", "gentrend_example_exact")
 CPU = dict(device="cpu", batch_size=8, bootstrap_iters=0)

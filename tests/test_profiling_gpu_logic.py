@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from gentrend.cli import build_parser
-from gentrend.core import devices
 from gentrend.core.vocab import backend_label
 from gentrend.models.loading import build_synthetic, kernel_paths, linear_attention_kernels, load_model
+from gentrend.models.planner import device_speed
 from gentrend.pipeline import plan
 from gentrend.pipeline.request import ReportRequest
 from gentrend.profiling import (
@@ -20,14 +20,14 @@ from gentrend.profiling import (
     StaticDecoder,
     backends,
     defaults_for,
-    profile_plan,
     measure,
     measure_point,
+    profile_plan,
     quantized_models,
+    quantized_precisions,
     run_sweep,
     sweep_seconds,
 )
-from gentrend.models.planner import device_speed
 from gentrend.profiling.estimate import SWEEP_BUDGET_S
 from gentrend.profiling.settings import CACHE_ROUNDING
 

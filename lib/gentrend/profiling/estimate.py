@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-import torch
 
 from gentrend.core.vocab import resolve_precision
 from gentrend.models.catalogue import Catalogue, Model, load_catalogue
@@ -147,7 +146,8 @@ def profile_plan(jobs: list[dict], catalogue: Catalogue | None = None) -> tuple[
         f"{settings.backend} backend, {settings.dtype}, batch {', '.join(map(str, settings.batch_sizes))} x prompt "
         f"{', '.join(map(str, settings.prompt_lengths))}, {settings.new_tokens} new tokens"
         + (f"; {'/'.join(precisions)} weights for {', '.join(quantized)}" if quantized else ""),
-        f"estimated time: {_minutes(total)} ({int(table['compiles'].sum())} compiles {_minutes(table['compile'].sum())}, "
+        f"estimated time: {_minutes(total)} ({int(table['compiles'].sum())} compiles "
+        f"{_minutes(table['compile'].sum())}, "
         f"notebooks and loading {_minutes(table['load'].sum())}, measuring {_minutes(table['measure'].sum())}; "
         f"planned on {speed.flops / 1e9:.0f} GFLOP/s ({speed.flops_source}) and {speed.bandwidth / 1e9:.0f} GB/s "
         f"({speed.bandwidth_source}), cold compile caches, a quiet machine)",

@@ -77,7 +77,7 @@ class ProfileSettings:
             or self.max_warmup < self.warmup
             or self.min_runs < 1
             or self.max_runs < self.min_runs
-            or not 0 < self.ci_bound
+            or self.ci_bound <= 0
             or self.max_retries < 0
             or not 0 < self.stable_tolerance < 1
         ):

@@ -90,7 +90,8 @@ def run_sweep(
             if runner is None:
                 runner = runners[batch] = backends.make_runner(loaded, settings, batch)
             compiled = {}
-            for retries in range(settings.max_retries + 1):
+            for attempt in range(settings.max_retries + 1):
+                retries = attempt
                 metrics = measure.measure_point(loaded, settings, batch, prompt, runner=runner, probe=probe())
                 # a compile happens in the first attempt: the point's compile counts keep it across retries
                 for name in _COMPILE_METRICS:
