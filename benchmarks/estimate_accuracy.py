@@ -4,8 +4,9 @@
 
 Prints, per step that carries an estimate (the runner records `estimate_s` beside `seconds`), estimate,
 actual and estimate / actual, then the total over those steps. Steps reused from an earlier run took no
-measuring time and are left out. An evaluation step's estimate is the notebook's own (the `estimated_seconds`
-of its result rows: the time after the model loads) where the manifest has none.
+measuring time and are left out. An evaluation step's estimate, where the manifest has none, is the notebook's
+own (the `estimated_seconds` of its result rows: the time after the model loads) plus the planner's notebook
+overhead of the device (gentrend.profiling.estimate.OVERHEADS: kernel start, imports, model load, tables).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from pathlib import Path
 import pandas as pd
 
 from gentrend.core import paths
+from gentrend.profiling.estimate import OVERHEADS
+from gentrend.profiling.settings import device_kind
 
 
 def _evaluation_estimate(run_dir: Path, step: dict) -> float | None:
@@ -25,9 +28,10 @@ def _evaluation_estimate(run_dir: Path, step: dict) -> float | None:
     if not files:
         return None
     rows = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
-    if "estimated_seconds" not in rows:
+    if "estimated_seconds" not in rows or "task" not in rows:
         return None
-    return float(rows.drop_duplicates("task")["estimated_seconds"].sum()) if "task" in rows else None
+    overhead = OVERHEADS[device_kind(str(rows["device"].iloc[0]))].notebook_s
+    return float(rows.drop_duplicates("task")["estimated_seconds"].sum()) + overhead
 
 
 def accuracy(run_dir: Path) -> pd.DataFrame:

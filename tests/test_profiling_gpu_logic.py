@@ -81,7 +81,8 @@ def test_default_gpu_models_and_their_quantized_rows(catalogue, on_cuda):
     assert models[-1] == min(catalogue.in_generation(newest), key=lambda m: m.params.total)
     assert plan.default_profile_models(catalogue, "cpu") == catalogue.smallest_per_generation()
     chosen = quantized_models(models, defaults_for("cuda"), catalogue)
-    assert chosen and all(catalogue.get(m).generation == newest for m in chosen)  # the claims are about it
+    newest_first = [catalogue.get(m).generation == newest for m in chosen]  # the claims are about the newest
+    assert chosen and newest_first == sorted(newest_first, reverse=True) and newest_first[0]
     params = plan.profile_parameters(ReportRequest(device="cuda"), catalogue)
     assert params["backend"] == "compiled" and params["dtype"] == "bf16" and params["quantized_models"] == chosen
     text, seconds = profile_plan([{**params, "model": m.id} for m in models], catalogue)

@@ -240,3 +240,18 @@ def test_gentrend_clean_knows_the_compile_caches(tmp_path, monkeypatch):
     doomed, _ = clean.clean(older_than=clean.parse_age("3d"))
     assert [(item.kind, item.path) for item in doomed] == [("compile", old)]
     assert not old.exists() and (new / "inductor" / "graph.py").exists()
+
+
+def test_an_evaluation_of_a_shrunken_checkpoint_is_planned_as_the_shrunken_model(tmp_path, catalogue):
+    from gentrend.evaluation.estimate import Workload, estimate_seconds, shrunken_checkpoint
+    from gentrend.models.architecture import text_config
+    from gentrend.models.planner import Speed
+
+    model = catalogue.get("qwen3-0.6b")
+    for name, tiny in (("tiny", True), ("full", False)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.json").write_text(text_config(model, tiny=tiny).to_json_string())
+    assert shrunken_checkpoint(model, tmp_path / "tiny") and not shrunken_checkpoint(model, tmp_path / "full")
+    cpu, work = Speed("cpu", 1e11, "test", 2e10, "test", 0.5, 0.5), Workload("t", 64, 20_000, 0)
+    tiny = estimate_seconds(model, work, cpu, "fp32", 8, tiny=True)["prefill_s"]
+    assert tiny < estimate_seconds(model, work, cpu, "fp32", 8)["prefill_s"] / 100

@@ -18,8 +18,10 @@ out-of-memory).
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import torch
 
@@ -27,6 +29,7 @@ from gentrend.core.errors import DataError
 from gentrend.core.vocab import precision_name
 from gentrend.evaluation.data import load_evaluation_data
 from gentrend.evaluation.settings import EvalSettings
+from gentrend.models.architecture import text_config
 from gentrend.models.catalogue import Model
 from gentrend.models.planner import Speed, device_speed, prefill_seconds, step_seconds
 from gentrend.models.roofline import gpu, gpu_for_device_name
@@ -134,6 +137,18 @@ def estimate_seconds(
     constants = load_evaluation_data().estimate
     overhead = constants.task_overhead_s + work.requests * constants.request_overhead_s
     return {"prefill_s": prefill, "decode_s": decode, "overhead_s": overhead, "total_s": prefill + decode + overhead}
+
+
+def shrunken_checkpoint(model: Model, path: str | Path | None) -> bool:
+    """Whether a local checkpoint holds the shrunken (tiny) copy of `model`'s architecture, as the test suite's
+    checkpoints do: then the estimate is the tiny model's, not the catalogue model's."""
+    try:
+        config = json.loads((Path(path) / "config.json").read_text()) if path else {}
+    except (OSError, ValueError):
+        return False
+    config = config.get("text_config", config)
+    tiny = text_config(model, tiny=True)
+    return (config.get("num_hidden_layers"), config.get("hidden_size")) == (tiny.num_hidden_layers, tiny.hidden_size)
 
 
 def batch_of(settings: EvalSettings) -> int:
