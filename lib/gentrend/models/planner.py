@@ -16,8 +16,10 @@ compiled backend) has neither: its floor is COMPILED_STEP_S.
 Where F and B come from (`Speed`): on the CPU both are measured on this machine when the plan is made, a
 matmul test at the working dtype (`measure_matmul_flops`, median of five) and gentrend.models.roofline's copy test,
 so a plan follows the machine it runs on, its load included. On a GPU: the datasheets (data/gpus.yaml, and the
-evaluation's compute peaks). The shares and per-layer costs are CPU_SHARES / GPU_SHARES below: on the CPU,
-calibrated against measured profiles on a 2-core machine (docs/measurements.md); on a GPU, assumed.
+evaluation's compute peaks). The shares and per-layer costs are CPU_SHARES / GPU_SHARES below: on the CPU, set
+from the profiles of a 2-core machine (docs/measurements.md: a decode step streams the weights at about the copy
+test's rate, which counts each byte once); on a GPU, assumed. benchmarks/profile_settings.py and
+benchmarks/estimate_accuracy.py print estimate / actual to check them.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ class Speed:
 
 
 # (compute_share, bandwidth_share, step_floor_s, layer_overhead_s) for transformers' eager forward
-CPU_SHARES = (0.6, 0.45, 0.0, 0.3e-3)
+CPU_SHARES = (0.6, 1.0, 0.0, 0.3e-3)
 GPU_SHARES = (0.35, 0.6, 0.02, 0.0)
 COMPILED_STEP_S = 1e-3  # a compiled (CUDA graph) decode step of a small model: 320 tok/s for Qwen2.5-0.5B on an H100
 GPU_BF16_FLOPS = 400e12  # a GPU not in the evaluation's compute table: of the order of an H100's dense bf16 peak

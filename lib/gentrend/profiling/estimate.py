@@ -1,14 +1,15 @@
 """How long a profiling sweep will take, printed before it starts (and recorded per step in the run's manifest),
 and which models get int8/int4 rows within the time budget.
 
-Per profiled model: a notebook (a fresh kernel, its imports, tables and figures: NOTEBOOK_S on this kind of
-device), for each precision a load (synthetic weights: a memory pass over them, LOAD_SHARE of the device's
-measured bandwidth) and, on the compiled backend, one compile per batch size; for each point the warm-up and
-the runs the stopping rule needs when the machine is quiet (the floor, `min_runs`; the warm-up's last run is the
-first measured one). A run's time comes from gentrend.models.planner, calibrated on this machine's measured
-compute and bandwidth. Compiles (GPU: the H100 warm-ups of the hand-written compiled loop, 47 s for
-Qwen2.5-0.5B and 141 s for Qwen3-8B: `base + per_bparam` x billions of parameters fits both) assume cold
-caches; a warm compile cache (gentrend.profiling.compile_cache) makes them shorter.
+Per profiled model (OVERHEADS per device kind): a notebook (a fresh kernel, its imports, tables and figures:
+notebook_s), for each precision a load (synthetic weights: a memory pass over them at load_share of the device's
+measured bandwidth) and, on the compiled backend, one compile per batch size; for each point the warm-up and the
+runs the stopping rule needs when the machine is quiet (the floor, `min_runs`; the warm-up's last run is the
+first measured one), and for a batch size's first point the run that names the attention kernel. A run's time
+comes from gentrend.models.planner, calibrated on this machine's measured compute and bandwidth. Compiles (GPU:
+the H100 warm-ups of the hand-written compiled loop, 47 s for Qwen2.5-0.5B and 141 s for Qwen3-8B:
+`base + per_bparam` x billions of parameters fits both) assume cold caches; a warm compile cache
+(gentrend.profiling.compile_cache) makes them shorter.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class Overheads:
 
 OVERHEADS = {
     "cuda": Overheads(notebook_s=8.0, load_share=0.5, compile_base_s=35.0, compile_per_bparam_s=12.0),
-    "cpu": Overheads(notebook_s=22.0, load_share=0.1, compile_base_s=15.0, compile_per_bparam_s=60.0),
+    "cpu": Overheads(notebook_s=18.0, load_share=0.1, compile_base_s=15.0, compile_per_bparam_s=60.0),
 }
 
 
@@ -59,7 +60,8 @@ def model_seconds(
         warmup = max(s.warmup, costs.compiled_warmup) if s.backend == "compiled" else s.warmup
         for batch, prompt in s.points:
             run = generate_seconds(model, batch, prompt, s.new_tokens, precision, speed, tiny, s.backend == "compiled")
-            out["measure"] += (warmup + s.min_runs) * run
+            first = prompt == min(s.prompt_lengths)  # a batch size's first point also names its attention kernel
+            out["measure"] += (warmup + s.min_runs + first) * run
     out["total"] = out["load"] + out["compile"] + out["measure"]
     return out
 
