@@ -43,14 +43,10 @@ def _probe(packages: list[str], data_files: list[str], env_vars: list[str]) -> d
         except OSError:
             return None
 
-    return {
-        "hostname": socket.gethostname(),
-        "python": platform.python_version(),
-        "executable": sys.executable,
-        "packages": {name: version(name) for name in packages},
-        "data_files": {path: digest(path) for path in data_files},
-        "env": {name: os.environ.get(name) for name in env_vars},
-    }
+    return {"hostname": socket.gethostname(), "python": platform.python_version(), "executable": sys.executable,
+            "packages": {name: version(name) for name in packages},
+            "data_files": {path: digest(path) for path in data_files},
+            "env": {name: os.environ.get(name) for name in env_vars}}
 
 
 def node_environments(packages, data_files=(), *, env_vars=(), timeout_s: float = 120.0) -> dict[str, dict]:
@@ -63,20 +59,13 @@ def node_environments(packages, data_files=(), *, env_vars=(), timeout_s: float 
 
     probe = ray.remote(num_cpus=0, max_retries=0)(_probe)  # num_cpus=0: answers even while the node's CPUs are busy
     nodes = [node for node in ray.nodes() if node["Alive"]]
-    refs = {
-        node["NodeID"]: probe.options(
-            scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)
-        ).remote(list(packages), [str(path) for path in data_files], list(env_vars))
-        for node in nodes
-    }
+    refs = {node["NodeID"]: probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False))
+            .remote(list(packages), [str(path) for path in data_files], list(env_vars)) for node in nodes}
     ready, _ = ray.wait(list(refs.values()), num_returns=len(refs), timeout=timeout_s)
     envs = {}
     for node in nodes:
-        entry = {
-            "address": node["NodeManagerAddress"],
-            "head": "node:__internal_head__" in node["Resources"],
-            "resources": {k: v for k, v in node["Resources"].items() if not k.startswith("node:")},
-        }
+        entry = {"address": node["NodeManagerAddress"], "head": "node:__internal_head__" in node["Resources"],
+                 "resources": {k: v for k, v in node["Resources"].items() if not k.startswith("node:")}}
         ref = refs[node["NodeID"]]
         if ref in ready:
             try:
@@ -100,14 +89,11 @@ def environment_differences(envs: dict[str, dict], keys=("python", "packages", "
             continue
         for key in keys:
             values = entry.get(key)
-            for name, value in values.items() if isinstance(values, dict) else [(None, values)]:
+            for name, value in (values.items() if isinstance(values, dict) else [(None, values)]):
                 flat.setdefault(key if name is None else f"{key}.{name}", {})[node_id] = value
     probed = [node_id for node_id, entry in envs.items() if "error" not in entry]
-    return {
-        key: by_node
-        for key, by_node in flat.items()
-        if key == "error" or len(by_node) != len(probed) or len({json.dumps(v) for v in by_node.values()}) > 1
-    }
+    return {key: by_node for key, by_node in flat.items()
+            if key == "error" or len(by_node) != len(probed) or len({json.dumps(v) for v in by_node.values()}) > 1}
 
 
 def main(argv=None) -> int:
@@ -115,9 +101,7 @@ def main(argv=None) -> int:
     parser.add_argument("packages", nargs="*", default=["ray", "torch", "transformers"])
     parser.add_argument("--data-file", action="append", default=[], dest="data_files")
     parser.add_argument("--env", action="append", default=[], dest="env_vars", help="environment variable to compare")
-    parser.add_argument(
-        "--address", default=os.environ.get("RAY_ADDRESS", "auto"), help="default: $RAY_ADDRESS or auto"
-    )
+    parser.add_argument("--address", default=os.environ.get("RAY_ADDRESS", "auto"), help="default: $RAY_ADDRESS or auto")
     parser.add_argument("--json", help="also write {nodes, differences} to this file")
     args = parser.parse_args(argv)
 
@@ -131,14 +115,9 @@ def main(argv=None) -> int:
             json.dump(result, f, indent=1)
     for node_id, entry in envs.items():
         role = "head" if entry["head"] else "node"
-        print(
-            f"{role} {node_id[:12]} {entry['address']}: "
-            + (
-                entry["error"]
-                if "error" in entry
-                else " ".join(f"{name}={version}" for name, version in entry["packages"].items())
-            )
-        )
+        print(f"{role} {node_id[:12]} {entry['address']}: " +
+              (entry["error"] if "error" in entry else
+               " ".join(f"{name}={version}" for name, version in entry["packages"].items())))
     for key, by_node in result["differences"].items():
         print(f"DIFFERS {key}: " + ", ".join(f"{node_id[:12]}={value}" for node_id, value in by_node.items()))
     ray.shutdown()
