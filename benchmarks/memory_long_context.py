@@ -77,7 +77,6 @@ def measure_point(model_id: str, prompt: int, dtype: str, tiny: bool) -> dict:
         warmup=0,
         min_runs=1,
         max_runs=1,
-        min_seconds=0.0,
         device="cpu",
         dtype=dtype,
     )

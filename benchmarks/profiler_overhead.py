@@ -42,7 +42,6 @@ def main() -> None:
         warmup=0,
         min_runs=1,
         max_runs=1,
-        min_seconds=0.0,
         device=args.device,
         dtype=args.dtype,
         backend=args.backend,

@@ -6,6 +6,7 @@ import tempfile
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ["GENTREND_CONTENTION"] = "off"  # tiny models timed on a shared machine: judged only where a test asks
 # Reports, results and the profiling cache of test runs go to a scratch folder, never into reports/.
 SCRATCH = tempfile.mkdtemp(prefix="gentrend-test-reports-")
 os.environ["GENTREND_REPORTS"] = SCRATCH

@@ -27,16 +27,16 @@ from gentrend.evaluation import (
     compare_with_published,
     evaluate,
     evaluation_summary_table,
-    gpu_throughput,
+    gpu_speed,
     load_evaluation_results,
-    planning_table,
     resolve_tasks,
     save_evaluation_results,
     synthetic_tokenizer,
 )
-from gentrend.evaluation.estimate import Throughput, Workload, estimate_seconds, task_workload
+from gentrend.evaluation.estimate import Workload, estimate_seconds, task_workload
 from gentrend.evaluation.tasks import load_task
 from gentrend.models.loading import load_model
+from gentrend.models.planner import Speed
 
 TASKS = ("gentrend_example_mc", "gentrend_example_exact")
 CPU = dict(device="cpu", batch_size=8, bootstrap_iters=0)
@@ -394,8 +394,8 @@ def test_compare_with_published(measured_rows, catalogue, scores):
     assert compare_with_published(measured.assign(benchmark="not published"), scores).empty
 
 
-def test_estimate_formula_and_planning_table(catalogue):
-    cpu = Throughput("cpu", 1e11, "test", 2e10, "test", 0.5, 0.5)
+def test_estimate_formula(catalogue):
+    cpu = Speed("cpu", 1e11, "test", 2e10, "test", 0.5, 0.5)
     model = catalogue.get("qwen3-4b")
     prefill_only = estimate_seconds(model, Workload("t", 0, 1000, 0), cpu, "fp32", batch=1)
     assert prefill_only["prefill_s"] == pytest.approx(2 * model.params.total * 1000 / (1e11 * 0.5))
@@ -403,16 +403,15 @@ def test_estimate_formula_and_planning_table(catalogue):
     decode = estimate_seconds(model, Workload("t", 0, 0, 64), cpu, "fp32", batch=1)["decode_s"]
     assert decode == pytest.approx(64 * max(4 * model.params.total / 1e10, 2 * model.params.total / 5e10), rel=0.05)
 
-    h100 = gpu_throughput("H100 SXM")
-    table = planning_table(catalogue, [cpu, h100])
-    assert len(table) == 2 * len(catalogue) and set(table["dtype"]) == {"fp32", "bf16"}
-    for _, group in table.groupby("device"):
-        assert group.sort_values("params_total")["seconds"].is_monotonic_increasing
-    assert (
-        table[table["device"] == "H100 SXM"]["seconds"].values < table[table["device"] == "cpu"]["seconds"].values
-    ).all()
+    h100 = gpu_speed("H100 SXM")
+    work = Workload("t", 4000, 600_000, 0)
+    for m in (catalogue.get("qwen3-0.6b"), model):
+        assert (
+            estimate_seconds(m, work, h100, "bf16", 32)["total_s"]
+            < estimate_seconds(m, work, cpu, "fp32", 32)["total_s"]
+        )
     with pytest.raises(GentrendError):
-        gpu_throughput("RTX 3060")  # in data/gpus.yaml, without a compute figure
+        gpu_speed("RTX 3060")  # in data/gpus.yaml, without a compute figure
 
 
 def test_workload_counts_requests_from_the_task():

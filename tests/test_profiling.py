@@ -26,7 +26,7 @@ from gentrend.profiling import (
     wide,
 )
 
-FAST = dict(batch_sizes=(1, 2), prompt_lengths=(8,), new_tokens=4, warmup=0, min_runs=2, min_seconds=0.0, device="cpu")
+FAST = dict(batch_sizes=(1, 2), prompt_lengths=(8,), new_tokens=4, warmup=0, min_runs=2, max_runs=2, device="cpu")
 
 
 @pytest.fixture
@@ -35,11 +35,11 @@ def counted(monkeypatch):
     real = measure.measure_point
     state = {"calls": [], "fail": {}}
 
-    def wrapper(loaded, settings, batch, prompt, runner=None):
+    def wrapper(loaded, settings, batch, prompt, runner=None, probe=None):
         state["calls"].append((batch, prompt))
         if (batch, prompt) in state["fail"]:
             raise state["fail"][(batch, prompt)]
-        return real(loaded, settings, batch, prompt, runner=runner)
+        return real(loaded, settings, batch, prompt, runner=runner, probe=probe)
 
     monkeypatch.setattr(measure, "measure_point", wrapper)
     return state
@@ -153,7 +153,11 @@ def test_results_are_cached_unless_forced(tmp_path, counted):
     assert len(counted["calls"]) == 1
     again = profile("qwen3-0.6b", settings=settings, tiny=True, cache_dir=tmp_path, progress=False)
     assert len(counted["calls"]) == 1 and again["from_cache"].all()
-    pd.testing.assert_frame_equal(first.drop(columns="from_cache"), again.drop(columns="from_cache"), check_dtype=False)
+    pd.testing.assert_frame_equal(
+        first.drop(columns=["from_cache", "age_days"]),
+        again.drop(columns=["from_cache", "age_days"]),
+        check_dtype=False,
+    )
     profile("qwen3-0.6b", settings=settings.replace(new_tokens=5), tiny=True, cache_dir=tmp_path, progress=False)
     assert len(counted["calls"]) == 2  # other settings: measured
     forced = profile("qwen3-0.6b", settings=settings, tiny=True, cache_dir=tmp_path, progress=False, force=True)
@@ -180,7 +184,7 @@ def test_settings_validation(bad, match):
 
 def test_defaults_per_device():
     cpu = defaults_for("cpu")
-    assert cpu.batch_sizes == (1, 2) and cpu.new_tokens == 16 and cpu.backend == "eager"
+    assert cpu.batch_sizes == (1, 2) and cpu.backend == "eager"
     assert defaults_for("cuda").new_tokens > cpu.new_tokens
     # empty notebook parameters keep the defaults, given ones override
     assert defaults_for("cpu", batch_sizes=[], new_tokens=0, dtype="auto") == cpu

@@ -11,6 +11,7 @@ import torch
 from gentrend.cli import build_parser
 from gentrend.core.vocab import backend_label
 from gentrend.models.loading import build_synthetic, kernel_paths, linear_attention_kernels, load_model
+from gentrend.models.planner import device_speed
 from gentrend.pipeline import plan
 from gentrend.pipeline.request import ReportRequest
 from gentrend.profiling import (
@@ -19,17 +20,18 @@ from gentrend.profiling import (
     StaticDecoder,
     backends,
     defaults_for,
-    estimate_text,
     measure,
     measure_point,
+    profile_plan,
     quantized_models,
+    quantized_precisions,
     run_sweep,
     sweep_seconds,
 )
 from gentrend.profiling.estimate import SWEEP_BUDGET_S
 from gentrend.profiling.settings import CACHE_ROUNDING
 
-FAST = dict(batch_sizes=(1,), prompt_lengths=(8,), new_tokens=4, warmup=0, min_runs=2, min_seconds=0.0, device="cpu")
+FAST = dict(batch_sizes=(1,), prompt_lengths=(8,), new_tokens=4, warmup=0, min_runs=2, max_runs=2, device="cpu")
 
 
 @pytest.fixture
@@ -56,15 +58,19 @@ def test_cuda_defaults_are_the_compiled_backend_with_one_compile_per_model():
 
 
 def test_the_sweep_of_every_model_fits_the_budget_on_paper(catalogue):
-    table = sweep_seconds(catalogue.models, defaults_for("cuda"))
+    speed = device_speed("cuda")  # no GPU here: an H100's datasheet
+    table = sweep_seconds(catalogue.models, defaults_for("cuda"), speed)
     assert table["total"].sum() <= SWEEP_BUDGET_S
     assert table["compiles"].tolist() == [len(defaults_for("cuda").batch_sizes)] * len(catalogue.models)
     # every extra batch size is one more compile per model, and costs more than an extra prompt length
-    two = sweep_seconds(catalogue.models, defaults_for("cuda", batch_sizes=[1, 16]))
-    three = sweep_seconds(catalogue.models, defaults_for("cuda", prompt_lengths=[128, 512, 1024]))
+    two = sweep_seconds(catalogue.models, defaults_for("cuda", batch_sizes=[1, 16]), speed)
+    three = sweep_seconds(catalogue.models, defaults_for("cuda", prompt_lengths=[128, 512, 1024]), speed)
     assert (two["compiles"] == 2 * table["compiles"]).all()
     assert two["total"].sum() - table["total"].sum() > three["total"].sum() - table["total"].sum() > 0
-    assert quantized_models(catalogue.models, defaults_for("cuda"), catalogue) == []  # no room left within the budget
+    # int8/int4 rows only where they keep the sweep within the budget
+    chosen = quantized_models(catalogue.models, defaults_for("cuda"), catalogue)
+    quantized = {m: quantized_precisions("cuda") for m in chosen}
+    assert sweep_seconds(catalogue.models, defaults_for("cuda"), speed, quantized)["total"].sum() <= SWEEP_BUDGET_S
 
 
 def test_default_gpu_models_and_their_quantized_rows(catalogue, on_cuda):
@@ -75,10 +81,12 @@ def test_default_gpu_models_and_their_quantized_rows(catalogue, on_cuda):
     assert models[-1] == min(catalogue.in_generation(newest), key=lambda m: m.params.total)
     assert plan.default_profile_models(catalogue, "cpu") == catalogue.smallest_per_generation()
     chosen = quantized_models(models, defaults_for("cuda"), catalogue)
-    assert chosen and all(catalogue.get(m).generation == newest for m in chosen)  # the claims are about it
+    newest_first = [catalogue.get(m).generation == newest for m in chosen]  # the claims are about the newest
+    assert chosen and newest_first == sorted(newest_first, reverse=True) and newest_first[0]
     params = plan.profile_parameters(ReportRequest(device="cuda"), catalogue)
     assert params["backend"] == "compiled" and params["dtype"] == "bf16" and params["quantized_models"] == chosen
-    text = estimate_text([{**params, "model": m.id} for m in models], catalogue)
+    text, seconds = profile_plan([{**params, "model": m.id} for m in models], catalogue)
+    assert list(seconds) == [m.id for m in models] and all(s > 0 for s in seconds.values())
     assert f"profiling {len(models)} model(s) on cuda:0" in text and "estimated time" in text
     assert "int8/int4 weights for " + ", ".join(chosen) in text
 
@@ -143,7 +151,7 @@ class FakeRunner:
 
 @pytest.fixture
 def counters(monkeypatch):
-    state = {"graphs": 0, "graph_breaks": 0, "compile_s": 0.0, "cudagraph_skips": 0}
+    state = {"graphs": 0, "graph_breaks": 0, "compile_s": 0.0, "cudagraph_skips": 0, "cache_hits": 0, "cache_misses": 0}
     monkeypatch.setattr(measure, "compile_counters", lambda: dict(state))
     return state
 
@@ -159,9 +167,11 @@ LOADED = SimpleNamespace(
 def test_warm_up_runs_until_nothing_compiles_and_timings_settle(counters):
     settings = ProfileSettings(**{**FAST, "warmup": 1, "max_warmup": 10})
     # compile (slow), CUDA graph record, then settling: 0.30 -> 0.12 -> 0.101 -> 0.100: the 5th run is within 5 %
+    # of the 4th, so it is the first measured run: 4 warm-up runs
     run = FakeRunner([5.0, 0.3, 0.12, 0.101, 0.100, 0.1, 0.1], compile_calls=1, counters=counters)
     metrics = measure_point(LOADED, settings, 1, 8, runner=run)
-    assert metrics["warmup_runs"]["value"] == 5 and "until stable" in metrics["warmup_runs"]["note"]
+    assert metrics["warmup_runs"]["value"] == 4 and "until stable" in metrics["warmup_runs"]["note"]
+    assert metrics["e2e_s"]["n_runs"] == settings.min_runs
     assert metrics["compile_s"]["value"] == 2.0 and metrics["graphs_compiled"]["value"] == 1
     assert metrics["recompiles"]["value"] == 0
     unsettled = FakeRunner([1.0, 2.0] * 10, counters=counters)
@@ -177,7 +187,7 @@ def test_recompiles_and_skipped_cuda_graphs_during_measured_runs_are_recorded(co
             return super().__call__(inputs)
 
     run = Recompiling([0.1] * 10, counters=counters)
-    metrics = measure_point(LOADED, ProfileSettings(**{**FAST, "min_runs": 3}), 1, 8, runner=run)
+    metrics = measure_point(LOADED, ProfileSettings(**{**FAST, "min_runs": 3, "max_runs": 3}), 1, 8, runner=run)
     assert metrics["recompiles"]["value"] == 3
     assert "CUDA graphs skipped" in run.fallback
 
@@ -187,7 +197,9 @@ def test_the_compiled_backend_makes_one_runner_per_batch_size(monkeypatch):
     monkeypatch.setattr(
         backends, "make_runner", lambda loaded, settings, batch: made.append(batch) or SimpleNamespace(fallback="")
     )
-    monkeypatch.setattr(measure, "measure_point", lambda loaded, settings, batch, prompt, runner=None: {"ok": batch})
+    monkeypatch.setattr(
+        measure, "measure_point", lambda loaded, settings, batch, prompt, runner=None, probe=None: {"ok": batch}
+    )
     settings = ProfileSettings(**{**FAST, "batch_sizes": (4, 1), "prompt_lengths": (64, 8, 32), "backend": "compiled"})
     records = run_sweep(LOADED, settings, progress=False)
     assert made == [1, 4]  # once per batch size, whatever the number of prompt lengths
@@ -267,7 +279,7 @@ def test_compiled_backend_compiles_once_per_batch_size_on_the_cpu(tmp_path):
     from gentrend.profiling import memory_validation, profile, wide
 
     settings = defaults_for(
-        "cpu", backend="compiled", batch_sizes=[1, 2], prompt_lengths=[8, 16], new_tokens=4, min_runs=2, min_seconds=0.0
+        "cpu", backend="compiled", batch_sizes=[1, 2], prompt_lengths=[8, 16], new_tokens=4, min_runs=2, max_runs=2
     )
     rows = profile("qwen3.5-0.8b", settings=settings, tiny=True, cache_dir=tmp_path, progress=False)
     points = wide(rows)
@@ -304,7 +316,7 @@ def test_int8_rows_beside_the_float_ones_and_int4_skipped_on_the_cpu(tmp_path, c
     (CUDA-only kernel): a warning with the reason, and the float profile stands."""
     from gentrend.profiling import ProfilingWarning, precision_table, profile_precisions, save_results, wide
 
-    settings = defaults_for("cpu", batch_sizes=[1, 2], prompt_lengths=[8], new_tokens=4, min_runs=1, min_seconds=0.0)
+    settings = defaults_for("cpu", batch_sizes=[1, 2], prompt_lengths=[8], new_tokens=4, min_runs=1, max_runs=1)
     with pytest.warns(
         ProfilingWarning,
         match="int4 weights of qwen3-0.6b not profiled: ModelLoadError: int4 weight-only runs on CUDA only",

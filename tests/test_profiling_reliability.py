@@ -22,7 +22,7 @@ from gentrend.profiling import (
 )
 from gentrend.profiling.results import partial_results_path
 
-FAST = dict(batch_sizes=(1, 2), prompt_lengths=(8,), new_tokens=4, warmup=0, min_runs=1, min_seconds=0.0, device="cpu")
+FAST = dict(batch_sizes=(1, 2), prompt_lengths=(8,), new_tokens=4, warmup=0, min_runs=1, max_runs=1, device="cpu")
 
 
 @pytest.fixture
@@ -30,11 +30,11 @@ def counted(monkeypatch):
     real = measure.measure_point
     state = {"calls": [], "interrupt_at": None}
 
-    def wrapper(loaded, settings, batch, prompt, runner=None):
+    def wrapper(loaded, settings, batch, prompt, runner=None, probe=None):
         if (batch, prompt) == state["interrupt_at"]:
             raise KeyboardInterrupt
         state["calls"].append((batch, prompt))
-        return real(loaded, settings, batch, prompt, runner=runner)
+        return real(loaded, settings, batch, prompt, runner=runner, probe=probe)
 
     monkeypatch.setattr(measure, "measure_point", wrapper)
     return state

@@ -8,18 +8,11 @@
 
 Modules: settings (validated EvalSettings), tasks (lm-eval and user task names -> lm-eval tasks), model
 (tokenizer, thinking switch, HFLM), synthetic (tokenizer for synthetic smoke runs), estimate (time before
-starting; planning table), results (schema, files, summary), scores (as_scores,
+starting, through gentrend.models.planner), results (schema, files, summary), scores (as_scores,
 compare_with_published), data (data/evaluation.yaml), run (evaluate).
 """
 
-from gentrend.evaluation.estimate import (
-    Throughput,
-    Workload,
-    device_throughput,
-    estimate_seconds,
-    gpu_throughput,
-    planning_table,
-)
+from gentrend.evaluation.estimate import Workload, estimate_seconds, evaluation_speed, gpu_speed
 from gentrend.evaluation.results import (
     SCHEMA_COLUMNS,
     evaluation_summary_table,
@@ -42,18 +35,16 @@ __all__ = [
     "SCHEMA_COLUMNS",
     "TaskError",
     "TaskSpec",
-    "Throughput",
     "Workload",
     "as_scores",
     "compare_with_published",
-    "device_throughput",
+    "evaluation_speed",
     "estimate_seconds",
     "evaluate",
-    "gpu_throughput",
+    "gpu_speed",
     "headline_rows",
     "evaluation_summary_table",
     "load_evaluation_results",
-    "planning_table",
     "resolve_tasks",
     "results_path",
     "run_label",

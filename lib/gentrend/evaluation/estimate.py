@@ -1,4 +1,5 @@
-"""Time estimate of an evaluation, printed before it starts, and the planning table per model size.
+"""Time estimate of an evaluation, printed before it starts: the work lm-eval will do, timed by
+gentrend.models.planner (the one time model of profiling and evaluation).
 
 Work per task, counted on its documents after `limit` (a sample of up to SAMPLE_DOCS documents, scaled to
 all): the requests lm-eval sends, their prompt tokens (few-shot context + continuation for log-likelihood
@@ -7,36 +8,31 @@ bound, generation usually stops earlier at a stop sequence). Choices that share 
 long (MMLU's A/B/C/D) cost one forward pass, as lm-eval's logits cache computes them. Chat-template markup is
 not counted (a few tokens per turn).
 
-Time, for a model of N text parameters on a device of peak compute F (FLOP/s) and memory bandwidth B:
-
-    prefill_s  = 2 N x prompt tokens / (F x compute_share)        (a forward pass costs about 2N FLOPs a token)
-    decode_s   = generated tokens / batch x max(weight bytes / (B x bandwidth_share), 2 N batch / (F x compute_share),
-                                                 step_floor_s)       (step_floor_s: launch-bound GPU steps)
-    overhead_s = task_overhead_s + requests x request_overhead_s   (lm-eval set-up; tokenizing, batching, Python)
-    total      = prefill_s + decode_s + overhead_s
-
-F and B: on the CPU measured here (a matmul test at the evaluation dtype; gentrend.models.roofline's copy test); on
-a GPU the datasheet figures (data/evaluation.yaml, data/gpus.yaml), measured for a GPU not listed there.
-Shares and overhead: data/evaluation.yaml (GPU shares assumed, CPU ones calibrated on measured runs). Batch
-"auto" counts as max_batch_size (lm-eval starts there and halves on out-of-memory).
+Time: the planner's prefill over the prompt tokens and its decode steps over the generated tokens / batch, plus
+lm-eval's own overhead (task_overhead_s + requests x request_overhead_s: set-up; tokenizing, batching, Python).
+The device's figures are the planner's (on the CPU measured here; a GPU of data/evaluation.yaml by its
+datasheets); the shares an lm-eval run sustains and the overheads are data/evaluation.yaml's (CPU ones
+calibrated on measured runs). Batch "auto" counts as max_batch_size (lm-eval starts there and halves on
+out-of-memory).
 """
 
 from __future__ import annotations
 
+import json
 import math
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
-import pandas as pd
 import torch
 
 from gentrend.core.errors import DataError
 from gentrend.core.vocab import precision_name
 from gentrend.evaluation.data import load_evaluation_data
 from gentrend.evaluation.settings import EvalSettings
-from gentrend.models.catalogue import Catalogue, Model
-from gentrend.models.memory_model import param_counts, weights_read_per_token_bytes
-from gentrend.models.roofline import device_bandwidth, gpu, gpu_for_device_name
+from gentrend.models.architecture import text_config
+from gentrend.models.catalogue import Model
+from gentrend.models.planner import Speed, device_speed, prefill_seconds, step_seconds
+from gentrend.models.roofline import gpu, gpu_for_device_name
 
 SAMPLE_DOCS = 16
 DEFAULT_MAX_GEN_TOKS = 256  # lm-eval's HFLM default when a task sets none
@@ -48,22 +44,6 @@ class Workload:
     requests: int
     prompt_tokens: int
     generated_tokens: int
-
-
-# a 5-shot MMLU prompt is about 500-700 tokens; its four one-token choices share one forward pass
-MMLU_STYLE = Workload("1,000 MMLU-style questions (600-token prompt, 4 one-token choices)", 4000, 601_000, 0)
-
-
-@dataclass(frozen=True)
-class Throughput:
-    device: str
-    flops: float
-    flops_source: str
-    bandwidth: float
-    bandwidth_source: str
-    compute_share: float
-    bandwidth_share: float
-    step_floor_s: float = 0.0
 
 
 def _documents(task, limit) -> int:
@@ -105,34 +85,9 @@ def task_workload(name: str, loaded: dict, tokenizer, settings: EvalSettings) ->
     return Workload(name, *(sum(p[i] for p in parts) for i in range(3)))
 
 
-_MATMUL: dict[tuple[str, str], float] = {}
-
-
-def measure_matmul_flops(
-    device: str = "cpu", dtype: torch.dtype = torch.float32, size: int = 1024, repeats: int = 5
-) -> float:
-    """FLOP/s of a square matmul at its best of `repeats` (after one warm-up: the best run is the one least
-    disturbed by other work on the machine); measured once per device and dtype."""
-    key = (device, str(dtype))
-    if key not in _MATMUL:
-        dev = torch.device(device)
-        a = torch.randn(size, size, device=dev).to(dtype)
-        b = torch.randn(size, size, device=dev).to(dtype)
-        sync = (lambda: torch.cuda.synchronize(dev)) if dev.type == "cuda" else (lambda: None)
-        torch.matmul(a, b)
-        sync()
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            torch.matmul(a, b)
-            sync()
-            times.append(time.perf_counter() - start)
-        _MATMUL[key] = 2 * size**3 / min(times)
-    return _MATMUL[key]
-
-
-def gpu_throughput(name: str) -> Throughput:
-    """Datasheet figures of a GPU of data/evaluation.yaml (compute) and data/gpus.yaml (bandwidth)."""
+def gpu_speed(name: str) -> Speed:
+    """Datasheet figures of a GPU of data/evaluation.yaml (compute) and data/gpus.yaml (bandwidth), with the shares
+    an lm-eval run sustains."""
     data = load_evaluation_data()
     card = gpu(name)
     compute = data.gpus.get(card.name)
@@ -141,58 +96,59 @@ def gpu_throughput(name: str) -> Throughput:
             f"no BF16 compute figure for GPU {card.name!r}",
             f"add it under `gpus:` in data/evaluation.yaml (known: {', '.join(data.gpus)})",
         )
-    return Throughput(
+    c = data.estimate
+    return Speed(
         card.name,
         compute.bf16_tflops * 1e12,
         f"datasheet: {compute.source}",
         card.bandwidth_bytes_per_s,
         f"datasheet: {card.source}",
-        data.estimate.gpu_compute_share,
-        data.estimate.gpu_bandwidth_share,
-        data.estimate.gpu_step_floor_s,
+        c.gpu_compute_share,
+        c.gpu_bandwidth_share,
+        c.gpu_step_floor_s,
     )
 
 
-def device_throughput(device: str, dtype: torch.dtype) -> Throughput:
-    """This machine's device: a listed GPU by its datasheets, otherwise measured (matmul and copy tests)."""
-    constants = load_evaluation_data().estimate
+def evaluation_speed(device: str, dtype: torch.dtype) -> Speed:
+    """The planner's speed of this machine's device with lm-eval's shares: a listed GPU by its datasheets,
+    otherwise measured (matmul and copy tests)."""
     dev = torch.device(device)
     if dev.type == "cuda":
         known = gpu_for_device_name(torch.cuda.get_device_name(dev))
         if known is not None and known.name in load_evaluation_data().gpus:
-            return gpu_throughput(known.name)
-    measured = device_bandwidth(dev)
-    bandwidth, bandwidth_source = measured.measured, measured.measured_note
+            return gpu_speed(known.name)
+    c = load_evaluation_data().estimate
     cuda = dev.type == "cuda"
-    return Throughput(
-        str(dev),
-        measure_matmul_flops(str(dev), dtype),
-        f"measured {precision_name(dtype)} matmul on {dev}",
-        bandwidth,
-        bandwidth_source,
-        constants.gpu_compute_share if cuda else constants.cpu_compute_share,
-        constants.gpu_bandwidth_share if cuda else constants.cpu_bandwidth_share,
-        constants.gpu_step_floor_s if cuda else 0.0,
+    return replace(
+        device_speed(str(dev), dtype),
+        compute_share=c.gpu_compute_share if cuda else c.cpu_compute_share,
+        bandwidth_share=c.gpu_bandwidth_share if cuda else c.cpu_bandwidth_share,
+        step_floor_s=c.gpu_step_floor_s if cuda else 0.0,
+        layer_overhead_s=0.0,
     )
 
 
 def estimate_seconds(
-    model: Model, work: Workload, throughput: Throughput, dtype: str | torch.dtype, batch: int, tiny: bool = False
+    model: Model, work: Workload, speed: Speed, dtype: str | torch.dtype, batch: int, tiny: bool = False
 ) -> dict[str, float]:
-    """prefill_s, decode_s, overhead_s and total_s of `work` (see the module docstring for the formula)."""
-    n_params = param_counts(model, tiny)[0]
-    flops = throughput.flops * throughput.compute_share
-    weight_bytes = weights_read_per_token_bytes(model, precision_name(dtype), tiny=tiny)
-    prefill = 2 * n_params * work.prompt_tokens / flops
-    step = max(
-        weight_bytes / (throughput.bandwidth * throughput.bandwidth_share),
-        2 * n_params * batch / flops,
-        throughput.step_floor_s,
-    )
-    decode = work.generated_tokens / batch * step
+    """prefill_s, decode_s, overhead_s and total_s of `work` (see the module docstring)."""
+    prefill = prefill_seconds(model, work.prompt_tokens, speed, tiny)
+    decode = work.generated_tokens / batch * step_seconds(model, batch, 0, precision_name(dtype), speed, tiny)
     constants = load_evaluation_data().estimate
     overhead = constants.task_overhead_s + work.requests * constants.request_overhead_s
     return {"prefill_s": prefill, "decode_s": decode, "overhead_s": overhead, "total_s": prefill + decode + overhead}
+
+
+def shrunken_checkpoint(model: Model, path: str | Path | None) -> bool:
+    """Whether a local checkpoint holds the shrunken (tiny) copy of `model`'s architecture, as the test suite's
+    checkpoints do: then the estimate is the tiny model's, not the catalogue model's."""
+    try:
+        config = json.loads((Path(path) / "config.json").read_text()) if path else {}
+    except (OSError, ValueError):
+        return False
+    config = config.get("text_config", config)
+    tiny = text_config(model, tiny=True)
+    return (config.get("num_hidden_layers"), config.get("hidden_size")) == (tiny.num_hidden_layers, tiny.hidden_size)
 
 
 def batch_of(settings: EvalSettings) -> int:
@@ -205,31 +161,3 @@ def format_seconds(seconds: float) -> str:
     if seconds < 5400:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
-
-
-def planning_table(
-    catalogue: Catalogue,
-    throughputs: list[Throughput],
-    work: Workload = MMLU_STYLE,
-    batch: int = 32,
-    dtypes: dict[str, str] | None = None,
-) -> pd.DataFrame:
-    """Estimated time of `work` for every catalogue model on each device (dtypes: device -> dtype; default
-    fp32 on the CPU, bf16 elsewhere)."""
-    rows = []
-    for tp in throughputs:
-        dtype = (dtypes or {}).get(tp.device) or ("fp32" if tp.device == "cpu" else "bf16")
-        for m in catalogue:
-            seconds = estimate_seconds(m, work, tp, dtype, batch)["total_s"]
-            rows.append(
-                {
-                    "model": m.name,
-                    "params_total": m.params.total,
-                    "device": tp.device,
-                    "dtype": dtype,
-                    "workload": work.task,
-                    "seconds": seconds,
-                    "time": format_seconds(seconds),
-                }
-            )
-    return pd.DataFrame(rows)

@@ -35,7 +35,14 @@ from gentrend.core.environment import environment, fingerprint
 from gentrend.core.errors import GentrendError
 from gentrend.core.files import write_text
 from gentrend.core.vocab import precision_name, resolve_precision, torch_dtype
-from gentrend.evaluation.estimate import batch_of, device_throughput, estimate_seconds, format_seconds, task_workload
+from gentrend.evaluation.estimate import (
+    batch_of,
+    estimate_seconds,
+    evaluation_speed,
+    format_seconds,
+    shrunken_checkpoint,
+    task_workload,
+)
 from gentrend.evaluation.model import (
     applied_thinking,
     check_checkpoint_folder,
@@ -252,12 +259,13 @@ class _Run:
     def _estimate(self, loaded: dict, tokenizer) -> dict[str, float]:
         """Seconds per task from gentrend.evaluation.estimate; printed before the model loads."""
         s = self.settings
-        throughput = device_throughput(s.device, self.dtype)
+        throughput = evaluation_speed(s.device, self.dtype)
+        tiny = self.tiny or (self.mode == "local" and shrunken_checkpoint(self.model, self.path))
         seconds = {}
         lines = []
         for name, tasks in loaded.items():
             work = task_workload(name, tasks, tokenizer, s)
-            seconds[name] = estimate_seconds(self.model, work, throughput, self.dtype, batch_of(s), tiny=self.tiny)[
+            seconds[name] = estimate_seconds(self.model, work, throughput, self.dtype, batch_of(s), tiny=tiny)[
                 "total_s"
             ]
             lines.append(

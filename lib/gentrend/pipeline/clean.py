@@ -1,12 +1,14 @@
 """`gentrend clean`: remove old run folders and profiling cache entries from the reports folder.
 
 What may go: what gentrend created, recognised by its own record, never by a name pattern alone: run folders
-(<reports>/<run-id>/ with a valid run id and a manifest naming that run) and profiling cache entries
+(<reports>/<run-id>/ with a valid run id and a manifest naming that run), profiling cache entries
 (<reports>/cache/profiling/<model>-<key>.csv with its index record <model>-<key>.json naming the key: those two files
-and nothing else). A symlink is never followed: a linked run folder or cache folder is left alone, and a path that
-resolves outside the reports folder is refused (gentrend.core.files.contained). What never goes: the run `latest` points
-to, the newest complete run (one with trend_report.html), anything that is not a run (reports/interactive, other files),
-and nothing at all while another gentrend run holds the reports folder: clean takes the same lock as a report run.
+and nothing else) and compile caches (<reports>/cache/compile/<key>/, one per torch, triton and device: kind
+"compile", kept by `--force` runs; gentrend.profiling.compile_cache). A symlink is never followed: a linked run folder
+or cache folder is left alone, and a path that resolves outside the reports folder is refused
+(gentrend.core.files.contained). What never goes: the run `latest` points to, the newest complete run (one with
+trend_report.html), anything that is not a run (reports/interactive, other files), and nothing at all while another
+gentrend run holds the reports folder: clean takes the same lock as a report run.
 
 Which: `older_than` (seconds since the run or entry was last written) and `keep` (all but the newest N runs, and all but
 the newest N cache entries of each model); given both, an item goes only when both select it. A run folder is renamed to
@@ -29,6 +31,7 @@ from gentrend.core.files import contained
 from gentrend.pipeline.manifest import Manifest
 from gentrend.pipeline.rundir import check_run_id, reports_lock
 from gentrend.profiling.cache import cache_path
+from gentrend.profiling.compile_cache import FOLDER as COMPILE_FOLDER
 
 AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 REMOVING = ".removing"
@@ -38,7 +41,7 @@ REMOVING = ".removing"
 class Item:
     """A run folder or a cache entry (its files), with its age and the bytes removing it alone frees."""
 
-    kind: str  # "run" | "cache"
+    kind: str  # "run" | "cache" | "compile"
     path: Path
     files: tuple[Path, ...]
     age_s: float
@@ -123,6 +126,17 @@ def cache_entries() -> list[Item]:
     return sorted(found, key=lambda item: item.age_s)
 
 
+def compile_entries() -> list[Item]:
+    """The compile caches (one folder per torch, triton and device), newest first."""
+    folder = paths.cache_dir() / COMPILE_FOLDER
+    found = [
+        _item("compile", entry, _tree(entry), group="compile")
+        for entry in (sorted(folder.iterdir()) if folder.is_dir() else ())
+        if entry.is_dir() and not entry.is_symlink()
+    ]
+    return sorted(found, key=lambda item: item.age_s)
+
+
 def protected_runs(reports: Path, found: list[Item]) -> dict[Path, str]:
     """Runs that are never removed, with why: latest's target and the newest complete run."""
     keep = {}
@@ -162,7 +176,7 @@ def plan(older_than: float | None = None, keep: int | None = None) -> tuple[list
     found = runs(reports)
     protected = protected_runs(reports, found)
     doomed = [item for item in _selected(found, older_than, keep) if item.path.resolve() not in protected]
-    entries = cache_entries()
+    entries = cache_entries() + compile_entries()
     for group in dict.fromkeys(item.group for item in entries):
         doomed += _selected([item for item in entries if item.group == group], older_than, keep)
     return doomed, protected
@@ -172,7 +186,7 @@ def remove(item: Item) -> None:
     """Delete a run folder (renamed to a hidden name first) or a cache entry's files."""
     reports = paths.reports_dir()
     try:
-        if item.kind == "run":
+        if item.kind in ("run", "compile"):
             hidden = contained(item.path.with_name(f".{item.path.name}{REMOVING}"), reports)
             os.replace(contained(item.path, reports), hidden)
             shutil.rmtree(hidden)  # never follows a link inside (it removes the link)

@@ -43,7 +43,8 @@ from gentrend.pipeline.plan import PROFILE_NB, TREND_REPORT_NB, plan, plan_notes
 from gentrend.pipeline.request import ReportRequest
 from gentrend.pipeline.rundir import check_run_id, new_run_id, point_latest, reports_lock, run_logger, set_aside
 from gentrend.pipeline.steps import Steps, upstream
-from gentrend.profiling import estimate_text
+from gentrend.profiling import profile_plan, results_path
+from gentrend.profiling.cache import fresh_results
 from gentrend.report.layout import RunArtefacts, findings
 from gentrend.report.publish import Publisher
 from gentrend.report.render import html_exporter, render_report
@@ -112,13 +113,18 @@ def publish_changes(run_dir: Path, base: Manifest | None) -> None:
     out.table(table, "changes", f"Changed since run {base.run_dir.name}", source="this run and that earlier run")
 
 
-def run_jobs(jobs: list[NotebookJob], executor, run: Steps, reports: Path, log) -> None:
+def run_jobs(jobs: list[NotebookJob], executor, run: Steps, reports: Path, log, estimates: dict) -> None:
     """Every job of the plan, each once all the jobs it waits for have finished (gentrend.pipeline.executors.graph),
-    reused on this machine when its key is unchanged, else run by the executor; the "changes" step just before
-    the trend report. Progress: how many jobs run, are done and failed."""
+    reused on this machine when its key is unchanged (and, for a profile, its measurements are fresh: neither
+    contended nor expired), else run by the executor; the "changes" step just before the trend report.
+    `estimates`: the plan's seconds per profiled model, kept in the manifest beside the time taken. Progress: how
+    many jobs run, are done and failed."""
     run_dir = run.run_dir
     waits = dependencies(jobs)
     keys: dict[int, dict] = {}
+    profiled = [job.parameters["model"] if job.notebook == PROFILE_NB else None for job in jobs]
+    # a profile with contended or expired points is measured again, never reused
+    fresh = [(lambda folder, m=m: fresh_results(results_path(m, folder))) if m else None for m in profiled]
     started, done = set(), set()
     with executor, tqdm(total=len(jobs), desc="gentrend report", unit="notebook", disable=None) as bar:
         executor.start(run_dir, log)
@@ -148,14 +154,16 @@ def run_jobs(jobs: list[NotebookJob], executor, run: Steps, reports: Path, log) 
                     "machine": machine,
                     "data": upstream(paths.data_dir(), job.data),
                 }
-                if run.reusable(job.output_name, keys[i], job.reads):  # a reused step never leaves the driver
-                    run.step(job.output_name, keys[i], lambda job=job: execute(job, run_dir), job.reads)
+                if run.reusable(job.output_name, keys[i], job.reads, fresh[i]):  # a reused step never leaves the driver
+                    run.step(job.output_name, keys[i], lambda job=job: execute(job, run_dir), job.reads, fresh=fresh[i])
                     finish(i)
                 else:
                     executor.submit(i, job)
             if executor.pending():
                 for i, action in executor.finished():
-                    run.step(jobs[i].output_name, keys[i], action, reads=jobs[i].reads)
+                    run.step(
+                        jobs[i].output_name, keys[i], action, jobs[i].reads, profiled[i] and estimates.get(profiled[i])
+                    )
                     finish(i)
 
 
@@ -187,7 +195,7 @@ def run_report(
     load_claims(catalogue=catalogue)
     html_exporter()  # the renderer works, before minutes of notebooks
     jobs = plan(catalogue, scores, request)
-    estimate = estimate_text([j.parameters for j in jobs if j.notebook == PROFILE_NB], catalogue)
+    estimate, estimates = profile_plan([j.parameters for j in jobs if j.notebook == PROFILE_NB], catalogue)
     notes = plan_notes(jobs)
     if sys.stderr.isatty():  # on a terminal; a schedule reads it in run.log
         print(estimate, *notes, sep="\n", file=sys.stderr)
@@ -221,7 +229,7 @@ def run_report(
                 {"machine": inputs["machine"], "data": inputs["data"]},
                 lambda: publish_inputs(run_dir, catalogue, scores),
             )
-            run_jobs(jobs, make_executor(request.executor, request.ray_address), run, reports, log)
+            run_jobs(jobs, make_executor(request.executor, request.ray_address), run, reports, log, estimates)
             report_nb = run_dir / "notebooks" / jobs[-1].output_name
             if report_nb.exists():
                 targets = (run_dir / "trend_report.html", run_dir / "trend_report.pdf" if pdf else None)

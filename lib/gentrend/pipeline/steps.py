@@ -54,8 +54,9 @@ def upstream(run_dir: Path, patterns: tuple[str, ...]) -> dict[str, str]:
     return {str(f.relative_to(run_dir)): file_digest(f) for f in files if ".partial" not in f.name}
 
 
-def reusable(name: str, key: str, sources: list[Manifest]) -> tuple[Manifest, dict] | None:
-    """The first earlier run whose step `name` had this key and whose files are all still intact."""
+def reusable(name: str, key: str, sources: list[Manifest], fresh=None) -> tuple[Manifest, dict] | None:
+    """The first earlier run whose step `name` had this key and whose files are all still intact (and, given
+    `fresh(run folder)`, still fresh: e.g. measurements neither contended nor expired)."""
     for source in sources:
         entry = source.job(name)
         if (
@@ -64,6 +65,7 @@ def reusable(name: str, key: str, sources: list[Manifest]) -> tuple[Manifest, di
             and entry.get("status") in ("executed", "reused")
             and entry.get("files")
             and source.outputs_present(entry)
+            and (fresh is None or fresh(source.run_dir))
         ):
             return source, entry
     return None
@@ -91,16 +93,26 @@ class Steps:
     def key(self, key_parts: dict, reads: tuple[str, ...] = ()) -> str:
         return digest(self.base_key, key_parts, upstream(self.run_dir, reads))
 
-    def reusable(self, name: str, key_parts: dict, reads: tuple[str, ...] = ()) -> bool:
+    def reusable(self, name: str, key_parts: dict, reads: tuple[str, ...] = (), fresh=None) -> bool:
         """Whether step `name` would be reused (so it need not be sent anywhere)."""
-        return reusable(name, self.key(key_parts, reads), self.sources) is not None
+        return reusable(name, self.key(key_parts, reads), self.sources, fresh) is not None
 
-    def step(self, name: str, key_parts: dict, action, reads: tuple[str, ...] = ()) -> str:
-        """Reuse or do one step; returns its status (reused / executed / failed). Failures are recorded, not raised."""
+    def step(
+        self,
+        name: str,
+        key_parts: dict,
+        action,
+        reads: tuple[str, ...] = (),
+        estimate_s: float | None = None,
+        fresh=None,
+    ) -> str:
+        """Reuse or do one step; returns its status (reused / executed / failed). Failures are recorded, not raised.
+        `estimate_s`: the plan's estimate of the step, kept in its entry beside the seconds it took; `fresh`: see
+        `reusable`."""
         key = self.key(key_parts, reads)
-        found = reusable(name, key, self.sources)
+        found = reusable(name, key, self.sources, fresh)
         start = time.perf_counter()
-        entry = {"name": name, "key": key}
+        entry = {"name": name, "key": key} | ({"estimate_s": round(estimate_s, 1)} if estimate_s is not None else {})
         if found:
             source, old = found
             link_files(list(old["files"]), source.run_dir, self.run_dir)

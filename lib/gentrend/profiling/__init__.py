@@ -8,13 +8,14 @@ Modules: settings (validated ProfileSettings, per-device defaults), backends (co
 decode step; eager: transformers generate), measure (one point: warm-up until stable, TTFT, TPOT, decode/prefill
 throughput, memory, energy, compiles), sweep (the grid; one backend runner per batch size; OOM and errors
 recorded, sweep goes on), guard (per-device lock, busy note), cache (checksummed reuse, interrupted sweeps
-resumed), profile (load + sweep + rows, gentrend.core.environment on every row), estimate (how long a sweep takes),
-results (schema, tables).
+resumed), profile (load + sweep + rows, gentrend.core.environment on every row), estimate (how long a sweep takes,
+through gentrend.models.planner), stopping (when a point has run enough), compile_cache (compiles kept per
+machine), results (schema, tables).
 """
 
 from gentrend.profiling.backends import GenerateRunner, StaticDecoder, compile_counters
 from gentrend.profiling.cache import CacheWarning
-from gentrend.profiling.estimate import estimate_text, quantized_models, sweep_seconds
+from gentrend.profiling.estimate import profile_plan, quantized_models, sweep_seconds
 from gentrend.profiling.measure import measure_point
 from gentrend.profiling.profile import ProfilingWarning, profile, profile_precisions
 from gentrend.profiling.results import (
@@ -49,7 +50,7 @@ __all__ = [
     "bandwidth_path",
     "compile_counters",
     "defaults_for",
-    "estimate_text",
+    "profile_plan",
     "is_oom",
     "load_run_results",
     "measure_point",

@@ -38,7 +38,8 @@ def sync(device: torch.device) -> None:
 
 def compile_counters() -> dict[str, float]:
     """Dynamo's process-wide counters: graphs compiled (first compiles and recompiles), graph breaks, seconds
-    spent compiling (dynamo + AOT + inductor), CUDA graphs skipped by inductor."""
+    spent compiling (dynamo + AOT + inductor), CUDA graphs skipped by inductor, inductor's FX graph cache hits and
+    misses (a hit: the compiled graph came from the on-disk compile cache)."""
     import torch._dynamo.utils as du
 
     return {
@@ -46,6 +47,8 @@ def compile_counters() -> dict[str, float]:
         "graph_breaks": sum(du.counters["graph_break"].values()),
         "compile_s": du.calculate_time_spent().get("entire_frame_compile", 0.0),
         "cudagraph_skips": du.counters["inductor"]["cudagraph_skips"],
+        "cache_hits": du.counters["inductor"]["fxgraph_cache_hit"],
+        "cache_misses": du.counters["inductor"]["fxgraph_cache_miss"],
     }
 
 

@@ -8,6 +8,10 @@ Interrupted sweeps: the rows measured so far are checkpointed after every point 
 (same sidecar), so the next run with the same key measures only the missing points; the checkpoint is dropped
 when the full entry is written.
 
+What is never reused (`stale`): a point flagged `contended` (gentrend.profiling.guard), and a measurement older
+than MAX_AGE_DAYS (its `measured_at`): an entry holding one is measured again where it is stale, its other points
+kept, so a scheduled run re-measures what a busy or distant day produced. Rows carry their age (`age_days`).
+
 An entry is reused only when its sidecar matches the file (a file cut short, or garbage, does not): a bad entry
 is reported ("cache entry X is damaged: re-measuring", a CacheWarning) and measured again, never reused. A
 cache that cannot be written is reported once and the measured rows are still returned.
@@ -15,6 +19,7 @@ cache that cannot be written is reported once and the measured rows are still re
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import warnings
@@ -28,7 +33,8 @@ from gentrend.core.files import OutputError, write_bytes, write_json
 from gentrend.core.keys import digest
 from gentrend.profiling.results import read_rows
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+MAX_AGE_DAYS = 30  # a measurement older than this is measured again: the machine, its load and its software drift
 
 
 class CacheWarning(UserWarning):
@@ -101,3 +107,42 @@ def drop_partial(model_id: str, key: str, cache_dir: Path | str | None = None) -
     path = cache_path(model_id, key, cache_dir, partial=True)
     for p in (path, _sidecar(path)):
         p.unlink(missing_ok=True)
+
+
+def age_days(rows: pd.DataFrame, now: dt.datetime | None = None) -> pd.Series:
+    """Days since each row was measured (`measured_at`, UTC)."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return (now - pd.to_datetime(rows["measured_at"], utc=True)).dt.total_seconds() / 86400
+
+
+def stale(rows: pd.DataFrame, now: dt.datetime | None = None) -> pd.Series:
+    """Rows that must not be reused: contended, or older than MAX_AGE_DAYS."""
+    contended = rows["contended"].astype(str).str.lower().eq("true") if "contended" in rows else False
+    return contended | (age_days(rows, now) > MAX_AGE_DAYS)
+
+
+def stale_reason(rows: pd.DataFrame, now: dt.datetime | None = None) -> str:
+    """Why a cached entry cannot be reused as it is ("" when it can)."""
+    bad = rows[stale(rows, now)]
+    if bad.empty:
+        return ""
+    points = bad[bad["scope"] == "point"][["batch_size", "prompt_length"]].drop_duplicates()
+    where = ", ".join(f"batch {int(b)} x prompt {int(p)}" for b, p in points.itertuples(index=False)) or "its load"
+    return f"{where}: contended or older than {MAX_AGE_DAYS} days"
+
+
+def fresh_results(path: Path) -> bool:
+    """Whether a run's results file may be reused by a later run: present, and nothing in it stale."""
+    try:
+        return not stale(read_rows(path)).any()
+    except (DataError, OSError, KeyError, ValueError):
+        return False
+
+
+def reusable_points(rows: pd.DataFrame, now: dt.datetime | None = None) -> pd.DataFrame:
+    """The point rows of an entry that a new measurement may keep: every row of a point that has no stale row."""
+    points = rows[rows["scope"] == "point"]
+    bad = points[stale(points, now)][["batch_size", "prompt_length"]].drop_duplicates()
+    keys = list(zip(points["batch_size"], points["prompt_length"]))
+    drop = set(zip(bad["batch_size"], bad["prompt_length"]))
+    return points[[k not in drop for k in keys]]

@@ -1,132 +1,67 @@
-"""How long a profiling sweep will take, printed before it starts, and which models get int8/int4 rows within
-the time budget.
+"""How long a profiling sweep will take, printed before it starts (and recorded per step in the run's manifest),
+and which models get int8/int4 rows within the time budget.
 
-The cost model (seconds; a rough plan, not a promise) adds, per profiled model: a fresh notebook kernel; for
-each precision a load and, on the compiled backend, one compile per batch size; for each point the warm-up
-and the measured runs. Decode and prefill speeds come from the roofline at an assumed efficiency.
-
-GPU constants, from the H100 figures of reference/gpu-h100-2026-11.md (bf16, synthetic weights):
-- compile (dynamo + inductor + CUDA graph warm-up, cold caches): the hand-written compiled loop warmed up in
-  47 s for Qwen2.5-0.5B and 141 s for Qwen3-8B: `COMPILE_BASE_S + COMPILE_PER_BPARAM_S` x billions of parameters
-  fits both. A rerun on the same machine compiles from inductor's on-disk cache (gentrend keeps it in its cache
-  folder) and is faster; the estimate does not count on it. On an H200 (2026-11-26) the profiler compiled
-  Qwen2.5-1.5B in 22-37 s (bf16), 29-32 s (int4, int8) and Qwen3.5-0.8B in 27 s, against the 54 and 44 s these
-  constants give: they err on the long side.
-- compiled decode: `DECODE_EFFICIENCY` of the datasheet bandwidth roofline plus `STEP_OVERHEAD_S` per step (the
-  compiled path reached 104 tok/s for Qwen3-8B, 47 % of the datasheet roofline; 320 tok/s for Qwen2.5-0.5B).
-- transformers eager decode: Python-bound, `EAGER_LAYER_S` per layer per step (Qwen3-8B: 36 layers, 20 tok/s).
-- prefill: 2 x parameters x tokens FLOPs at `PREFILL_FLOPS`, plus `EAGER_LAYER_S` per layer.
-The CPU constants are for a small shared machine (2 cores) and only need to be of the right order.
+Per profiled model (OVERHEADS per device kind): a notebook (a fresh kernel, its imports, tables and figures:
+notebook_s), for each precision a load (synthetic weights: a memory pass over them at load_share of the device's
+measured bandwidth) and, on the compiled backend, one compile per batch size; for each point the warm-up and the
+runs the stopping rule needs when the machine is quiet (the floor, `min_runs`; the warm-up's last run is the
+first measured one), and for a batch size's first point the run that names the attention kernel. A run's time
+comes from gentrend.models.planner, calibrated on this machine's measured compute and bandwidth. Compiles (GPU:
+the H100 warm-ups of the hand-written compiled loop, 47 s for Qwen2.5-0.5B and 141 s for Qwen3-8B:
+`base + per_bparam` x billions of parameters fits both) assume cold caches; a warm compile cache
+(gentrend.profiling.compile_cache) makes them shorter.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import pandas as pd
-import torch
 
-from gentrend.models.architecture import describe
+from gentrend.core.vocab import resolve_precision
 from gentrend.models.catalogue import Catalogue, Model, load_catalogue
-from gentrend.models.memory_model import weights_bytes
-from gentrend.models.roofline import bytes_per_decode_step, gpu_for_device_name
-from gentrend.profiling.settings import ProfileSettings, defaults_for, quantized_precisions
+from gentrend.models.memory_model import param_counts, weights_bytes
+from gentrend.models.planner import Speed, device_speed, generate_seconds
+from gentrend.profiling.settings import ProfileSettings, defaults_for, device_kind, quantized_precisions
 
 SWEEP_BUDGET_S = 20 * 60  # a GPU sweep of all catalogue models should fit one sitting
 
 
 @dataclass(frozen=True)
-class Costs:
-    bandwidth: float  # bytes/s (datasheet)
-    decode_efficiency: float
-    step_overhead_s: float
-    eager_layer_s: float
-    prefill_flops: float
+class Overheads:
+    notebook_s: float  # a profiling notebook beyond its load and points (kernel start, imports, tables, figures)
+    load_share: float  # synthetic build: weights written at this share of the measured bandwidth (page faults)
     compile_base_s: float
     compile_per_bparam_s: float
-    load_base_s: float
-    load_bytes_per_s: float
-    kernel_start_s: float = 8.0  # a fresh notebook kernel (imports, data) and, once per run, the bandwidth test
-    expected_warmup: int = 4  # compiled: compile, CUDA graph record, two stable runs
+    compiled_warmup: int = 4  # compiled: compile, CUDA graph record, two stable runs
 
 
-COSTS = {
-    "cuda": Costs(
-        bandwidth=3.35e12,
-        decode_efficiency=0.55,
-        step_overhead_s=1.0e-3,
-        eager_layer_s=1.4e-3,
-        prefill_flops=300e12,
-        compile_base_s=35.0,
-        compile_per_bparam_s=12.0,
-        load_base_s=4.0,
-        load_bytes_per_s=8e9,
-    ),
-    "cpu": Costs(
-        bandwidth=10e9,
-        decode_efficiency=0.3,
-        step_overhead_s=2e-3,
-        eager_layer_s=0.4e-3,
-        prefill_flops=50e9,
-        compile_base_s=15.0,
-        compile_per_bparam_s=60.0,
-        load_base_s=2.0,
-        load_bytes_per_s=1e9,
-        kernel_start_s=25.0,
-    ),  # a profiling notebook on 2 cores: ~25 s beyond its points
+OVERHEADS = {
+    "cuda": Overheads(notebook_s=8.0, load_share=0.5, compile_base_s=35.0, compile_per_bparam_s=12.0),
+    "cpu": Overheads(notebook_s=18.0, load_share=0.1, compile_base_s=15.0, compile_per_bparam_s=60.0),
 }
 
 
-def _costs(device_kind: str, device_name: str = "") -> Costs:
-    costs = COSTS[device_kind]
-    known = gpu_for_device_name(device_name) if device_kind == "cuda" and device_name else None
-    return costs if known is None else Costs(**{**costs.__dict__, "bandwidth": known.bandwidth_bytes_per_s})
-
-
-def run_seconds(
-    model: Model, settings: ProfileSettings, batch: int, prompt: int, costs: Costs, precision: str, tiny: bool = False
-) -> float:
-    """One run at a point: prefill + (new_tokens - 1) decode steps."""
-    arch = describe(model, tiny=tiny)
-    params = weights_bytes(model, "fp32", tiny=tiny) / 4
-    prefill = 2 * params * batch * prompt / costs.prefill_flops + arch.layers * costs.eager_layer_s
-    if settings.backend == "compiled":
-        context = prompt + settings.new_tokens // 2
-        step = bytes_per_decode_step(model, batch, context, precision, tiny) / (
-            costs.decode_efficiency * costs.bandwidth
-        )
-        step += costs.step_overhead_s
-    else:
-        step = arch.layers * costs.eager_layer_s
-    return prefill + (settings.new_tokens - 1) * step
-
-
-def compile_seconds(model: Model, costs: Costs, tiny: bool = False) -> float:
-    params = weights_bytes(model, "fp32", tiny=tiny) / 4
-    return costs.compile_base_s + costs.compile_per_bparam_s * params / 1e9
-
-
 def model_seconds(
-    model: Model, settings: ProfileSettings, precisions: tuple[str, ...] = (), tiny: bool = False, device_name: str = ""
+    model: Model, settings: ProfileSettings, speed: Speed, precisions: tuple[str, ...] = (), tiny: bool = False
 ) -> dict:
     """{load, compile, measure, total} seconds to profile one model over `settings` and, at the quantized point
     (ProfileSettings.quantized), each of `precisions`."""
-    kind = settings.device.split(":")[0] if settings.device != "auto" else "cuda"
-    costs = _costs(kind, device_name)
-    main = settings.dtype if settings.dtype != "auto" else ("bf16" if kind == "cuda" else "fp32")
-    out = {"load": costs.kernel_start_s, "compile": 0.0, "measure": 0.0, "compiles": 0}
+    kind = device_kind(settings.device)
+    costs = OVERHEADS[kind]
+    main = resolve_precision(settings.dtype, kind)
+    out = {"load": costs.notebook_s, "compile": 0.0, "measure": 0.0, "compiles": 0}
+    billions = param_counts(model, tiny)[0] / 1e9
     for s, precision in [(settings, main)] + [(settings.quantized(p), p) for p in precisions]:
-        out["load"] += costs.load_base_s + weights_bytes(model, precision, tiny=tiny) / costs.load_bytes_per_s
+        out["load"] += weights_bytes(model, precision, tiny=tiny) / (speed.bandwidth * costs.load_share)
         if s.backend == "compiled":
-            out["compile"] += len(s.batch_sizes) * compile_seconds(model, costs, tiny)
+            out["compile"] += len(s.batch_sizes) * (costs.compile_base_s + costs.compile_per_bparam_s * billions)
             out["compiles"] += len(s.batch_sizes)
-        warmup = max(s.warmup, 2) if s.warmup else 0
-        warmup = max(warmup, costs.expected_warmup) if s.backend == "compiled" else warmup
+        warmup = max(s.warmup, costs.compiled_warmup) if s.backend == "compiled" else s.warmup
         for batch, prompt in s.points:
-            run = run_seconds(model, s, batch, prompt, costs, precision, tiny)
-            runs = min(s.max_runs, max(s.min_runs, math.ceil(s.min_seconds / run)))
-            out["measure"] += (warmup + runs) * run
+            run = generate_seconds(model, batch, prompt, s.new_tokens, precision, speed, tiny, s.backend == "compiled")
+            first = prompt == min(s.prompt_lengths)  # a batch size's first point also names its attention kernel
+            out["measure"] += (warmup + s.min_runs + first) * run
     out["total"] = out["load"] + out["compile"] + out["measure"]
     return out
 
@@ -134,9 +69,9 @@ def model_seconds(
 def sweep_seconds(
     models: list[Model],
     settings: ProfileSettings,
+    speed: Speed,
     quantized: dict[str, tuple[str, ...]] | None = None,
     tiny: bool = False,
-    device_name: str = "",
 ) -> pd.DataFrame:
     """One row per model (model_id, precisions, compiles, load, compile, measure, total seconds); `quantized`:
     {model id: weight-only precisions also measured}."""
@@ -148,7 +83,7 @@ def sweep_seconds(
             {
                 "model_id": m.id,
                 "precisions": ", ".join(precisions),
-                **model_seconds(m, settings, precisions, tiny, device_name),
+                **model_seconds(m, settings, speed, precisions, tiny),
             }
         )
     return pd.DataFrame(rows, columns=["model_id", "precisions", "load", "compile", "measure", "compiles", "total"])
@@ -163,15 +98,19 @@ def quantized_models(
 ) -> list[str]:
     """The profiled models that also get int8/int4 rows by default: on CUDA only, newest generation first
     (the speed and memory claims are about it), largest first, as many as keep the sweep within `budget_s`."""
-    if settings.device.split(":")[0] != "cuda" or not models:
+    if device_kind(settings.device) != "cuda" or not models:
         return []
     catalogue = catalogue or load_catalogue()
+    speed = device_speed(settings.device)
     newest = catalogue.generations[-1]
     precisions = quantized_precisions(settings.device)
     chosen: list[str] = []
-    total = sweep_seconds(models, settings, tiny=tiny)["total"].sum()
+    total = sweep_seconds(models, settings, speed, tiny=tiny)["total"].sum()
     for m in sorted(models, key=lambda m: (m.generation != newest, -m.params.total)):
-        extra = model_seconds(m, settings, precisions, tiny)["total"] - model_seconds(m, settings, (), tiny)["total"]
+        extra = (
+            model_seconds(m, settings, speed, precisions, tiny)["total"]
+            - model_seconds(m, settings, speed, (), tiny)["total"]
+        )
         if total + extra <= budget_s:
             chosen.append(m.id)
             total += extra
@@ -182,19 +121,14 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
-def estimate_text(jobs: list[dict], catalogue: Catalogue | None = None) -> str:
-    """What the profiling notebooks of a run will do and how long it should take, from their parameters (one dict
-    per profiled model: model, device, backend, batch_sizes, prompt_lengths, new_tokens, dtype, tiny,
-    quantized_models)."""
+def profile_plan(jobs: list[dict], catalogue: Catalogue | None = None) -> tuple[str, dict[str, float]]:
+    """What the profiling notebooks of a run will do and how long each should take, from their parameters (one
+    dict per profiled model: model, device, backend, batch_sizes, prompt_lengths, new_tokens, dtype, tiny,
+    quantized_models): (the text printed before the run, {model id: estimated seconds})."""
     if not jobs:
-        return "profiling: none requested"
+        return "profiling: none requested", {}
     catalogue = catalogue or load_catalogue()
     first = jobs[0]
-    device_name = (
-        torch.cuda.get_device_name(first["device"])
-        if first["device"].startswith("cuda") and torch.cuda.is_available()
-        else ""
-    )
     settings = defaults_for(
         first["device"],
         backend=first["backend"],
@@ -203,22 +137,25 @@ def estimate_text(jobs: list[dict], catalogue: Catalogue | None = None) -> str:
         new_tokens=first["new_tokens"],
         dtype=first["dtype"],
     )
+    speed = device_speed(first["device"])
     precisions = quantized_precisions(first["device"])
     quantized = {m: precisions for m in first.get("quantized_models", [])}
     models = [catalogue.get(j["model"]) for j in jobs]
-    table = sweep_seconds(models, settings, quantized, tiny=bool(first.get("tiny")), device_name=device_name)
+    table = sweep_seconds(models, settings, speed, quantized, tiny=bool(first.get("tiny")))
     total = table["total"].sum()
     lines = [
-        f"profiling {len(models)} model(s) on {first['device']}{f' ({device_name})' if device_name else ''}: "
+        f"profiling {len(models)} model(s) on {first['device']}: "
         f"{settings.backend} backend, {settings.dtype}, batch {', '.join(map(str, settings.batch_sizes))} x prompt "
         f"{', '.join(map(str, settings.prompt_lengths))}, {settings.new_tokens} new tokens"
         + (f"; {'/'.join(precisions)} weights for {', '.join(quantized)}" if quantized else ""),
-        f"estimated time: {_minutes(total)} ({int(table['compiles'].sum())} compiles {_minutes(table['compile'].sum())}, "
-        f"loading {_minutes(table['load'].sum())}, measuring {_minutes(table['measure'].sum())}; a rough plan from "
-        "reference timings, cold compile caches)",
+        f"estimated time: {_minutes(total)} ({int(table['compiles'].sum())} compiles "
+        f"{_minutes(table['compile'].sum())}, "
+        f"notebooks and loading {_minutes(table['load'].sum())}, measuring {_minutes(table['measure'].sum())}; "
+        f"planned on {speed.flops / 1e9:.0f} GFLOP/s ({speed.flops_source}) and {speed.bandwidth / 1e9:.0f} GB/s "
+        f"({speed.bandwidth_source}), cold compile caches, a quiet machine)",
     ]
     lines += [
         f"  {r.model_id:<14} {_minutes(r.total):>8}" + (f"  (+ {r.precisions})" if r.precisions else "")
         for r in table.itertuples()
     ]
-    return "\n".join(lines)
+    return "\n".join(lines), dict(zip(table["model_id"], table["total"]))

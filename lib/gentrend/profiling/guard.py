@@ -7,6 +7,11 @@ else was busy on the device.
 - `busy_note(device)`: "" when the device looked free; otherwise what else was using it. CUDA: NVML's running
   compute processes other than this one, and the GPU utilisation sampled for half a second; CPU: the share of
   the machine's CPU time used in half a second while this process sleeps (so it is other processes' work).
+- `ContentionProbe`: during each point's measured runs, other processes' share of the machine's CPU time:
+  (busy CPU seconds of the machine, steal included, - this process's CPU seconds) / (wall seconds x cores).
+  `contention(...)` calls a point contended when that share is at least BUSY_SHARE, or when the point stopped
+  at its cap with a spread above SPREAD_FACTOR x the stopping bound (something disturbed the runs that the
+  share did not see). The sweep measures a contended point again, up to ProfileSettings.max_retries times.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from gentrend.profiling.measure import _nvml_handle
 
 BUSY_UTILISATION = 10  # % GPU utilisation, sampled while this process is idle, that counts as busy
 BUSY_CPU = 50  # % of the machine's CPU time used by others while this run is idle that counts as busy
+BUSY_SHARE = 0.25  # others' share of the machine's CPU time during a point's runs that makes it contended
+SPREAD_FACTOR = 2.0  # a point at its cap whose relative CI is above this x the bound is contended
 
 
 def _lock_file(device: torch.device, cache_dir) -> Path:
@@ -101,3 +108,44 @@ def busy_note(device: torch.device) -> str:
     except Exception:
         return ""
     return "; ".join(notes) + (": other work competed, timings may be slow and noisy" if notes else "")
+
+
+def cpu_seconds() -> tuple[float, float]:
+    """(busy CPU seconds of the whole machine since boot, steal included; CPU seconds of this process)."""
+    machine = psutil.cpu_times()
+    busy = sum(machine) - machine.idle - getattr(machine, "iowait", 0.0)
+    own = psutil.Process().cpu_times()
+    return busy, own.user + own.system
+
+
+class ContentionProbe:
+    """Other processes' share of the machine's CPU time over the `with` block (`others_share`, 0-1). `sample`
+    (default `cpu_seconds`) and `clock` are injectable, so a test can feed it a load of its choosing."""
+
+    def __init__(self, sample=None, clock=time.perf_counter, cores: int | None = None):
+        self.sample, self.clock = sample or cpu_seconds, clock
+        self.cores = cores or psutil.cpu_count() or 1
+        self.others_share = 0.0
+
+    def __enter__(self):
+        self._start = (*self.sample(), self.clock())
+        return self
+
+    def __exit__(self, *exc):
+        busy, own, now = (*self.sample(), self.clock())
+        wall = now - self._start[2]
+        others = (busy - self._start[0]) - (own - self._start[1])
+        self.others_share = min(1.0, max(0.0, others / (wall * self.cores))) if wall > 0 else 0.0
+
+
+def contention(others_share: float, ci_rel: float, stopped_on: str, ci_bound: float) -> str:
+    """Why a point counts as contended ("" when it does not): see the module docstring. GENTREND_CONTENTION=off
+    turns the judgement off (the test suite's notebook runs, whose tiny models are timed on a shared machine)."""
+    if os.environ.get("GENTREND_CONTENTION", "").lower() == "off":
+        return ""
+    reasons = []
+    if others_share >= BUSY_SHARE:
+        reasons.append(f"other processes used {others_share:.0%} of the CPU (threshold {BUSY_SHARE:.0%})")
+    if stopped_on == "cap" and ci_rel > SPREAD_FACTOR * ci_bound:
+        reasons.append(f"spread +-{ci_rel:.0%} at the cap (threshold +-{SPREAD_FACTOR * ci_bound:.0%})")
+    return "; ".join(reasons)

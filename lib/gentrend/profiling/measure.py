@@ -2,8 +2,10 @@
 
 Method (after optimum-benchmark): deterministic inputs (fixed-seed random token ids, attention mask of ones);
 warm-up runs until the timings are stable (see ProfileSettings: no graph compiled in the last run and its time
-within the tolerance of the one before; never a fixed count); then runs repeated until both `min_runs` runs and
-`min_seconds` of measured time are reached; every run generates exactly `new_tokens` tokens, greedy. Each run
+within the tolerance of the one before; never a fixed count; the run that shows it is the first measured run);
+then runs repeated under the stopping rule (gentrend.profiling.stopping: the median decode speed known to within
+the settings' bound, between a floor and a cap of runs); every run generates exactly `new_tokens` tokens, greedy.
+A probe (gentrend.profiling.guard.ContentionProbe) given by the sweep watches the measured runs for other work. Each run
 of the backend (gentrend.profiling.backends) returns its TTFT and end-to-end time, so
 
     TTFT = the prefill forward + first token (CUDA synchronised)
@@ -16,7 +18,10 @@ after the memory window and its memory is freed: the profiler's records are no m
 
 Compiles. Dynamo's counters around the warm-up give the point's compile seconds and graphs compiled (the first
 point of a batch size compiles, later ones reuse the graph: 0); around the measured runs, any graph compiled is
-a recompile during measurement and any graph break is counted, both recorded.
+a recompile during measurement and any graph break is counted, both recorded. The compile cache's state
+(`compile_cache`): "cold" when inductor compiled a graph afresh (an FX graph cache miss), "warm" when every graph
+came from the on-disk cache (gentrend.profiling.compile_cache), the runner's earlier state when the point compiled
+nothing (the batch size's graph reused in memory), "none" on the eager backend.
 
 Memory. CPU: the process's peak resident set size over the point's runs, from the kernel's high-water mark
 (VmHWM in /proc/self/status, reset per point through /proc/self/clear_refs: exact and free); where that is
@@ -29,6 +34,7 @@ counter around the measured runs, divided by the tokens generated (prefill energ
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import sys
@@ -44,6 +50,7 @@ from gentrend.models.loading import LoadedModel
 from gentrend.models.memory_model import GIB
 from gentrend.profiling.backends import attention_kernels, compile_counters, counter_delta, make_runner
 from gentrend.profiling.settings import ProfileSettings
+from gentrend.profiling.stopping import relative_ci, stop_reason
 
 
 class PeakSampler:
@@ -142,6 +149,14 @@ def make_inputs(vocab_size: int, batch: int, prompt_length: int, seed: int, devi
     return {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
 
 
+class PointMetrics(dict):
+    """{metric: {value, p10, p90, n_runs, unit, note}}, and in `.run` how the runs went: ci_rel (relative
+    half-width of the median decode speed's CI), stopped_on ("bound" | "cap"), cpu_others_share (NaN without a
+    probe), compile_cache ("cold" | "warm" | "none")."""
+
+    run: dict
+
+
 def summarize(values: list[float]) -> dict:
     """Median with the p10-p90 spread (linear interpolation), and the count."""
     arr = np.asarray(values, dtype=float)
@@ -163,31 +178,39 @@ def free_memory(device: torch.device) -> None:
 
 
 def warm_up(run, settings: ProfileSettings) -> dict:
-    """Warm-up runs until stable (see ProfileSettings). Returns warmup_runs, stable, the compile counters'
-    difference over the warm-up and its wall time."""
-    before, started, times = compile_counters(), time.perf_counter(), []
+    """Warm-up runs until stable (see ProfileSettings). Returns warmup_runs (not counting the run that showed
+    stability), stable, `first` (that run's result, the first measured run; None when the warm-up was not
+    stable or off), the compile counters' difference over the warm-up and its wall time."""
+    before, started, results = compile_counters(), time.perf_counter(), []
     stable = settings.warmup == 0
-    while not stable and len(times) < settings.max_warmup:
+    while not stable and len(results) < max(settings.max_warmup, settings.warmup + 1):
         graphs = compile_counters()["graphs"]
-        times.append(run()[1])
+        results.append(run())
         compiled = compile_counters()["graphs"] > graphs
+        times = [r[1] for r in results]
         stable = (
-            len(times) >= max(settings.warmup, 2)
+            len(times) >= settings.warmup + 1
+            and len(times) >= 2
             and not compiled
             and abs(times[-1] - times[-2]) <= settings.stable_tolerance * min(times[-2:])
         )
+    first = results.pop() if stable and results else None
     return {
-        "warmup_runs": len(times),
+        "warmup_runs": len(results),
+        "first": first,
         "stable": stable,
         "seconds": time.perf_counter() - started,
         **counter_delta(before, compile_counters()),
     }
 
 
-def measure_point(loaded: LoadedModel, settings: ProfileSettings, batch: int, prompt_length: int, runner=None) -> dict:
-    """Measure one (batch, prompt length) point with `runner` (default: a new one of the settings' backend).
-    Returns {metric: {value, p10, p90, n_runs, unit, note}}. Raises torch.OutOfMemoryError (or the CPU
-    allocator's RuntimeError) when the point does not fit."""
+def measure_point(
+    loaded: LoadedModel, settings: ProfileSettings, batch: int, prompt_length: int, runner=None, probe=None
+) -> PointMetrics:
+    """Measure one (batch, prompt length) point with `runner` (default: a new one of the settings' backend), the
+    measured runs inside `probe` (a context manager with `.others_share` after it, e.g. ContentionProbe; None:
+    not watched). Returns PointMetrics. Raises torch.OutOfMemoryError (or the CPU allocator's RuntimeError)
+    when the point does not fit."""
     device, n = loaded.device, settings.new_tokens
     runner = runner or make_runner(loaded, settings, batch)
     inputs = make_inputs(loaded.model.config.vocab_size, batch, prompt_length, settings.seed, device)
@@ -213,16 +236,18 @@ def measure_point(loaded: LoadedModel, settings: ProfileSettings, batch: int, pr
         warm = warm_up(run, settings)
         counters0 = compile_counters()
         energy0 = _nvml_energy_mj(handle) if handle is not None else None
-        started = time.perf_counter()
-        while len(e2e) < settings.max_runs and (
-            len(e2e) < settings.min_runs or time.perf_counter() - started < settings.min_seconds
-        ):
-            t_first, t_total, generated = run()
-            if generated != n:
-                raise RuntimeError(f"{runner.backend} backend produced {generated} tokens instead of {n}")
-            ttft.append(t_first)
-            e2e.append(t_total)
-            tpot.append((t_total - t_first) / (n - 1))
+        stopped_on, pending = "", [warm["first"]] if warm["first"] is not None else []
+        with probe if probe is not None else contextlib.nullcontext():
+            while not stopped_on:
+                t_first, t_total, generated = pending.pop() if pending else run()
+                if generated != n:
+                    raise RuntimeError(f"{runner.backend} backend produced {generated} tokens instead of {n}")
+                ttft.append(t_first)
+                e2e.append(t_total)
+                tpot.append((t_total - t_first) / (n - 1))
+                stopped_on = stop_reason(
+                    [batch / t for t in tpot], settings.min_runs, settings.max_runs, settings.ci_bound
+                )
         energy1 = _nvml_energy_mj(handle) if handle is not None else None
         measured = counter_delta(counters0, compile_counters())
 
@@ -252,6 +277,17 @@ def measure_point(loaded: LoadedModel, settings: ProfileSettings, batch: int, pr
         "graph_breaks": single(
             warm["graph_breaks"] + measured["graph_breaks"], "breaks", "dynamo graph breaks during the point"
         ),
+    }
+    if warm["cache_misses"]:
+        runner.compile_cache = "cold"
+    elif warm["cache_hits"]:
+        runner.compile_cache = "warm"
+    metrics = PointMetrics(metrics)
+    metrics.run = {
+        "ci_rel": relative_ci([batch / t for t in tpot]),
+        "stopped_on": stopped_on,
+        "cpu_others_share": probe.others_share if probe is not None else float("nan"),
+        "compile_cache": getattr(runner, "compile_cache", None) or "none",
     }
     if warm["cudagraph_skips"] + measured["cudagraph_skips"]:
         runner.fallback = runner.fallback or "CUDA graphs skipped by inductor (decode ran compiled, without graphs)"

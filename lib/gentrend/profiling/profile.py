@@ -5,14 +5,16 @@ each other, and every row says in `device_busy` whether something else was using
 checkpointed point by point, in the run folder (`partial_path`) and in the cache folder under the cache key, so
 a run interrupted half-way is resumed by the next run with the same settings: only the missing points are
 measured. Cache entries are checksummed (gentrend.profiling.cache); a cache that cannot be written costs one
-warning, never the measurement.
+warning, never the measurement. A cached entry with a contended or expired point is not reused as it is: those
+points are measured again, the others kept (gentrend.profiling.cache.stale). The compiled backend keeps its
+compiles in the machine's compile cache (gentrend.profiling.compile_cache); `force` re-measures but keeps it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import resource
+import sys
 import warnings
 from pathlib import Path
 
@@ -28,22 +30,12 @@ from gentrend.models.loading import Mode, load_model, stored_bytes, weights_sour
 from gentrend.models.memory_model import GIB
 from gentrend.models.roofline import decode_roofline_tokens_per_s, device_bandwidth
 from gentrend.profiling import cache
+from gentrend.profiling.compile_cache import use_compile_cache
 from gentrend.profiling.guard import busy_note, device_lock
 from gentrend.profiling.measure import free_memory, rss_bytes
 from gentrend.profiling.results import POINT_METRIC_ORDER, SCHEMA_COLUMNS, bandwidth_path, partial_results_path
 from gentrend.profiling.settings import ProfileSettings, defaults_for
 from gentrend.profiling.sweep import run_sweep
-
-
-def use_compile_cache(cache_dir: str | Path | None = None) -> None:
-    """Keep inductor's compiled kernels in the gentrend cache folder (unless TORCHINDUCTOR_CACHE_DIR is set), so
-    a rerun on this machine compiles from cache: much faster than the first, cold compile."""
-    folder = cache.cache_folder(cache_dir).parent / "inductor"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return
-    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(folder))
 
 
 def profile(
@@ -84,13 +76,13 @@ def profile(
         env=fingerprint(env),
         code=git_commit().removesuffix("+dirty"),
     )
-    if not force and (cached := cache.load_cached(model.id, key, cache_dir)) is not None:
-        return cached.assign(from_cache=True)
+    if not force and (cached := _reusable(model.id, key, cache_dir)) is not None:
+        return cached
 
     with device_lock(device, cache_dir):
         # another run may have measured the same thing while this one waited for the lock
-        if not force and (cached := cache.load_cached(model.id, key, cache_dir)) is not None:
-            return cached.assign(from_cache=True)
+        if not force and (cached := _reusable(model.id, key, cache_dir)) is not None:
+            return cached
         frame = _measure(
             model,
             mode,
@@ -108,7 +100,18 @@ def profile(
             progress=progress,
             resume=not force,
         )
-    return frame.assign(from_cache=False)
+    return frame.assign(from_cache=False, age_days=cache.age_days(frame))
+
+
+def _reusable(model_id: str, key: str, cache_dir) -> pd.DataFrame | None:
+    """The cached entry when it can be reused whole (nothing contended or expired), with its age; else None."""
+    cached = cache.load_cached(model_id, key, cache_dir)
+    if cached is None:
+        return None
+    if why := cache.stale_reason(cached):
+        print(f"cached profile of {model_id} not reused, measuring again: {why}", file=sys.stderr, flush=True)
+        return None
+    return cached.assign(from_cache=True, age_days=cache.age_days(cached))
 
 
 def _measure(
@@ -129,12 +132,17 @@ def _measure(
     progress,
     resume,
 ) -> pd.DataFrame:
-    resumed = cache.load_cached(model.id, key, cache_dir, partial=True) if resume else None
-    resumed = resumed[resumed["scope"] == "point"] if resumed is not None else pd.DataFrame()
+    # resume from the interrupted sweep's checkpoint, else from a full entry with stale points: the fresh,
+    # uncontended points are kept, the others measured
+    resumed = None
+    if resume:
+        resumed = cache.load_cached(model.id, key, cache_dir, partial=True)
+        resumed = resumed if resumed is not None else cache.load_cached(model.id, key, cache_dir)
+    resumed = cache.reusable_points(resumed) if resumed is not None else pd.DataFrame()
     done = {(int(b), int(p)) for b, p in zip(resumed.get("batch_size", []), resumed.get("prompt_length", []))}
     busy = busy_note(device)
     if settings.backend == "compiled":
-        use_compile_cache(cache_dir)
+        use_compile_cache(env["device_name"], cache_dir)
 
     rss0 = rss_bytes()
     cuda0 = torch.cuda.memory_allocated(device) if device.type == "cuda" else 0
@@ -166,6 +174,8 @@ def _measure(
         "cache_key": key,
         "device_busy": busy,
         "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "contended": False,
+        **{k: "" for k in ("contention", "stopped_on", "compile_cache")},
     }
     gb = lambda v: v / 1e9
     model_rows = [
@@ -264,6 +274,7 @@ def _measure(
             "error": record["error"],
             "fallback": record["fallback"],
             "kernel_sdpa": record.get("sdpa", ""),
+            **{k: record[k] for k in _RUN_COLUMNS},
         }
         if record["status"] != "ok":
             return [
@@ -372,7 +383,17 @@ _POINT_OWN = (
     "n_runs",
     "unit",
     "note",
+    "measured_at",
+    "contended",
+    "contention",
+    "ci_rel",
+    "stopped_on",
+    "retries",
+    "cpu_others_share",
+    "compile_cache",
 )
+# how a point's runs went (gentrend.profiling.sweep), on each of its rows
+_RUN_COLUMNS = ("ci_rel", "stopped_on", "retries", "contended", "contention", "cpu_others_share", "compile_cache")
 
 
 def _frame(rows: list[dict]) -> pd.DataFrame:

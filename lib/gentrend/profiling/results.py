@@ -10,6 +10,12 @@ Long format, one row per measurement (a metric of a sweep point, or of the model
   outcome      status ("ok" | "oom" | "error"), error (message; a failed point has one row, metric "status"),
                fallback ("" or what did not run as planned: the decode step ran eagerly, CUDA graphs skipped)
   measurement  metric, value (median over runs), p10, p90 (spread over runs), n_runs, unit, note (how measured)
+  runs         per point (gentrend.profiling.sweep): ci_rel (relative half-width of the 90 % CI of the median
+               decode speed), stopped_on ("bound" | "cap": gentrend.profiling.stopping), retries (measured
+               again for contention), contended (bool: still contended after the retries; never reused from
+               the cache), contention (why), cpu_others_share (other processes' share of the CPU during the
+               runs), compile_cache ("cold" | "warm" | "none": gentrend.profiling.compile_cache); model rows:
+               contended False. Cached rows carry age_days (since measured_at).
   kernel path  what ran, per op: kernel_attention (sdpa | flash | eager), kernel_sdpa (per point: the SDPA
                implementation seen by the profiler: flash | efficient | cudnn | math | not observed), kernel_gated_delta_rule
                (fla | torch | none), kernel_causal_conv1d (causal-conv1d | torch | none); attn_implementation (as configured);
@@ -76,6 +82,13 @@ SCHEMA_COLUMNS = [
     "linear_attention_kernels",
     "kernel_fallback",
     "device_busy",
+    "contended",
+    "contention",
+    "ci_rel",
+    "stopped_on",
+    "retries",
+    "cpu_others_share",
+    "compile_cache",
 ]
 POINT_METRIC_ORDER = [
     "ttft_s",
@@ -126,8 +139,25 @@ POINT_KEYS = [
     "kernel_fallback",
     "device_busy",
     "measured_at",
+    "contended",
+    "contention",
+    "ci_rel",
+    "stopped_on",
+    "retries",
+    "compile_cache",
 ]
-_FILLED = ("error", "note", "driver", "cuda", "fallback", "device_busy", "kernel_sdpa")  # empty text stays "", not NaN
+_FILLED = (
+    "error",
+    "note",
+    "driver",
+    "cuda",
+    "fallback",
+    "device_busy",
+    "kernel_sdpa",
+    "contention",
+    "stopped_on",
+    "compile_cache",
+)  # empty text stays "", not NaN
 
 
 TEXT_COLUMNS = (
@@ -166,6 +196,9 @@ TEXT_COLUMNS = (
     "settings_json",
     "cache_key",
     "measured_at",
+    "contention",
+    "stopped_on",
+    "compile_cache",
 )
 
 
@@ -175,6 +208,8 @@ def read_rows(path: str | Path) -> pd.DataFrame:
     for c in _FILLED:
         if c in df:
             df[c] = df[c].fillna("")
+    if "contended" in df:
+        df["contended"] = df["contended"].astype(str).str.lower().eq("true")
     return df
 
 
@@ -273,9 +308,11 @@ def summary_table(df: pd.DataFrame, batch_size: int | None = None, prompt_length
     """One row per profiled model, backend and precision at one point (default: the smallest batch and prompt
     measured): decode tokens/s and TTFT as median [p10–p90], peak memory, % of the roofline on the measured
     and on the datasheet bandwidth, compile time (summed over the batch sizes), the kernel path per op, any
-    fallback, whether the device was busy, weights label, points ok / oom / error. The numbers behind the display
-    columns are published too (device_type, torch_threads, batch_size, prompt_length, decode_tokens_per_s and its
-    _p10 / _p90), for readers that compute (the report's page one), so nothing parses a display string."""
+    fallback, whether the device was busy, whether a point of the model was contended (gentrend.profiling.guard:
+    its numbers are flagged, a chart or headline using them must say so), weights label, points ok / oom / error.
+    The numbers behind the display columns are published too (device_type, torch_threads, batch_size,
+    prompt_length, decode_tokens_per_s and its _p10 / _p90), for readers that compute (the report's page one), so
+    nothing parses a display string."""
     w = wide(df)
     if w.empty:
         return pd.DataFrame()
@@ -320,6 +357,7 @@ def summary_table(df: pd.DataFrame, batch_size: int | None = None, prompt_length
                 "load s": first.get("load_s", np.nan),
                 "points ok/oom/error": "/".join(str((g["status"] == s).sum()) for s in ("ok", "oom", "error")),
                 "device busy": first["device_busy"] or "no",
+                "contended": bool(g["contended"].any()) if "contended" in g else False,
                 "measured at (UTC)": first["measured_at"],
             }
         )

@@ -23,11 +23,17 @@ class ProfileSettingsError(SettingError):
 @dataclass(frozen=True)
 class ProfileSettings:
     """What one profile measures: the grid batch_sizes x prompt_lengths, each point generating exactly
-    `new_tokens` tokens, after warm-up runs, repeated until both `min_runs` runs and `min_seconds` of
-    measured time (capped at `max_runs`).
+    `new_tokens` tokens, after warm-up runs, repeated under the stopping rule (gentrend.profiling.stopping): at
+    least `min_runs` runs, then until the relative confidence interval of the median decode speed is within
+    `ci_bound` (half-width / median), at most `max_runs`.
 
-    Warm-up: at least `warmup` runs (0: none), then more until the last run compiled no graph (dynamo's
-    counters) and its end-to-end time is within `stable_tolerance` of the run before; at most `max_warmup`.
+    Warm-up: at least `warmup` runs (0: none), then more until a run compiled no graph (dynamo's counters) and
+    its end-to-end time is within `stable_tolerance` of the run before; at most `max_warmup`. The run that shows
+    stability is the first measured run (it is a run like the ones after it).
+
+    Contention (gentrend.profiling.guard): a point during which other processes used the CPU beyond the guard's
+    threshold, or whose spread stayed above the bound at the cap, is measured again, up to `max_retries` times;
+    what is still contended is flagged on its rows (column `contended`) and never reused from the cache.
 
     backend: "compiled" (static cache sized once for the sweep, eager prefill, decode step compiled once per
     batch size: CUDA graphs on a GPU) or "eager" (transformers generate() with its dynamic cache, the
@@ -42,8 +48,9 @@ class ProfileSettings:
     max_warmup: int = 10
     stable_tolerance: float = 0.05
     min_runs: int = 3
-    min_seconds: float = 2.0
+    ci_bound: float = 0.05
     max_runs: int = 50
+    max_retries: int = 2
     backend: Backend = "eager"
     dtype: str = "auto"
     device: str = "auto"
@@ -70,14 +77,16 @@ class ProfileSettings:
             or self.max_warmup < self.warmup
             or self.min_runs < 1
             or self.max_runs < self.min_runs
-            or self.min_seconds < 0
+            or self.ci_bound <= 0
+            or self.max_retries < 0
             or not 0 < self.stable_tolerance < 1
         ):
             raise ProfileSettingsError(
                 f"bad repetition settings: warmup={self.warmup}, max_warmup={self.max_warmup}, "
                 f"stable_tolerance={self.stable_tolerance}, min_runs={self.min_runs}, max_runs={self.max_runs}, "
-                f"min_seconds={self.min_seconds}",
-                "use 0 <= warmup <= max_warmup, 0 < stable_tolerance < 1, 1 <= min_runs <= max_runs, min_seconds >= 0",
+                f"ci_bound={self.ci_bound}, max_retries={self.max_retries}",
+                "use 0 <= warmup <= max_warmup, 0 < stable_tolerance < 1, 1 <= min_runs <= max_runs, ci_bound > 0, "
+                "max_retries >= 0",
             )
         if self.backend not in BACKENDS:
             raise ProfileSettingsError(f"unknown backend {self.backend!r}", f"use one of: {', '.join(BACKENDS)}")
@@ -122,15 +131,22 @@ class ProfileSettings:
 
 
 _DEFAULTS = {
-    # 2 CPU cores must profile three ~0.5-0.8B fp32 models in a few minutes: a 2 x 2 grid, 16 new tokens. Eager:
-    # on the CPU torch.compile costs more time than it saves, and decode is compute-bound there anyway.
+    # 2 CPU cores profile three ~0.5-0.8B fp32 models in about two minutes (the default report in five), for
+    # information per minute: batch 1 (single-stream latency, what the speed claims read) and batch 2 (batch
+    # scaling) at one short prompt (a 128-token prefill alone costs seconds here and TTFT grows linearly with
+    # it: --prompt-lengths 32,128 shows it), 8 new tokens (7 decode steps: TPOT's median needs no more). A run
+    # repeats until the median decode speed is known to +-5 % (3 to 8 runs). Eager: on the CPU torch.compile
+    # costs more time than it saves.
     "cpu": dict(
         batch_sizes=(1, 2),
-        prompt_lengths=(32, 128),
-        new_tokens=16,
+        prompt_lengths=(32,),
+        new_tokens=8,
         warmup=1,
+        max_warmup=3,  # eager on the CPU compiles nothing: past a few runs, unsettled timings are load, not warm-up
         min_runs=3,
-        min_seconds=2.0,
+        ci_bound=0.05,
+        max_runs=8,
+        max_retries=1,  # a contended point is measured once more: on a machine busy for good, at most 2x the time
         backend="eager",
     ),
     # a GPU, for information per minute: every batch size costs one compile (about 0.5-2.5 min per model on an
@@ -143,7 +159,8 @@ _DEFAULTS = {
         new_tokens=64,
         warmup=2,
         min_runs=5,
-        min_seconds=2.0,
+        ci_bound=0.02,
+        max_runs=50,
         backend="compiled",
     ),
 }
