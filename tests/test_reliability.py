@@ -43,6 +43,7 @@ from gentrend.core.limits import (
     hidden_character,
 )
 from gentrend.pipeline import plan, rundir, runner
+from gentrend.pipeline.executors import local as local_executor
 from gentrend.pipeline.manifest import Manifest
 from gentrend.pipeline.request import ReportRequest
 from gentrend.pipeline.rundir import check_run_id, new_run_id, reports_lock
@@ -99,7 +100,7 @@ def no_notebooks(monkeypatch):
     def refuse(job, out_dir):
         raise AssertionError(f"{job.output_name} started although the input is bad")
 
-    monkeypatch.setattr(runner, "execute", refuse)
+    monkeypatch.setattr(local_executor, "execute", refuse)
 
 
 def fake_execute(job, out_dir):
@@ -721,10 +722,10 @@ def _jobs(reports: Path, run: str) -> dict[str, dict]:
 def test_a_new_run_reuses_the_finished_steps_of_an_interrupted_one(data, capsys, monkeypatch):
     reports = Path(os.environ["GENTREND_REPORTS"])
     first: list[str] = []
-    monkeypatch.setattr(runner, "execute", _recording(first, stop_after=2))
+    monkeypatch.setattr(local_executor, "execute", _recording(first, stop_after=2))
     assert cli(capsys, "report", "--run-id", "first", "--no-profile", "--no-pdf")[0] == 130
     second: list[str] = []
-    monkeypatch.setattr(runner, "execute", _recording(second))
+    monkeypatch.setattr(local_executor, "execute", _recording(second))
     assert cli(capsys, "report", "--run-id", "second", "--no-profile", "--no-pdf")[0] == 0
     jobs = _jobs(reports, "second")
     assert len(first) == 2 and set(first).isdisjoint(second)
@@ -733,7 +734,7 @@ def test_a_new_run_reuses_the_finished_steps_of_an_interrupted_one(data, capsys,
 
 def test_reused_from_names_a_run_folder_that_exists(data, capsys, monkeypatch):
     reports = Path(os.environ["GENTREND_REPORTS"])
-    monkeypatch.setattr(runner, "execute", _recording([]))
+    monkeypatch.setattr(local_executor, "execute", _recording([]))
     for run in ("a", "b"):
         assert cli(capsys, "report", "--run-id", run, "--no-profile", "--no-pdf")[0] == 0
     assert {j["reused_from"] for j in _jobs(reports, "b").values() if j["status"] == "reused"} == {"a"}
@@ -744,7 +745,7 @@ def test_reused_from_names_a_run_folder_that_exists(data, capsys, monkeypatch):
 
 def test_a_finished_run_is_read_only_and_a_file_changed_through_a_link_is_not_reused(data, capsys, monkeypatch):
     reports = Path(os.environ["GENTREND_REPORTS"])
-    monkeypatch.setattr(runner, "execute", _recording([]))
+    monkeypatch.setattr(local_executor, "execute", _recording([]))
     assert cli(capsys, "report", "--run-id", "a", "--no-profile", "--no-pdf")[0] == 0
     files = [p for p in (reports / "a").rglob("*") if p.is_file()]
     assert files and all(p.stat().st_mode & 0o222 == 0 for p in files)
@@ -752,7 +753,7 @@ def test_a_finished_run_is_read_only_and_a_file_changed_through_a_link_is_not_re
     changed.chmod(0o644)  # what an editor (or root) can still do
     changed.write_text(changed.read_text() + " ")
     executed: list[str] = []
-    monkeypatch.setattr(runner, "execute", _recording(executed))
+    monkeypatch.setattr(local_executor, "execute", _recording(executed))
     assert cli(capsys, "report", "--run-id", "b", "--no-profile", "--no-pdf")[0] == 0
     assert changed.name in executed and _jobs(reports, "b")[changed.name]["status"] == "executed"
 
@@ -782,7 +783,7 @@ def test_a_run_id_that_would_shadow_or_escape_is_refused_and_nothing_moves(data,
 
 
 def test_a_run_id_naming_a_symlink_never_writes_through_it(data, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(runner, "execute", fake_execute)
+    monkeypatch.setattr(local_executor, "execute", fake_execute)
     reports = Path(os.environ["GENTREND_REPORTS"])
     victim = tmp_path / "victim"
     victim.mkdir()
@@ -864,7 +865,7 @@ def test_a_reports_folder_that_cannot_be_written_is_one_line(
 def test_latest_moves_only_to_a_complete_report(data, capsys, monkeypatch):
     reports = Path(os.environ["GENTREND_REPORTS"])
     _previous_run(reports)
-    monkeypatch.setattr(runner, "execute", fake_execute)
+    monkeypatch.setattr(local_executor, "execute", fake_execute)
 
     def disk_full(notebook, html_path, pdf=None):
         raise OutputError(f"cannot write {html_path}: No space left on device", "free disk space")
@@ -881,7 +882,7 @@ def test_a_full_disk_met_anywhere_in_a_run_is_one_line_with_the_fix(data, capsys
     def full(job, out_dir):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(runner, "execute", full)
+    monkeypatch.setattr(local_executor, "execute", full)
     err = one_error(*cli(capsys, "report", "--no-profile", "--no-pdf"))
     assert "No space left on device" in err and "free disk space (e.g. `gentrend clean`)" in err
     assert not (Path(os.environ["GENTREND_REPORTS"]) / "latest").exists()
@@ -1182,7 +1183,7 @@ def test_a_rerun_without_profiling_reports_no_earlier_or_partial_measurement(rep
     partial.mkdir(parents=True, exist_ok=True)
     measured = pd.read_csv(report_run / "results" / "profile_qwen2.5-0.5b.csv")
     measured.head(3).assign(model_id="qwen3-0.6b").to_csv(partial / "profile_qwen3-0.6b.csv", index=False)
-    real_execute = runner.execute
+    real_execute = local_executor.execute
 
     def execute(job, out_dir):  # the published-data notebooks are unchanged by the rerun: keep them (speed)
         kept = out_dir / "notebooks" / job.output_name
@@ -1190,7 +1191,7 @@ def test_a_rerun_without_profiling_reports_no_earlier_or_partial_measurement(rep
             return kept
         return real_execute(job, out_dir)
 
-    monkeypatch.setattr(runner, "execute", execute)
+    monkeypatch.setattr(local_executor, "execute", execute)
     run = runner.run_report("rerun", ReportRequest(profile_models=()), reports_dir=reports, pdf=False).run_dir
     assert not (run / "tables" / "profile_summary.csv").exists()  # an empty table is not published
     assert "synthetic (tiny)" not in (run / "trend_report.html").read_text()

@@ -113,7 +113,7 @@ def publish_changes(run_dir: Path, base: Manifest | None) -> None:
     out.table(table, "changes", f"Changed since run {base.run_dir.name}", source="this run and that earlier run")
 
 
-def run_jobs(jobs: list[NotebookJob], executor, run: Steps, reports: Path, log, estimates: dict) -> None:
+def run_jobs(jobs: list[NotebookJob], executor, run: Steps, reports: Path, log, estimates: dict | None = None) -> None:
     """Every job of the plan, each once all the jobs it waits for have finished (gentrend.pipeline.executors.graph),
     reused on this machine when its key is unchanged (and, for a profile, its measurements are fresh: neither
     contended nor expired), else run by the executor; the "changes" step just before the trend report.
@@ -162,7 +162,11 @@ def run_jobs(jobs: list[NotebookJob], executor, run: Steps, reports: Path, log, 
             if executor.pending():
                 for i, action in executor.finished():
                     run.step(
-                        jobs[i].output_name, keys[i], action, jobs[i].reads, profiled[i] and estimates.get(profiled[i])
+                        jobs[i].output_name,
+                        keys[i],
+                        action,
+                        jobs[i].reads,
+                        profiled[i] and (estimates or {}).get(profiled[i]),
                     )
                     finish(i)
 
