@@ -31,17 +31,22 @@ endif
 	echo "$(TORCH)" > $(VENV)/.torch
 	touch $(STAMP)
 
-.PHONY: install report test test-all lab gpu-check
+.PHONY: install report lint test test-all lab gpu-check
 install: $(STAMP)
 
 report: $(STAMP)
 	$(VENV)/bin/gentrend report
 
-test: $(STAMP)
+# lint first (seconds): ruff's rules and format, configured in pyproject.toml
+lint: $(STAMP)
+	$(VENV)/bin/ruff check lib tests benchmarks notebooks
+	$(VENV)/bin/ruff format --check lib tests benchmarks notebooks
+
+test: lint
 	$(VENV)/bin/pytest -m "not slow"
 
 # the tests of the end-to-end report run beside the others (two processes: the report run is built once)
-test-all: $(STAMP)
+test-all: lint
 	@log=$$(mktemp); $(VENV)/bin/pytest -m e2e --durations=10 >$$log 2>&1 & e2e=$$!; \
 	$(VENV)/bin/pytest -m "not e2e" --durations=10; rest=$$?; wait $$e2e; e2e_rc=$$?; \
 	echo "=== tests of the end-to-end report run (pytest -m e2e)"; cat $$log; rm -f $$log; \

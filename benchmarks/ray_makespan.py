@@ -73,8 +73,10 @@ def plan_sweep(slots: list[int]) -> None:
     table = sweep_seconds(models, settings, {m: ("int8", "int4") for m in quantized}, device_name="NVIDIA H100")
     seconds = table["total"].tolist()
     print(table.round(1).to_string(index=False))
-    print(f"\n{len(models)} profiling jobs on CUDA ({settings.backend}, batch {list(settings.batch_sizes)}, prompts "
-          f"{list(settings.prompt_lengths)}), int8/int4 for: {', '.join(quantized) or 'none (over the time budget)'}")
+    print(
+        f"\n{len(models)} profiling jobs on CUDA ({settings.backend}, batch {list(settings.batch_sizes)}, prompts "
+        f"{list(settings.prompt_lengths)}), int8/int4 for: {', '.join(quantized) or 'none (over the time budget)'}"
+    )
     print(f"{'GPUs':>4} {'makespan min':>12} {'ideal min':>9} {'longest job min':>15} {'makespan/ideal':>14}")
     for n in slots:
         makespan, ideal = list_schedule(seconds, n), sum(seconds) / n
@@ -84,10 +86,18 @@ def plan_sweep(slots: list[int]) -> None:
 def _sweeps(ray, args, temp_dir: str, started: float) -> None:
     # num_workers_soft_limit: Ray kills idle worker processes beyond num_cpus after a second; keep one per slot so
     # that the timed sweeps measure scheduling, not process starts (~2 s each here).
-    ray.init(num_cpus=args.cpus, num_gpus=0, resources={f"slots_{n}": n for n in args.slots},
-             object_store_memory=80 * 1024 * 1024, include_dashboard=False, _node_ip_address="127.0.0.1",
-             _temp_dir=temp_dir, logging_level="warning", log_to_driver=False,
-             _system_config={"num_workers_soft_limit": max(args.slots) + args.cpus})
+    ray.init(
+        num_cpus=args.cpus,
+        num_gpus=0,
+        resources={f"slots_{n}": n for n in args.slots},
+        object_store_memory=80 * 1024 * 1024,
+        include_dashboard=False,
+        _node_ip_address="127.0.0.1",
+        _temp_dir=temp_dir,
+        logging_level="warning",
+        log_to_driver=False,
+        _system_config={"num_workers_soft_limit": max(args.slots) + args.cpus},
+    )
     print(f"ray {ray.__version__}: local instance up in {time.perf_counter() - started:.1f} s")
 
     @ray.remote(num_cpus=0)
@@ -107,15 +117,19 @@ def _sweeps(ray, args, temp_dir: str, started: float) -> None:
 
     m, t = args.jobs, args.seconds
     print(f"\nM={m} jobs of t={t} s, each holding one of N declared slots")
-    print(f"{'N':>3} {'ideal s':>8} {'cold s':>7} {'makespan s':>10} {'makespan/ideal':>14} "
-          f"{'overhead/wave s':>15} {'processes':>9}")
+    print(
+        f"{'N':>3} {'ideal s':>8} {'cold s':>7} {'makespan s':>10} {'makespan/ideal':>14} "
+        f"{'overhead/wave s':>15} {'processes':>9}"
+    )
     for n in args.slots:
         cold, _ = sweep(n)  # starts the worker processes this N needs
         makespan, processes = sweep(n)
         waves = math.ceil(m / n)
         ideal = waves * t  # = M·t/N when N divides M
-        print(f"{n:>3} {ideal:>8.2f} {cold:>7.2f} {makespan:>10.2f} {makespan / ideal:>14.3f} "
-              f"{(makespan - ideal) / waves:>15.3f} {processes:>9}")
+        print(
+            f"{n:>3} {ideal:>8.2f} {cold:>7.2f} {makespan:>10.2f} {makespan / ideal:>14.3f} "
+            f"{(makespan - ideal) / waves:>15.3f} {processes:>9}"
+        )
 
     ray.get([empty.remote() for _ in range(args.cpus * 2)])  # warm
     latencies = []
@@ -127,9 +141,11 @@ def _sweeps(ray, args, temp_dir: str, started: float) -> None:
     start = time.perf_counter()
     ray.get([empty.remote() for _ in range(count)])
     batch = time.perf_counter() - start
-    print(f"\nper-task overhead: round trip of one empty task {1000 * statistics.median(latencies):.2f} ms median "
-          f"({1000 * statistics.quantiles(latencies, n=20)[-1]:.2f} ms p95, 200 in a row); "
-          f"{count} empty tasks at once on {args.cpus} CPUs: {batch:.2f} s = {1000 * batch / count:.2f} ms each")
+    print(
+        f"\nper-task overhead: round trip of one empty task {1000 * statistics.median(latencies):.2f} ms median "
+        f"({1000 * statistics.quantiles(latencies, n=20)[-1]:.2f} ms p95, 200 in a row); "
+        f"{count} empty tasks at once on {args.cpus} CPUs: {batch:.2f} s = {1000 * batch / count:.2f} ms each"
+    )
 
 
 if __name__ == "__main__":

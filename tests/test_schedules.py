@@ -333,7 +333,7 @@ def test_scheduled_ci_workflow_carries_reports_between_runs():
     # saved also after a failed report, but never when the report did not run (a failed install would otherwise
     # save the bare checkout's reports/ as the newest entry, and the next run would restore that)
     report_id = steps[i_report]["id"]
-    assert save["if"] == "${{ !cancelled() && steps.%s.outcome != 'skipped' }}" % report_id
+    assert save["if"] == "${{ !cancelled() && steps." + report_id + ".outcome != 'skipped' }}"
 
 
 def test_scheduled_ci_workflow_uploads_the_report_and_the_index_always():

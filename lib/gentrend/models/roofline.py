@@ -21,6 +21,7 @@ the batch, so doubling the batch nearly doubles tokens/s; compute-bound decode d
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -257,10 +258,8 @@ def device_bandwidth(
             "measured_read": test.get("read", {}).get("median"),
         }
         if store:
-            try:
+            with contextlib.suppress(OutputError):
                 write_json(store, measured)
-            except OutputError:
-                pass
     return Bandwidth(
         str(dev),
         name,

@@ -325,8 +325,8 @@ def summary_table(df: pd.DataFrame, batch_size: int | None = None, prompt_length
         sel = ok[(ok["batch_size"] == b) & (ok["prompt_length"] == p)]
         r = sel.iloc[0] if not sel.empty else None
         first = g.iloc[0]
-        value = lambda col, scale=1.0: r[col] * scale if r is not None and col in r else np.nan
-        spread = lambda col, scale=1.0: _fmt_spread(
+        value = lambda col, scale=1.0, r=r: r[col] * scale if r is not None and col in r else np.nan
+        spread = lambda col, scale=1.0, r=r: _fmt_spread(
             *((r[[f"{col}{s}" for s in ("", "_p10", "_p90")]] * scale) if r is not None else (np.nan,) * 3)
         )
         rows.append(
