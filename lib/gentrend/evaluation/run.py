@@ -125,7 +125,7 @@ def evaluate(
     weights_key = hashlib.sha256(repr([mode, source, checkpoint, tiny, str(dtype), device.type]).encode()).hexdigest()[
         :16
     ]
-    run = _Run(
+    run = _ModelEvaluation(
         model=model,
         mode=mode,
         source=source,
@@ -154,7 +154,7 @@ def request_cache(model_id: str, weights_key: str, cache_dir: Path | str | None 
 
 
 @dataclass
-class _Run:
+class _ModelEvaluation:
     """The slow part of evaluate(): what only tasks that are not cached need."""
 
     model: Model

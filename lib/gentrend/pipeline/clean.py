@@ -81,7 +81,7 @@ def _item(kind: str, path: Path, files: list[Path], group: str = "") -> Item:
     return Item(kind, path, tuple(files), age, freed_size(files), group)
 
 
-def runs(reports: Path) -> list[Item]:
+def run_folders(reports: Path) -> list[Item]:
     """The run folders of `reports`, newest first."""
 
     found = []
@@ -169,11 +169,11 @@ def _check_request(older_than: float | None, keep: int | None) -> None:
         raise SettingError(f"--keep must be 0 or more, got {keep}", "pass the number of newest runs to keep")
 
 
-def plan(older_than: float | None = None, keep: int | None = None) -> tuple[list[Item], dict[Path, str]]:
+def removal_plan(older_than: float | None = None, keep: int | None = None) -> tuple[list[Item], dict[Path, str]]:
     """(what would be removed, the runs kept because they are protected) in the reports folder."""
     _check_request(older_than, keep)
     reports = paths.reports_dir()
-    found = runs(reports)
+    found = run_folders(reports)
     protected = protected_runs(reports, found)
     doomed = [item for item in _selected(found, older_than, keep) if item.path.resolve() not in protected]
     entries = cache_entries() + compile_entries()
@@ -215,7 +215,7 @@ def clean(
     if not reports.is_dir():
         return [], {}
     with reports_lock(reports):
-        doomed, protected = plan(older_than, keep)
+        doomed, protected = removal_plan(older_than, keep)
         if not dry_run:
             for folder in leftovers(reports):
                 shutil.rmtree(folder, ignore_errors=True)
