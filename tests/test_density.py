@@ -432,3 +432,17 @@ def test_fourth_generation_appears_in_every_density_table_and_chart(catalogue_ya
         assert "Qwen4" in texts(fig) or "4:" in texts(fig)
         assert "text-only total parameters" in texts(fig) and "track: base" in texts(fig)
         plt.close(fig)
+
+
+def test_a_track_without_a_reference_generation_is_a_clear_error(scores):
+    from gentrend.analysis.selection import default_references, reference_for
+    from gentrend.core.errors import DataError
+
+    references = default_references(scores)
+    track = next(iter(references))
+    assert reference_for(scores, track) == references[track]
+    assert reference_for(scores, track, "3") == "3"  # asked for: taken as it is
+    only_one_generation = scores[scores["generation"] == scores["generation"].iloc[0]]
+    with pytest.raises(DataError, match=f"track '{track}' has no reference generation") as err:
+        reference_for(only_one_generation, track)
+    assert "pass reference_generation" in err.value.fix

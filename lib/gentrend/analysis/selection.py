@@ -109,6 +109,22 @@ def default_references(scores: pd.DataFrame) -> dict[str, str]:
     return references
 
 
+def reference_for(scores: pd.DataFrame, track: str, reference_generation: str | None = None) -> str:
+    """The reference generation of a track: the one asked for, else the default (`default_references`); a track
+    without one is an error that says why and what to do."""
+    check_track(track)
+    if reference_generation:
+        return reference_generation
+    references = default_references(scores)
+    if track not in references:
+        raise DataError(
+            f"track {track!r} has no reference generation: no generation has two models scored on it, with a newer "
+            "generation to compare",
+            f"pass reference_generation explicitly, or use a track that has one: {', '.join(references) or 'none'}",
+        )
+    return references[track]
+
+
 # --- benchmark families -------------------------------------------------------------------------------------
 
 
