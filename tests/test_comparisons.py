@@ -85,8 +85,8 @@ def test_smallest_new_model_matching_the_largest_old():
 
 
 def test_win_tie_loss_uses_the_tie_band():
-    assert c.TIE_POINTS == 1.0
-    assert c.win_tie_loss([2.0, 1.0, 0.0, -1.0, -1.5]) == (1, 3, 1)
+    band = c.TIE_POINTS  # a difference within the band (its edges included) is a tie
+    assert c.win_tie_loss([2 * band, band, 0.0, -band, -1.5 * band]) == (1, 3, 1)
 
 
 def test_a_benchmark_family_is_one_vote_in_per_size_counts():

@@ -4,7 +4,6 @@ import hashlib
 import re
 import shutil
 import subprocess
-import time
 
 import pandas as pd
 import pytest
@@ -188,10 +187,9 @@ def test_cli_prints_one_clear_error_for_bad_input(capsys):
     assert "Traceback" not in err
 
 
-def test_a_bad_value_fails_in_seconds_with_one_message(capsys):
-    start = time.perf_counter()
+def test_a_bad_value_fails_before_any_work_with_one_message(capsys, monkeypatch):
+    monkeypatch.setattr("gentrend.pipeline.runner.plan", lambda *a, **k: pytest.fail("planned despite a bad value"))
     assert main(["report", "--dtype", "fp8", "--tiny"]) == 2
-    assert time.perf_counter() - start < 5
     err = capsys.readouterr().err
     assert err.count("unknown precision 'fp8'") == 1 and err.count("How to fix") == 1
 
@@ -206,12 +204,9 @@ def test_cli_check_validates_the_data(capsys, catalogue, scores):
 
 
 @pytest.mark.slow
-def test_an_unchanged_second_run_reuses_everything_in_seconds(report_run):
-    start = time.perf_counter()
+def test_an_unchanged_second_run_reuses_everything(report_run):
     again = run_report("e2e-again", E2E_REQUEST, reports_dir=report_run.parent)
-    seconds = time.perf_counter() - start
-    assert again.status == "complete" and again.executed == 0 and again.reused > 0
-    assert seconds < 30, f"an unchanged run took {seconds:.0f} s"
+    assert again.status == "complete" and again.executed == 0 and again.reused > 0  # its time: docs/measurements.md
     jobs = Manifest.load(again.run_dir).data["jobs"]
     assert {j["reused_from"] for j in jobs} == {"e2e"}
     assert (again.run_dir / "trend_report.pdf").read_bytes() == (report_run / "trend_report.pdf").read_bytes()
