@@ -207,3 +207,14 @@ def test_the_kernel_probe_is_outside_the_memory_window(monkeypatch):
     metrics = measure.measure_point(loaded, settings, 1, 8, runner=runner)
     assert runner.sdpa == "probe"  # the probe ran, once, for this runner
     assert metrics["runtime_memory_gib"]["value"] < held / 2**30 / 2
+
+
+def test_a_profile_run_by_hand_finds_what_the_report_measured(tmp_path):
+    """The notebook's defaults ("auto" device and dtype) and the runner's resolved values key the same entry."""
+    from gentrend.profiling import defaults_for, profile
+
+    resolved = defaults_for("cpu", batch_sizes=[1], prompt_lengths=[8], new_tokens=2, dtype="fp32")
+    by_hand = defaults_for("auto", batch_sizes=[1], prompt_lengths=[8], new_tokens=2)
+    first = profile("qwen2.5-0.5b", settings=resolved, tiny=True, cache_dir=tmp_path, progress=False)
+    again = profile("qwen2.5-0.5b", settings=by_hand, tiny=True, cache_dir=tmp_path, progress=False)
+    assert not first["from_cache"].any() and again["from_cache"].all()

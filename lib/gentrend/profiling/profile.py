@@ -12,6 +12,7 @@ compiles in the machine's compile cache (gentrend.profiling.compile_cache); `for
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import resource
 import sys
@@ -72,7 +73,8 @@ def profile(
         source=source,
         tiny=tiny,
         dtype=precision,
-        settings=settings.as_dict(),
+        # resolved, so a notebook run by hand ("auto") finds what the report measured ("cpu", "fp32")
+        settings=dataclasses.replace(settings, device=str(device), dtype=precision).as_dict(),
         env=fingerprint(env),
         code=git_commit().removesuffix("+dirty"),
     )
