@@ -122,3 +122,15 @@ def test_open_ends_and_bound_codes_are_spelled_out():
 def test_columns_the_heading_already_states_are_cut_before_findings():
     columns = ["generation", "reference", "track", *[f"finding_{i}" for i in range(9)]]
     assert print_columns(columns) == ["generation", "reference", *[f"finding_{i}" for i in range(9)]]  # in order
+
+
+def test_the_pdf_prints_at_most_a_page_width_of_prose_columns():
+    from gentrend.report.publish import PRINT_PROSE_COLUMNS, print_columns, prose_columns
+
+    long = "a sentence long enough to be prose in a table cell, well past the threshold"
+    frame = pd.DataFrame({"id": ["C1"], "verdict": ["refuted"]} | {f"text_{i}": [long] for i in range(6)})
+    prose = prose_columns(frame)
+    assert prose == [f"text_{i}" for i in range(6)]
+    printed = print_columns(frame.columns, prose=prose)
+    assert [c for c in printed if c in prose] == prose[:PRINT_PROSE_COLUMNS]
+    assert {"id", "verdict"} <= set(printed)  # short columns and verdicts are never the ones cut

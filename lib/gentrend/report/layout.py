@@ -349,15 +349,17 @@ def families_section(run: RunArtefacts) -> list:
 
 
 def heatmaps_section(run: RunArtefacts) -> list:
-    """The per-size score-change heatmaps, one per track (appendix)."""
-    return [run.figure(p, "delta_heatmap") for _, p in _tracks(run, "per-size", "delta_heatmap")]
+    """The per-size score-change heatmaps, one per track, published then measured here (appendix)."""
+    return [
+        run.figure(p, "delta_heatmap") for q in ("", MEASURED) for _, p in _tracks(run, "per-size", "delta_heatmap", q)
+    ]
 
 
 def score_charts_section(run: RunArtefacts) -> list:
-    """The score-against-size charts of every track (appendix)."""
+    """The score-against-size charts of every track, published then measured here (appendix)."""
     return [
         run.figure(producer, key)
-        for producer in (producer_name("density", t) for t in TRACKS)
+        for producer in (producer_name("density", f"{q} {t}".strip()) for q in ("", MEASURED) for t in TRACKS)
         for key in run.index.get(producer, {})
         if key.startswith("score_vs_params")
     ]

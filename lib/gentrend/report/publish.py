@@ -71,16 +71,28 @@ UNBOUNDED = "unbounded"  # how a table shows an open end (inf, or a 0 lower end 
 _OPEN_AT_ZERO = re.compile(r"^(density|multiplier)_low$")
 
 
-def print_columns(columns, limit: int = PRINT_COLUMNS) -> list:
+LONG_TEXT_CHARS = 60  # a column whose cells average this many characters is prose
+PRINT_PROSE_COLUMNS = 4  # the PDF prints at most this many prose columns of a table: more cannot share a page width
+
+
+def print_columns(columns, limit: int = PRINT_COLUMNS, prose=()) -> list:
     """The columns the PDF prints of a table, in their order: every column KEEP_IN_PRINT names, then the
-    leading others up to `limit` in all, CUT_FIRST_IN_PRINT ones last (the kept ones may exceed the limit: an
-    interval is never cut)."""
+    leading others up to `limit` in all, CUT_FIRST_IN_PRINT ones last, and of the `prose` columns (long text)
+    at most PRINT_PROSE_COLUMNS (the kept ones may exceed the limits: an interval is never cut)."""
     columns = list(columns)
     kept = [c for c in columns if KEEP_IN_PRINT.search(str(c))]
     others = [c for c in columns if c not in kept]
     others = [c for c in others if c not in CUT_FIRST_IN_PRINT] + [c for c in others if c in CUT_FIRST_IN_PRINT]
+    room = PRINT_PROSE_COLUMNS - sum(c in prose for c in kept)
+    others = [c for c in others if c not in prose or (room := room - 1) >= 0]
     others = others[: max(limit - len(kept), 0)]
     return [c for c in columns if c in kept or c in others]
+
+
+def prose_columns(frame: pd.DataFrame) -> list:
+    """The text columns whose cells average LONG_TEXT_CHARS characters or more."""
+    text = frame.select_dtypes(include=["object", "string"])
+    return [c for c in text.columns if text[c].astype(str).str.len().mean() >= LONG_TEXT_CHARS]
 
 
 def _in_words(frame: pd.DataFrame) -> pd.DataFrame:
@@ -112,7 +124,7 @@ def table_html(frame: pd.DataFrame, caption: str, badges: tuple[str, ...] = ()) 
     `badge verdict-partly-supported`) for coloured badges; cells without a space (a number, a model name) get
     class `token`, which never wraps. The PDF prints `print_columns` (class screen-only on the others), which
     the caption names."""
-    printed = set(print_columns(frame.columns))
+    printed = set(print_columns(frame.columns, prose=prose_columns(frame)))
     shown = _in_words(frame)
     screen_only = [label for c, label in zip(frame.columns, shown.columns) if c not in printed]
     spaced = shown.astype(str).apply(lambda c: c.str.contains(r"\s")).to_numpy(dtype=bool)
