@@ -18,6 +18,18 @@ from gentrend.core import __version__, paths
 from gentrend.core.keys import digest
 
 LIBRARIES = ("torch", "transformers", "accelerate", "pandas", "papermill")
+# the environment columns every measured row carries, all text (profiling and evaluation results read them as such)
+ROW_ENVIRONMENT_COLUMNS = (
+    "device",
+    "device_name",
+    "driver",
+    "cuda",
+    "cpu_model",
+    "python",
+    "torch",
+    "transformers",
+    "gentrend",
+)
 
 
 def git_commit() -> str:

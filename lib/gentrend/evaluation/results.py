@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from gentrend.core import paths
+from gentrend.core.environment import ROW_ENVIRONMENT_COLUMNS
 from gentrend.core.errors import DataError
 
 ORIGIN = "measured here"
@@ -116,15 +117,7 @@ TEXT_COLUMNS = (
     "dtype",
     "settings_json",
     "lm_eval",
-    "device",
-    "device_name",
-    "driver",
-    "cuda",
-    "cpu_model",
-    "python",
-    "torch",
-    "transformers",
-    "gentrend",
+    *ROW_ENVIRONMENT_COLUMNS,
     "env_fingerprint",
     "score_key",
     "measured_at",

@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from gentrend.core import paths
+from gentrend.core.environment import ROW_ENVIRONMENT_COLUMNS
 from gentrend.core.files import read_csv, write_csv
 from gentrend.core.vocab import backend_label, precision_name
 from gentrend.models.catalogue import Catalogue, load_catalogue
@@ -182,15 +183,7 @@ TEXT_COLUMNS = (
     "kernel_causal_conv1d",
     "attn_implementation",
     "linear_attention_kernels",
-    "device",
-    "device_name",
-    "driver",
-    "cuda",
-    "cpu_model",
-    "python",
-    "torch",
-    "transformers",
-    "gentrend",
+    *ROW_ENVIRONMENT_COLUMNS,
     "device_busy",
     "env_fingerprint",
     "settings_json",
