@@ -255,3 +255,21 @@ def test_an_evaluation_of_a_shrunken_checkpoint_is_planned_as_the_shrunken_model
     cpu, work = Speed("cpu", 1e11, "test", 2e10, "test", 0.5, 0.5), Workload("t", 64, 20_000, 0)
     tiny = estimate_seconds(model, work, cpu, "fp32", 8, tiny=True)["prefill_s"]
     assert tiny < estimate_seconds(model, work, cpu, "fp32", 8)["prefill_s"] / 100
+
+
+def test_a_cpu_decode_step_is_planned_at_the_rate_measured_for_its_batch_size(catalogue):
+    """The CPU plan measures how fast a linear layer streams its weights for each row count (a BLAS serves one
+    row and a few rows by different kernels); a step of batch b reads at the rate of the largest row count <= b."""
+    from dataclasses import replace
+
+    from gentrend.models.planner import DECODE_ROWS, Speed, device_speed, measure_decode_rates, step_seconds
+
+    rates = measure_decode_rates("cpu")
+    assert [rows for rows, _ in rates] == list(DECODE_ROWS) and all(rate > 0 for _, rate in rates)
+    assert device_speed("cpu").decode_rates == rates
+    model = catalogue.get("qwen2.5-0.5b")
+    plain = Speed("cpu", 1e15, "test", 1e10, "test", 1.0, 1.0)  # compute never binds: a step is its read time
+    measured = replace(plain, decode_rates=((1, 4e10), (2, 1e10)))
+    assert step_seconds(model, 1, 32, "fp32", measured) == pytest.approx(step_seconds(model, 1, 32, "fp32", plain) / 4)
+    for batch in (2, 3, 16):  # 2 and above: the rate measured for two rows
+        assert step_seconds(model, batch, 32, "fp32", measured) == step_seconds(model, batch, 32, "fp32", plain)

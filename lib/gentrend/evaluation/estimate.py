@@ -125,6 +125,7 @@ def evaluation_speed(device: str, dtype: torch.dtype) -> Speed:
         bandwidth_share=c.gpu_bandwidth_share if cuda else c.cpu_bandwidth_share,
         step_floor_s=c.gpu_step_floor_s if cuda else 0.0,
         layer_overhead_s=0.0,
+        decode_rates=(),  # lm-eval's shares are fitted against the copy test's bandwidth
     )
 
 

@@ -2,10 +2,10 @@
 
 A forward pass of a model with N text parameters costs about 2N FLOPs a token, and a decode step reads the
 weights once (gentrend.models.memory_model.weights_read_per_token_bytes) plus the KV cache. On a device of
-sustained compute F x compute_share (FLOP/s) and memory bandwidth B x bandwidth_share (bytes/s):
+sustained compute F x compute_share (FLOP/s) and memory bandwidth B(batch) x bandwidth_share (bytes/s):
 
     prefill_s(tokens)          = 2 N tokens / (F x compute_share) + layers x layer_overhead_s
-    step_s(batch, context)     = max(decode bytes / (B x bandwidth_share), 2 N batch / (F x compute_share),
+    step_s(batch, context)     = max(decode bytes / (B(batch) x bandwidth_share), 2 N batch / (F x compute_share),
                                      step_floor_s) + layers x layer_overhead_s
     generate_s(batch, prompt, new) = prefill_s(batch x prompt) + (new - 1) x step_s(batch, prompt + new / 2)
 
@@ -13,12 +13,15 @@ layer_overhead_s is what transformers' eager Python costs per layer and forward 
 step_floor_s is the launch floor of a GPU step. A compiled decode step (static cache, one graph: gentrend's
 compiled backend) has neither: its floor is COMPILED_STEP_S.
 
-Where F and B come from (`Speed`): on the CPU both are measured on this machine when the plan is made, a
-matmul test at the working dtype (`measure_matmul_flops`, median of five) and gentrend.models.roofline's copy test,
-so a plan follows the machine it runs on, its load included. On a GPU: the datasheets (data/gpus.yaml, and the
-evaluation's compute peaks). The shares and per-layer costs are CPU_SHARES / GPU_SHARES below: on the CPU, set
-from the profiles of a 2-core machine (docs/measurements.md: a decode step streams the weights at about the copy
-test's rate, which counts each byte once); on a GPU, assumed. benchmarks/profile_settings.py and
+Where F and B come from (`Speed`): on the CPU both are measured on this machine when the plan is made: a
+matmul test at the working dtype (`measure_matmul_flops`, median of five), gentrend.models.roofline's copy test,
+and, for a decode step, the rate at which a linear layer of `batch` rows streams a weight matrix larger than the
+caches (`measure_decode_rates`): a CPU BLAS serves one row (a matrix-vector product) and a few rows (a skinny
+matrix product) by different kernels, at rates that differ by about 2x, which the copy test cannot see. So a plan
+follows the machine it runs on, its BLAS and its load included. On a GPU: the datasheets (data/gpus.yaml, and the
+evaluation's compute peaks), one bandwidth for every batch. The shares and per-layer costs are CPU_SHARES /
+GPU_SHARES below: on the CPU, fitted to the profiles of a 2-core machine (docs/measurements.md); on a GPU,
+assumed. benchmarks/profile_settings.py and
 benchmarks/estimate_accuracy.py print estimate / actual to check them.
 """
 
@@ -49,10 +52,18 @@ class Speed:
     bandwidth_share: float
     step_floor_s: float = 0.0
     layer_overhead_s: float = 0.0
+    decode_rates: tuple[tuple[int, float], ...] = ()  # (rows, bytes/s) measured for a decode step; () : bandwidth
+
+    def read_rate(self, batch: int) -> float:
+        """Bytes/s at which a decode step of `batch` sequences reads the weights: the measured rate of the largest
+        measured row count not above `batch`, else the device bandwidth."""
+        rates = [rate for rows, rate in self.decode_rates if rows <= batch]
+        return rates[-1] if rates else self.bandwidth
 
 
 # (compute_share, bandwidth_share, step_floor_s, layer_overhead_s) for transformers' eager forward
-CPU_SHARES = (0.6, 1.0, 0.0, 0.3e-3)
+CPU_SHARES = (0.6, 0.7, 0.0, 0.3e-3)
+DECODE_ROWS = (1, 2, 4, 8)  # the batch sizes whose decode rate the CPU plan measures (larger ones use 8's)
 GPU_SHARES = (0.35, 0.6, 0.02, 0.0)
 COMPILED_STEP_S = 1e-3  # a compiled (CUDA graph) decode step of a small model: 320 tok/s for Qwen2.5-0.5B on an H100
 GPU_BF16_FLOPS = 400e12  # a GPU not in the evaluation's compute table: of the order of an H100's dense bf16 peak
@@ -83,6 +94,30 @@ def measure_matmul_flops(
     return _MATMUL[key]
 
 
+_DECODE: dict[tuple[str, str], tuple[tuple[int, float], ...]] = {}
+
+
+def measure_decode_rates(device: str = "cpu", dtype: torch.dtype = torch.float32, size: int = 4096, repeats: int = 9):
+    """((rows, bytes/s), ...) for each of DECODE_ROWS: a linear layer's weight matrix (size x size, larger than a
+    CPU's caches) streamed by `rows` input rows, the median of `repeats` after one warm-up; measured once per
+    process, device and dtype."""
+    key = (device, str(dtype))
+    if key not in _DECODE:
+        weight = torch.randn(size, size, device=device).to(dtype)
+        rates = []
+        for rows in DECODE_ROWS:
+            x = torch.randn(rows, size, device=device).to(dtype)
+            torch.nn.functional.linear(x, weight)
+            times = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                torch.nn.functional.linear(x, weight)
+                times.append(time.perf_counter() - start)
+            rates.append((rows, weight.numel() * weight.element_size() / float(np.median(times))))
+        _DECODE[key] = tuple(rates)
+    return _DECODE[key]
+
+
 def device_speed(device: str = "cpu", dtype: torch.dtype = torch.float32, flops: float | None = None) -> Speed:
     """This machine's device: on the CPU (or a GPU without a datasheet entry) measured now; a listed GPU by its
     datasheet bandwidth and `flops` (the caller's compute peak, e.g. the evaluation's table); "cuda" on a machine
@@ -104,7 +139,8 @@ def device_speed(device: str = "cpu", dtype: torch.dtype = torch.float32, flops:
         flops, flops_source = measure_matmul_flops(str(dev), dtype), f"measured {dtype} matmul on {dev}"
     else:
         flops_source = "datasheet"
-    return Speed(str(dev), flops, flops_source, bandwidth, bandwidth_source, *shares)
+    rates = measure_decode_rates(str(dev), dtype) if dev.type == "cpu" else ()
+    return Speed(str(dev), flops, flops_source, bandwidth, bandwidth_source, *shares, decode_rates=rates)
 
 
 def with_flops(speed: Speed, flops: float, source: str) -> Speed:
@@ -124,7 +160,9 @@ def step_seconds(
     """One decode step of `batch` sequences at `context` tokens (compiled: the compiled backend's step)."""
     n_params = param_counts(model, tiny)[0]
     layers = describe(model, tiny=tiny).layers
-    read = bytes_per_decode_step(model, batch, context, precision, tiny) / (speed.bandwidth * speed.bandwidth_share)
+    read = bytes_per_decode_step(model, batch, context, precision, tiny) / (
+        speed.read_rate(batch) * speed.bandwidth_share
+    )
     compute = 2 * n_params * batch / (speed.flops * speed.compute_share)
     if compiled:
         return max(read, compute) + COMPILED_STEP_S

@@ -38,7 +38,7 @@ class Overheads:
 
 OVERHEADS = {
     "cuda": Overheads(notebook_s=8.0, load_share=0.5, compile_base_s=35.0, compile_per_bparam_s=12.0),
-    "cpu": Overheads(notebook_s=18.0, load_share=0.1, compile_base_s=15.0, compile_per_bparam_s=60.0),
+    "cpu": Overheads(notebook_s=11.0, load_share=0.1, compile_base_s=15.0, compile_per_bparam_s=60.0),
 }
 
 
