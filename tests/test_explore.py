@@ -29,7 +29,7 @@ def analysed(scores):
     """Density of the base and non-thinking tracks from the published scores (a small bootstrap)."""
     out = {}
     for track in ("base", "non-thinking"):
-        selected = select_scores(scores, track, []).kept
+        selected = select_scores(scores, track).kept
         rows = density_rows(selected, "2.5", "total")
         out[track] = {
             "per_model": model_density(rows, 50, 0),

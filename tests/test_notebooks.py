@@ -7,9 +7,11 @@ import nbformat
 import papermill
 import pytest
 
+from gentrend.analysis.selection import default_references, select_scores
 from gentrend.core import paths
 from gentrend.pipeline import plan
 from gentrend.pipeline.notebooks import declared_parameters
+from gentrend.profiling import defaults_for
 
 NOTEBOOKS = sorted(paths.NOTEBOOKS_DIR.glob("*.ipynb"))
 STEPS = {getattr(plan, name) for name in dir(plan) if name.endswith("_NB")}  # what the report run executes
@@ -38,6 +40,53 @@ def test_committed_without_outputs_and_thin(notebook):
             cell.source
         )
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), "open with a title"
+
+
+# parameters whose 0 is a value, not "the default": a bootstrap seed, and a match that must be exact
+REAL_ZEROS = {"seed", "match_tolerance"}
+
+
+def _parameters_cell(notebook) -> str:
+    nb = nbformat.read(notebook, as_version=4)
+    return next(c.source for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_parameters_are_typed_and_none_means_the_default(notebook):
+    """No "", [] or 0 standing for "the default" (papermill would pass such a value on as a real one): the
+    default is None, and every parameter says its type (a type comment papermill reads)."""
+    declared = declared_parameters(notebook)
+    for node in ast.parse(_parameters_cell(notebook)).body:
+        name, value = node.targets[0].id, ast.literal_eval(node.value)
+        sentinel = value in ("", [], (), {}) or (value == 0 and value is not False and name not in REAL_ZEROS)
+        assert not sentinel, f"{notebook.name}: {name} = {value!r} (use None for the default)"
+        typed = declared[name]["inferred_type_name"]
+        assert typed != "None", f"{notebook.name}: {name} has no type comment"
+        assert value is not None or typed.endswith("|None"), f"{notebook.name}: {name} defaults to None: {typed}"
+
+
+def _set_up(notebook: str, **injected) -> dict:
+    """The namespace after a notebook's parameters cell, the values papermill would inject, and the cell that
+    sets the notebook up (the one after the parameters)."""
+    nb = nbformat.read(paths.NOTEBOOKS_DIR / notebook, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    first = next(i for i, c in enumerate(code) if "parameters" in c.metadata.get("tags", []))
+    namespace: dict = {}
+    exec(code[first].source, namespace)
+    namespace.update(injected)
+    exec(code[first + 1].source, namespace)
+    return namespace
+
+
+def test_none_parameters_reach_the_library_as_the_defaults(scores, tmp_path, monkeypatch):
+    """Run as in JupyterLab (nothing injected, or only what is named): None selects the library's defaults."""
+    monkeypatch.setenv("GENTREND_REPORTS", str(tmp_path))
+    density = _set_up(plan.DENSITY_NB)  # reference generation, benchmarks and run folder
+    assert density["reference"] == default_references(scores)[density["track"]]
+    assert density["selected"].equals(select_scores(scores, density["track"]).kept)
+    assert density["out"].run == tmp_path / "interactive"
+    profile = _set_up(plan.PROFILE_NB, device="cpu")  # the grid, the backend and the precisions
+    assert profile["settings"] == defaults_for("cpu") and profile["precisions"] == ()
 
 
 def test_the_trend_report_only_reads_and_lays_out():

@@ -186,9 +186,13 @@ def test_defaults_per_device():
     cpu = defaults_for("cpu")
     assert cpu.batch_sizes == (1, 2) and cpu.backend == "eager"
     assert defaults_for("cuda").new_tokens > cpu.new_tokens
-    # empty notebook parameters keep the defaults, given ones override
-    assert defaults_for("cpu", batch_sizes=[], new_tokens=0, dtype="auto") == cpu
+    # a notebook's None parameters keep the defaults, given ones override; an empty grid is no default
+    assert defaults_for("cpu", batch_sizes=None, prompt_lengths=None, new_tokens=None, backend=None) == cpu
     assert defaults_for("cpu", batch_sizes=[4], new_tokens=8).batch_sizes == (4,)
+    with pytest.raises(ProfileSettingsError, match="batch_sizes is empty"):
+        defaults_for("cpu", batch_sizes=[])
+    with pytest.raises(ProfileSettingsError, match="new_tokens must be an integer >= 2, got 0"):
+        defaults_for("cpu", new_tokens=0)
     with pytest.raises(ProfileSettingsError, match="unknown backend 'fast'"):
         defaults_for("cpu", backend="fast")
 

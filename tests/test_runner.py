@@ -73,6 +73,9 @@ def test_evaluation_scores_every_model_with_the_checkpoint_then_analyses_the_mea
     assert {j.parameters["path"] for j in jobs if j.notebook == EVALUATE_NB} == {str(tmp_path / m) for m in evaluated}
     measured = [j for j in jobs if j.parameters.get("scores_source") == "measured"]
     assert [(j.notebook, j.parameters["track"]) for j in measured] == [(DENSITY_NB, "base"), (PER_SIZE_NB, "base")]
+    # what was not asked for reaches the notebook as None ("the default"), never as "" (papermill passes it as is)
+    unasked = {j.parameters[k] for j in jobs if j.notebook == EVALUATE_NB for k in ("task_dir", "gen_kwargs")}
+    assert unasked == {None} and {j.parameters["measured_note"] for j in jobs if j.notebook == EVALUATE_NB} == {None}
     one = plan(catalogue, scores, _evaluating(tmp_path, models=("qwen3-0.6b",)))
     assert not [
         j for j in one if j.parameters.get("scores_source") == "measured"
@@ -109,7 +112,9 @@ def test_device_precision_and_grid_are_resolved_once_and_passed_down(catalogue, 
     [
         ({"profile_models": ("qwen3-5b",)}, "unknown model 'qwen3-5b'"),
         ({"batch_sizes": (0,)}, "batch_sizes must be positive integers"),
+        ({"batch_sizes": ()}, "batch_sizes is empty"),  # None is the default, an empty grid is not
         ({"new_tokens": 1}, "new_tokens must be an integer >= 2"),
+        ({"new_tokens": 0}, "new_tokens must be an integer >= 2, got 0"),
         ({"device": "cuda:7"}, "cuda:7"),
         ({"device": "tpu"}, "unknown device 'tpu'"),
     ],
@@ -125,6 +130,7 @@ def test_bad_requests_fail_in_the_plan_before_any_notebook(catalogue, scores, re
         ({"dtype": "fp8"}, "unknown precision 'fp8'"),
         ({"mode": "download"}, "unknown weights mode 'download'"),
         ({"backend": "vllm"}, "unknown backend 'vllm'"),
+        ({"backend": ""}, "unknown backend ''"),
     ],
 )
 def test_typos_fail_when_the_request_is_made(kwargs, message):

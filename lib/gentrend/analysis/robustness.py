@@ -50,7 +50,7 @@ def near_chance(selected: pd.DataFrame, chance: dict[str, float] | None = None) 
     return (selected["score"] < level + NEAR_CHANCE_POINTS).fillna(False).astype(bool)
 
 
-def _variants(scores: pd.DataFrame, track: str, reference: str, chance: dict[str, float], benchmarks=()):
+def _variants(scores: pd.DataFrame, track: str, reference: str, chance: dict[str, float], benchmarks=None):
     """(kind, variant, selected rows, size convention, density rows or None, rows changed) of every variant,
     the headline first. A family left out reuses the headline's density rows (curves are per benchmark)."""
     base = select_scores(scores, track, benchmarks).kept
@@ -76,11 +76,11 @@ def _variants(scores: pd.DataFrame, track: str, reference: str, chance: dict[str
 
 
 def multiplier_variants(
-    scores: pd.DataFrame, track: str, reference: str, chance: dict[str, float] | None = None, benchmarks=()
+    scores: pd.DataFrame, track: str, reference: str, chance: dict[str, float] | None = None, benchmarks=None
 ) -> pd.DataFrame:
     """Every newer generation's multiplier under every variant (module docstring). Columns: VARIANT_COLUMNS;
     rows_changed: the rows a variant removes or swaps. A variant that leaves a generation without a path to
-    the reference gives it 'not estimable'. `benchmarks`: as in select_scores (empty: all)."""
+    the reference gives it 'not estimable'. `benchmarks`: as in select_scores (None: all)."""
     chance = chance_levels() if chance is None else chance
     reference = str(reference)
     parts = []
@@ -131,13 +131,13 @@ def robustness_table(
     n_boot: int = N_BOOT,
     seed: int = 0,
     chance=None,
-    benchmarks=(),
+    benchmarks=None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(summary, variants): per newer generation the headline multiplier, its interval, each kind of variant
     ('family left out' as min–max), whether it holds, the sentence that says so and the assumptions it rests
     on; and every variant (`multiplier_variants`). Summary columns: generation, reference, track, headline,
     interval_low, interval_high, family_left_out, non_embedding, source_rule, near_chance_removed, holds,
-    verdict, assumptions. `benchmarks`: as in select_scores (empty: all), so the check varies what the
+    verdict, assumptions. `benchmarks`: as in select_scores (None: all), so the check varies what the
     notebook's headline uses."""
     selected = select_scores(scores, track, benchmarks).kept
     headline = generation_multipliers(selected, str(reference), "total", n_boot, seed)

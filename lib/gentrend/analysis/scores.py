@@ -230,7 +230,7 @@ class ScoreSource(NamedTuple):
 MEASURED = "measured here"
 
 
-def scores_from(kind: str, output_dir: str | Path = "", catalogue: Catalogue | None = None) -> ScoreSource:
+def scores_from(kind: str, output_dir: str | Path | None = None, catalogue: Catalogue | None = None) -> ScoreSource:
     """The scores an analysis runs on: "published" (data/published_scores.csv) or "measured" (the lm-eval results of
     the run folder, gentrend.evaluation.as_scores) — never mixed."""
     catalogue = catalogue or load_catalogue()

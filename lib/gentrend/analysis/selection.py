@@ -44,22 +44,23 @@ class Selection(NamedTuple):
 def select_scores(
     scores: pd.DataFrame,
     track: str,
-    benchmarks: list[str] | tuple = (),
+    benchmarks: list[str] | tuple[str, ...] | None = None,
     units: tuple[str, ...] = UNITS,
     source_rule: str = "coverage",
 ) -> Selection:
     """The rows one comparison uses (see the module docstring for the rule) and the rows it drops, with why.
-    `source_rule` (SOURCE_RULES): which of two disagreeing sources is kept; "coverage" is the rule above."""
+    `benchmarks`: the benchmarks to use (None: every one of the track). `source_rule` (SOURCE_RULES): which of
+    two disagreeing sources is kept; "coverage" is the rule above."""
     if source_rule not in SOURCE_RULES:
         raise DataError(f"unknown source rule {source_rule!r}", f"use one of: {', '.join(SOURCE_RULES)}")
     rows = scores[scores["track"] == check_track(track)]
-    unknown = sorted(set(benchmarks) - set(rows["benchmark"]))
-    if unknown:
-        raise DataError(
-            f"unknown benchmark(s) {unknown} on track {track}",
-            f"use some of: {', '.join(sorted(set(rows['benchmark'])))}",
-        )
-    if benchmarks:
+    if benchmarks is not None:
+        unknown = sorted(set(benchmarks) - set(rows["benchmark"]))
+        if unknown or not benchmarks:
+            raise DataError(
+                f"unknown benchmark(s) {unknown} on track {track}" if unknown else "benchmarks names no benchmark",
+                f"use some of: {', '.join(sorted(set(rows['benchmark'])))}, or None for every one",
+            )
         rows = rows[rows["benchmark"].isin(benchmarks)]
     reason = pd.Series("", index=rows.index, dtype=object)
     reason[~rows["unit"].isin(units)] = "unit " + rows["unit"] + ": only " + "/".join(units) + " scores are compared"
@@ -113,7 +114,7 @@ def reference_for(scores: pd.DataFrame, track: str, reference_generation: str | 
     """The reference generation of a track: the one asked for, else the default (`default_references`); a track
     without one is an error that says why and what to do."""
     check_track(track)
-    if reference_generation:
+    if reference_generation is not None:
         return reference_generation
     references = default_references(scores)
     if track not in references:

@@ -36,11 +36,11 @@ def environment() -> dict[str, str]:
     return {"GENTREND_DATA": str(data_dir().resolve()), "GENTREND_REPORTS": str(reports_dir().resolve())}
 
 
-def run_dir(output_dir: str | os.PathLike = "") -> Path:
-    """Where a notebook writes what it produces: the runner passes reports/<run-id>; interactively (empty)
+def run_dir(output_dir: str | os.PathLike | None = None) -> Path:
+    """Where a notebook writes what it produces: the runner passes reports/<run-id>; interactively (None)
     it is reports/interactive. Sub-folders: results/ (measured rows), tables/ (CSV of every report table),
     figures/ (PNG of every chart)."""
-    out = Path(output_dir) if output_dir else reports_dir() / "interactive"
+    out = reports_dir() / "interactive" if output_dir is None else Path(output_dir)
     for sub in RUN_SUBFOLDERS:
         (out / sub).mkdir(parents=True, exist_ok=True)
     return out

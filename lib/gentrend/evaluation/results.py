@@ -182,15 +182,15 @@ def run_label(checkpoint: str, chat_template: bool, thinking) -> str:
     return checkpoint + ("-chat" if chat_template else "") + ("-thinking" if thinking is True else "")
 
 
-def results_path(model_id: str, label: str, output_dir: str | Path = "") -> Path:
+def results_path(model_id: str, label: str, output_dir: str | Path | None = None) -> Path:
     return paths.run_dir(output_dir) / "results" / f"eval_{model_id}-{label}.csv"
 
 
-def samples_path(model_id: str, label: str, task: str, output_dir: str | Path = "") -> Path:
+def samples_path(model_id: str, label: str, task: str, output_dir: str | Path | None = None) -> Path:
     return paths.run_dir(output_dir) / "results" / f"samples_{model_id}-{label}-{task}.jsonl"
 
 
-def save_evaluation_results(rows: pd.DataFrame, output_dir: str | Path = "") -> Path:
+def save_evaluation_results(rows: pd.DataFrame, output_dir: str | Path | None = None) -> Path:
     """Write one evaluate() call's rows to <run>/results/eval_<model>-<label>.csv (what the report gathers)."""
     first = rows.iloc[0]
     thinking = first["thinking"] if isinstance(first["thinking"], bool) else None
@@ -211,7 +211,7 @@ def read_rows(path: str | Path) -> pd.DataFrame:
     return df
 
 
-def load_evaluation_results(output_dir: str | Path = "") -> pd.DataFrame:
+def load_evaluation_results(output_dir: str | Path | None = None) -> pd.DataFrame:
     """Every eval_*.csv of a run folder, concatenated (an empty frame with the schema if there is none)."""
     files = sorted((paths.run_dir(output_dir) / "results").glob("eval_*.csv"))
     if not files:

@@ -80,7 +80,7 @@ def evaluate(
     cache_dir: str | Path | None = None,
     catalogue: Catalogue | None = None,
     progress: bool = True,
-    output_dir: str | Path = "",
+    output_dir: str | Path | None = None,
 ) -> pd.DataFrame:
     """Score `model_id` (weights from `mode`: hub repo, local `path`, or synthetic for smoke runs) on
     settings.tasks and return tidy rows (gentrend.evaluation.results). Requests lm-eval answered before for the
@@ -168,7 +168,7 @@ class _ModelEvaluation:
     dtype: torch.dtype
     keys: dict[str, str]
     weights_key: str
-    output_dir: str | Path
+    output_dir: str | Path | None
 
     def tasks(self, specs: list[TaskSpec], use_cache: str | None, progress: bool) -> dict[str, pd.DataFrame]:
         from lm_eval import evaluator

@@ -38,7 +38,7 @@ class EvalSettings:
         where the template has the switch (log-likelihood tasks cannot run with thinking on), not applicable
         otherwise. With thinking on, the answer is read after think_end_token.
     gen_kwargs: generation arguments of generative tasks in lm-eval's own form, "max_gen_toks=2048,temperature=0"
-        (passed to simple_evaluate, which sets them on every generate_until task; "" keeps each task's); its
+        (passed to simple_evaluate, which sets them on every generate_until task; None keeps each task's); its
         max_gen_toks is the generation budget. log_samples: keep every scored document (prompt, response,
         metric) and write them as JSONL beside the results. dtype/device as in
     gentrend.models.loading ("auto": bf16 on a GPU, fp32 on the CPU). seed: python, numpy, torch and few-shot
@@ -47,7 +47,7 @@ class EvalSettings:
     """
 
     tasks: tuple[str, ...] = EXAMPLE_TASKS
-    task_dir: str = ""
+    task_dir: str | None = None
     allow_task_code: bool = False
     num_fewshot: int | None = None
     batch_size: int | str | None = None
@@ -57,7 +57,7 @@ class EvalSettings:
     fewshot_as_multiturn: bool = True
     thinking: bool | None = None
     think_end_token: str = "</think>"
-    gen_kwargs: str = ""
+    gen_kwargs: str | None = None
     log_samples: bool = False
     dtype: str = "auto"
     device: str = "auto"

@@ -71,12 +71,12 @@ def standard_manager():
     return TaskManager()
 
 
-def task_dirs(task_dir: str | Path = "") -> list[Path]:
-    """Folders searched for user tasks: the shipped examples, then the user's folder (which wins)."""
+def task_dirs(task_dir: str | Path | None = None) -> list[Path]:
+    """Folders searched for user tasks: the shipped examples, then the user's folder (None: none), which wins."""
     dirs = [paths.data_file("tasks")]
-    if task_dir:
+    if task_dir is not None:
         folder = Path(task_dir).expanduser().resolve()
-        if not folder.is_dir():
+        if not str(task_dir).strip() or not folder.is_dir():
             raise TaskError(
                 f"task_dir {str(task_dir)!r} is not a folder",
                 "point task_dir at the folder holding your task YAML and JSONL files (see data/tasks/README.md)",
@@ -100,7 +100,7 @@ def uses_code(yaml_path: Path) -> bool:
     return any(uses_code(yaml_path.parent / name) for name in included if (yaml_path.parent / name).is_file())
 
 
-def resolve_tasks(names, task_dir: str | Path = "", allow_code: bool = False) -> list[TaskSpec]:
+def resolve_tasks(names, task_dir: str | Path | None = None, allow_code: bool = False) -> list[TaskSpec]:
     """A TaskSpec per name, user tasks first; unknown names fail listing close matches. A user task that runs
     code (`!function`) or shadows a standard task is refused unless allow_code (see the module docstring)."""
     from lm_eval.tasks import TaskManager

@@ -130,12 +130,12 @@ def plan(catalogue: Catalogue, scores, request: ReportRequest = ReportRequest())
         NotebookJob(TREND_REPORT_NB, reads=PUBLISHED),
     ]
     for job in jobs:
-        check_parameters(paths.NOTEBOOKS_DIR / job.notebook, {**job.parameters, "output_dir": ""})
+        check_parameters(paths.NOTEBOOKS_DIR / job.notebook, {**job.parameters, "output_dir": None})
     return jobs
 
 
-def measured_note(models: list[Model], track: str, catalogue: Catalogue) -> str:
-    """Why density and per-size will not run over the measured scores of `models`, or "" when they will.
+def measured_note(models: list[Model], track: str, catalogue: Catalogue) -> str | None:
+    """Why density and per-size will not run over the measured scores of `models`, or None when they will.
 
     Effective size reads a model's score off the reference generation's score-vs-size curve, so the oldest
     generation evaluated needs two or more sizes, and a second generation is needed to have anything to place
@@ -151,7 +151,7 @@ def measured_note(models: list[Model], track: str, catalogue: Catalogue) -> str:
         per_generation.setdefault(m.generation, []).append(m)
     generations = [g for g in catalogue.generations if g in per_generation]
     if len(generations) >= 2 and len(per_generation[generations[0]]) >= 2:
-        return ""
+        return None
     scored = "; ".join(f"generation {g}: {', '.join(m.id for m in per_generation[g])}" for g in generations)
     reference = generations[0] if generations else catalogue.generations[0]
     more = [m.id for m in catalogue.in_generation(reference) if m not in per_generation.get(reference, [])][:1]
@@ -225,7 +225,7 @@ def evaluation_jobs(catalogue: Catalogue, request: ReportRequest) -> list[Notebo
             EVALUATE_NB,
             {
                 "model": m.id,
-                "path": str(Path(ev.local_dir) / m.id) if ev.mode == "local" else "",
+                "path": str(Path(ev.local_dir) / m.id) if ev.mode == "local" else None,
                 **common,
                 "measured_note": note,
             },
@@ -235,7 +235,7 @@ def evaluation_jobs(catalogue: Catalogue, request: ReportRequest) -> list[Notebo
         )
         for m in models
     ]
-    if not note:
+    if note is None:
         reads = ("results/eval_*.csv",)
         jobs += [
             NotebookJob(

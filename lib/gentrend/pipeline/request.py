@@ -16,21 +16,21 @@ REPORT_MODES = ("synthetic", "hub")
 class EvalRequest:
     """Same-harness evaluation in a report: lm-eval `tasks` on `models` (default: every catalogue model with the
     checkpoint), weights from the hub or from `local_dir`/<model id>/ (mode "local"). num_fewshot, limit,
-    batch_size, gen_kwargs and log_samples mean what lm-eval's options of the same names mean."""
+    batch_size, gen_kwargs and log_samples mean what lm-eval's options of the same names mean. None: the default."""
 
     tasks: tuple[str, ...]
     models: tuple[str, ...] | None = None
     mode: str = "hub"
-    local_dir: str = ""
+    local_dir: str | None = None
     checkpoint: str = "post_trained"
     chat_template: bool = False
     thinking: bool | None = None
     num_fewshot: int | None = None
     limit: int | float | None = None
     batch_size: int | str | None = None
-    gen_kwargs: str = ""
+    gen_kwargs: str | None = None
     log_samples: bool = False
-    task_dir: str = ""
+    task_dir: str | None = None
     allow_task_code: bool = False
 
     def __post_init__(self):
@@ -40,11 +40,11 @@ class EvalRequest:
             )
         if self.mode not in ("hub", "local"):
             raise SettingError(f"unknown evaluation weights mode {self.mode!r}", "use hub, or local with --eval-dir")
-        if self.mode == "local" and not self.local_dir:
+        if self.mode == "local" and self.local_dir is None:
             raise SettingError(
                 "--eval-mode local needs --eval-dir", "pass a folder holding one checkpoint folder per model id"
             )
-        if self.mode != "local" and self.local_dir:
+        if self.mode != "local" and self.local_dir is not None:
             raise SettingError(
                 f"--eval-dir is only read with --eval-mode local (the weights come from the {self.mode} here)",
                 "add --eval-mode local to score the checkpoints in that folder, or drop --eval-dir",
@@ -53,16 +53,16 @@ class EvalRequest:
 
 @dataclass(frozen=True)
 class ReportRequest:
-    """What the user asked `gentrend report` for. Empty values mean the defaults."""
+    """What the user asked `gentrend report` for. None means the default."""
 
     profile_models: tuple[str, ...] | None = None  # None: the default choice; (): no profiling
     mode: str = "synthetic"
     device: str = "auto"
     dtype: str = "auto"
-    backend: str = ""
-    batch_sizes: tuple[int, ...] = ()
-    prompt_lengths: tuple[int, ...] = ()
-    new_tokens: int = 0
+    backend: str | None = None  # None: the device's (gentrend.profiling.settings)
+    batch_sizes: tuple[int, ...] | None = None
+    prompt_lengths: tuple[int, ...] | None = None
+    new_tokens: int | None = None
     tiny: bool = False
     force: bool = False
     evaluation: EvalRequest | None = None
@@ -71,6 +71,9 @@ class ReportRequest:
 
     def __post_init__(self):
         """The checks that need no model code run here, so a typo fails in about a second."""
+        for name in ("batch_sizes", "prompt_lengths"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, tuple(getattr(self, name)))
         if self.executor not in EXECUTORS:
             raise SettingError(f"unknown executor {self.executor!r}", f"use one of: {', '.join(EXECUTORS)}")
         if self.ray_address and self.executor != "ray":
@@ -81,5 +84,5 @@ class ReportRequest:
             )
         if self.dtype != "auto":
             precision_name(self.dtype)
-        if self.backend and self.backend not in BACKENDS:
+        if self.backend is not None and self.backend not in BACKENDS:
             raise SettingError(f"unknown backend {self.backend!r}", f"use one of: {', '.join(BACKENDS)}")

@@ -336,7 +336,7 @@ def profile_precisions(
     *,
     settings: ProfileSettings,
     precisions=(),
-    output_dir: str | Path = "",
+    output_dir: str | Path | None = None,
     **kwargs,
 ) -> pd.DataFrame:
     """`profile` at the settings' precision, then at each weight-only precision of `precisions` at its quantized

@@ -206,21 +206,21 @@ def read_rows(path: str | Path) -> pd.DataFrame:
     return df
 
 
-def results_path(model_id: str, output_dir: str | Path = "") -> Path:
+def results_path(model_id: str, output_dir: str | Path | None = None) -> Path:
     return paths.run_dir(output_dir) / "results" / f"profile_{model_id}.csv"
 
 
-def partial_results_path(model_id: str, output_dir: str | Path = "") -> Path:
+def partial_results_path(model_id: str, output_dir: str | Path | None = None) -> Path:
     """Where the rows of an unfinished sweep go, point by point: results/partial/, never read as a profile."""
     return paths.run_dir(output_dir) / "results" / "partial" / f"profile_{model_id}.csv"
 
 
-def bandwidth_path(device: str, output_dir: str | Path = "") -> Path:
+def bandwidth_path(device: str, output_dir: str | Path | None = None) -> Path:
     """The run's record of a device's copy test: measured once per run and device, read by every model."""
     return paths.run_dir(output_dir) / "results" / f"bandwidth_{str(device).replace(':', '-')}.json"
 
 
-def save_results(rows: pd.DataFrame, model_id: str, output_dir: str | Path = "") -> Path:
+def save_results(rows: pd.DataFrame, model_id: str, output_dir: str | Path | None = None) -> Path:
     """Write one model's finished profile to <run>/results/profile_<model>.csv (atomically) and drop its
     partial file."""
     path = write_csv(rows, results_path(model_id, output_dir))
@@ -228,11 +228,16 @@ def save_results(rows: pd.DataFrame, model_id: str, output_dir: str | Path = "")
     return path
 
 
-def load_run_results(output_dir: str | Path = "", model_ids: list[str] | tuple = ()) -> pd.DataFrame:
-    """The finished profiles of a run folder, concatenated: of `model_ids` (every profile_*.csv when empty);
-    an empty frame with the schema if there are none."""
+def load_run_results(
+    output_dir: str | Path | None = None, model_ids: list[str] | tuple[str, ...] | None = None
+) -> pd.DataFrame:
+    """The finished profiles of a run folder, concatenated: of `model_ids` (None: every profile_*.csv); an empty
+    frame with the schema if there are none."""
     folder = paths.run_dir(output_dir) / "results"
-    files = [results_path(m, output_dir) for m in model_ids] if model_ids else sorted(folder.glob("profile_*.csv"))
+    if model_ids is None:
+        files = sorted(folder.glob("profile_*.csv"))
+    else:
+        files = [results_path(m, output_dir) for m in model_ids]
     frames = [read_rows(f) for f in files if f.exists()]
     if not frames:
         return pd.DataFrame(columns=SCHEMA_COLUMNS)

@@ -166,7 +166,6 @@ _DEFAULTS = {
 }
 # weight-only precisions measured (as well) on each device: torchao's int4 (tinygemm) runs on CUDA only
 QUANTIZED_BY_DEVICE = {"cpu": ("int8",), "cuda": ("int8", "int4")}
-_EMPTY_IS_DEFAULT = ("batch_sizes", "prompt_lengths", "new_tokens", "dtype", "backend")
 
 
 def device_kind(device: str) -> str:
@@ -185,9 +184,8 @@ def quantized_precisions(device: str) -> tuple[str, ...]:
 
 def defaults_for(device: str = "auto", **overrides) -> ProfileSettings:
     """Defaults for a device kind ("auto" resolves to cuda when available; "cuda" plans a GPU grid even on a
-    machine without one, the runner checks the device exists). Overrides that are None, "", or empty /
-    zero for batch_sizes, prompt_lengths, new_tokens, backend keep the default, so a notebook passes its
-    parameters through unchanged (batch_sizes=[] -> device default)."""
+    machine without one, the runner checks the device exists). An override that is None keeps the default, so a
+    notebook passes its parameters through unchanged (batch_sizes=None -> the device's batch sizes)."""
     kind = device_kind(device)
-    given = {k: v for k, v in overrides.items() if not (v is None or v == "" or (k in _EMPTY_IS_DEFAULT and not v))}
+    given = {k: v for k, v in overrides.items() if v is not None}
     return ProfileSettings(**{**_DEFAULTS[kind], "device": device, **given})

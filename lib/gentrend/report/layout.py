@@ -32,7 +32,7 @@ class Finding(NamedTuple):
 class RunArtefacts:
     """Every artefact index of one run folder, by producer and key."""
 
-    def __init__(self, output_dir: str | Path = ""):
+    def __init__(self, output_dir: str | Path | None = None):
         self.run = run_dir(output_dir)
         self.index: dict[str, dict] = {}
         for path in sorted((self.run / INDEX_DIR).glob("*.json")):

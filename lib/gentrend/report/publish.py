@@ -180,7 +180,7 @@ def caption_of(title: str, source: str, file: str) -> str:
 class Publisher:
     """The artefacts of one producer in one run folder (see the module docstring)."""
 
-    def __init__(self, output_dir: str | Path = "", name: str = "", label: str = "", qualifier: str = ""):
+    def __init__(self, output_dir: str | Path | None = None, name: str = "", label: str = "", qualifier: str = ""):
         """`qualifier` (e.g. "measured here") sets apart a second run of one notebook on other inputs: it prefixes
         the producer's name and every table title."""
         if not name:

@@ -22,6 +22,8 @@ A finding whose tables the run did not produce has no rows.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -225,7 +227,7 @@ def headline_table(run) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=HEADLINE_COLUMNS)
 
 
-def publish(run, output_dir="") -> pd.DataFrame:
+def publish(run, output_dir: str | Path | None = None) -> pd.DataFrame:
     """Publish page one's numbers into the run folder (producer `summary`, key `headlines`)."""
     table = headline_table(run)
     Publisher(output_dir, "summary").table(
