@@ -479,6 +479,16 @@ def _pipelines(rows: pd.DataFrame, generation: str) -> dict:
     }
 
 
+def _by_generation(selected, reference: str, size, n_boot, seed, level, rows=None) -> tuple[dict, pd.Series, dict]:
+    """What the generation tables are built from: each generation's result against `reference`
+    (`_generation_results`), the generations' release dates, and the columns that say what the table was
+    computed on (reference, track, size_convention)."""
+    result = _generation_results(selected, reference, size, n_boot, seed, level, rows)
+    release = selected.groupby("generation")["release_date"].min()
+    basis = {"reference": reference, "track": ", ".join(sorted(set(selected["track"]))), "size_convention": size}
+    return result, release, basis
+
+
 def _generation_results(selected, reference, size, n_boot, seed, level, rows=None):
     """Per generation (oldest first): {method, low, high, bound, draws, ci, counts}; direct, else chained.
     `rows`: density_rows(selected, reference, size) when the caller has them."""
@@ -596,10 +606,7 @@ def generation_multipliers(
     sources, curve_sources, reference, track, size_convention. Generations with no path to the reference are
     left out.
     """
-    reference = str(reference)
-    result = _generation_results(selected, reference, size, n_boot, seed, level, rows)
-    release = selected.groupby("generation")["release_date"].min()
-    track = ", ".join(sorted(set(selected["track"])))
+    result, release, basis = _by_generation(selected, str(reference), size, n_boot, seed, level, rows)
     out = []
     for generation, r in result.items():
         low, high = 2 ** r["low"], 2 ** r["high"]
@@ -620,9 +627,7 @@ def generation_multipliers(
                 "mixed_pipelines": r["mixed_pipelines"],
                 "sources": r["sources"],
                 "curve_sources": r["curve_sources"],
-                "reference": reference,
-                "track": track,
-                "size_convention": size,
+                **basis,
             }
         )
     return pd.DataFrame(out, columns=MULTIPLIER_COLUMNS).sort_values("release_date").reset_index(drop=True)
@@ -696,8 +701,7 @@ def doubling_time(
     the reference and one or two points is not a trend, and bounds never enter a fit.
     """
     reference = str(reference)
-    result = _generation_results(selected, reference, size, n_boot, seed, level)
-    release = selected.groupby("generation")["release_date"].min()
+    result, release, basis = _by_generation(selected, reference, size, n_boot, seed, level)
     newer = {g: r for g, r in result.items() if g != reference}
     exact = [g for g, r in newer.items() if r["bound"] == EXACT]
     n_votes = sum(r["n_votes"] for r in newer.values())
@@ -738,9 +742,7 @@ def doubling_time(
                 "generations": " → ".join(fitted),
                 "per_generation": per_generation or "none",
                 "bounded_share": share,
-                "reference": reference,
-                "track": ", ".join(sorted(set(selected["track"]))),
-                "size_convention": size,
+                **basis,
             }
         ]
     )

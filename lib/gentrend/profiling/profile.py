@@ -34,7 +34,15 @@ from gentrend.profiling import cache
 from gentrend.profiling.compile_cache import use_compile_cache
 from gentrend.profiling.guard import busy_note, device_lock
 from gentrend.profiling.measure import free_memory, rss_bytes
-from gentrend.profiling.results import POINT_METRIC_ORDER, SCHEMA_COLUMNS, bandwidth_path, partial_results_path
+from gentrend.profiling.results import (
+    MEASUREMENT,
+    OUTCOME,
+    POINT_METRIC_ORDER,
+    RUNS,
+    SCHEMA_COLUMNS,
+    bandwidth_path,
+    partial_results_path,
+)
 from gentrend.profiling.settings import ProfileSettings, defaults_for
 from gentrend.profiling.sweep import run_sweep
 
@@ -276,7 +284,7 @@ def _measure(
             "error": record["error"],
             "fallback": record["fallback"],
             "kernel_sdpa": record.get("sdpa", ""),
-            **{k: record[k] for k in _RUN_COLUMNS},
+            **{k: record[k] for k in RUNS},
         }
         if record["status"] != "ok":
             return [
@@ -374,28 +382,13 @@ _POINT_OWN = (
     "scope",
     "batch_size",
     "prompt_length",
-    "status",
-    "error",
+    *OUTCOME,
     "fallback",
     "kernel_sdpa",
-    "metric",
-    "value",
-    "p10",
-    "p90",
-    "n_runs",
-    "unit",
-    "note",
+    *MEASUREMENT,
     "measured_at",
-    "contended",
-    "contention",
-    "ci_rel",
-    "stopped_on",
-    "retries",
-    "cpu_others_share",
-    "compile_cache",
+    *RUNS,
 )
-# how a point's runs went (gentrend.profiling.sweep), on each of its rows
-_RUN_COLUMNS = ("ci_rel", "stopped_on", "retries", "contended", "contention", "cpu_others_share", "compile_cache")
 
 
 def _frame(rows: list[dict]) -> pd.DataFrame:

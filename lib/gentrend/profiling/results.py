@@ -49,48 +49,47 @@ from gentrend.core.vocab import backend_label, precision_name
 from gentrend.models.catalogue import Catalogue, load_catalogue
 from gentrend.models.memory_model import GIB, estimate
 
-SCHEMA_COLUMNS = [
-    "model_id",
-    "model",
-    "generation",
-    "params_total",
-    "weights",
-    "weights_source",
-    "mode",
-    "tiny",
-    "backend",
-    "dtype",
-    "new_tokens",
-    "scope",
-    "batch_size",
-    "prompt_length",
-    "status",
-    "error",
-    "metric",
-    "value",
-    "p10",
-    "p90",
-    "n_runs",
-    "unit",
-    "note",
-    "fallback",
-    "static_cache_len",
-    "kernel_attention",
-    "kernel_sdpa",
-    "kernel_gated_delta_rule",
-    "kernel_causal_conv1d",
-    "attn_implementation",
-    "linear_attention_kernels",
-    "kernel_fallback",
-    "device_busy",
-    "contended",
-    "contention",
-    "ci_rel",
-    "stopped_on",
-    "retries",
-    "cpu_others_share",
-    "compile_cache",
-]
+# A row's columns by part (see above) in the order they are written, each with its type; text columns are read
+# back as text (generation "3" stays "3").
+IDENTITY = {
+    "model_id": str,
+    "model": str,
+    "generation": str,
+    "params_total": int,
+    "weights": str,
+    "weights_source": str,
+    "mode": str,
+    "tiny": bool,
+}
+SETTING = {"backend": str, "dtype": str, "new_tokens": int, "scope": str, "batch_size": int, "prompt_length": int}
+OUTCOME = {"status": str, "error": str}
+MEASUREMENT = {"metric": str, "value": float, "p10": float, "p90": float, "n_runs": int, "unit": str, "note": str}
+KERNEL_PATH = {
+    "fallback": str,
+    "static_cache_len": int,
+    "kernel_attention": str,
+    "kernel_sdpa": str,
+    "kernel_gated_delta_rule": str,
+    "kernel_causal_conv1d": str,
+    "attn_implementation": str,
+    "linear_attention_kernels": str,
+    "kernel_fallback": bool,
+    "device_busy": str,
+}
+RUNS = {  # how a point's runs went (gentrend.profiling.sweep), on each of its rows
+    "contended": bool,
+    "contention": str,
+    "ci_rel": float,
+    "stopped_on": str,
+    "retries": int,
+    "cpu_others_share": float,
+    "compile_cache": str,
+}
+SCHEMA = IDENTITY | SETTING | OUTCOME | MEASUREMENT | KERNEL_PATH | RUNS
+SCHEMA_COLUMNS = list(SCHEMA)
+# after the schema's columns: where, when and how it was measured (all text)
+PROVENANCE_COLUMNS = (*ROW_ENVIRONMENT_COLUMNS, "env_fingerprint", "settings_json", "cache_key", "measured_at")
+TEXT_COLUMNS = (*(c for c, kind in SCHEMA.items() if kind is str), *PROVENANCE_COLUMNS)
 POINT_METRIC_ORDER = [
     "ttft_s",
     "prefill_tokens_per_s",
@@ -113,13 +112,8 @@ POINT_METRIC_ORDER = [
     "recompiles",
     "graph_breaks",
 ]
-POINT_KEYS = [
-    "model_id",
-    "model",
-    "generation",
-    "params_total",
-    "weights",
-    "tiny",
+POINT_KEYS = [  # what names a point in `wide` and how it went
+    *(c for c in IDENTITY if c not in ("weights_source", "mode")),
     "backend",
     "dtype",
     "device",
@@ -127,25 +121,10 @@ POINT_KEYS = [
     "new_tokens",
     "batch_size",
     "prompt_length",
-    "status",
-    "error",
-    "fallback",
-    "static_cache_len",
-    "kernel_attention",
-    "kernel_sdpa",
-    "kernel_gated_delta_rule",
-    "kernel_causal_conv1d",
-    "attn_implementation",
-    "linear_attention_kernels",
-    "kernel_fallback",
-    "device_busy",
+    *OUTCOME,
+    *KERNEL_PATH,
     "measured_at",
-    "contended",
-    "contention",
-    "ci_rel",
-    "stopped_on",
-    "retries",
-    "compile_cache",
+    *(c for c in RUNS if c != "cpu_others_share"),
 ]
 _FILLED = (
     "error",
@@ -159,40 +138,6 @@ _FILLED = (
     "stopped_on",
     "compile_cache",
 )  # empty text stays "", not NaN
-
-
-TEXT_COLUMNS = (
-    "model_id",
-    "model",
-    "generation",
-    "weights",
-    "weights_source",
-    "mode",
-    "backend",
-    "dtype",
-    "scope",
-    "status",
-    "error",
-    "fallback",
-    "metric",
-    "unit",
-    "note",
-    "kernel_attention",
-    "kernel_sdpa",
-    "kernel_gated_delta_rule",
-    "kernel_causal_conv1d",
-    "attn_implementation",
-    "linear_attention_kernels",
-    *ROW_ENVIRONMENT_COLUMNS,
-    "device_busy",
-    "env_fingerprint",
-    "settings_json",
-    "cache_key",
-    "measured_at",
-    "contention",
-    "stopped_on",
-    "compile_cache",
-)
 
 
 def read_rows(path: str | Path) -> pd.DataFrame:

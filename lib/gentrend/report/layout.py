@@ -303,6 +303,15 @@ def _tracks(run: RunArtefacts, role: str, key: str, qualifier: str = "") -> list
     return [(t, p) for t, p in producers if run.has(p, key)]
 
 
+def _per_track(run: RunArtefacts, role: str, key: str, parts, qualifier: str = "") -> list:
+    """Per track `role` produced `key` for: a heading, then `parts(producer)`; where no track has it, the
+    "not produced" note."""
+    shown = []
+    for track, producer in _tracks(run, role, key, qualifier):
+        shown += [heading(f"{track} track"), *parts(producer)]
+    return shown or [missing(producer_name(role, TRACKS[0]), key)]
+
+
 def density_section(run: RunArtefacts, qualifier: str = "") -> list:
     """Per track: the reading, the per-model table and charts, models outside the reference range, the
     generation multipliers (against the reference and the generation before) and doubling time; the method
@@ -333,14 +342,9 @@ def density_section(run: RunArtefacts, qualifier: str = "") -> list:
 def robustness_section(run: RunArtefacts) -> list:
     """Per track: each headline multiplier under the variants of gentrend.analysis.robustness, one sentence per
     headline saying whether it holds, and the assumptions it rests on."""
-    shown = []
-    for track, producer in _tracks(run, "density", "robustness"):
-        shown += [
-            heading(f"{track} track"),
-            run.text(producer, "robustness_reading"),
-            run.table(producer, "robustness"),
-        ]
-    return shown or [missing(producer_name("density", TRACKS[0]), "robustness")]
+    return _per_track(
+        run, "density", "robustness", lambda p: [run.text(p, "robustness_reading"), run.table(p, "robustness")]
+    )
 
 
 def families_section(run: RunArtefacts) -> list:
@@ -366,15 +370,13 @@ def score_charts_section(run: RunArtefacts) -> list:
 
 
 def per_size_section(run: RunArtefacts, qualifier: str = "") -> list:
-    shown = []
-    for track, producer in _tracks(run, "per-size", "summary", qualifier):
-        shown += [
-            heading(f"{track} track"),
-            run.text(producer, "reading"),
-            run.table(producer, "summary"),
-            run.table(producer, "newest_vs_largest"),
-        ]
-    return shown or [missing(producer_name("per-size", TRACKS[0]), "summary")]
+    return _per_track(
+        run,
+        "per-size",
+        "summary",
+        lambda p: [run.text(p, "reading"), run.table(p, "summary"), run.table(p, "newest_vs_largest")],
+        qualifier,
+    )
 
 
 def speed_memory_section(run: RunArtefacts) -> list:
