@@ -15,6 +15,8 @@ import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from huggingface_hub import constants, try_to_load_from_cache
+
 from gentrend.core.errors import ModelLoadError
 from gentrend.evaluation.settings import EvalSettings, EvalSettingsError
 from gentrend.evaluation.synthetic import synthetic_tokenizer
@@ -49,8 +51,6 @@ HUB_PROBE_SECONDS = 3.0  # one TCP connect: long enough for a slow link, short e
 def hub_reachable() -> bool:
     """False when the hub cannot be used: HF_HUB_OFFLINE is set, or its endpoint does not accept a connection
     (no network). Checked once, before any download, so an offline run fails at once instead of retrying."""
-    from huggingface_hub import constants
-
     if constants.HF_HUB_OFFLINE:
         return False
     url = urlsplit(constants.ENDPOINT)
@@ -76,8 +76,6 @@ def _lookup(host: str, port: int, found: list) -> None:
 def check_hub_weights(repo: str) -> None:
     """Fail at once, naming what is missing, when `repo` is not complete in the local Hugging Face cache (config,
     weights, tokenizer) and the hub cannot be reached; online, from_pretrained downloads what is missing."""
-    from huggingface_hub import constants, try_to_load_from_cache
-
     cached = lambda *names: any(isinstance(try_to_load_from_cache(repo, n), str) for n in names)
     missing = [
         piece

@@ -55,6 +55,8 @@ def _import_torchao_quietly() -> None:
 
 _import_torchao_quietly()
 
+from huggingface_hub import hf_hub_download, try_to_load_from_cache  # noqa: E402
+from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError  # noqa: E402
 from transformers import AutoModelForCausalLM, PreTrainedModel  # noqa: E402
 
 from gentrend.core.devices import resolve_device  # noqa: E402
@@ -258,9 +260,6 @@ def check_weights_reachable(
                 "pass the folder written by save_pretrained (config.json + *.safetensors)",
             )
         return
-    from huggingface_hub import hf_hub_download, try_to_load_from_cache
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
-
     if isinstance(try_to_load_from_cache(source, "config.json"), str):
         return
     try:

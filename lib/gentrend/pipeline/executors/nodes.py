@@ -17,7 +17,9 @@ import json
 import platform
 import socket
 
+from gentrend.core import __version__
 from gentrend.core.errors import GentrendError
+from gentrend.pipeline.manifest import code_digest
 
 PACKAGES = ("torch", "transformers", "lm_eval")
 
@@ -28,8 +30,6 @@ class NodeMismatchError(GentrendError):
 
 def probe(packages: tuple[str, ...] = PACKAGES) -> dict:
     """This process's host name, Python, package versions (None where not installed) and gentrend code digest."""
-    from gentrend import __version__
-    from gentrend.pipeline.manifest import code_digest
 
     def version(name):
         try:
