@@ -31,6 +31,7 @@ import pandas as pd
 from gentrend.core import paths
 from gentrend.core.environment import ROW_ENVIRONMENT_COLUMNS
 from gentrend.core.errors import DataError
+from gentrend.models.catalogue import ROW_IDENTITY
 
 ORIGIN = "measured here"
 # lm-eval metrics that are proportions in [0, 1]: stored x 100 with unit "percent", as published scores are
@@ -57,14 +58,7 @@ PERCENT_METRICS = frozenset(
 # A row's columns (see above) in the order they are written, each with its type; text columns are read back as
 # text (generation "3" stays "3").
 SCHEMA = {
-    # identity
-    "model_id": str,
-    "model": str,
-    "generation": str,
-    "params_total": int,
-    "weights": str,
-    "weights_source": str,
-    "mode": str,
+    **ROW_IDENTITY,
     "checkpoint": str,
     "tiny": bool,
     # task

@@ -22,6 +22,18 @@ from gentrend.core.limits import Name, SafeName, Text
 from gentrend.core.text import shorten
 from gentrend.core.vocab import model_label
 
+# the columns, with their types, that say which model and weights a measured row is of: profiling and evaluation
+# rows both open with them (weights "synthetic" | "real"; mode "hub" | "local" | "synthetic")
+ROW_IDENTITY = {
+    "model_id": str,
+    "model": str,
+    "generation": str,
+    "params_total": int,
+    "weights": str,
+    "weights_source": str,
+    "mode": str,
+}
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

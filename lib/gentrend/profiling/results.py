@@ -46,21 +46,12 @@ from gentrend.core import paths
 from gentrend.core.environment import ROW_ENVIRONMENT_COLUMNS
 from gentrend.core.files import read_csv, write_csv
 from gentrend.core.vocab import backend_label, precision_name
-from gentrend.models.catalogue import Catalogue, load_catalogue
+from gentrend.models.catalogue import ROW_IDENTITY, Catalogue, load_catalogue
 from gentrend.models.memory_model import GIB, estimate
 
 # A row's columns by part (see above) in the order they are written, each with its type; text columns are read
 # back as text (generation "3" stays "3").
-IDENTITY = {
-    "model_id": str,
-    "model": str,
-    "generation": str,
-    "params_total": int,
-    "weights": str,
-    "weights_source": str,
-    "mode": str,
-    "tiny": bool,
-}
+IDENTITY = ROW_IDENTITY | {"tiny": bool}
 SETTING = {"backend": str, "dtype": str, "new_tokens": int, "scope": str, "batch_size": int, "prompt_length": int}
 OUTCOME = {"status": str, "error": str}
 MEASUREMENT = {"metric": str, "value": float, "p10": float, "p90": float, "n_runs": int, "unit": str, "note": str}
