@@ -45,7 +45,7 @@ lint: $(STAMP)
 test: lint
 	$(VENV)/bin/pytest -m "not slow"
 
-# the tests of the end-to-end report run beside the others (two processes: the report run is built once)
+# the tests of the full report runs beside the others (two processes: each report run is built once)
 test-all: lint
 	@log=$$(mktemp); $(VENV)/bin/pytest -m e2e --durations=10 >$$log 2>&1 & e2e=$$!; \
 	$(VENV)/bin/pytest -m "not e2e" --durations=10; rest=$$?; wait $$e2e; e2e_rc=$$?; \

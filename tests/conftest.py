@@ -132,9 +132,14 @@ def pytest_sessionfinish(session):
         shutil.rmtree(folder, ignore_errors=True)
 
 
+# The full report runs: the session's (above) and the one on data with markup in every text field
+# (tests/test_reliability.py's hostile_run, a few minutes: the other process would be far the longer with it).
+REPORT_RUNS = ("report_run", "hostile_run")
+
+
 def pytest_collection_modifyitems(items):
-    """Tests that read the session's report run are marked `e2e`: `make test-all` runs them in one process and
-    the rest in another, side by side, so the report run is built once and the machine's two cores both work."""
+    """Tests that read a full report run are marked `e2e`: `make test-all` runs them in one process and the rest
+    in another, side by side, so each run is built once and the machine's two cores both work."""
     for item in items:
-        if "report_run" in getattr(item, "fixturenames", ()):
+        if set(REPORT_RUNS) & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.e2e)

@@ -4,7 +4,8 @@ import torch
 from gentrend.core.errors import ModelLoadError, SettingError
 from gentrend.core.vocab import resolve_precision, torch_dtype
 from gentrend.models.architecture import shrink, text_config
-from gentrend.models.loading import build_synthetic, check_weights_reachable, load_model, repo_id
+from gentrend.models.catalogue import repo_id
+from gentrend.models.loading import build_synthetic, check_weights_reachable, load_model
 
 
 @pytest.mark.parametrize("model_id", ["qwen2.5-0.5b", "qwen3-0.6b", "qwen3.5-0.8b"])

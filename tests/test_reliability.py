@@ -29,6 +29,16 @@ import psutil
 import pytest
 import yaml
 from bs4 import BeautifulSoup
+from fixtures.data_edits import (
+    copy_data,
+    edit_yaml,
+    longer_claim_text,
+    more_score_rows,
+    replace,
+    scores_lines,
+    sub,
+    write,
+)
 from fixtures.hostile import PAYLOADS, RENAMED_BENCHMARK, hostile_copy
 
 from gentrend.cli import main
@@ -86,8 +96,7 @@ def one_error(exit_code: int, err: str, code: int = 2) -> str:
 @pytest.fixture
 def data(tmp_path, monkeypatch):
     """A copy of data/ that the test may break; GENTREND_DATA points at it, reports go to tmp_path/reports."""
-    copy = tmp_path / "data"
-    shutil.copytree(paths.REPO_ROOT / "data", copy)
+    copy = copy_data(tmp_path)
     monkeypatch.setenv("GENTREND_DATA", str(copy))
     monkeypatch.setenv("GENTREND_REPORTS", str(tmp_path / "reports"))
     return copy
@@ -109,45 +118,6 @@ def fake_execute(job, out_dir):
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nbformat.v4.new_notebook(), target)
     return target
-
-
-def _replace(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1))
-
-
-def sub(name: str, old: str, new: str):
-    """An edit of the data copy: the first `old` in file `name` becomes `new`."""
-    return lambda data: _replace(data / name, old, new)
-
-
-def write(name: str, text: str):
-    """An edit of the data copy: file `name` holds `text`."""
-    return lambda data: (data / name).write_text(text)
-
-
-def scores_lines(edit):
-    """An edit of the data copy: `edit` changes the list of lines of published_scores.csv in place."""
-
-    def apply(data: Path):
-        path = data / "published_scores.csv"
-        lines = path.read_text().splitlines()
-        edit(lines)
-        path.write_text("\n".join(lines) + "\n")
-
-    return apply
-
-
-def edit_yaml(name: str, edit):
-    """An edit of the data copy: `edit` changes the parsed YAML file `name` in place."""
-
-    def apply(data: Path):
-        raw = yaml.safe_load((data / name).read_text())
-        edit(raw)
-        (data / name).write_text(yaml.safe_dump(raw, sort_keys=False))
-
-    return apply
 
 
 # --- bad input: one clear message, before work ---------------------------------------------------------------------
@@ -350,7 +320,7 @@ REPEATS_AND_CONTRADICTIONS = [
 OVER_THE_LIMITS = [
     (
         "a data file above the size limit",
-        sub("claims.yaml", "text: The smallest", "text: " + "x" * MAX_FILE_BYTES + " The smallest"),
+        longer_claim_text(MAX_FILE_BYTES),
         rf"claims.yaml \(claims file\) is [\d,]+ bytes, above the limit of {MAX_FILE_BYTES:,} bytes",
     ),
     (
@@ -365,12 +335,12 @@ OVER_THE_LIMITS = [
     ),
     (
         "a scores table above the row limit",
-        scores_lines(lambda lines: lines.extend(["m,1,1B,base,b,s,1,u,d"] * MAX_SCORE_ROWS)),
+        more_score_rows(MAX_SCORE_ROWS),
         rf"published_scores.csv \(published scores\) has more than {MAX_SCORE_ROWS:,} rows",
     ),
     (
         "a claim text above the length limit",
-        sub("claims.yaml", "text: The smallest", "text: " + "x" * MAX_TEXT_CHARS + " The smallest"),
+        longer_claim_text(MAX_TEXT_CHARS),
         rf"claim #2 \('C2'\): field text: String should have at most {MAX_TEXT_CHARS} characters",
     ),
     (
@@ -1076,9 +1046,8 @@ def _wait_for(condition, timeout: float = 300) -> None:
 
 @pytest.mark.slow
 def test_bad_input_stops_a_real_report_in_seconds_with_one_line(tmp_path):
-    data = tmp_path / "data"
-    shutil.copytree(paths.REPO_ROOT / "data", data)
-    _replace(data / "claims.yaml", "model: qwen3.5-9b", "model: qwen3.5-90b")
+    data = copy_data(tmp_path)
+    replace(data / "claims.yaml", "model: qwen3.5-9b", "model: qwen3.5-90b")
     process = _gentrend("report", "--no-profile", reports=tmp_path / "reports", data=data)
     _, err = process.communicate(timeout=120)
     one_error(process.returncode, err)

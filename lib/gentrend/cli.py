@@ -24,7 +24,6 @@ from gentrend.models.catalogue import load_catalogue
 from gentrend.models.roofline import load_gpus
 from gentrend.pipeline.clean import age_text, clean, freed_size, parse_age, size_text
 from gentrend.pipeline.request import EvalRequest, ReportRequest
-from gentrend.pipeline.runner import run_report
 
 
 def _evaluation(args, group: argparse._ArgumentGroup) -> EvalRequest | None:
@@ -58,6 +57,7 @@ def _evaluation(args, group: argparse._ArgumentGroup) -> EvalRequest | None:
 
 
 def _report(args) -> int:
+    from gentrend.pipeline.runner import run_report  # here: only `report` imports torch, papermill, matplotlib
 
     evaluation = _evaluation(args, args.evaluation_group)
     request = ReportRequest(

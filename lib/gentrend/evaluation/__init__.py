@@ -12,44 +12,26 @@ starting, through gentrend.models.planner), results (schema, files, summary), sc
 compare_with_published), data (data/evaluation.yaml), run (evaluate).
 """
 
-from gentrend.evaluation.estimate import Workload, estimate_seconds, evaluation_speed, gpu_speed
-from gentrend.evaluation.results import (
-    SCHEMA_COLUMNS,
-    evaluation_summary_table,
-    load_evaluation_results,
-    results_path,
-    run_label,
-    samples_path,
-    save_evaluation_results,
-)
-from gentrend.evaluation.run import evaluate
-from gentrend.evaluation.scores import as_scores, compare_with_published, headline_rows, track_of
-from gentrend.evaluation.settings import EvalSettings, EvalSettingsError
-from gentrend.evaluation.synthetic import synthetic_tokenizer
-from gentrend.evaluation.tasks import DatasetUnavailableError, TaskError, TaskSpec, resolve_tasks
+from gentrend.core.lazy import lazy_exports
 
-__all__ = [
-    "DatasetUnavailableError",
-    "EvalSettings",
-    "EvalSettingsError",
-    "SCHEMA_COLUMNS",
-    "TaskError",
-    "TaskSpec",
-    "Workload",
-    "as_scores",
-    "compare_with_published",
-    "evaluation_speed",
-    "estimate_seconds",
-    "evaluate",
-    "gpu_speed",
-    "headline_rows",
-    "evaluation_summary_table",
-    "load_evaluation_results",
-    "resolve_tasks",
-    "results_path",
-    "run_label",
-    "samples_path",
-    "save_evaluation_results",
-    "synthetic_tokenizer",
-    "track_of",
-]
+# each name is imported from its module when first used: reading results or scores never imports torch or lm-eval
+__all__ = lazy_exports(
+    __name__,
+    {
+        "estimate": ("Workload", "estimate_seconds", "evaluation_speed", "gpu_speed"),
+        "results": (
+            "SCHEMA_COLUMNS",
+            "evaluation_summary_table",
+            "load_evaluation_results",
+            "results_path",
+            "run_label",
+            "samples_path",
+            "save_evaluation_results",
+        ),
+        "run": ("evaluate",),
+        "scores": ("as_scores", "compare_with_published", "headline_rows", "track_of"),
+        "settings": ("EvalSettings", "EvalSettingsError"),
+        "synthetic": ("synthetic_tokenizer",),
+        "tasks": ("DatasetUnavailableError", "TaskError", "TaskSpec", "resolve_tasks"),
+    },
+)

@@ -53,9 +53,8 @@ from gentrend.evaluation.model import (
 from gentrend.evaluation.results import ORIGIN, SCHEMA_COLUMNS, metric_rows, run_label, samples_path
 from gentrend.evaluation.settings import EvalSettings, EvalSettingsError
 from gentrend.evaluation.tasks import TaskSpec, inline_manager, load_task, resolve_tasks
-from gentrend.models.catalogue import Catalogue, Model, load_catalogue
+from gentrend.models.catalogue import Catalogue, Checkpoint, Model, load_catalogue
 from gentrend.models.loading import (
-    Checkpoint,
     Mode,
     linear_attention_kernels,
     load_model,

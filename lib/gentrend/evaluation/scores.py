@@ -20,8 +20,7 @@ import pandas as pd
 
 from gentrend.core.errors import GentrendError
 from gentrend.evaluation.data import load_evaluation_data
-from gentrend.models.catalogue import Catalogue, load_catalogue
-from gentrend.models.loading import repo_id
+from gentrend.models.catalogue import Catalogue, load_catalogue, repo_id
 
 SOURCE_URL = "measured here"
 ORIGIN = "measured"

@@ -15,16 +15,21 @@ import json
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from transformers import AutoConfig, PretrainedConfig
 
 from gentrend.core.vocab import bytes_per_param
 from gentrend.models.catalogue import Model
 
+if TYPE_CHECKING:
+    from transformers import PretrainedConfig
+
 
 @cache
 def _load_config(path: Path) -> PretrainedConfig:
+    from transformers import AutoConfig  # here, not at the top: `gentrend check` needs no transformers
+
     return AutoConfig.for_model(**json.loads(Path(path).read_text()))
 
 

@@ -11,12 +11,13 @@ import datetime as dt
 import json
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gentrend.core import paths
-from gentrend.core.errors import CatalogueError, DataError
+from gentrend.core.errors import CatalogueError, DataError, ModelLoadError
 from gentrend.core.files import read_data, read_yaml
 from gentrend.core.limits import Name, SafeName, Text
 from gentrend.core.text import shorten
@@ -103,6 +104,23 @@ class Model(_Strict):
     @property
     def name(self) -> str:
         return model_label(self.family, self.generation, self.size_label)
+
+
+Checkpoint = Literal["base", "post_trained"]
+
+
+def repo_id(model: Model, checkpoint: Checkpoint = "post_trained") -> str:
+    """The HF repo of the wanted checkpoint of `model`; an error if the catalogue has none."""
+    if checkpoint not in ("base", "post_trained"):
+        raise ModelLoadError(f"unknown checkpoint {checkpoint!r}", "use 'base' or 'post_trained'")
+    repo = getattr(model.repos, checkpoint)
+    if repo is None:
+        other = "post_trained" if checkpoint == "base" else "base"
+        raise ModelLoadError(
+            f"{model.id} has no {checkpoint} checkpoint in the catalogue",
+            f"use checkpoint='{other}', or add repos.{checkpoint} to its entry in data/models.yaml",
+        )
+    return repo
 
 
 class Catalogue:

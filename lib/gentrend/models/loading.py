@@ -63,24 +63,9 @@ from gentrend.core.devices import resolve_device  # noqa: E402
 from gentrend.core.errors import ModelLoadError  # noqa: E402
 from gentrend.core.vocab import QUANTIZED_PRECISIONS, WEIGHT_MODES, resolve_precision, torch_dtype  # noqa: E402
 from gentrend.models.architecture import text_config  # noqa: E402
-from gentrend.models.catalogue import Model  # noqa: E402
+from gentrend.models.catalogue import Checkpoint, Model, repo_id  # noqa: E402
 
 Mode = Literal["hub", "local", "synthetic"]
-Checkpoint = Literal["base", "post_trained"]
-
-
-def repo_id(model: Model, checkpoint: Checkpoint = "post_trained") -> str:
-    """The HF repo of the wanted checkpoint of `model`; an error if the catalogue has none."""
-    if checkpoint not in ("base", "post_trained"):
-        raise ModelLoadError(f"unknown checkpoint {checkpoint!r}", "use 'base' or 'post_trained'")
-    repo = getattr(model.repos, checkpoint)
-    if repo is None:
-        other = "post_trained" if checkpoint == "base" else "base"
-        raise ModelLoadError(
-            f"{model.id} has no {checkpoint} checkpoint in the catalogue",
-            f"use checkpoint='{other}', or add repos.{checkpoint} to its entry in data/models.yaml",
-        )
-    return repo
 
 
 # the module globals a Gated DeltaNet forward calls, by op (prefill and decode variants)

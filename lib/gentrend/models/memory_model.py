@@ -48,7 +48,6 @@ from dataclasses import dataclass
 from functools import cache
 
 import pandas as pd
-import torch
 
 from gentrend.core.errors import GentrendError
 from gentrend.core.vocab import BITS_PER_PARAM, QUANTIZED_PRECISIONS, compute_precision, precision_name
@@ -72,6 +71,7 @@ def stored_bits(precision: str) -> float:
 @cache
 def _tiny_counts(model: Model) -> tuple[int, int]:
     """(total, embedding) parameter counts of the shrunken test copy, counted on the meta device."""
+    import torch  # here, not at the top: `gentrend check` needs no torch
     from transformers import AutoModelForCausalLM
 
     with torch.device("meta"):

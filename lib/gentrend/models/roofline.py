@@ -28,10 +28,10 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gentrend.core import paths
@@ -43,6 +43,9 @@ from gentrend.core.vocab import compute_precision, precision_name
 from gentrend.models.architecture import describe
 from gentrend.models.catalogue import Model
 from gentrend.models.memory_model import weights_read_per_token_bytes
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,8 @@ def measure_bandwidth(
 
     CUDA: 1 GiB buffers (20x an H100's L2), 5 warm-ups, 30 samples of 10 back-to-back copies timed with CUDA
     events (no host overhead). CPU: 256 MiB, samples of 2 copies timed with perf_counter."""
+    import torch  # here, not at the top: `gentrend check` reads the GPU table without torch
+
     dev = torch.device(device)
     cuda = dev.type == "cuda"
     size = (size_mib or (1024 if cuda else 256)) * 2**20
@@ -236,6 +241,8 @@ def device_bandwidth(
     """Datasheet and measured bandwidth of a device. The copy test runs once per `store` file (the run folder's
     record for this device): a second model of the same run reads it back instead of measuring again. A store
     that cannot be written only means the next model measures again."""
+    import torch
+
     dev = torch.device(device)
     name = device_name or (torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu")
     known = gpu_for_device_name(name) if dev.type == "cuda" else None

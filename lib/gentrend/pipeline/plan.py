@@ -27,8 +27,8 @@ from gentrend.core.devices import resolve_device
 from gentrend.core.vocab import TRACKS, resolve_precision
 from gentrend.evaluation import EvalSettings, resolve_tasks, run_label, track_of
 from gentrend.evaluation.model import check_checkpoint_folder, check_hub_weights
-from gentrend.models.catalogue import Catalogue, Model, load_catalogue
-from gentrend.models.loading import check_weights_reachable, repo_id
+from gentrend.models.catalogue import Catalogue, Model, load_catalogue, repo_id
+from gentrend.models.loading import check_weights_reachable
 from gentrend.pipeline.notebooks import NotebookJob, check_parameters
 from gentrend.pipeline.request import ReportRequest
 from gentrend.profiling import defaults_for, quantized_models

@@ -13,59 +13,30 @@ through gentrend.models.planner), stopping (when a point has run enough), compil
 machine), results (schema, tables).
 """
 
-from gentrend.profiling.backends import GenerateRunner, StaticDecoder, compile_counters
-from gentrend.profiling.cache import CacheWarning
-from gentrend.profiling.estimate import profile_plan, quantized_models, sweep_seconds
-from gentrend.profiling.measure import measure_point
-from gentrend.profiling.profile import ProfilingWarning, profile, profile_precisions
-from gentrend.profiling.results import (
-    SCHEMA_COLUMNS,
-    bandwidth_path,
-    load_run_results,
-    memory_validation,
-    partial_results_path,
-    precision_table,
-    results_path,
-    save_results,
-    summary_table,
-    wide,
-)
-from gentrend.profiling.settings import (
-    BACKENDS,
-    ProfileSettings,
-    ProfileSettingsError,
-    defaults_for,
-    quantized_precisions,
-)
-from gentrend.profiling.sweep import is_oom, run_sweep
+from gentrend.core.lazy import lazy_exports
 
-__all__ = [
-    "BACKENDS",
-    "CacheWarning",
-    "GenerateRunner",
-    "ProfileSettings",
-    "ProfileSettingsError",
-    "SCHEMA_COLUMNS",
-    "StaticDecoder",
-    "bandwidth_path",
-    "compile_counters",
-    "defaults_for",
-    "profile_plan",
-    "is_oom",
-    "load_run_results",
-    "measure_point",
-    "memory_validation",
-    "partial_results_path",
-    "precision_table",
-    "profile",
-    "profile_precisions",
-    "ProfilingWarning",
-    "quantized_models",
-    "quantized_precisions",
-    "results_path",
-    "run_sweep",
-    "save_results",
-    "summary_table",
-    "sweep_seconds",
-    "wide",
-]
+# each name is imported from its module when first used: reading results never imports torch
+__all__ = lazy_exports(
+    __name__,
+    {
+        "backends": ("GenerateRunner", "StaticDecoder", "compile_counters"),
+        "cache": ("CacheWarning",),
+        "estimate": ("profile_plan", "quantized_models", "sweep_seconds"),
+        "measure": ("measure_point",),
+        "profile": ("ProfilingWarning", "profile", "profile_precisions"),
+        "results": (
+            "SCHEMA_COLUMNS",
+            "bandwidth_path",
+            "load_run_results",
+            "memory_validation",
+            "partial_results_path",
+            "precision_table",
+            "results_path",
+            "save_results",
+            "summary_table",
+            "wide",
+        ),
+        "settings": ("BACKENDS", "ProfileSettings", "ProfileSettingsError", "defaults_for", "quantized_precisions"),
+        "sweep": ("is_oom", "run_sweep"),
+    },
+)

@@ -19,9 +19,6 @@ import os
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-import torch
-from torch._inductor.runtime.cache_dir_utils import default_cache_dir
-
 from gentrend.core import paths
 from gentrend.core.environment import fingerprint
 
@@ -37,6 +34,8 @@ def triton_version() -> str:
 
 def compile_key(device_name: str, torch_version: str | None = None, triton: str | None = None) -> str:
     """The compile cache's key: torch version, triton version, device name."""
+    import torch  # here, not at the top: `gentrend clean` names this folder without torch
+
     return fingerprint(
         {"torch": torch_version or torch.__version__, "triton": triton or triton_version(), "device": device_name}
     )
@@ -49,6 +48,8 @@ def compile_cache_dir(device_name: str, cache_dir: str | Path | None = None) -> 
 def use_compile_cache(device_name: str, cache_dir: str | Path | None = None) -> Path | None:
     """Point inductor's and triton's caches at this machine's compile cache folder (unless the user set them);
     returns the folder, or None when it cannot be made (torch then keeps its default, the temporary folder)."""
+    from torch._inductor.runtime.cache_dir_utils import default_cache_dir
+
     folder = compile_cache_dir(device_name, cache_dir)
     try:
         folder.mkdir(parents=True, exist_ok=True)
