@@ -10,6 +10,7 @@ from fixtures.fourth_generation import load_with_fourth_generation
 from gentrend.analysis import density as d
 from gentrend.analysis.selection import benchmark_families, default_references, family_of, family_table, select_scores
 from gentrend.core.errors import GentrendError
+from gentrend.plots import MIN_TEXT_PT, label_problems, print_scale, smallest_text_pt
 from gentrend.plots import density as charts
 
 A, B, C = pd.Timestamp("2024-01-01"), pd.Timestamp("2025-01-01"), pd.Timestamp("2026-01-01")
@@ -431,6 +432,7 @@ def test_fourth_generation_appears_in_every_density_table_and_chart(catalogue_ya
     ):
         assert "Qwen4" in texts(fig) or "4:" in texts(fig)
         assert "text-only total parameters" in texts(fig) and "track: base" in texts(fig)
+        assert smallest_text_pt(fig) * print_scale(fig) >= MIN_TEXT_PT and not label_problems(fig)  # legible in print
         plt.close(fig)
 
 

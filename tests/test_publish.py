@@ -14,7 +14,15 @@ from gentrend.core.files import OutputError, read_csv, write_text
 from gentrend.core.vocab import column_label
 from gentrend.plots import footnote
 from gentrend.report.layout import RunArtefacts
-from gentrend.report.publish import PRINT_COLUMNS, Publisher, PublishError, print_columns, table_html
+from gentrend.report.publish import (
+    PRINT_COLUMNS,
+    Publisher,
+    PublishError,
+    print_columns,
+    prose_columns,
+    repeated_columns,
+    table_html,
+)
 
 PAYLOAD = "<script>alert(1)</script><img src=x onerror=alert(1)>"
 
@@ -134,3 +142,42 @@ def test_the_pdf_prints_at_most_a_page_width_of_prose_columns():
     printed = print_columns(frame.columns, prose=prose)
     assert [c for c in printed if c in prose] == prose[:PRINT_PROSE_COLUMNS]
     assert {"id", "verdict"} <= set(printed)  # short columns and verdicts are never the ones cut
+
+
+def test_a_long_text_on_every_row_is_cut_from_print_before_the_columns_that_tell_rows_apart():
+    long = "the memory model's measured total error, -20 % to +10 % over 3 points, plus an allowance"
+    frame = pd.DataFrame(
+        {"model_id": [f"m{i}" for i in range(3)], "margin": [long] * 3}
+        | {f"card_{i}": ["yes", "no", "yes"] for i in range(PRINT_COLUMNS - 1)}
+    )
+    printed = print_columns(frame.columns, prose=prose_columns(frame), repeated=repeated_columns(frame))
+    assert repeated_columns(frame) == ["margin"] and printed == [c for c in frame.columns if c != "margin"]
+    caption = BeautifulSoup(table_html(frame, "Fits").data, "html.parser").select_one("caption").get_text()
+    assert "left out here: margin" in caption
+    assert repeated_columns(frame.head(1)) == []  # one row: every column holds one text, none is repeated
+
+
+def test_a_published_chart_records_its_smallest_text_and_unreadable_labels(tmp_path):
+    dates = pd.date_range("2024-01-01", periods=24, freq="MS")
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot(dates, range(24))
+    ax.set_xticks(dates, [d.strftime("%Y-%m-%d") for d in dates])  # 24 dates on 3 inches: they collide
+    ax.set_yscale("log", base=2)  # its default labels are TeX, shown as text with math parsing off
+    ax.set_title("small", fontsize=6.5)
+    Publisher(tmp_path, "t").figure(fig, "dates")
+    item = json.loads((tmp_path / "artefacts" / "t.json").read_text())["items"]["dates"]
+    assert item["text_pt"] == 6.5
+    problems = item["label_problems"]
+    assert any(p.startswith("overlapping labels: 2024-01-01 / 2024-02-01") for p in problems)
+    assert any(p.startswith("TeX shown as text") for p in problems)
+
+
+def test_a_chart_wider_than_the_page_prints_smaller_by_the_ratio():
+    from gentrend.plots import PAGE_WIDTH_IN, print_scale, saved_size
+
+    narrow, wide = plt.figure(figsize=(4, 3)), plt.figure(figsize=(14, 3))
+    for fig in (narrow, wide):
+        fig.add_subplot().plot([0, 1])  # drawn across the figure: it is saved about as wide as it is
+    assert print_scale(narrow) == 1  # printed at its own size
+    assert print_scale(wide) == pytest.approx(PAGE_WIDTH_IN / saved_size(wide)[0]) and print_scale(wide) < 1
+    plt.close("all")

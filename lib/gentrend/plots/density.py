@@ -40,6 +40,11 @@ def _size_axis(ax) -> None:
     ax.xaxis.set_minor_locator(NullLocator())
 
 
+def _times(value: float, _=None) -> str:
+    """A tick of a multiplier axis: 0.5×, 1×, 2×."""
+    return f"{value:g}×"
+
+
 PUBLISHED = (
     "published scores, data/published_scores.csv (technical reports and model cards; one row per model and "
     "benchmark by the disagreement rule)"
@@ -52,6 +57,8 @@ def source_note(track: str, size: str, reference: str | None = None, source: str
     return f"Source: {source}; track: {track}; size: {SIZE_CONVENTIONS[size]}{ref}; percent-scale benchmarks only."
 
 
+NOTE_PT = 7.5  # the line of text above each row of a per-model chart
+ROW_IN = 0.42  # the height of one row of a per-model chart (a value and the note above it)
 PANELS_PER_CHART = 12  # score-vs-size panels per chart (3 x 4 at page width: text readable in print)
 PANEL_COLUMNS = 3
 
@@ -124,8 +131,17 @@ def score_vs_params_charts(
 
 
 def _note(ax, y: float, text: str, **kw) -> None:
-    """Text right of the plot area at row y (axes x, data y): labels never overlap the drawn values."""
-    ax.text(1.02, y, text, transform=ax.get_yaxis_transform(), va="center", fontsize=8, clip_on=False, **kw)
+    """Text just above row y, from the plot's left edge: between the rows, so it never covers a drawn value."""
+    ax.annotate(
+        text,
+        (0, y),
+        xycoords=ax.get_yaxis_transform(),
+        xytext=(3, 5),
+        textcoords="offset points",
+        va="bottom",
+        fontsize=NOTE_PT,
+        **kw,
+    )
 
 
 def _outside_rows(ax, outside: pd.DataFrame, drawn: pd.Series, start: int) -> list[str]:
@@ -135,7 +151,7 @@ def _outside_rows(ax, outside: pd.DataFrame, drawn: pd.Series, start: int) -> li
     labels = []
     rest = outside[~outside["model"].isin(drawn)]
     for y, (model, group) in enumerate(rest.groupby("model", sort=False), start=start):
-        votes = "; ".join(
+        votes = "\n".join(
             f"vs {r.versus} {r.wins} higher / {r.ties} tied / {r.losses} lower of {r.n_votes} families"
             for r in group.itertuples()
         )
@@ -161,7 +177,7 @@ def effective_size_arrows(
     outside = pd.DataFrame(columns=["model", "versus"]) if outside is None else outside
     track, size, reference = models[["track", "size_convention", "reference"]].iloc[0]
     palette = colors(models["generation"])
-    fig, ax = plt.subplots(figsize=(11, 0.45 * (len(models) + len(outside)) + 1.2))
+    fig, ax = plt.subplots(figsize=(7, ROW_IN * (len(models) + len(outside)) + 1.2))
     family = models["model"].str.extract(r"^(\D+)", expand=False).iloc[0]
     low = models["density_low"] * models["params"]
     high = (models["density_high"] * models["params"]).where(np.isfinite(models["density_high"]))
@@ -183,11 +199,11 @@ def effective_size_arrows(
     labels = list(models["model"]) + _outside_rows(ax, outside, models["model"], len(models))
     _size_axis(ax)
     ax.set_yticks(range(len(labels)), labels)
-    ax.invert_yaxis()
+    ax.set_ylim(len(labels) - 0.5, -0.9)  # room above the first row for its note
     ax.set_xlim(ends.min() / 1.5, ends.max() * 1.5)
     ax.set(
         xlabel=f"parameters ({SIZE_CONVENTIONS[size]}, log scale)",
-        title=f"Effective size on the {family}{reference} curve (median over benchmark families), {track}",
+        title=f"Effective size on the {family}{reference} curve, {track} track",
     )
     fig.tight_layout()
     alt = (
@@ -210,7 +226,7 @@ def density_ratios(models: pd.DataFrame, outside: pd.DataFrame | None = None, so
     outside = pd.DataFrame(columns=["model", "versus"]) if outside is None else outside
     track, size, reference = models[["track", "size_convention", "reference"]].iloc[0]
     palette = colors(models["generation"])
-    fig, ax = plt.subplots(figsize=(11, 0.42 * (len(models) + len(outside)) + 1.3))
+    fig, ax = plt.subplots(figsize=(7, ROW_IN * (len(models) + len(outside)) + 1.2))
     finite = pd.concat(
         [
             models["density_low"][models["density_low"] > 0],
@@ -235,10 +251,11 @@ def density_ratios(models: pd.DataFrame, outside: pd.DataFrame | None = None, so
     labels = list(models["model"]) + _outside_rows(ax, outside, models["model"], len(models))
     ax.axvline(1, color="0.5", ls="--", lw=1)
     ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_formatter(FuncFormatter(_times))
     if not finite.empty:
         ax.set_xlim(min(finite.min(), 1) / 1.3, max(finite.max(), 1) * 1.3)
     ax.set_yticks(range(len(labels)), labels)
-    ax.invert_yaxis()
+    ax.set_ylim(len(labels) - 0.5, -0.9)  # room above the first row for its note
     ax.set(
         xlabel=f"density ratio vs generation {reference} (effective / own size, log scale)",
         title=f"Capability density per model, {track} track",
@@ -267,7 +284,7 @@ def density_over_time(generations: pd.DataFrame, doubling: pd.DataFrame, source:
     track, size, reference = generations[["track", "size_convention", "reference"]].iloc[0]
     palette = colors(generations["generation"])
     ref_date = generations.loc[generations["generation"] == reference, "release_date"].iloc[0]
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = plt.subplots(figsize=(7, 4))
     for row in generations.itertuples():
         color, label = palette[row.generation], f"{row.generation}: {row.label} ({row.method})"
         if row.bound == EXACT:
@@ -303,6 +320,7 @@ def density_over_time(generations: pd.DataFrame, doubling: pd.DataFrame, source:
     else:
         ax.plot([], [], " ", label=f"doubling time: {fit['label']} (a trend needs {MIN_TREND_GENERATIONS})")
     ax.set_yscale("log", base=2)
+    ax.yaxis.set_major_formatter(FuncFormatter(_times))
     shown = pd.concat([generations["ci_high"], generations["multiplier_low"], generations["multiplier_high"]])
     shown = shown[np.isfinite(shown) & (shown > 0)]
     ax.set_ylim(min(shown.min(), 1) / 1.5, max(shown.max(), 1) * 2)
@@ -311,8 +329,10 @@ def density_over_time(generations: pd.DataFrame, doubling: pd.DataFrame, source:
         ylabel=f"density multiplier vs {reference} (log2)",
         title=f"Capability density over time, {track} track",
     )
-    ax.legend(fontsize=9, loc="upper left")
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+    ax.legend(fontsize=8, loc="upper left")
+    dates = mdates.AutoDateLocator(minticks=3, maxticks=6)  # at most six dates: their labels never touch
+    ax.xaxis.set_major_locator(dates)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(dates))
     fig.tight_layout()
     alt = (
         f"Density multiplier against release date (log scale), {track} track, reference {reference}: "

@@ -24,7 +24,7 @@ def measured_scores(rows: pd.DataFrame, title: str = "Measured scores") -> plt.F
     errors = table.pivot_table(index="label", columns="run", values="stderr", aggfunc="first", sort=False).reindex_like(
         values
     )
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(values) * max(1, values.shape[1]) + 1.6))
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(values) * max(1, values.shape[1]) + 1.6))
     values.plot.barh(xerr=errors.fillna(0), ax=ax, capsize=2)
     ax.invert_yaxis()
     ax.set(xlim=(0, 100), xlabel="score (%)", ylabel="", title=title)

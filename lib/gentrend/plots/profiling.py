@@ -12,6 +12,7 @@ import functools
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
 from gentrend.core.vocab import QUANTIZED_PRECISIONS, backend_label, precision_name
 from gentrend.models.catalogue import Catalogue
@@ -20,6 +21,20 @@ from gentrend.plots import colors, describe, footnote
 from gentrend.profiling.results import kernel_text
 
 MEMORY_UNIT = "memory in GiB (2^30 bytes)"
+LEGEND_COLUMNS = 3  # of a legend under a page-wide chart
+
+
+def _count(value: float, _=None) -> str:
+    """A tick of a token count or batch size: 8, 512, 4K, 256K."""
+    return f"{value / 1024:g}K" if value >= 1024 else f"{value:g}"
+
+
+def _log2_x(ax) -> None:
+    """A log2 x axis of counts with plain labels (at most six, so they never touch), not powers of two."""
+    ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_locator(LogLocator(base=2, numticks=6))
+    ax.xaxis.set_major_formatter(FuncFormatter(_count))
+    ax.xaxis.set_minor_locator(NullLocator())
 
 
 def provenance(w: pd.DataFrame) -> str:
@@ -73,13 +88,13 @@ def _needs_measurements(chart):
     @functools.wraps(chart)
     def draw(w: pd.DataFrame, title: str, *args, **kwargs) -> plt.Figure:
         if _ok(w).empty:
-            fig, ax = plt.subplots(figsize=(8, 0.8))
+            fig, ax = plt.subplots(figsize=(7, 0.8))
             ax.axis("off")
             notice = (
                 f"{title}: no measurements in this run (profile with notebooks/04_profile.ipynb "
                 "or `gentrend report --models ...`)."
             )
-            ax.text(0, 0.5, notice, va="center", fontsize=9)
+            ax.text(0, 0.5, notice, va="center", fontsize=9, wrap=True)
             return describe(fig, notice)
         return chart(w, title, *args, **kwargs)
 
@@ -95,7 +110,7 @@ def speed_vs_size(w: pd.DataFrame, title: str, batch_size: int = 1, prompt_lengt
     if prompt_length is None and not ok.empty:
         prompt_length = int(ok.groupby("model_id")["prompt_length"].min().max())
     ok = ok[ok["prompt_length"] == prompt_length]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, axes = plt.subplots(1, 2, figsize=(7, 3.4))
     palette = colors(w["generation"])
     for gen, g in ok.groupby(ok["generation"].astype(str), sort=False):
         g = g.sort_values("params_total")
@@ -105,11 +120,11 @@ def speed_vs_size(w: pd.DataFrame, title: str, batch_size: int = 1, prompt_lengt
             err = np.vstack([y - g[f"{col}_p10"] * scale, g[f"{col}_p90"] * scale - y]).clip(min=0)
             ax.errorbar(x, y, yerr=err, marker="o", capsize=3, color=palette[gen], label=f"generation {gen}")
             for xi, yi, name in zip(x, y, g["model"]):
-                ax.annotate(name, (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=7)
+                ax.annotate(name, (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=7.5)
     axes[0].set(xlabel="text parameters (billions)", ylabel="decode tokens/s (batch total)", title="Decode speed")
     axes[1].set(xlabel="text parameters (billions)", ylabel="time to first token (ms)", title="Time to first token")
-    axes[0].legend()
-    fig.suptitle(f"{title} (batch {batch_size}, prompt {prompt_length} tokens)")
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"{title} (batch {batch_size}, prompt {prompt_length} tokens)", fontsize=10.5, fontweight="bold")
     fig.tight_layout()
     alt = (
         f"Two scatter plots against parameter count at batch {batch_size}, prompt {prompt_length}: decode speed and "
@@ -126,7 +141,11 @@ def memory_vs_context(curves: pd.DataFrame, title: str, measured: pd.DataFrame |
     """Analytical memory vs context length (from memory_model.memory_curve), one line per model coloured by
     generation: the total with measured points on top (from profiling.memory_validation), and beside it the
     KV cache + linear-attention state apart from the prefill activations."""
-    fig, (ax, parts) = plt.subplots(1, 2, figsize=(13, 4.5))
+    entries = curves["model_id"].nunique() + (0 if measured is None else measured["generation"].nunique())
+    key_in = 0.17 * -(-entries // LEGEND_COLUMNS) + 0.1  # the legend's rows, under both charts
+    fig = plt.figure(figsize=(7, 3.4 + key_in))
+    grid = fig.add_gridspec(2, 2, height_ratios=(3.4, key_in))
+    ax, parts, key = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1]), fig.add_subplot(grid[1, :])
     palette = colors(curves["generation"])
     styles = ["-", "--", ":", "-."]
     for gen, g in curves.groupby(curves["generation"].astype(str), sort=False):
@@ -152,15 +171,20 @@ def memory_vs_context(curves: pd.DataFrame, title: str, measured: pd.DataFrame |
                 label=f"measured, generation {gen}",
             )
     for a in (ax, parts):
-        a.set_xscale("log", base=2)
-    ax.set(xlabel="context length (tokens, batch 1 unless stated)", ylabel="memory (GiB)", title=title)
+        _log2_x(a)
+    ax.set(xlabel="context length (tokens, batch 1)", ylabel="memory (GiB)", title="Total")
     parts.set_yscale("log")
+    parts.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     parts.set(
         xlabel="context length (tokens)",
         ylabel="memory (GiB, log scale)",
-        title="KV cache + state (thick) and prefill activations (thin)",
+        title="KV cache + state (thick), activations (thin)",
     )
-    ax.legend(fontsize=7, ncol=2)
+    for a in (ax, parts):
+        a.title.set_fontsize(9.5)
+    fig.suptitle(title, fontsize=10.5, fontweight="bold")
+    key.axis("off")
+    key.legend(*ax.get_legend_handles_labels(), loc="upper center", ncol=LEGEND_COLUMNS, fontsize=7.5)
     chunks = sorted({"unchunked" if pd.isna(c) else f"in chunks of {int(c)} tokens" for c in curves["prefill_chunk"]})
     note = (
         "Analytical model (gentrend.models.memory_model): weights + KV cache (full-attention layers only for Qwen3.5) + "
@@ -214,7 +238,7 @@ def measured_vs_roofline(w: pd.DataFrame, title: str) -> plt.Figure:
     always the lower share). The dashed line is 100 %."""
     ok = _ok(w).dropna(subset=["decode_tokens_per_s", "roofline_decode_tokens_per_s"]).reset_index(drop=True)
     datasheet = "roofline_fraction_datasheet" in ok and ok["roofline_fraction_datasheet"].notna().any()
-    fig, ax = plt.subplots(figsize=(8, 0.9 + (0.5 if datasheet else 0.28) * len(ok)))
+    fig, ax = plt.subplots(figsize=(7, 0.9 + (0.5 if datasheet else 0.28) * len(ok)))
     palette = colors(w["generation"])
     labels = [f"{r.model} {r.dtype}  batch {r.batch_size}, prompt {r.prompt_length}" for r in ok.itertuples()]
     y = np.arange(len(ok))
@@ -238,15 +262,16 @@ def measured_vs_roofline(w: pd.DataFrame, title: str) -> plt.Figure:
         )
         for yi, pct in zip(y + offset, share):
             if not np.isnan(pct):
-                ax.text(pct + 2, yi, f"{pct:.0f} %", va="center", fontsize=7)
-    ax.set_yticks(y, labels)
+                ax.text(pct + 2, yi, f"{pct:.0f} %", va="center", fontsize=7.5)
+    ax.set_yticks(y, labels, fontsize=8)
     ax.axvline(100, color="k", ls="--", lw=1)
     ax.invert_yaxis()
     top = float(np.nanmax(100 * ok[[b[0] for b in bars]].to_numpy()))
     ax.set_xlim(0, max(110, top * 1.35))
-    ax.set(xlabel="measured decode speed, % of the roofline (bandwidth / bytes read per step)", title=title)
+    ax.set(xlabel="decode speed, % of the roofline (bandwidth / bytes read per step)")
+    fig.suptitle(title, fontsize=10.5, fontweight="bold")
     if datasheet:
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7.5, loc="lower right")
     fig.tight_layout()
     measured = ", ".join(f"{v:.0f}" for v in sorted(ok["memory_bandwidth_gb_s"].unique()))
     sheet = (
@@ -271,7 +296,7 @@ def measured_vs_roofline(w: pd.DataFrame, title: str) -> plt.Figure:
 def latency_vs_batch(w: pd.DataFrame, title: str) -> plt.Figure:
     """TPOT and TTFT (ms) vs batch size, one line per (model, prompt length), float weights; OOM points are
     marked."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, axes = plt.subplots(1, 2, figsize=(7, 3.4))
     w = _float_weights(w)
     ok = _ok(w)
     palette = colors(w["generation"])
@@ -296,13 +321,13 @@ def latency_vs_batch(w: pd.DataFrame, title: str) -> plt.Figure:
     for _, r in failed.iterrows():
         for ax in axes:
             ax.axvline(r["batch_size"], color="red", lw=0.8, ls=":")
-            ax.annotate(r["status"].upper(), (r["batch_size"], ax.get_ylim()[1]), color="red", fontsize=7, va="top")
+            ax.annotate(r["status"].upper(), (r["batch_size"], ax.get_ylim()[1]), color="red", fontsize=7.5, va="top")
     axes[0].set(xlabel="batch size", ylabel="time per output token (ms)", title="TPOT")
     axes[1].set(xlabel="batch size", ylabel="time to first token (ms)", title="TTFT")
     for ax in axes:
-        ax.set_xscale("log", base=2)
-    axes[0].legend(fontsize=7)
-    fig.suptitle(title)
+        _log2_x(ax)
+    axes[0].legend(fontsize=7.5)
+    fig.suptitle(title, fontsize=10.5, fontweight="bold")
     fig.tight_layout()
     alt = (
         f"Two line charts, {title}: time per output token and time to first token (ms) against batch size, one line "

@@ -313,30 +313,47 @@ def _per_track(run: RunArtefacts, role: str, key: str, parts, qualifier: str = "
 
 
 def density_section(run: RunArtefacts, qualifier: str = "") -> list:
-    """Per track: the reading, the per-model table and charts, models outside the reference range, the
-    generation multipliers (against the reference and the generation before) and doubling time; the method
-    once, after the first track (its rules are the same on every track). The benchmark families counted once
-    are in an appendix (`families_section`).
-    `qualifier`: the section over measured scores ("measured here"), else the published one."""
+    """Per track: the reading, the density ratio per model (chart) and the generation multipliers (against the
+    reference and the generation before); the method once, after the first track (its rules are the same on
+    every track). The per-model table and the rest are in an appendix (`density_detail_section`).
+    `qualifier`: the section over measured scores ("measured here", whose method is in the appendix), else the
+    published one."""
     shown = []
     for i, (track, producer) in enumerate(_tracks(run, "density", "per_model", qualifier)):
-        models = run.frame(producer, "per_model")
-        reference = models["reference"].iloc[0] if not models.empty else "?"
         shown += [
-            heading(f"{track} track, against generation {reference}"),
+            heading(f"{track} track, against generation {_reference(run, producer)}"),
             run.text(producer, "reading"),
-            run.table(producer, "per_model"),
-            run.figure(producer, "effective_size"),
             run.figure(producer, "density_ratios"),
-            run.table(producer, "outside_range"),
             run.table(producer, "multipliers"),
             *([run.table(producer, "previous_generation")] if run.has(producer, "previous_generation") else []),
+        ]
+        if i == 0 and not qualifier:
+            shown += [heading("Method (the same on every track)", 4), run.text(producer, "method")]
+    return shown or [missing(producer_name("density", TRACKS[0]), "per_model")]
+
+
+def density_detail_section(run: RunArtefacts, qualifier: str = "") -> list:
+    """Per track (appendix): the density per model as a table and as effective sizes, the models outside the
+    reference range, the doubling time and the multipliers over time; over measured scores, the method too."""
+    shown = []
+    for i, (track, producer) in enumerate(_tracks(run, "density", "per_model", qualifier)):
+        shown += [
+            heading(f"{qualifier.capitalize()}: {track} track" if qualifier else f"{track} track"),
+            run.table(producer, "per_model"),
+            run.figure(producer, "effective_size"),
+            run.table(producer, "outside_range"),
             run.table(producer, "doubling_time"),
             run.figure(producer, "over_time"),
         ]
-        if i == 0:
-            shown += [heading("Method (the same on every track)", 4), run.text(producer, "method")]
-    return shown or [missing(producer_name("density", TRACKS[0]), "per_model")]
+        if i == 0 and qualifier:
+            shown.append(run.text(producer, "method"))
+    return shown
+
+
+def _reference(run: RunArtefacts, producer: str) -> str:
+    """The reference generation a density producer measured against."""
+    models = run.frame(producer, "per_model")
+    return models["reference"].iloc[0] if models is not None and not models.empty else "?"
 
 
 def robustness_section(run: RunArtefacts) -> list:
@@ -380,6 +397,9 @@ def per_size_section(run: RunArtefacts, qualifier: str = "") -> list:
 
 
 def speed_memory_section(run: RunArtefacts) -> list:
+    """The profile summary, speed against size and the roofline, the decode regime, the weight precisions; the
+    memory model against this run's measurements and what fits where. Per-point rows are in an appendix
+    (`speed_memory_detail_section`)."""
     producer = "speed-memory"
     return [
         run.table(producer, "summary"),
@@ -387,42 +407,61 @@ def speed_memory_section(run: RunArtefacts) -> list:
         run.figure(producer, "roofline"),
         run.text(producer, "regime_reading"),
         run.table(producer, "decode_regime"),
-        run.figure(producer, "latency_vs_batch"),
         run.table(producer, "precisions"),
         heading("Memory: model against measurement, and what fits where"),
-        run.table(producer, "memory_validation"),
-        run.table(producer, "memory_errors"),
         run.figure(producer, "memory_measured"),
-        run.figure(producer, "memory_curves"),
         run.table(producer, "fits"),
     ]
 
 
+def speed_memory_detail_section(run: RunArtefacts) -> list:
+    """Latency per batch size, the memory model against each measured point and per component, and the
+    analytical memory of every model (appendix)."""
+    producer = "speed-memory"
+    return [
+        run.figure(producer, "latency_vs_batch"),
+        run.table(producer, "memory_validation"),
+        run.table(producer, "memory_errors"),
+        run.figure(producer, "memory_curves"),
+    ]
+
+
+NOT_EVALUATED = Markdown("No model was evaluated in this run (`gentrend report --evaluate TASK ...`).")
+
+
+def _evaluated(run: RunArtefacts) -> list[str]:
+    return sorted(p for p in run.index if p.startswith("evaluate-"))
+
+
 def measured_section(run: RunArtefacts) -> list:
-    """Scores measured here with lm-eval: per evaluated model its scores and how they compare with the published
-    ones, then density and per-size over the measured scores alone (never mixed with published ones)."""
-    evaluated = sorted(p for p in run.index if p.startswith("evaluate-"))
+    """Over the scores measured here with lm-eval: density and per-size, as above, over the measured scores alone
+    (never mixed with published ones). Each evaluated model's scores are in an appendix (`evaluations_section`)."""
+    evaluated = _evaluated(run)
     if not evaluated:
-        return [Markdown("No model was evaluated in this run (`gentrend report --evaluate TASK ...`).")]
+        return [NOT_EVALUATED]
+    if _tracks(run, "density", "per_model", MEASURED):
+        return [
+            heading("Capability density over the measured scores"),
+            *density_section(run, MEASURED),
+            heading("Per-size comparisons over the measured scores"),
+            *per_size_section(run, MEASURED),
+        ]
+    if run.has(evaluated[0], "measured_note"):  # the runner's reason, the same on every evaluation
+        return [run.text(evaluated[0], "measured_note")]
+    return []
+
+
+def evaluations_section(run: RunArtefacts) -> list:
+    """Per evaluated model (appendix): its scores as a table and a chart, and how they compare with the published
+    ones; then the measured density in detail."""
     shown = []
-    for producer in evaluated:
+    for producer in _evaluated(run):
         shown += [
             run.table(producer, "scores"),
             run.figure(producer, "scores_chart"),
             run.table(producer, "versus_published"),
         ]
-    density = density_section(run, MEASURED)
-    per_size = per_size_section(run, MEASURED)
-    if _tracks(run, "density", "per_model", MEASURED):
-        shown += [
-            heading("Capability density over the measured scores"),
-            *density,
-            heading("Per-size comparisons over the measured scores"),
-            *per_size,
-        ]
-    elif run.has(evaluated[0], "measured_note"):  # the runner's reason, the same on every evaluation
-        shown.append(run.text(evaluated[0], "measured_note"))
-    return shown
+    return (shown + density_detail_section(run, MEASURED)) or [NOT_EVALUATED]
 
 
 def claims_section(run: RunArtefacts) -> list:

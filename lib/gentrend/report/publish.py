@@ -33,6 +33,7 @@ from gentrend.core.files import write_bytes, write_csv, write_json
 from gentrend.core.paths import run_dir
 from gentrend.core.text import escape
 from gentrend.core.vocab import BOUND_WORDS, column_label
+from gentrend.plots import label_problems, smallest_text_pt
 
 INDEX_DIR = "artefacts"
 FIGURE_DPI = 150
@@ -64,7 +65,8 @@ WIDE_COLUMNS = 8  # tables with more printed columns are set in a smaller type
 PRINT_COLUMNS = 11  # the PDF prints at most this many columns of a table, besides KEEP_IN_PRINT ones (the CSV has all)
 # Columns the PDF never cuts: a value's interval, bound and error (matched in the column's name).
 KEEP_IN_PRINT = re.compile(r"ci_|interval|_low$|_high$|p10|p90|bound|error|label|verdict|holds")
-# Columns the section heading or caption already states (or long provenance, which the CSV keeps): cut first.
+# Columns the section heading or caption already states (or long provenance, which the CSV keeps; a model's id
+# where its name is shown): cut first.
 CUT_FIRST_IN_PRINT = {"reference", "track", "size_convention", "source_url", "reference_sources", "curve_sources"}
 CUT_FIRST_IN_PRINT |= {"sources", "method", "model_id"}
 UNBOUNDED = "unbounded"  # how a table shows an open end (inf, or a 0 lower end of a density or multiplier)
@@ -75,14 +77,17 @@ LONG_TEXT_CHARS = 60  # a column whose cells average this many characters is pro
 PRINT_PROSE_COLUMNS = 4  # the PDF prints at most this many prose columns of a table: more cannot share a page width
 
 
-def print_columns(columns, limit: int = PRINT_COLUMNS, prose=()) -> list:
+def print_columns(columns, limit: int = PRINT_COLUMNS, prose=(), repeated=()) -> list:
     """The columns the PDF prints of a table, in their order: every column KEEP_IN_PRINT names, then the
-    leading others up to `limit` in all, CUT_FIRST_IN_PRINT ones last, and of the `prose` columns (long text)
-    at most PRINT_PROSE_COLUMNS (the kept ones may exceed the limits: an interval is never cut)."""
+    leading others up to `limit` in all, CUT_FIRST_IN_PRINT ones and then `repeated` ones (one long text on every
+    row, which the caption states) last, and of the `prose` columns (long text) at most PRINT_PROSE_COLUMNS (the
+    kept ones may exceed the limits: an interval is never cut)."""
     columns = list(columns)
     kept = [c for c in columns if KEEP_IN_PRINT.search(str(c))]
     others = [c for c in columns if c not in kept]
-    others = [c for c in others if c not in CUT_FIRST_IN_PRINT] + [c for c in others if c in CUT_FIRST_IN_PRINT]
+    cut_first = CUT_FIRST_IN_PRINT - ({"model_id"} if "model" not in columns else set())  # else it names the rows
+    last = [c for c in others if c in cut_first and c not in repeated] + [c for c in others if c in repeated]
+    others = [c for c in others if c not in last] + last
     room = PRINT_PROSE_COLUMNS - sum(c in prose for c in kept)
     others = [c for c in others if c not in prose or (room := room - 1) >= 0]
     others = others[: max(limit - len(kept), 0)]
@@ -93,6 +98,11 @@ def prose_columns(frame: pd.DataFrame) -> list:
     """The text columns whose cells average LONG_TEXT_CHARS characters or more."""
     text = frame.select_dtypes(include=["object", "string"])
     return [c for c in text.columns if text[c].astype(str).str.len().mean() >= LONG_TEXT_CHARS]
+
+
+def repeated_columns(frame: pd.DataFrame) -> list:
+    """The prose columns of a table of several rows that hold one text on every row."""
+    return [c for c in prose_columns(frame) if len(frame) > 1 and frame[c].nunique(dropna=False) == 1]
 
 
 def _in_words(frame: pd.DataFrame) -> pd.DataFrame:
@@ -124,7 +134,7 @@ def table_html(frame: pd.DataFrame, caption: str, badges: tuple[str, ...] = ()) 
     `badge verdict-partly-supported`) for coloured badges; cells without a space (a number, a model name) get
     class `token`, which never wraps. The PDF prints `print_columns` (class screen-only on the others), which
     the caption names."""
-    printed = set(print_columns(frame.columns, prose=prose_columns(frame)))
+    printed = set(print_columns(frame.columns, prose=prose_columns(frame), repeated=repeated_columns(frame)))
     shown = _in_words(frame)
     screen_only = [label for c, label in zip(frame.columns, shown.columns) if c not in printed]
     spaced = shown.astype(str).apply(lambda c: c.str.contains(r"\s")).to_numpy(dtype=bool)
@@ -232,11 +242,13 @@ class Publisher:
         return table_html(frame, caption_of(title, source, relative))
 
     def figure(self, fig: plt.Figure, key: str, title: str = "") -> HTML:
-        """Write figures/<slug>.png (the chart's alt text is its label, see `describe`) and return it as HTML."""
+        """Write figures/<slug>.png (the chart's alt text is its label, see `describe`) and return it as HTML. The
+        index records the chart's smallest text in points at its own size and what makes a label unreadable."""
         title = title or (fig._suptitle.get_text() if fig._suptitle else "") or fig.axes[0].get_title() or key
         alt = fig.get_label() or title
         relative = f"figures/{slug(self.producer + ' ' + key)}.png"
-        self._record(key, {"kind": "figure", "title": title, "alt": alt, "file": relative})
+        legibility = {"text_pt": smallest_text_pt(fig), "label_problems": label_problems(fig)}
+        self._record(key, {"kind": "figure", "title": title, "alt": alt, "file": relative} | legibility)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=FIGURE_DPI, bbox_inches="tight")
         plt.close(fig)

@@ -22,7 +22,7 @@ from bs4 import BeautifulSoup
 from nbconvert import HTMLExporter
 
 from gentrend.core.errors import NotebookError
-from gentrend.core.files import atomic_path, write_text
+from gentrend.core.files import atomic_path, write_json, write_text
 from gentrend.core.markers import hold
 
 STYLESHEET = Path(__file__).parent / "templates" / "report.css"
@@ -189,13 +189,37 @@ class SealedFetcher:
 
 def html_to_pdf(page: str, pdf: Path) -> list[str]:
     """Lay `page` out as a tagged PDF (written atomically): its structure tree keeps headings, tables and each
-    figure's alt text for screen readers. Returns the URLs the sealed fetcher refused."""
+    figure's alt text for screen readers. Its page counts go beside it (`page_counts`). Returns the URLs the sealed
+    fetcher refused."""
     from weasyprint import HTML
 
     fetcher = SealedFetcher()
+    document = HTML(string=page, base_url="about:blank", url_fetcher=fetcher).render(pdf_tags=True)
     with atomic_path(pdf) as tmp:
-        HTML(string=page, base_url="about:blank", url_fetcher=fetcher).write_pdf(str(tmp), pdf_tags=True)
+        document.write_pdf(str(tmp), pdf_tags=True)
+    write_json(pages_file(pdf), page_counts(document))
     return fetcher.refused
+
+
+APPENDIX = "Appendix"  # how the headings of the appendices begin
+
+
+def pages_file(pdf: Path) -> Path:
+    """Where a PDF's page counts are recorded: trend_report.pdf → trend_report.pages.json."""
+    return pdf.with_suffix(".pages.json")
+
+
+def page_counts(document) -> dict:
+    """A laid-out report's pages in all and its body's: the pages before the first appendix heading (all pages
+    where there is none)."""
+
+    def headings(tree):
+        for label, (page, _, _), children, _ in tree:
+            yield label, page
+            yield from headings(children)
+
+    appendices = [page for label, page in headings(document.make_bookmark_tree()) if label.startswith(APPENDIX)]
+    return {"pages": len(document.pages), "body_pages": min(appendices, default=len(document.pages))}
 
 
 def render_report(notebook: Path, html_path: Path, pdf: Path | None = None) -> tuple[Path, Path | None]:
