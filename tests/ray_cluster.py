@@ -27,8 +27,8 @@ test may put a package's metadata there to make the node report another version)
 with RT_NODE_ROLE=head|worker, which its worker processes inherit: a per-node marker.
 A driver gets RAY_ADDRESS=127.0.0.1:<port> (so `ray.init()` and `ray.init(address="auto")` both find the
 cluster), RT_OUT (the folder for its results) and RT_NODE_ROLE=driver. Timestamps of the start-up go to
-`out/cluster_timeline.txt`; `cluster_timings(out)` turns them into seconds (on a shared 2-core box: head ~10 s,
-worker ~5 s, `ray stop` ~2 s, each driver ~2 s to import ray and connect).
+`out/cluster_timeline.txt`; `cluster_timings(out)` turns them into seconds (on a shared 2-core box: head ~9 s,
+worker ~6 s, `ray stop` ~2 s, each driver ~2 s to import ray and connect).
 Kept light: one CPU per node, a 80 MiB object store, no dashboard, no log monitor (so a task's prints stay in the
 session logs instead of reaching the driver's stdout: return results, or write them under RT_OUT), no usage stats,
 token authentication with a fresh token (RAY_AUTH_MODE/RAY_AUTH_TOKEN, exported to every process inside).
@@ -168,7 +168,11 @@ class Cluster:
             self._proc = subprocess.Popen(
                 [*unshare_argv(), "bash", str(self._dir / "cluster.sh")], env=env, stdout=log, stderr=subprocess.STDOUT
             )
-        self._wait(lambda: (self._dir / "ready").exists(), START_S, "to start")
+        try:
+            self._wait(lambda: (self._dir / "ready").exists(), START_S, "to start")
+        except RuntimeError:
+            self.stop()
+            raise
 
     def _wait(self, done, timeout: float, what: str) -> None:
         """Wait for `done()`; a RuntimeError (with the cluster's output) if the cluster ends or time runs out."""
@@ -241,13 +245,15 @@ class Cluster:
         """Stop the cluster (`ray stop` in the script's trap; if the script does not end, killing `unshare` takes
         the whole namespace down) and remove its temp folder; the phases' seconds (`cluster_timings`)."""
         try:
-            if self._proc.poll() is None:
+            if (self._dir / "ready").exists():  # else it is still starting: killed below
                 self._send("stop")
                 self._proc.wait(timeout=120)
         except (RuntimeError, subprocess.TimeoutExpired):
-            self._proc.kill()
-            self._proc.wait()
+            pass
         finally:
+            if self._proc.poll() is None:
+                self._proc.kill()
+                self._proc.wait()
             shutil.rmtree(self._dir, ignore_errors=True)
         return cluster_timings(self.out)
 

@@ -1,5 +1,5 @@
 """`gentrend report --executor ray` on the session's two-node Ray cluster on loopback (tests/ray_cluster.py): the
-same tables as the local executor, profiling jobs on the node declaring the resource they ask for and their rows
+same tables as the local executor (one job of each notebook run here too), profiling jobs on the node declaring the resource they ask for and their rows
 naming it, a killed job retried, a job that dies on every retry failed alone (exit 4), Ctrl-C cancelling the
 remote jobs, reused steps kept on the driver. tests/ray_executor_driver.py runs each report into one reports
 folder, so the later runs reuse the published-data steps of the first. A node with other package versions is
@@ -14,10 +14,14 @@ import pytest
 from fixtures.run_files import assert_run_files_complete
 from ray_cluster import HEAD_HOST, WORKER_HOST
 
+from gentrend.pipeline.executors.local import LocalExecutor
 from gentrend.pipeline.executors.ray_executor import MAX_RETRIES
+from gentrend.pipeline.executors.transfer import folder_files
 from gentrend.pipeline.manifest import Manifest
+from gentrend.pipeline.notebooks import kernel_environment
+from gentrend.pipeline.plan import plan
 from gentrend.pipeline.request import ReportRequest
-from gentrend.pipeline.runner import EXIT_PARTIAL, run_report
+from gentrend.pipeline.runner import EXIT_PARTIAL
 from gentrend.profiling import load_run_results
 
 pytestmark = pytest.mark.slow
@@ -54,14 +58,44 @@ def driver(ray_cluster, tmp_path_factory):
     return Driver(ray_cluster, tmp_path_factory.mktemp("ray-executor"))
 
 
+def _here(job, folder: Path, inputs: dict[str, bytes]) -> set[str]:
+    """Run `job` with the local executor in `folder` holding `inputs` ({run file: bytes}); the tables it published."""
+    for name, content in inputs.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(content)
+    with LocalExecutor() as executor, kernel_environment():
+        executor.start(folder, log=None)
+        executor.submit(0, job)
+        for _, action in executor.finished():
+            action()
+    return {str(p.relative_to(folder)) for p in (folder / "tables").glob("*.csv")} - set(inputs)
+
+
 @pytest.fixture(scope="module")
-def tables(driver, tmp_path_factory):
-    """The published-data stage on the cluster and, meanwhile, here with the local executor."""
-    ray_result = driver.submit("tables")
-    local = run_report(
-        "local", ReportRequest(profile_models=()), reports_dir=tmp_path_factory.mktemp("local"), pdf=False
-    )
-    return {"rc": ray_result()["rc"], "run": driver.out / "reports" / "cluster-tables", "local": local}
+def tables(driver, tmp_path_factory, catalogue, scores):
+    """The published-data stage on the cluster, and one job of each of its notebooks here with the local executor
+    (the other jobs of a notebook differ only in parameters): meanwhile those that read only the data files, then
+    the trend report on the files the cluster's run gave it."""
+    wait = driver.submit("tables")
+    local = tmp_path_factory.mktemp("local")
+    jobs = plan(catalogue, scores, ReportRequest(profile_models=()))
+    first = {job.notebook: job for job in reversed(jobs)}
+    compared = [job for job in jobs if job is first[job.notebook]]
+    here = {}
+    try:
+        for job in compared:
+            if not job.reads:
+                here[job.output_name] = _here(job, local / job.output_name, {})
+    finally:  # the cluster takes the next driver only once this one ended
+        rc = wait()["rc"]
+    ray_run = driver.out / "reports" / "cluster-tables"
+    assert rc == 0, (driver.out / "cluster-tables.out").read_text()
+    outputs = {j["name"]: set(j["files"]) for j in Manifest.load(ray_run).data["jobs"]}
+    for job in compared:
+        if job.reads:
+            inputs = {n: c for n, c in folder_files(ray_run, job.reads).items() if n not in outputs[job.output_name]}
+            here[job.output_name] = _here(job, local / job.output_name, inputs)
+    return {"run": ray_run, "local": local, "here": here, "plan": jobs}
 
 
 @pytest.fixture(scope="module")
@@ -81,12 +115,19 @@ def _latest(run_dir: Path) -> str:
 
 
 def test_the_cluster_gives_the_local_executors_tables(tables):
-    assert tables["rc"] == 0 and tables["local"].status == "complete"
-    ray_run, local_run = tables["run"], tables["local"].run_dir
-    names = sorted(p.name for p in (local_run / "tables").glob("*.csv"))
-    assert names and names == sorted(p.name for p in (ray_run / "tables").glob("*.csv"))
-    for name in set(names) - {"run.csv"}:  # run.csv: the run's own id and time
-        assert (ray_run / "tables" / name).read_bytes() == (local_run / "tables" / name).read_bytes(), name
+    ray_run, local, here = tables["run"], tables["local"], tables["here"]
+    published = {
+        j["name"]: {f for f in j["files"] if f.startswith("tables/")} for j in Manifest.load(ray_run).data["jobs"]
+    }
+    notebook = {job.output_name: job.notebook for job in tables["plan"]}
+    # every notebook that published tables on the cluster published them here too, the same bytes
+    assert {notebook[n] for n, files in published.items() if files and n in notebook} == {
+        notebook[n] for n, files in here.items() if files
+    }
+    for name, files in here.items():
+        assert files == published[name], name
+        for table in files:
+            assert (ray_run / table).read_bytes() == (local / name / table).read_bytes(), table
     ran = _ran_on(ray_run)  # every notebook went out to the cluster, and both nodes took some
     assert set(ran) == {p.name for p in (ray_run / "notebooks").glob("*.ipynb")}
     assert set(ran.values()) == {HEAD_HOST, WORKER_HOST}
