@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 from fixtures.fourth_generation import PlainDumper
+from ray_cluster import Cluster, cluster_unavailable
 
 from gentrend.analysis.scores import load_scores
 from gentrend.core import paths
@@ -94,6 +95,23 @@ def two_runs(report_run, tmp_path, monkeypatch):
     (reports / "latest").symlink_to("second")
     monkeypatch.setenv("GENTREND_REPORTS", str(reports))
     return reports
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(tmp_path_factory):
+    """The hermetic two-node Ray cluster (tests/ray_cluster.py) every Ray test of the session runs its drivers in:
+    started when the first one asks for it, stopped at the session's end. A skip (a failure under CI=1) where this
+    machine cannot make the namespaces or lacks ray."""
+    reason = cluster_unavailable()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    cluster = Cluster(tmp_path_factory.mktemp("ray-cluster"))
+    yield cluster
+    timings = cluster.stop()
+    print(f"Ray test cluster phases (s): {timings}")
+    assert "stop" in timings, "the Ray test cluster was not stopped by its script's trap"
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Driver that tests/test_ray_cluster.py runs inside the hermetic cluster (tests/ray_cluster.py): it connects to
+"""Driver that tests/test_ray_cluster.py runs in the hermetic cluster (tests/ray_cluster.py): it connects to
 RAY_ADDRESS, looks at the nodes, places tasks and kills one mid-run; everything it sees goes to $RT_OUT/checks.json
 (the test asserts on that file, so a failed check here still leaves evidence)."""
 
@@ -19,6 +19,7 @@ def where() -> dict:
     return {
         "node_id": ray.get_runtime_context().get_node_id(),
         "role": os.environ.get("RT_NODE_ROLE"),
+        "host": socket.gethostname(),
         "pid": os.getpid(),
         "CUDA_VISIBLE_DEVICES": os.environ.get("CUDA_VISIBLE_DEVICES"),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
@@ -58,6 +59,7 @@ def main(out: Path) -> None:
         {
             "node_id": n["NodeID"],
             "address": n["NodeManagerAddress"],
+            "host": n["NodeManagerHostname"],
             "alive": n["Alive"],
             "head": "node:__internal_head__" in n["Resources"],
             "resources": n["Resources"],

@@ -1,10 +1,15 @@
-"""Driver that tests/test_ray_executor.py runs inside the hermetic cluster (tests/ray_cluster.py): two reports on
-the Ray executor, then the cluster's nodes; everything goes under $RT_OUT (reports/, *.out, killed.json, nodes.json).
+"""Driver that tests/test_ray_executor.py runs in the hermetic cluster (tests/ray_cluster.py): one `gentrend report
+--executor ray` per call, into $RT_OUT/reports (the calls share it), its output in $RT_OUT/<run>.out and what the
+driver did in $RT_OUT/<run>.json ({"rc": exit code, ...}).
 
-1. `--no-profile --no-pdf` (its tables are compared with a local run's).
-2. `--tiny` profiling of two models, every profiling job pinned to the node with the custom resource `gpu_slot`
-   (GENTREND_RAY_MEASURE_RESOURCE); meanwhile the first Ray worker process seen running a notebook under the worker
-   node's TMPDIR is SIGKILLed, once: Ray must retry that job.
+* `tables`: `--no-profile --no-pdf` (its tables are compared with a local run's).
+* `faults FAILED RETRIED`: `--tiny` profiling of two models, every profiling job pinned to the node with the custom
+  resource `gpu_slot` (GENTREND_RAY_MEASURE_RESOURCE). Every attempt of FAILED's job is held before its notebook
+  (gentrend.core.markers: the held process writes its pid into the marker) and SIGKILLed there, so it fails on its
+  retries too; the first Ray worker process seen running a notebook under the worker node's TMPDIR (RETRIED's job:
+  FAILED's never gets that far) is SIGKILLed once, so Ray retries it.
+* `interrupt MODEL`: `--tiny` profiling of MODEL, held before its notebook on the worker; then Ctrl-C (SIGINT to the
+  driver's process group, as a terminal sends it), and the time until the held task's process is gone.
 """
 
 import json
@@ -15,12 +20,11 @@ import sys
 import time
 from pathlib import Path
 
-import ray
-
 OUT = Path(os.environ["RT_OUT"])
-WORKER_TMP = Path(sys.argv[1])  # then the models to profile
+WORKER_TMP = Path(os.environ["RT_WORKER_TMP"])
 GENTREND = [sys.executable, "-m", "gentrend.cli", "report", "--executor", "ray", "--ray-address", "auto"]
-env = {**os.environ, "GENTREND_REPORTS": str(OUT / "reports")}
+TINY_PROFILE = ["--device", "cpu", "--tiny", "--batch-sizes", "1", "--prompt-lengths", "8", "--new-tokens", "2"]
+CANCEL_S = 60  # the most a cancelled task may take to end (held, it would wait gentrend.core.markers.HOLD_S)
 
 
 def task_under(folder: Path) -> int | None:
@@ -38,26 +42,87 @@ def task_under(folder: Path) -> int | None:
     return None
 
 
-def report(name: str, *args: str, kill: bool = False) -> int:
-    with open(OUT / f"{name}.out", "w") as log:
-        proc = subprocess.Popen([*GENTREND, "--run-id", name, *args], env=env, stdout=log, stderr=subprocess.STDOUT)
-        while kill and proc.poll() is None:  # the marker: a task running a notebook under the worker's TMPDIR
-            worker = task_under(WORKER_TMP)
-            if worker:
-                os.kill(worker, signal.SIGKILL)
-                (OUT / "killed.json").write_text(json.dumps({"worker": worker}))
-                kill = False
-            time.sleep(0.2)
-        return proc.wait()
+def alive(pid: int) -> bool:
+    """Whether the process runs (a zombie, killed and not yet reaped, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
-codes = {"tables": report("cluster-tables", "--no-profile", "--no-pdf")}
-env["GENTREND_RAY_MEASURE_RESOURCE"] = "gpu_slot"
-codes["profile"] = report(
-    "cluster-profile", "--device", "cpu", "--tiny", "--models", *sys.argv[2:], "--no-pdf", kill=True
-)
-(OUT / "codes.json").write_text(json.dumps(codes))
-ray.init(address="auto", logging_level="warning", log_to_driver=False)
-nodes = [{"node_id": n["NodeID"], "resources": n["Resources"]} for n in ray.nodes() if n["Alive"]]
-(OUT / "nodes.json").write_text(json.dumps(nodes))
-ray.shutdown()
+def report(run: str, *args: str, held_at: str = "", resource: bool = False) -> subprocess.Popen:
+    """`gentrend report` in a process group of its own with Ctrl-C live, as from a terminal."""
+    env = {**os.environ, "GENTREND_REPORTS": str(OUT / "reports")}
+    if resource:
+        env["GENTREND_RAY_MEASURE_RESOURCE"] = "gpu_slot"
+    if held_at:
+        env |= {"GENTREND_HOLD_AT": f"notebook:{held_at}", "GENTREND_HOLD_MARKER": str(OUT / f"{run}.held")}
+    with open(OUT / f"{run}.out", "w") as log:
+        return subprocess.Popen(
+            [*GENTREND, "--run-id", run, *args],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+
+
+def tables() -> dict:
+    return {"rc": report("cluster-tables", "--no-profile", "--no-pdf").wait()}
+
+
+def faults(failed: str, retried: str) -> dict:
+    marker = OUT / "cluster-faults.held"
+    proc = report(
+        "cluster-faults",
+        *TINY_PROFILE,
+        "--models",
+        failed,
+        retried,
+        "--no-pdf",
+        held_at=f"04_profile-{failed}.ipynb",
+        resource=True,
+    )
+    held, killed = [], None
+    while proc.poll() is None:
+        if marker.exists():  # an attempt of FAILED's job: killed every time
+            pid = int(marker.read_text())
+            marker.unlink()
+            os.kill(pid, signal.SIGKILL)
+            held.append(pid)
+        elif killed is None and (pid := task_under(WORKER_TMP)):  # RETRIED's job, mid-notebook: killed once
+            os.kill(pid, signal.SIGKILL)
+            killed = pid
+        time.sleep(0.2)
+    return {"rc": proc.returncode, "held_killed": held, "running_killed": killed}
+
+
+def interrupt(model: str) -> dict:
+    marker = OUT / "cluster-interrupted.held"
+    proc = report(
+        "cluster-interrupted",
+        *TINY_PROFILE,
+        "--models",
+        model,
+        "--no-pdf",
+        held_at=f"04_profile-{model}.ipynb",
+        resource=True,
+    )
+    while not marker.exists() and proc.poll() is None:
+        time.sleep(0.2)
+    if proc.poll() is not None:
+        return {"rc": proc.returncode, "held": None}
+    held = int(marker.read_text())
+    os.killpg(proc.pid, signal.SIGINT)
+    rc = proc.wait(timeout=120)
+    deadline = time.monotonic() + CANCEL_S
+    while alive(held) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return {"rc": rc, "held": held, "held_alive": alive(held)}
+
+
+if __name__ == "__main__":
+    scenario, *args = sys.argv[1:]
+    result = {"tables": tables, "faults": faults, "interrupt": interrupt}[scenario](*args)
+    (OUT / f"{scenario}.json").write_text(json.dumps(result))

@@ -6,6 +6,7 @@ tokenizer trained on the example tasks, saved with save_pretrained. Everything r
 
 import json
 import shutil
+import socket
 from importlib.metadata import version
 
 import numpy as np
@@ -205,6 +206,7 @@ def test_evaluate_end_to_end_with_lm_evals_request_cache(checkpoint, tmp_path, c
     assert not rows["chat_template"].any() and rows["thinking"].isna().all() and set(rows["dtype"]) == {"float32"}
     for column in ("device", "device_name", "torch", "transformers", "env_fingerprint", "settings_json", "measured_at"):
         assert rows[column].notna().all(), column
+    assert set(rows["host"]) == {socket.gethostname()} and set(rows["gpu_index"]) == {""}  # the node, on the CPU
     assert (rows["eval_seconds"] > 0).all() and (rows["estimated_seconds"] > 0).all()
     databases = list((tmp_path / "lm_eval" / "qwen3-0.6b").glob("*_rank0.db"))
     assert len(databases) == 1  # lm-eval's request cache, per model and weights: the one cache

@@ -194,21 +194,22 @@ def test_a_job_runs_away_from_the_run_folder_and_brings_back_what_it_made(tmp_pa
     code = (
         "import os, pathlib; out = pathlib.Path(output_dir); rows = (out / 'results/in.csv').read_text(); "
         "data = pathlib.Path(os.environ['GENTREND_DATA'], 'models.yaml').read_text(); "
-        "(out / 'tables').mkdir(exist_ok=True); (out / 'tables/out.csv').write_text(rows + data)"
+        "(out / 'tables').mkdir(exist_ok=True); "
+        "(out / 'tables/out.csv').write_text(rows + data + ';' + os.environ['OMP_NUM_THREADS'])"
     )
     inputs = {"run/results/in.csv": b"rows;", "notebooks/toy.ipynb": _notebook(code)}
-    result = run_job(job, inputs, {"models.yaml": b"catalogue"}, threads="1")
+    result = run_job(job, inputs, {"models.yaml": b"catalogue"}, variables={"OMP_NUM_THREADS": "3"})
     assert result["error"] is None
     assert set(result["files"]) == {"tables/out.csv", "notebooks/toy.ipynb"}  # the input it read stays behind
-    assert result["files"]["tables/out.csv"] == b"rows;catalogue"
+    assert result["files"]["tables/out.csv"] == b"rows;catalogue;3"  # the driver's variables reach the kernel
     apply_result(tmp_path, job, result)
-    assert (tmp_path / "tables" / "out.csv").read_bytes() == b"rows;catalogue"
+    assert (tmp_path / "tables" / "out.csv").read_bytes() == b"rows;catalogue;3"
 
 
 @pytest.mark.slow
 def test_a_failed_job_comes_back_with_its_partial_notebook_and_error(tmp_path):
     job = NotebookJob("toy.ipynb")
-    result = run_job(job, {"notebooks/toy.ipynb": _notebook("raise ValueError('broken')")}, {}, threads=None)
+    result = run_job(job, {"notebooks/toy.ipynb": _notebook("raise ValueError('broken')")}, {}, variables={})
     assert result["error"] and "broken" in result["error"][0]
     assert set(result["files"]) == {"notebooks/toy.partial.ipynb"}
     with pytest.raises(NotebookError, match="broken") as caught:

@@ -1,13 +1,17 @@
 """The profiler on the CPU with tiny architectures: end to end, OOM handling, errors, caching, settings."""
 
+import socket
+
 import matplotlib
 
 matplotlib.use("Agg")
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
 
+from gentrend.core import environment as env_module
 from gentrend.core.errors import SettingError
 from gentrend.models.catalogue import load_catalogue
 from gentrend.models.memory_model import memory_curve
@@ -64,6 +68,7 @@ def test_cpu_end_to_end(tmp_path, counted):
         "measured_at",
     ):
         assert rows[column].notna().all(), column
+    assert set(rows["host"]) == {socket.gethostname()} and set(rows["gpu_index"]) == {""}  # the node, on the CPU
     points = wide(rows)
     assert list(zip(points["batch_size"], points["prompt_length"])) == [(1, 8), (2, 8)]
     assert (points["status"] == "ok").all()
@@ -85,8 +90,15 @@ def test_cpu_end_to_end(tmp_path, counted):
     # the run-folder round trip and the tables and charts built on it
     save_results(rows, "qwen3-0.6b", tmp_path / "run")
     gathered = load_run_results(tmp_path / "run")
-    assert len(gathered) == len(rows)
+    assert len(gathered) == len(rows) and set(gathered["gpu_index"]) == {""}
     summary = summary_table(gathered)
+    # the node a row ran on splits no group: one point measured on another host and GPU changes no table
+    elsewhere = gathered.assign(
+        host=np.where(gathered["batch_size"] == 2, "another-node", gathered["host"]),
+        gpu_index=np.where(gathered["batch_size"] == 2, "3", gathered["gpu_index"]),
+    )
+    pd.testing.assert_frame_equal(wide(elsewhere), wide(gathered))
+    pd.testing.assert_frame_equal(summary_table(elsewhere), summary)
     assert summary.iloc[0]["points ok/oom/error"] == "2/0/0" and "(tiny)" in summary.iloc[0]["weights"]
     first = summary.iloc[0]  # numbers as numbers beside the display columns (page one reads these)
     assert first["device_type"] == "cpu" and first["torch_threads"] >= 1
@@ -162,6 +174,28 @@ def test_results_are_cached_unless_forced(tmp_path, counted):
     assert len(counted["calls"]) == 2  # other settings: measured
     forced = profile("qwen3-0.6b", settings=settings, tiny=True, cache_dir=tmp_path, progress=False, force=True)
     assert len(counted["calls"]) == 3 and not forced["from_cache"].any()
+
+
+@pytest.fixture
+def fresh_environment():
+    """environment() looked up anew in the test, and again after it (it is cached per device)."""
+    env_module.environment.cache_clear()
+    yield
+    env_module.environment.cache_clear()
+
+
+def test_the_node_is_in_no_key_a_rerun_on_another_host_reuses_the_measurement(tmp_path, monkeypatch, fresh_environment):
+    here, env = socket.gethostname(), env_module.environment("cpu")
+    assert env_module.fingerprint({**env, "host": "another-node", "gpu_index": "3"}) == env_module.fingerprint(env)
+    assert env_module.fingerprint({**env, "device_name": "another CPU"}) != env_module.fingerprint(env)
+    settings = ProfileSettings(**{**FAST, "batch_sizes": (1,)})
+    first = profile("qwen3-0.6b", settings=settings, tiny=True, cache_dir=tmp_path, progress=False)
+    monkeypatch.setattr(socket, "gethostname", lambda: "another-node")
+    env_module.environment.cache_clear()
+    assert env_module.environment("cpu")["host"] == "another-node"
+    again = profile("qwen3-0.6b", settings=settings, tiny=True, cache_dir=tmp_path, progress=False)
+    assert again["from_cache"].all()  # the same hardware and software: reused, and it names where it was measured
+    assert set(again["host"]) == set(first["host"]) == {here}
 
 
 @pytest.mark.parametrize(

@@ -42,6 +42,15 @@ def on_cuda(monkeypatch):
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "NVIDIA H100 80GB HBM3")
 
 
+def test_a_rows_gpu_index_is_the_one_its_host_numbers(monkeypatch):
+    from gentrend.core.environment import gpu_index
+
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    assert gpu_index(torch.device("cuda", 1)) == "1" and gpu_index(torch.device("cpu")) == ""
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "4,6")  # what Ray gives a task holding the host's GPUs 4 and 6
+    assert gpu_index(torch.device("cuda", 0)) == "4" and gpu_index(torch.device("cuda", 1)) == "6"
+
+
 def test_cuda_defaults_are_the_compiled_backend_with_one_compile_per_model():
     cuda, cpu = defaults_for("cuda"), defaults_for("cpu")
     assert cuda.backend == "compiled" and cpu.backend == "eager"

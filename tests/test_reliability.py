@@ -40,6 +40,7 @@ from fixtures.data_edits import (
     write,
 )
 from fixtures.hostile import PAYLOADS, RENAMED_BENCHMARK, hostile_copy
+from fixtures.run_files import assert_run_files_complete
 
 from gentrend.cli import main
 from gentrend.core import paths
@@ -997,23 +998,6 @@ def test_the_hostile_report_renders_and_latest_points_to_it(hostile_run):
     run, _, _, result = hostile_run
     assert result.status == "complete", result.failures
     assert (run.parent / "latest").resolve() == run.resolve()
-
-
-def assert_run_files_complete(run: Path) -> None:
-    """Every file under its final name is whole: notebooks and indexes parse, tables read, PNGs end properly."""
-    for nb in (run / "notebooks").glob("*.ipynb"):
-        if not nb.name.endswith(".partial.ipynb"):
-            nbformat.validate(nbformat.read(nb, as_version=4))
-    for index in (run / "artefacts").glob("*.json"):
-        json.loads(index.read_text())
-    for table in (run / "tables").glob("*.csv"):
-        if table.stat().st_size > 1:
-            pd.read_csv(table)
-    for png in (run / "figures").glob("*.png"):
-        assert png.read_bytes().endswith(b"IEND\xaeB`\x82"), png
-    for html in run.glob("trend_report.html"):
-        assert html.read_text().rstrip().endswith("</html>")
-    assert not list(run.rglob(".*.tmp"))  # no temporary file of an atomic write left behind
 
 
 # --- slow: the CLI as a user runs it -------------------------------------------------------------------------------

@@ -1,12 +1,18 @@
 """Where a result came from: the code version, the library versions and the machine. Profiling and evaluation
 rows carry `environment(device)` on every row; the run's manifest and the report carry `run_metadata`.
-No hostname and no user names are recorded."""
+
+A row names the node it ran on (NODE_COLUMNS: host name, GPU index), but the node is in no key: `fingerprint`
+leaves it out, and the profiling cache, evaluation score keys and the runner's step keys hash the fingerprint. So
+a rerun on another GPU of the node, or on another host with the same hardware and software, reuses what was
+measured (and the reused rows keep naming where it was measured), and a reports folder moved to such a host
+keeps its steps. No user names are recorded."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
 import platform
+import socket
 import subprocess
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
@@ -18,8 +24,10 @@ from gentrend.core import __version__, paths
 from gentrend.core.keys import digest
 
 LIBRARIES = ("torch", "transformers", "accelerate", "pandas", "papermill")
+NODE_COLUMNS = ("host", "gpu_index")  # which node a row ran on (see the module docstring)
 # the environment columns every measured row carries, all text (profiling and evaluation results read them as such)
 ROW_ENVIRONMENT_COLUMNS = (
+    *NODE_COLUMNS,
     "device",
     "device_name",
     "driver",
@@ -30,6 +38,7 @@ ROW_ENVIRONMENT_COLUMNS = (
     "transformers",
     "gentrend",
 )
+EMPTY_ON_CPU = ("gpu_index", "driver", "cuda")  # text columns a CPU row leaves empty (read back as "", not NaN)
 
 
 def git_commit() -> str:
@@ -75,16 +84,30 @@ def _nvml_driver() -> str:
         return ""
 
 
+def gpu_index(dev) -> str:
+    """The GPU's CUDA index on its host: torch's index read through CUDA_VISIBLE_DEVICES when that is set (a Ray
+    task holding a GPU sees only it, as torch's index 0); "" on the CPU."""
+    import torch
+
+    if dev.type != "cuda":
+        return ""
+    index = torch.cuda.current_device() if dev.index is None else dev.index
+    visible = [v.strip() for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()]
+    return visible[index] if index < len(visible) else str(index)
+
+
 @lru_cache(maxsize=8)
 def environment(device: str = "cpu") -> dict:
-    """Flat dict of everything that can change a measurement: device, driver, CUDA, library versions, CPU,
-    threads, and whether the fast linear-attention kernels are installed."""
+    """Flat dict of where a measurement ran (NODE_COLUMNS) and of everything that can change it: device, driver,
+    CUDA, library versions, CPU, threads, and whether the fast linear-attention kernels are installed."""
     import torch
     import transformers
 
     dev = torch.device(device)
     cuda = dev.type == "cuda"
     env = {
+        "host": socket.gethostname(),
+        "gpu_index": gpu_index(dev),
         "device": dev.type,
         "device_name": torch.cuda.get_device_name(dev) if cuda else cpu_model(),
         "driver": _nvml_driver() if cuda else "",
@@ -105,8 +128,9 @@ def environment(device: str = "cpu") -> dict:
 
 
 def fingerprint(env: dict) -> str:
-    """A short hash of an environment: results are reused only on the same machine and software."""
-    return digest(env)
+    """A short hash of an environment: results are reused only on the same hardware and software (the node's
+    identity, NODE_COLUMNS, left out)."""
+    return digest({k: v for k, v in env.items() if k not in NODE_COLUMNS})
 
 
 def run_metadata(run_name: str = "") -> pd.DataFrame:

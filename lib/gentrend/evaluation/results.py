@@ -12,7 +12,7 @@ lm-eval's results dict, and the run-folder files.
                fewshot_as_multiturn, limit, batch_size, batch_sizes_used (what "auto" found), max_gen_toks,
                gen_kwargs (as given, lm-eval's form), dtype, seed, settings_json (all settings), lm_eval (version)
   timing       eval_seconds (lm-eval's run of the task, model load excluded), estimated_seconds
-  environment  gentrend.core.environment columns (device, device_name, torch, transformers, ...),
+  environment  gentrend.core.environment columns (host, gpu_index, device, device_name, torch, transformers, ...),
                env_fingerprint
   provenance   score_key (a hash of everything that decides the score), measured_at (UTC), origin ("measured here")
 
@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from gentrend.core import paths
-from gentrend.core.environment import ROW_ENVIRONMENT_COLUMNS
+from gentrend.core.environment import EMPTY_ON_CPU, ROW_ENVIRONMENT_COLUMNS
 from gentrend.core.errors import DataError
 from gentrend.models.catalogue import ROW_IDENTITY
 
@@ -181,7 +181,7 @@ def read_rows(path: str | Path) -> pd.DataFrame:
     """A results CSV with the schema's types (generation "3" stays text; thinking True/False/empty)."""
     df = pd.read_csv(path, dtype={c: str for c in TEXT_COLUMNS}, keep_default_na=True)
     df["thinking"] = df["thinking"].map({"True": True, "False": False, True: True, False: False}).astype(object)
-    for c in ("driver", "cuda"):
+    for c in EMPTY_ON_CPU:
         if c in df:
             df[c] = df[c].fillna("")
     return df

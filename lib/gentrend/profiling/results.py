@@ -20,10 +20,11 @@ Long format, one row per measurement (a metric of a sweep point, or of the model
                implementation seen by the profiler: flash | efficient | cudnn | math | not observed), kernel_gated_delta_rule
                (fla | torch | none), kernel_causal_conv1d (causal-conv1d | torch | none); attn_implementation (as configured);
                linear_attention_kernels (none | fast | partial | torch-fallback); kernel_fallback (any op on torch)
-  environment  device, device_name, driver, cuda, cpu_model, cpu_cores, torch_threads, python, torch,
-               transformers, gentrend, flash_linear_attention, causal_conv1d (packages installed), device_memory_gib
-               (CUDA), device_busy ("" or what else used the device), env_fingerprint, settings_json, cache_key,
-               measured_at (UTC), from_cache
+  environment  host, gpu_index ("" on the CPU): the node it ran on, in no key and no grouping; device, device_name,
+               driver, cuda, cpu_model, cpu_cores, torch_threads, python, torch, transformers, gentrend,
+               flash_linear_attention, causal_conv1d (packages installed), device_memory_gib (CUDA), device_busy
+               ("" or what else used the device), env_fingerprint, settings_json, cache_key, measured_at (UTC),
+               from_cache
 
 Point metrics: ttft_s, prefill_tokens_per_s, tpot_s, decode_tokens_per_s (summed over the batch), e2e_s,
 peak_memory_gib, runtime_memory_gib, [CUDA: cuda_max_reserved_gib, nvml_used_peak_gib, energy_j_per_token],
@@ -43,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from gentrend.core import paths
-from gentrend.core.environment import ROW_ENVIRONMENT_COLUMNS
+from gentrend.core.environment import EMPTY_ON_CPU, ROW_ENVIRONMENT_COLUMNS
 from gentrend.core.files import read_csv, write_csv
 from gentrend.core.vocab import backend_label, precision_name
 from gentrend.models.catalogue import ROW_IDENTITY, Catalogue, load_catalogue
@@ -120,8 +121,7 @@ POINT_KEYS = [  # what names a point in `wide` and how it went
 _FILLED = (
     "error",
     "note",
-    "driver",
-    "cuda",
+    *EMPTY_ON_CPU,
     "fallback",
     "device_busy",
     "kernel_sdpa",

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from gentrend.core.errors import NotebookError, SettingError
 from gentrend.pipeline.executors.nodes import check_nodes, node_environments, probe
-from gentrend.pipeline.executors.transfer import apply_result, data_files, job_inputs, run_job
+from gentrend.pipeline.executors.transfer import apply_result, data_files, driver_variables, job_inputs, run_job
 from gentrend.pipeline.notebooks import NotebookJob
 
 MAX_RETRIES = 2
@@ -40,7 +40,7 @@ def resources(job: NotebookJob) -> dict:
     return {**asked, "resources": {custom: 1}} if custom else asked
 
 
-def remote_job(job: NotebookJob, inputs: dict, data: dict, threads: str | None) -> dict:
+def remote_job(job: NotebookJob, inputs: dict, data: dict, variables: dict) -> dict:
     """The Ray task: run_job, and which node and GPUs ran it. A task holding a GPU sees only that one (Ray sets
     CUDA_VISIBLE_DEVICES), so a job planned for cuda:N runs on "cuda" there."""
     import ray
@@ -49,7 +49,7 @@ def remote_job(job: NotebookJob, inputs: dict, data: dict, threads: str | None) 
     if gpus and str(job.parameters.get("device", "")).startswith("cuda"):
         job = dataclasses.replace(job, parameters={**job.parameters, "device": "cuda"})
     node = ray.get_runtime_context().get_node_id()
-    return {**run_job(job, inputs, data, threads), "node": node, "gpus": [str(g) for g in gpus]}
+    return {**run_job(job, inputs, data, variables), "node": node, "gpus": [str(g) for g in gpus]}
 
 
 class RayExecutor:
@@ -120,7 +120,7 @@ class RayExecutor:
 
     def submit(self, index: int, job: NotebookJob) -> None:
         inputs = job_inputs(job, self._run_dir)
-        ref = self._task.options(**resources(job)).remote(job, inputs, self._data, os.environ.get("OMP_NUM_THREADS"))
+        ref = self._task.options(**resources(job)).remote(job, inputs, self._data, driver_variables())
         self._out[ref] = (index, job)
 
     def finished(self) -> list[tuple[int, object]]:

@@ -2,13 +2,14 @@
 
 `job_inputs` (driver): the run files the job reads (its `reads` patterns) and its notebook. The data folder travels
 once per run (`data_files`). `run_job` (worker): writes them into a fresh temporary folder (data/, notebooks/,
-run/), points the kernel at that data folder, executes the notebook with gentrend.pipeline.notebooks.execute into
-run/, and returns every file it created or changed, plus the error if it failed (a failed notebook still returns
-its partially executed copy and what it wrote before failing, as a local run would leave them). `write_outputs`
-(driver): puts them into the run folder, each atomically (gentrend.core.files), refusing to overwrite a file that
-is already there: one owner per artefact. One exception, SHARED_RECORDS: the per-run record of a device's copy test
-(gentrend.profiling.results.bandwidth_path), which a profiling job reuses when present and writes when not. Jobs
-that ran side by side each measured their own (their rows carry it); the run folder keeps the first one back.
+run/), points the kernel at that data folder, sets the driver's JOB_VARIABLES, executes the notebook with
+gentrend.pipeline.notebooks.execute into run/, and returns every file it created or changed, plus the error if it
+failed (a failed notebook still returns its partially executed copy and what it wrote before failing, as a local
+run would leave them). `write_outputs` (driver): puts them into the run folder, each atomically
+(gentrend.core.files), refusing to overwrite a file that is already there: one owner per artefact. One exception,
+SHARED_RECORDS: the per-run record of a device's copy test (gentrend.profiling.results.bandwidth_path), which a
+profiling job reuses when present and writes when not. Jobs that ran side by side each measured their own (their
+rows carry it); the run folder keeps the first one back.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ from pathlib import Path
 from gentrend.core import paths
 from gentrend.core.errors import GentrendError, NotebookError
 from gentrend.core.files import write_bytes
+from gentrend.core.markers import VARIABLES as MARKER_VARIABLES
 from gentrend.pipeline.notebooks import NotebookJob, execute, kernel_environment
 from gentrend.report.publish import PublishError
 
 SHARED_RECORDS = ("results/bandwidth_*.json",)
+JOB_VARIABLES = ("OMP_NUM_THREADS", *MARKER_VARIABLES)
 
 
 def folder_files(root: Path, patterns: tuple[str, ...] = ("**/*",)) -> dict[str, bytes]:
@@ -73,13 +76,19 @@ def _variables(values: dict[str, str | None]):
                 os.environ[k] = v
 
 
-def run_job(job: NotebookJob, inputs: dict[str, bytes], data: dict[str, bytes], threads: str | None) -> dict:
+def driver_variables() -> dict[str, str | None]:
+    """The driver's values (None: unset) of the variables a job takes with it (JOB_VARIABLES)."""
+    return {name: os.environ.get(name) for name in JOB_VARIABLES}
+
+
+def run_job(job: NotebookJob, inputs: dict[str, bytes], data: dict[str, bytes], variables: dict) -> dict:
     """On a worker: run one job in a temporary folder; {"files": {run file: bytes}, "error": (problem, fix) or None,
     "host": host name, "seconds": how long the notebook ran, "folder": the temporary run folder (for rewriting
     paths in messages)}.
 
-    threads: the driver's OMP_NUM_THREADS (None: unset). Ray sets it to the task's CPU count (1 for a 1-CPU task);
-    the kernel gets the driver's value instead, so a job runs with the thread count it would have run with locally."""
+    variables: `driver_variables()`, set while the job runs. OMP_NUM_THREADS: Ray sets it to the task's CPU count
+    (1 for a 1-CPU task); the kernel gets the driver's value instead, so a job runs with the thread count it would
+    have run with locally. The test hook's variables (gentrend.core.markers) hold a job as they would locally."""
     with tempfile.TemporaryDirectory(prefix="gentrend-job-") as tmp:
         root = Path(tmp)
         _write_tree(root / "data", data)
@@ -88,7 +97,7 @@ def run_job(job: NotebookJob, inputs: dict[str, bytes], data: dict[str, bytes], 
         run.mkdir(exist_ok=True)
         before = folder_files(run)
         error, start = None, time.perf_counter()
-        with _variables({"GENTREND_DATA": str(root / "data"), "OMP_NUM_THREADS": threads}), kernel_environment():
+        with _variables({**variables, "GENTREND_DATA": str(root / "data")}), kernel_environment():
             try:
                 execute(job, run, notebooks_dir=root / "notebooks")
             except GentrendError as e:
