@@ -8,6 +8,8 @@ driver did in $RT_OUT/<run>.json ({"rc": exit code, ...}).
   (gentrend.core.markers: the held process writes its pid into the marker) and SIGKILLed there, so it fails on its
   retries too; the first Ray worker process seen running a notebook under the worker node's TMPDIR (RETRIED's job:
   FAILED's never gets that far) is SIGKILLed once, so Ray retries it.
+* `cuda MODEL`: `--device cuda --tiny` profiling of MODEL from this driver without a GPU: planned here, the
+  measuring machine asked of the node that declares a GPU (the worker, whose torch has no CUDA).
 * `interrupt MODEL`: `--tiny` profiling of MODEL, held before its notebook on the worker; then Ctrl-C (SIGINT to the
   driver's process group, as a terminal sends it), and the time until the held task's process is gone.
 """
@@ -122,7 +124,12 @@ def interrupt(model: str) -> dict:
     return {"rc": rc, "held": held, "held_alive": alive(held)}
 
 
+def cuda(model: str) -> dict:
+    grid = TINY_PROFILE[2:]  # the tiny grid, on --device cuda
+    return {"rc": report("cluster-cuda", "--device", "cuda", *grid, "--models", model, "--no-pdf").wait()}
+
+
 if __name__ == "__main__":
     scenario, *args = sys.argv[1:]
-    result = {"tables": tables, "faults": faults, "interrupt": interrupt}[scenario](*args)
+    result = {"tables": tables, "faults": faults, "interrupt": interrupt, "cuda": cuda}[scenario](*args)
     (OUT / f"{scenario}.json").write_text(json.dumps(result))

@@ -8,7 +8,9 @@ import sys
 
 import nbformat
 import pytest
+import torch
 
+from gentrend.core.environment import environment, fingerprint
 from gentrend.core.errors import NotebookError, SettingError
 from gentrend.pipeline.executors import local, make_executor
 from gentrend.pipeline.executors.graph import dependencies
@@ -130,6 +132,23 @@ def test_executor_choices_are_checked_when_the_request_is_made():
         ReportRequest(ray_address="auto")
     with pytest.raises(SettingError, match="unknown executor"):
         make_executor("dask")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a machine without CUDA")
+def test_a_cuda_report_is_planned_without_a_gpu_here_only_for_the_nodes_of_a_cluster(catalogue, scores):
+    asked = dict(device="cuda", tiny=True, profile_models=("qwen2.5-0.5b",))
+    with pytest.raises(SettingError, match="CUDA is not available on this machine"):
+        plan(catalogue, scores, ReportRequest(**asked))
+    jobs = plan(catalogue, scores, ReportRequest(**asked, executor="ray"))
+    assert [job.parameters["device"] for job in jobs if job.notebook == PROFILE_NB] == ["cuda:0"]
+    defaults = plan(catalogue, scores, ReportRequest(device="cuda", executor="ray"))
+    largest = {max(catalogue.in_generation(g), key=lambda m: m.params.total).id for g in catalogue.generations}
+    assert largest <= {job.parameters["model"] for job in defaults if job.notebook == PROFILE_NB}
+
+
+def test_the_local_executor_keys_a_measuring_step_by_this_machine():
+    job = NotebookJob(PROFILE_NB, {"model": "a", "device": "cpu"}, "a", measures=True)
+    assert LocalExecutor().machine(job) == fingerprint(environment("cpu"))
 
 
 def test_measuring_jobs_ask_for_a_whole_gpu_on_cuda_and_the_custom_resource(monkeypatch):

@@ -174,3 +174,14 @@ def test_ctrl_c_cancels_the_remote_jobs_and_leaves_no_half_written_file(driver, 
     assert Manifest.load(run_dir).data["status"] == "interrupted" and _latest(run_dir) == "cluster-tables"
     assert_run_files_complete(run_dir)
     assert not list(run_dir.rglob("*.partial*")) and not (run_dir / "results" / f"profile_{model}.csv").exists()
+
+
+def test_a_cuda_report_is_planned_on_a_driver_without_a_gpu_and_its_measuring_node_is_asked(driver, tables, catalogue):
+    """The driver (no CUDA here) plans a --device cuda report; the node that declares the GPU is asked for its
+    machine before any step is keyed, and its torch without CUDA is one clear message naming it (exit 2)."""
+    model = catalogue.smallest_per_generation()[0].id
+    result = driver.submit("cuda", model)()
+    output = (driver.out / "cluster-cuda.out").read_text()
+    assert result["rc"] == 2 and "Traceback" not in output, output
+    assert f"node {WORKER_HOST} takes the cuda:0 jobs but cannot measure on cuda:0" in output, output
+    assert "CUDA is not available on this machine" not in output

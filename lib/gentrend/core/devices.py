@@ -20,11 +20,16 @@ def check_device_name(device) -> str:
     return device
 
 
-def resolve_device(device: str = "auto") -> torch.device:
-    """'auto' → the first CUDA GPU when there is one, else the CPU; 'cuda' → 'cuda:0'. Errors say what exists."""
+def resolve_device(device: str = "auto", here: bool = True) -> torch.device:
+    """'auto' → the first CUDA GPU when there is one, else the CPU; 'cuda' → 'cuda:0'. Errors say what exists.
+    here=False: a device of other machines (the Ray executor's nodes, which check it themselves): its name is
+    checked, not whether this machine has it."""
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     check_device_name(device)
+    if not here:
+        dev = torch.device(device)
+        return torch.device("cuda", dev.index or 0) if dev.type == "cuda" else dev
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise SettingError(
             f"device {device!r} requested but CUDA is not available on this machine", "use --device cpu (or auto)"

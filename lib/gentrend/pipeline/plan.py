@@ -49,7 +49,7 @@ EVALUATION_DATA = ("models.yaml", "configs/*", "evaluation.yaml", "tasks/*")  # 
 MEASURED_DATA = SCORES_DATA + ("evaluation.yaml",)  # density and per-size over measured scores
 
 
-def default_profile_models(catalogue: Catalogue, device: str = "auto") -> list[Model]:
+def default_profile_models(catalogue: Catalogue, device: str = "auto", here: bool = True) -> list[Model]:
     """The models a plain report profiles.
 
     CPU: the smallest model of each generation (one per generation, minutes on two cores).
@@ -58,7 +58,7 @@ def default_profile_models(catalogue: Catalogue, device: str = "auto") -> list[M
     says how close each gets) and the smallest of the newest generation (Qwen3.5-0.8B: the small-model regime,
     where launch overhead and the linear-attention kernel path dominate; the fastest figure of the speed claims).
     About four compiles plus the int8/int4 rows of the newest generation's models: a quarter of an hour."""
-    if resolve_device(device).type != "cuda":
+    if resolve_device(device, here).type != "cuda":
         return catalogue.smallest_per_generation()
     largest = [max(catalogue.in_generation(g), key=lambda m: m.params.total) for g in catalogue.generations]
     return largest + [min(catalogue.in_generation(catalogue.generations[-1]), key=lambda m: m.params.total)]
@@ -68,7 +68,7 @@ def profile_parameters(request: ReportRequest, catalogue: Catalogue | None = Non
     """The profiling notebook's parameters, every value validated and resolved (device, precision, grid), and
     which of the profiled models also get int8/int4 rows (on CUDA, as many as the time budget allows)."""
     catalogue = catalogue or load_catalogue()
-    device = resolve_device(request.device)
+    device = resolve_device(request.device, request.local)
     precision = resolve_precision(request.dtype, device.type)
     settings = defaults_for(
         str(device),
@@ -81,7 +81,7 @@ def profile_parameters(request: ReportRequest, catalogue: Catalogue | None = Non
     models = (
         [catalogue.get(m) for m in request.profile_models]
         if request.profile_models is not None
-        else default_profile_models(catalogue, str(device))
+        else default_profile_models(catalogue, str(device), request.local)
     )
     quantized = (
         quantized_models(models, settings, catalogue, tiny=request.tiny) if precision in ("bf16", "fp16") else []
@@ -103,7 +103,7 @@ def profile_parameters(request: ReportRequest, catalogue: Catalogue | None = Non
 def plan(catalogue: Catalogue, scores, request: ReportRequest = ReportRequest()) -> list[NotebookJob]:
     """The notebooks of one report, with their parameters; validates the request first (see the module docstring)."""
     if request.profile_models is None:
-        models = default_profile_models(catalogue, request.device)
+        models = default_profile_models(catalogue, request.device, request.local)
     else:
         models = [catalogue.get(m) for m in request.profile_models]
     profile = profile_parameters(request, catalogue) if models else {}
@@ -173,7 +173,7 @@ def evaluation_jobs(catalogue: Catalogue, request: ReportRequest) -> list[Notebo
     """The evaluation notebooks (one per model), then density and per-size over the measured scores where the
     method can work on them (measured_note says why not otherwise). Settings, tasks and weights are checked here."""
     ev = request.evaluation
-    device = resolve_device(request.device)
+    device = resolve_device(request.device, request.local)
     EvalSettings(
         tasks=ev.tasks,
         task_dir=ev.task_dir,

@@ -69,6 +69,12 @@ class ReportRequest:
     executor: str = "local"  # where the notebook jobs run: gentrend.pipeline.executors
     ray_address: str = ""  # the Ray cluster (auto, HOST:PORT, ray://HOST:10001); empty: a local Ray instance
 
+    @property
+    def local(self) -> bool:
+        """Whether the jobs run on this machine, which must then have the device; on Ray, the nodes that take the
+        measuring jobs are checked instead (a driver without a GPU may plan a --device cuda report)."""
+        return self.executor == "local"
+
     def __post_init__(self):
         """The checks that need no model code run here, so a typo fails in about a second."""
         for name in ("batch_sizes", "prompt_lengths"):

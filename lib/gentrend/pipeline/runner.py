@@ -147,11 +147,10 @@ def run_jobs(jobs: list[NotebookJob], executor, run: Steps, reports: Path, log, 
                         lambda base=base: publish_changes(run_dir, base),
                         reads=CHANGE_READS,
                     )
-                machine = fingerprint(environment(job.parameters["device"])) if job.measures else ""
                 keys[i] = {
                     "notebook": file_digest(paths.NOTEBOOKS_DIR / job.notebook),
                     "parameters": job.parameters,
-                    "machine": machine,
+                    "machine": executor.machine(job) if job.measures else "",
                     "data": upstream(paths.data_dir(), job.data),
                 }
                 if run.reusable(job.output_name, keys[i], job.reads, fresh[i]):  # a reused step never leaves the driver

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gentrend.core.environment import environment, fingerprint
 from gentrend.pipeline.notebooks import NotebookJob, execute
 
 
@@ -27,6 +28,10 @@ class LocalExecutor:
     @property
     def running(self) -> int:
         return 0
+
+    def machine(self, job: NotebookJob) -> str:
+        """The fingerprint of the machine a measuring job runs on: this one."""
+        return fingerprint(environment(job.parameters["device"]))
 
     def submit(self, index: int, job: NotebookJob) -> None:
         self._queue[index] = job

@@ -8,6 +8,9 @@
   model at a time; every other job, and a measuring job on the CPU, one CPU. GENTREND_RAY_MEASURE_RESOURCE=<name>
   adds one unit of a custom resource to every measuring job (to keep them on nodes declaring it, e.g.
   `ray start --resources='{"<name>": 1}'`).
+* Step keys: a measuring step's key holds the fingerprint of the machine that measures (`machine`), asked of a
+  node with the job's resources by a probe task, so the driver needs no GPU of its own for a --device cuda report
+  (with several kinds of node, the first that answers stands for all: their rows name each one).
 * Faults: a task whose worker process or node dies is retried by Ray (MAX_RETRIES times, on any node with the
   resources); a notebook that fails is not retried (it would fail again) and comes back with its error.
   Ctrl-C (or any error) on the driver cancels the tasks still out.
@@ -17,11 +20,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import secrets
+import socket
 import tempfile
 from pathlib import Path
 
+from gentrend.core.environment import environment, fingerprint
 from gentrend.core.errors import NotebookError, SettingError
 from gentrend.pipeline.executors.nodes import check_nodes, node_environments, probe
 from gentrend.pipeline.executors.transfer import apply_result, data_files, driver_variables, job_inputs, run_job
@@ -29,6 +35,7 @@ from gentrend.pipeline.notebooks import NotebookJob
 
 MAX_RETRIES = 2
 MEASURE_RESOURCE = "GENTREND_RAY_MEASURE_RESOURCE"
+MACHINE_WAIT_S = 600  # how long a node with a measuring job's resources may take to appear (an autoscaler's start)
 
 
 def resources(job: NotebookJob) -> dict:
@@ -41,15 +48,33 @@ def resources(job: NotebookJob) -> dict:
 
 
 def remote_job(job: NotebookJob, inputs: dict, data: dict, variables: dict) -> dict:
-    """The Ray task: run_job, and which node and GPUs ran it. A task holding a GPU sees only that one (Ray sets
-    CUDA_VISIBLE_DEVICES), so a job planned for cuda:N runs on "cuda" there."""
+    """The Ray task: run_job (on the device the task holds), and which node and GPUs ran it."""
     import ray
 
     gpus = ray.get_gpu_ids()
-    if gpus and str(job.parameters.get("device", "")).startswith("cuda"):
-        job = dataclasses.replace(job, parameters={**job.parameters, "device": "cuda"})
+    job = _on_device(job, gpus)
     node = ray.get_runtime_context().get_node_id()
     return {**run_job(job, inputs, data, variables), "node": node, "gpus": [str(g) for g in gpus]}
+
+
+def _on_device(job: NotebookJob, gpus: list) -> NotebookJob:
+    """A task holding a GPU sees only that one (Ray sets CUDA_VISIBLE_DEVICES): a job planned for cuda:N runs on
+    "cuda" there."""
+    if gpus and str(job.parameters.get("device", "")).startswith("cuda"):
+        return dataclasses.replace(job, parameters={**job.parameters, "device": "cuda"})
+    return job
+
+
+def remote_machine(job: NotebookJob) -> dict:
+    """The Ray task behind RayExecutor.machine: this node's host and the fingerprint of its environment for the
+    job's device, or why it has none."""
+    import ray
+
+    device = _on_device(job, ray.get_gpu_ids()).parameters["device"]
+    try:
+        return {"host": socket.gethostname(), "fingerprint": fingerprint(environment(device))}
+    except (AssertionError, RuntimeError) as e:  # torch without CUDA, or no such GPU
+        return {"host": socket.gethostname(), "error": f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"}
 
 
 class RayExecutor:
@@ -58,6 +83,7 @@ class RayExecutor:
     def __init__(self, address: str = ""):
         self.address = address
         self._out: dict = {}  # ObjectRef -> (index, job)
+        self._machines: dict[str, str] = {}  # the job's device and resources -> fingerprint
         self._temp: tempfile.TemporaryDirectory | None = None
 
     def __enter__(self):
@@ -117,6 +143,32 @@ class RayExecutor:
 
     def pending(self) -> int:
         return len(self._out)
+
+    def machine(self, job: NotebookJob) -> str:
+        """The fingerprint of the machine that measures `job`: asked once per device and resources of a node that
+        has them (a probe task with the job's resources; see the module docstring)."""
+        asked = resources(job)
+        key = json.dumps([job.parameters["device"], asked], sort_keys=True)
+        if key not in self._machines:
+            ref = self._ray.remote(remote_machine).options(**asked).remote(job)
+            try:
+                found = self._ray.get(ref, timeout=MACHINE_WAIT_S)
+            except self._ray.exceptions.GetTimeoutError:
+                self._ray.cancel(ref, force=True)
+                raise SettingError(
+                    f"no node of the Ray cluster took a job asking for {asked} within {MACHINE_WAIT_S} s",
+                    "start a node with those resources (`ray start --num-gpus N` on a GPU machine; "
+                    f"`--resources` for {MEASURE_RESOURCE}), or choose another --device",
+                ) from None
+            if "error" in found:
+                raise SettingError(
+                    f"node {found['host']} takes the {job.parameters['device']} jobs but cannot measure on "
+                    f"{job.parameters['device']}: {found['error']}",
+                    "install torch with CUDA there (a node started with --num-gpus needs GPUs torch can see), "
+                    "or choose another --device",
+                )
+            self._machines[key] = found["fingerprint"]
+        return self._machines[key]
 
     def submit(self, index: int, job: NotebookJob) -> None:
         inputs = job_inputs(job, self._run_dir)
