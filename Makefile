@@ -45,11 +45,12 @@ lint: $(STAMP)
 test: lint
 	$(VENV)/bin/pytest -m "not slow"
 
-# the tests of the full report runs beside the others (two processes: each report run is built once)
+# the tests of the full report runs (and the `long` ones) beside the others: two processes of about the same
+# length, each report run built once
 test-all: lint
-	@log=$$(mktemp); $(VENV)/bin/pytest -m e2e --durations=10 >$$log 2>&1 & e2e=$$!; \
-	$(VENV)/bin/pytest -m "not e2e" --durations=10; rest=$$?; wait $$e2e; e2e_rc=$$?; \
-	echo "=== tests of the end-to-end report run (pytest -m e2e)"; cat $$log; rm -f $$log; \
+	@log=$$(mktemp); $(VENV)/bin/pytest -m "e2e or long" --durations=10 >$$log 2>&1 & e2e=$$!; \
+	$(VENV)/bin/pytest -m "not e2e and not long" --durations=10; rest=$$?; wait $$e2e; e2e_rc=$$?; \
+	echo "=== tests of the end-to-end report run and the long ones (pytest -m 'e2e or long')"; cat $$log; rm -f $$log; \
 	test $$rest -eq 0 -a $$e2e_rc -eq 0
 
 # JupyterLab refuses to run as root without --allow-root: added (and said) when you are root

@@ -282,6 +282,7 @@ def test_eager_is_labelled_as_the_transformers_reference():
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_compiled_backend_compiles_once_per_batch_size_on_the_cpu(tmp_path):
     """Real torch.compile (mode "default" on the CPU): the first point of each batch size compiles, every other
     point reuses the graph, nothing recompiles during measured runs, no graph break, no fallback."""

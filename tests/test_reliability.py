@@ -1115,6 +1115,7 @@ def test_two_runs_with_one_run_id_never_share_the_folder(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_a_full_disk_is_one_line_and_leaves_no_truncated_file(tmp_path, tmpfs):
     reports = tmpfs(tmp_path / "full", "size=1500k")
     process = _gentrend("report", "--run-id", "full", "--no-profile", "--no-pdf", reports=reports)
