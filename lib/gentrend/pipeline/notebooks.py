@@ -150,16 +150,25 @@ def in_worker(fn):
     return outcome.get("value")
 
 
+def _set_variables(values: dict[str, str | None]) -> None:
+    for k, v in values.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 @contextlib.contextmanager
-def kernel_environment():
-    """Notebook kernels inherit this process's environment: make them use the same data and reports folders."""
-    saved = {k: os.environ.get(k) for k in paths.environment()}
-    os.environ.update(paths.environment())
+def environment_variables(values: dict[str, str | None]):
+    """These environment variables (None: unset) for the block, then the values they had."""
+    saved = {k: os.environ.get(k) for k in values}
     try:
+        _set_variables(values)
         yield
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        _set_variables(saved)
+
+
+def kernel_environment():
+    """Notebook kernels inherit this process's environment: make them use the same data and reports folders."""
+    return environment_variables(paths.environment())

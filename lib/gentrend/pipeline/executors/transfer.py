@@ -14,7 +14,6 @@ rows carry it); the run folder keeps the first one back.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 import tempfile
@@ -26,7 +25,7 @@ from gentrend.core import paths
 from gentrend.core.errors import GentrendError, NotebookError
 from gentrend.core.files import write_bytes
 from gentrend.core.markers import VARIABLES as MARKER_VARIABLES
-from gentrend.pipeline.notebooks import NotebookJob, execute, kernel_environment
+from gentrend.pipeline.notebooks import NotebookJob, environment_variables, execute, kernel_environment
 from gentrend.report.publish import PublishError
 
 SHARED_RECORDS = ("results/bandwidth_*.json",)
@@ -58,24 +57,6 @@ def _write_tree(root: Path, files: dict[str, bytes]) -> None:
         (root / name).write_bytes(content)
 
 
-@contextlib.contextmanager
-def _variables(values: dict[str, str | None]):
-    saved = {k: os.environ.get(k) for k in values}
-    try:
-        for k, v in values.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def driver_variables() -> dict[str, str | None]:
     """The driver's values (None: unset) of the variables a job takes with it (JOB_VARIABLES)."""
     return {name: os.environ.get(name) for name in JOB_VARIABLES}
@@ -97,7 +78,7 @@ def run_job(job: NotebookJob, inputs: dict[str, bytes], data: dict[str, bytes], 
         run.mkdir(exist_ok=True)
         before = folder_files(run)
         error, start = None, time.perf_counter()
-        with _variables({**variables, "GENTREND_DATA": str(root / "data")}), kernel_environment():
+        with environment_variables({**variables, "GENTREND_DATA": str(root / "data")}), kernel_environment():
             try:
                 execute(job, run, notebooks_dir=root / "notebooks")
             except GentrendError as e:
